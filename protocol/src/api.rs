@@ -1,0 +1,307 @@
+//! JSON shapes of the client API (REST under `/api/v1/` and the WebSocket
+//! `/api/v1/ws`), shared by the relay that produces them and the client that
+//! parses them. The relay's `docs/api.md` documents each endpoint.
+
+use crate::address::Address;
+use crate::genesis::FeeSchedule;
+use crate::ledger::{Account, TxRejection};
+use crate::serde_bytes::u64_string;
+use crate::tx::TxId;
+use serde::{Deserialize, Serialize};
+
+/// Stable error codes: every 4xx/5xx body and every WebSocket error carries one.
+pub mod codes {
+    /// The body or message is not JSON of the expected shape.
+    pub const MALFORMED_JSON: &str = "malformed_json";
+    /// An address failed bech32m / hrp / length checks.
+    pub const INVALID_ADDRESS: &str = "invalid_address";
+    /// A transaction id is not 64 hex digits.
+    pub const INVALID_TRANSACTION_ID: &str = "invalid_transaction_id";
+    /// The request body exceeds the documented limit.
+    pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
+    /// A WebSocket frame exceeds the documented limit.
+    pub const FRAME_TOO_LARGE: &str = "frame_too_large";
+    /// Unknown resource.
+    pub const NOT_FOUND: &str = "not_found";
+    /// Unknown WebSocket method.
+    pub const UNKNOWN_METHOD: &str = "unknown_method";
+    /// Subscription limit reached on this connection.
+    pub const TOO_MANY_SUBSCRIPTIONS: &str = "too_many_subscriptions";
+    /// Request rate limit exceeded.
+    pub const RATE_LIMITED: &str = "rate_limited";
+    /// The faucet is off (only a devnet relay runs one).
+    pub const FAUCET_DISABLED: &str = "faucet_disabled";
+    /// The faucet has paid this address recently.
+    pub const FAUCET_COOLDOWN: &str = "faucet_cooldown";
+    /// The relay's pending pool is full; retry later.
+    pub const MEMPOOL_FULL: &str = "mempool_full";
+    /// A transaction with this id is already known.
+    pub const DUPLICATE_TRANSACTION: &str = "duplicate_transaction";
+    /// A bug or storage failure in the relay.
+    pub const INTERNAL: &str = "internal";
+}
+
+/// An error as the API reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// Stable machine-readable code (see [`codes`] and [`TxRejection::code`]).
+    pub code: String,
+    /// Human-readable explanation.
+    pub message: String,
+}
+
+impl ApiError {
+    /// An error with a code and message.
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        Self { code: code.to_owned(), message: message.into() }
+    }
+}
+
+impl From<&TxRejection> for ApiError {
+    fn from(r: &TxRejection) -> Self {
+        Self::new(r.code(), r.to_string())
+    }
+}
+
+/// Body of every 4xx/5xx response: `{"error": {"code", "message"}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ApiError,
+}
+
+/// `GET /api/v1/network/status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkStatus {
+    /// Network id.
+    pub chain_id: String,
+    /// This relay's name.
+    pub relay: String,
+    /// Relay software version.
+    pub version: String,
+    /// Validators in genesis.
+    pub validators: u32,
+    /// Relay peers currently connected.
+    pub peers_connected: u32,
+    /// Transactions accepted so far.
+    #[serde(with = "u64_string")]
+    pub accepted_transactions: u64,
+    /// Transactions waiting for a decision.
+    #[serde(with = "u64_string")]
+    pub pending_transactions: u64,
+    /// Whether this relay runs a devnet faucet.
+    pub faucet: bool,
+    /// The genesis fee schedule.
+    pub fees: FeeSchedule,
+}
+
+/// `GET /api/v1/accounts/{address}`, and the payload of account events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountInfo {
+    /// The account.
+    pub address: Address,
+    /// Balance, micro-rUv.
+    #[serde(with = "u64_string")]
+    pub balance: u64,
+    /// Nonce of the last accepted transaction (the next one uses nonce + 1).
+    #[serde(with = "u64_string")]
+    pub nonce: u64,
+}
+
+impl AccountInfo {
+    /// From ledger state.
+    pub fn new(address: Address, account: Account) -> Self {
+        Self { address, balance: account.balance, nonce: account.nonce }
+    }
+}
+
+/// Life cycle of a transaction as one relay sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TxState {
+    /// Known, not decided yet.
+    Pending,
+    /// Final: applied to the ledger.
+    Accepted,
+    /// Final: will never be applied (see `reason`).
+    Rejected,
+}
+
+/// `GET /api/v1/transactions/{id}`, the answer to a submission, and the
+/// payload of transaction events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxStatus {
+    /// Transaction id.
+    pub id: TxId,
+    /// Where it stands.
+    pub status: TxState,
+    /// Why it was rejected (only when `status` is `rejected`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<ApiError>,
+}
+
+/// `GET /api/v1/fees/estimate?memo_bytes=N`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeeEstimate {
+    /// Size in bytes of the signed transaction the estimate is for.
+    pub size_bytes: u32,
+    /// Minimum fee for it, micro-rUv.
+    #[serde(with = "u64_string")]
+    pub minimum_fee: u64,
+}
+
+/// `POST /api/v1/faucet` (devnet only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaucetRequest {
+    /// Who gets the funds.
+    pub address: Address,
+}
+
+/// A WebSocket request: `{"id": 1, "method": "...", "params": {...}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WsRequest {
+    /// Chosen by the client; echoed in the response.
+    pub id: u64,
+    /// One of [`ws_methods`].
+    pub method: String,
+    /// Method parameters (an object; may be omitted when there are none).
+    #[serde(default)]
+    pub params: serde_json::Value,
+}
+
+/// WebSocket method names.
+pub mod ws_methods {
+    /// No params; result [`NetworkStatus`](super::NetworkStatus).
+    pub const NETWORK_STATUS: &str = "network_status";
+    /// `{address}`; result [`AccountInfo`](super::AccountInfo).
+    pub const GET_ACCOUNT: &str = "get_account";
+    /// `{transaction}` (JSON signed transfer); result [`TxStatus`](super::TxStatus).
+    pub const SUBMIT_TRANSACTION: &str = "submit_transaction";
+    /// `{id}`; result [`TxStatus`](super::TxStatus).
+    pub const GET_TRANSACTION: &str = "get_transaction";
+    /// `{address}`; result `{subscription}`; then `account` events.
+    pub const SUBSCRIBE_ACCOUNT: &str = "subscribe_account";
+    /// `{id}`; result `{subscription}`; then `transaction` events until final.
+    pub const SUBSCRIBE_TRANSACTION: &str = "subscribe_transaction";
+    /// `{subscription}`; result `{}`.
+    pub const UNSUBSCRIBE: &str = "unsubscribe";
+}
+
+/// Params of `get_account` and `subscribe_account`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddressParams {
+    /// The account.
+    pub address: Address,
+}
+
+/// Params of `get_transaction` and `subscribe_transaction`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TxIdParams {
+    /// The transaction.
+    pub id: TxId,
+}
+
+/// Params of `submit_transaction`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitParams {
+    /// The signed transfer.
+    pub transaction: crate::tx::SignedTransfer,
+}
+
+/// Params of `unsubscribe`, and the result of the subscribe methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionParams {
+    /// Subscription id, unique per connection.
+    pub subscription: u64,
+}
+
+/// A message from the relay on the WebSocket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum WsServerMessage {
+    /// A pushed event: `{"subscription": n, "event": {...}}`.
+    Event {
+        /// The subscription it belongs to.
+        subscription: u64,
+        /// What happened.
+        event: WsEvent,
+    },
+    /// A successful answer: `{"id": n, "result": ...}`.
+    Response {
+        /// The request's id.
+        id: u64,
+        /// The method's result.
+        result: serde_json::Value,
+    },
+    /// A failed answer: `{"id": n | null, "error": {...}}` (`null` when the
+    /// request was too malformed to read its id).
+    Error {
+        /// The request's id, if it could be read.
+        id: Option<u64>,
+        /// What went wrong.
+        error: ApiError,
+    },
+}
+
+/// A subscription event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum WsEvent {
+    /// An account's balance or nonce changed.
+    Account(AccountInfo),
+    /// A transaction's status changed.
+    Transaction(TxStatus),
+}
+
+/// Documented limits of the client API (the relay enforces them; the client
+/// respects them).
+pub mod limits {
+    /// Largest REST request body.
+    pub const MAX_BODY_BYTES: usize = 64 * 1024;
+    /// Largest WebSocket frame or message from a client.
+    pub const MAX_WS_FRAME_BYTES: usize = 128 * 1024;
+    /// Subscriptions one WebSocket connection may hold.
+    pub const MAX_SUBSCRIPTIONS_PER_CONNECTION: usize = 64;
+    /// Sustained WebSocket requests per second per connection.
+    pub const WS_REQUESTS_PER_SECOND: u32 = 50;
+    /// Burst allowance above the sustained rate.
+    pub const WS_REQUEST_BURST: u32 = 100;
+    /// Messages queued to a client before it is disconnected as too slow.
+    pub const WS_SEND_QUEUE: usize = 256;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_messages_parse_unambiguously() {
+        let id = TxId([1; 32]);
+        let msgs = vec![
+            WsServerMessage::Response { id: 4, result: serde_json::json!({"x": 1}) },
+            WsServerMessage::Error { id: None, error: ApiError::new(codes::MALFORMED_JSON, "bad") },
+            WsServerMessage::Error { id: Some(3), error: ApiError::new(codes::UNKNOWN_METHOD, "?") },
+            WsServerMessage::Event {
+                subscription: 2,
+                event: WsEvent::Transaction(TxStatus {
+                    id,
+                    status: TxState::Rejected,
+                    reason: Some(ApiError::from(&TxRejection::Conflict)),
+                }),
+            },
+            WsServerMessage::Event {
+                subscription: 1,
+                event: WsEvent::Account(AccountInfo::new(Address::from_bytes([2; 32]), Account { balance: 5, nonce: 1 })),
+            },
+        ];
+        for m in msgs {
+            let text = serde_json::to_string(&m).unwrap();
+            assert_eq!(serde_json::from_str::<WsServerMessage>(&text).unwrap(), m, "{text}");
+        }
+    }
+}
