@@ -1,2 +1,12 @@
-//! `ruv-client`: the rUv wallet core for browsers and Node, compiled to WebAssembly.
+//! `ruv-client`: the rUv wallet core for browsers and Node, compiled to
+//! WebAssembly. Keys are generated and used inside wasm memory; everything a
+//! relay says is treated as untrusted input.
 #![forbid(unsafe_code)]
+
+pub mod error;
+pub mod keys;
+pub mod transfer;
+pub mod typescript;
+
+pub use error::ClientError;
+pub use keys::{Keypair, SignedTransaction};

@@ -1,0 +1,53 @@
+//! TypeScript declarations for the plain-object shapes that cross the JS
+//! boundary (wasm-bindgen generates the classes; these are the rest).
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** A u64 from JavaScript: a decimal string, a safe integer, or a BigInt. Amounts are micro-rUv (1 rUv = 1_000_000). */
+export type U64 = string | number | bigint;
+
+/** Parameters of `Keypair.signTransfer`. */
+export interface TransferParams {
+  chainId: string;
+  to: string;
+  amount: U64;
+  fee: U64;
+  /** The sender's next nonce: account nonce + 1. */
+  nonce: U64;
+  memo?: string;
+}
+
+/** The JSON form of a signed transfer (what the relay API takes). u64 fields are decimal strings. */
+export interface SignedTransferJson {
+  chain_id: string; from: string; to: string;
+  amount: string; fee: string; nonce: string; memo: string;
+  /** base64url, unpadded */
+  public_key: string;
+  /** base64url, unpadded */
+  signature: string;
+}
+
+/** Every error thrown by this package is an Error with a stable `code`. */
+export interface RuvError extends Error { code: string }
+
+export interface FeeSchedule { base: string; per_byte: string; burn_percent: number }
+
+export interface NetworkStatus {
+  chain_id: string; relay: string; version: string; validators: number; peers_connected: number;
+  accepted_transactions: string; pending_transactions: string; faucet: boolean; fees: FeeSchedule;
+}
+
+export interface AccountInfo { address: string; balance: string; nonce: string }
+
+export interface TxStatus {
+  id: string;
+  status: "pending" | "accepted" | "rejected";
+  reason?: { code: string; message: string };
+}
+
+export type RelayEvent =
+  | ({ type: "account" } & AccountInfo)
+  | ({ type: "transaction" } & TxStatus);
+"#;
