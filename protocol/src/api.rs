@@ -17,6 +17,9 @@ pub mod codes {
     pub const INVALID_ADDRESS: &str = "invalid_address";
     /// A transaction id is not 64 hex digits.
     pub const INVALID_TRANSACTION_ID: &str = "invalid_transaction_id";
+    /// A transaction is well-formed JSON but not a valid signed transfer
+    /// (missing field, wrong key or signature length, bad chain id, long memo).
+    pub const INVALID_TRANSACTION: &str = "invalid_transaction";
     /// The request body exceeds the documented limit.
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
     /// A WebSocket frame exceeds the documented limit.

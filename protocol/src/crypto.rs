@@ -192,7 +192,9 @@ pub mod hash_context {
     pub const TRANSACTION_ID: &str = "rUv 2026-11 transaction id v1";
     /// Vertex id = hash of the vertex encoding.
     pub const VERTEX_ID: &str = "rUv 2026-11 vertex id v1";
-    /// State root (Merkle) leaves and nodes.
+    /// Genesis file identity.
+    pub const GENESIS: &str = "rUv 2026-11 genesis v1";
+    /// State root (Merkle) leaves.
     pub const STATE_LEAF: &str = "rUv 2026-11 state leaf v1";
     /// State root (Merkle) inner nodes.
     pub const STATE_NODE: &str = "rUv 2026-11 state node v1";

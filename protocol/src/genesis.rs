@@ -208,6 +208,13 @@ impl Genesis {
         self.consensus_params().validate(self.validators.len())
     }
 
+    /// BLAKE3 of the canonical JSON of this genesis: identifies the network
+    /// (a relay refuses a database made for another genesis).
+    pub fn hash(&self) -> [u8; 32] {
+        let canonical = serde_json::to_vec(self).unwrap_or_default();
+        crate::crypto::hash(crate::crypto::hash_context::GENESIS, &[&canonical])
+    }
+
     /// Sum of initial balances.
     pub fn total_supply(&self) -> Result<u64, GenesisError> {
         self.balances

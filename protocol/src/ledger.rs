@@ -233,6 +233,13 @@ impl Ledger {
         self.check_stateful(tx)
     }
 
+    /// Like [`Ledger::check`], for a transaction whose signature the caller
+    /// has already verified.
+    pub fn check_checked_signature(&self, tx: &SignedTransfer) -> Result<(), TxRejection> {
+        self.rules.check_stateless(tx, true)?;
+        self.check_stateful(tx)
+    }
+
     fn check_stateful(&self, tx: &SignedTransfer) -> Result<(), TxRejection> {
         let t = &tx.transfer;
         let sender = self.account(&t.from);
@@ -265,8 +272,7 @@ impl Ledger {
     /// Applies a transaction whose signature the caller has already verified
     /// (relays verify once on receipt); every other rule is checked here.
     pub fn apply_checked_signature(&mut self, tx: &SignedTransfer) -> Result<Applied, TxRejection> {
-        self.rules.check_stateless(tx, true)?;
-        self.check_stateful(tx)?;
+        self.check_checked_signature(tx)?;
         let t = &tx.transfer;
         // All checks passed: the arithmetic below cannot fail except for the
         // validator rewards, which are computed before anything is written.

@@ -1,0 +1,54 @@
+//! The devnet faucet: pays a fixed amount from a genesis account whose seed
+//! the relay holds, through an ordinary signed transfer (so faucet payments
+//! take exactly the path every other payment takes). Off unless the relay is
+//! started with `--faucet-key-file`.
+
+use ruv_protocol::crypto::SigningKey;
+use ruv_protocol::{Address, UNITS_PER_RUV};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// What one faucet request pays: 1000 rUv.
+pub const FAUCET_AMOUNT: u64 = 1000 * UNITS_PER_RUV;
+/// How long an address waits between two faucet payments.
+pub const FAUCET_COOLDOWN: Duration = Duration::from_secs(5);
+/// Addresses remembered for the cooldown (oldest forgotten first).
+const REMEMBERED_ADDRESSES: usize = 10_000;
+
+/// The faucet's key and its per-address cooldown.
+pub struct Faucet {
+    key: SigningKey,
+    last_paid: HashMap<Address, Instant>,
+}
+
+impl Faucet {
+    /// A faucet paying from `key`'s account.
+    pub fn new(key: SigningKey) -> Self {
+        Self { key, last_paid: HashMap::new() }
+    }
+
+    /// The key that signs faucet payments.
+    pub fn key(&self) -> &SigningKey {
+        &self.key
+    }
+
+    /// The faucet's account.
+    pub fn address(&self) -> Address {
+        Address::from_public_key(self.key.public_key())
+    }
+
+    /// Records a payment to `to` at `now`, or says how long to wait.
+    pub fn claim(&mut self, to: Address, now: Instant) -> Result<(), Duration> {
+        if let Some(last) = self.last_paid.get(&to) {
+            let since = now.duration_since(*last);
+            if since < FAUCET_COOLDOWN {
+                return Err(FAUCET_COOLDOWN - since);
+            }
+        }
+        if self.last_paid.len() >= REMEMBERED_ADDRESSES {
+            self.last_paid.retain(|_, t| now.duration_since(*t) < FAUCET_COOLDOWN);
+        }
+        self.last_paid.insert(to, now);
+        Ok(())
+    }
+}

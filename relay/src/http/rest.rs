@@ -1,0 +1,121 @@
+//! REST handlers under `/api/v1/`.
+
+use super::ApiFailure;
+use crate::service::RelayState;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use ruv_protocol::api::{codes, limits, AccountInfo, ApiError, FaucetRequest, FeeEstimate, NetworkStatus, TxStatus};
+use ruv_protocol::{Address, SignedTransfer, TxId};
+use serde::Deserialize;
+use std::sync::Arc;
+
+type Shared = State<Arc<RelayState>>;
+type ApiResult<T> = Result<T, ApiFailure>;
+
+/// The OpenAPI document describing this API.
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+pub(super) fn routes() -> Router<Arc<RelayState>> {
+    Router::new()
+        .route("/network/status", get(network_status))
+        .route("/accounts/{address}", get(account))
+        .route("/transactions", post(submit))
+        .route("/transactions/{id}", get(transaction))
+        .route("/fees/estimate", get(fee_estimate))
+        .route("/faucet", post(faucet))
+        .route(
+            "/openapi.json",
+            get(|| async { ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI) }),
+        )
+        .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
+}
+
+/// Parses an address path or field into the API's typed error.
+pub(super) fn parse_address(text: &str) -> Result<Address, ApiError> {
+    text.parse()
+        .map_err(|e: ruv_protocol::AddressError| ApiError::new(codes::INVALID_ADDRESS, format!("{text:?}: {e}")))
+}
+
+/// Parses a transaction id into the API's typed error.
+pub(super) fn parse_tx_id(text: &str) -> Result<TxId, ApiError> {
+    text.parse()
+        .map_err(|e: ruv_protocol::tx::TxIdParseError| ApiError::new(codes::INVALID_TRANSACTION_ID, e.to_string()))
+}
+
+/// Reads a signed transfer from JSON, telling malformed JSON, bad addresses
+/// and otherwise invalid transactions apart.
+pub(super) fn parse_transaction(value: serde_json::Value) -> Result<SignedTransfer, ApiError> {
+    for field in ["from", "to"] {
+        if let Some(serde_json::Value::String(text)) = value.get(field) {
+            parse_address(text)?;
+        }
+    }
+    serde_json::from_value(value).map_err(|e| ApiError::new(codes::INVALID_TRANSACTION, e.to_string()))
+}
+
+fn json_body(body: Result<Bytes, BytesRejection>) -> Result<serde_json::Value, ApiError> {
+    let bytes = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                codes::PAYLOAD_TOO_LARGE,
+                format!("request body is larger than {} bytes", limits::MAX_BODY_BYTES),
+            )
+        } else {
+            ApiError::new(codes::MALFORMED_JSON, rejection.body_text())
+        }
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::new(codes::MALFORMED_JSON, e.to_string()))
+}
+
+async fn network_status(State(state): Shared) -> Json<NetworkStatus> {
+    Json(state.network_status())
+}
+
+async fn account(State(state): Shared, Path(address): Path<String>) -> ApiResult<Json<AccountInfo>> {
+    Ok(Json(state.account(parse_address(&address)?)))
+}
+
+async fn transaction(State(state): Shared, Path(id): Path<String>) -> ApiResult<Json<TxStatus>> {
+    Ok(Json(state.tx_status(parse_tx_id(&id)?)?))
+}
+
+/// Runs a blocking relay operation (signature checks, durable commits) off the async workers.
+pub(super) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(ApiError::new(codes::INTERNAL, format!("worker failed: {e}"))))
+}
+
+async fn submit(State(state): Shared, body: Result<Bytes, BytesRejection>) -> ApiResult<(StatusCode, Json<TxStatus>)> {
+    let tx = parse_transaction(json_body(body)?)?;
+    let status = blocking(move || state.submit(tx)).await?;
+    Ok((StatusCode::ACCEPTED, Json(status)))
+}
+
+#[derive(Deserialize)]
+struct FeeQuery {
+    #[serde(default)]
+    memo_bytes: usize,
+}
+
+async fn fee_estimate(State(state): Shared, query: Result<Query<FeeQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Json<FeeEstimate>> {
+    let Query(query) = query.map_err(|e| ApiError::new(codes::MALFORMED_JSON, e.body_text()))?;
+    Ok(Json(state.fee_estimate(query.memo_bytes)?))
+}
+
+async fn faucet(State(state): Shared, body: Result<Bytes, BytesRejection>) -> ApiResult<(StatusCode, Json<TxStatus>)> {
+    let value = json_body(body)?;
+    if let Some(serde_json::Value::String(text)) = value.get("address") {
+        parse_address(text)?;
+    }
+    let request: FaucetRequest =
+        serde_json::from_value(value).map_err(|e| ApiError::new(codes::MALFORMED_JSON, e.to_string()))?;
+    let status = blocking(move || state.faucet(request.address)).await?;
+    Ok((StatusCode::ACCEPTED, Json(status)))
+}

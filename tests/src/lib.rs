@@ -1,0 +1,156 @@
+//! Harness for cross-component tests: a devnet of real relays on loopback
+//! (ephemeral ports, temporary data folders) and a native client built on
+//! `ruv-protocol`.
+#![forbid(unsafe_code)]
+
+use futures_util::{SinkExt, StreamExt};
+use ruv_protocol::crypto::SigningKey;
+use ruv_protocol::tx::{SignedTransfer, Transfer};
+use ruv_protocol::{Address, Genesis};
+use ruv_relay::devnet::{self, DevnetFiles};
+use ruv_relay::{RelayConfig, RunningRelay};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+
+/// A devnet on loopback. Relays stop when it is dropped with the runtime.
+pub struct Devnet {
+    /// Keeps the temporary folder alive.
+    pub dir: tempfile::TempDir,
+    /// Generated keys and genesis.
+    pub files: DevnetFiles,
+    /// The genesis.
+    pub genesis: Genesis,
+    /// Running relays.
+    pub relays: Vec<RunningRelay>,
+}
+
+/// Configuration of relay `i` of a devnet.
+pub fn relay_config(files: &DevnetFiles, dir: &std::path::Path, i: usize, faucet: bool) -> RelayConfig {
+    RelayConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        genesis: files.genesis.clone(),
+        data_dir: dir.join(format!("data-{i}")),
+        key_file: files.relay_keys[i].clone(),
+        name: format!("relay-{i}"),
+        faucet_key_file: faucet.then(|| files.faucet_key.clone()),
+        wallet_dir: None::<PathBuf>,
+    }
+}
+
+impl Devnet {
+    /// Generates a devnet and starts its relays (relay 0 runs the faucet).
+    pub async fn start(relays: usize) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let files = devnet::init(dir.path(), relays).unwrap();
+        let genesis = Genesis::from_json(&std::fs::read_to_string(&files.genesis).unwrap()).unwrap();
+        let mut running = Vec::new();
+        for i in 0..relays {
+            running.push(ruv_relay::start(relay_config(&files, dir.path(), i, i == 0)).await.unwrap());
+        }
+        Self { dir, files, genesis, relays: running }
+    }
+
+    /// `http://addr` of relay `i`.
+    pub fn url(&self, i: usize) -> String {
+        format!("http://{}", self.relays[i].addr)
+    }
+
+    /// The faucet's key (a funded genesis account).
+    pub fn faucet_key(&self) -> SigningKey {
+        ruv_relay::keys::load(&self.files.faucet_key).unwrap()
+    }
+
+    /// The minimum fee for a transfer without memo.
+    pub fn min_fee(&self) -> u64 {
+        let size = ruv_protocol::tx::SIGNED_TRANSFER_FIXED_LEN + self.genesis.chain_id.len();
+        self.genesis.fees.minimum_fee(size).unwrap()
+    }
+
+    /// A signed transfer on this devnet.
+    pub fn transfer(&self, from: &SigningKey, to: Address, amount: u64, nonce: u64) -> SignedTransfer {
+        Transfer {
+            chain_id: self.genesis.chain_id.clone(),
+            from: address(from),
+            to,
+            amount,
+            fee: self.min_fee(),
+            nonce,
+            memo: String::new(),
+            public_key: from.public_key().clone(),
+        }
+        .sign(from, [0; 32])
+        .unwrap()
+    }
+}
+
+/// The address of a key.
+pub fn address(key: &SigningKey) -> Address {
+    Address::from_public_key(key.public_key())
+}
+
+/// A deterministic test key.
+pub fn key(n: u8) -> SigningKey {
+    SigningKey::from_seed(&[n; 32])
+}
+
+/// Status code and JSON body of a response.
+pub async fn json_response(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+/// The `error.code` of an error body.
+pub fn error_code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("<no error code>")
+}
+
+/// A WebSocket client speaking the relay's JSON protocol.
+pub struct WsClient {
+    socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    next_id: u64,
+}
+
+impl WsClient {
+    /// Connects to `/api/v1/ws` of the relay at `http_url`.
+    pub async fn connect(http_url: &str) -> Self {
+        let url = format!("{}/api/v1/ws", http_url.replacen("http", "ws", 1));
+        let (socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        Self { socket, next_id: 1 }
+    }
+
+    /// Sends a raw text frame.
+    pub async fn send_text(&mut self, text: String) {
+        self.socket.send(Message::Text(text.into())).await.unwrap();
+    }
+
+    /// The next JSON message from the relay (fails after 10 s).
+    pub async fn recv(&mut self) -> Value {
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(10), self.socket.next())
+                .await
+                .expect("no message from the relay within 10 s")
+                .expect("socket closed")
+                .expect("socket error");
+            if let Message::Text(text) = message {
+                return serde_json::from_str(&text).unwrap();
+            }
+        }
+    }
+
+    /// Sends a request and returns the message answering it (skipping events).
+    pub async fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send_text(serde_json::json!({"id": id, "method": method, "params": params}).to_string())
+            .await;
+        loop {
+            let message = self.recv().await;
+            if message.get("id") == Some(&Value::from(id)) {
+                return message;
+            }
+        }
+    }
+}
