@@ -1,0 +1,75 @@
+# Shared by the project's scripts: installs what is missing (quickly skipping
+# what is already there) and builds the pieces. Source it from the repo root.
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+WASM_PACK_VERSION=0.15.1
+BINARYEN_VERSION=132.0.0
+# wasm-bindgen-cli must match the wasm-bindgen version pinned in Cargo.lock byte for byte.
+WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)"
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+ensure_tools() {
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    step "installing the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  if ! wasm-pack --version 2>/dev/null | grep -q "$WASM_PACK_VERSION"; then
+    step "installing wasm-pack $WASM_PACK_VERSION"
+    cargo install wasm-pack --version "=$WASM_PACK_VERSION" --locked
+  fi
+  if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
+    step "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+    # No --locked: one of its pinned transitive versions is missing from the registry mirror.
+    cargo install wasm-bindgen-cli --version "=$WASM_BINDGEN_VERSION"
+  fi
+  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    step "installing Debian's chromium and chromium-driver"
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+  fi
+  # Debian's /usr/bin/wasm-opt (binaryen 108) silently breaks current
+  # wasm-bindgen output; npm's binaryen goes first on PATH.
+  if [ ! -x .tools/node_modules/.bin/wasm-opt ]; then
+    step "installing binaryen $BINARYEN_VERSION (wasm-opt) from npm"
+    mkdir -p .tools
+    npm install --prefix .tools --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION" >/dev/null
+  fi
+  export PATH="$ROOT/.tools/node_modules/.bin:$PATH"
+  # chromedriver leaves profile folders behind: keep them where we clean up.
+  export TMPDIR="$ROOT/.tmp"
+  mkdir -p "$TMPDIR"
+}
+
+# The npm package for bundlers (what the wallet imports), release build.
+build_wasm_package() {
+  step "building the ruv-client npm package (wasm-pack, release)"
+  wasm-pack build client-wasm --release --target bundler --out-dir pkg --mode no-install
+}
+
+ensure_npm_packages() {
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ package.json -nt node_modules/.package-lock.json ]; then
+    step "installing npm packages"
+    npm install --no-audit --no-fund
+  fi
+}
+
+build_wallet() {
+  build_wasm_package
+  ensure_npm_packages
+  step "building the wallet (Vite)"
+  npm run build --workspace web
+}
+
+build_relay() {
+  step "building ruv-relay"
+  cargo build -p ruv-relay
+}
+
+RELAY_BIN="$ROOT/target/debug/ruv-relay"
