@@ -14,6 +14,7 @@ pub mod faucet;
 pub mod http;
 pub mod keys;
 pub mod node;
+pub mod peer;
 pub mod service;
 pub mod storage;
 

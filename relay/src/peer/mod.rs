@@ -1,0 +1,286 @@
+//! Peer links between relays: WebSockets with binary frames (axum accepts at
+//! `/peer/v1`, tokio-tungstenite dials), authenticated by [`handshake`] before
+//! any other frame counts. Bounded queues everywhere: a full outgoing queue
+//! drops the frame (and counts it) instead of growing; a full inbound queue
+//! slows the sending link down. Dialers reconnect with exponential backoff
+//! and jitter.
+
+pub mod handshake;
+
+use futures_util::{SinkExt, StreamExt};
+use handshake::{Challenge, Hello, Identity, Welcome};
+use ruv_protocol::crypto::{PublicKey, SigningKey};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Largest peer frame (a full vertex of 30 transfers is about 170 KB).
+pub const MAX_PEER_FRAME: usize = 2 * 1024 * 1024;
+/// Frames queued to one peer before new ones are dropped.
+pub const PEER_SEND_QUEUE: usize = 4096;
+/// Frames from all peers waiting for the consensus driver.
+pub const PEER_INBOUND_QUEUE: usize = 8192;
+/// How long a handshake may take.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+const BACKOFF_START: Duration = Duration::from_millis(200);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct PeerCounters {
+    /// Frames received from authenticated peers.
+    pub frames_received: AtomicU64,
+    /// Frames handed to peer links.
+    pub frames_sent: AtomicU64,
+    /// Frames dropped because a peer's queue was full or it was not connected.
+    pub frames_dropped_unsendable: AtomicU64,
+    /// Connections dropped because their handshake failed (unknown or
+    /// unauthenticated keys, other networks, garbage).
+    pub handshakes_failed: AtomicU64,
+    /// Non-binary frames from peers, dropped.
+    pub frames_dropped_malformed: AtomicU64,
+}
+
+/// Who we are and whom we may talk to.
+pub struct PeerConfig {
+    /// Our validator key.
+    pub key: Arc<SigningKey>,
+    /// Our index in genesis.
+    pub validator: u16,
+    /// The network.
+    pub genesis_hash: [u8; 32],
+    /// Validator keys by index.
+    pub validators: Vec<PublicKey>,
+    /// `ws://host:port/peer/v1` URLs to dial.
+    pub dial: Vec<String>,
+}
+
+struct Link {
+    generation: u64,
+    outgoing: mpsc::Sender<Vec<u8>>,
+}
+
+/// The set of live peer links.
+pub struct PeerNetwork {
+    config: PeerConfig,
+    links: Mutex<HashMap<u16, Link>>,
+    next_generation: AtomicU64,
+    inbound: mpsc::Sender<(u16, Vec<u8>)>,
+    /// Counters.
+    pub counters: PeerCounters,
+}
+
+/// A framed, bidirectional byte channel (both WebSocket libraries fit it).
+trait FrameIo: Send {
+    /// The next binary frame; `None` when the connection ended.
+    async fn recv(&mut self) -> Option<Result<Vec<u8>, ()>>;
+    /// Sends one binary frame.
+    async fn send(&mut self, frame: Vec<u8>) -> Result<(), ()>;
+}
+
+fn random_32() -> [u8; 32] {
+    let mut out = [0u8; 32];
+    getrandom::getrandom(&mut out).expect("the operating system's random source failed");
+    out
+}
+
+impl PeerNetwork {
+    /// A network with no links yet, and the receiver of inbound frames.
+    pub fn new(config: PeerConfig) -> (Arc<Self>, mpsc::Receiver<(u16, Vec<u8>)>) {
+        let (inbound, receiver) = mpsc::channel(PEER_INBOUND_QUEUE);
+        let network = Arc::new(Self {
+            config,
+            links: Mutex::new(HashMap::new()),
+            next_generation: AtomicU64::new(1),
+            inbound,
+            counters: PeerCounters::default(),
+        });
+        (network, receiver)
+    }
+
+    fn identity(&self) -> Identity<'_> {
+        Identity {
+            key: &self.config.key,
+            validator: self.config.validator,
+            genesis_hash: self.config.genesis_hash,
+            validators: &self.config.validators,
+        }
+    }
+
+    fn links(&self) -> std::sync::MutexGuard<'_, HashMap<u16, Link>> {
+        self.links.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Validators we have a live, authenticated link to.
+    pub fn connected(&self) -> Vec<u16> {
+        let mut out: Vec<u16> = self.links().keys().copied().collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// Queues a frame to one validator; returns false (and counts) if it was dropped.
+    pub fn send(&self, to: u16, frame: Vec<u8>) -> bool {
+        let sent = self.links().get(&to).is_some_and(|link| link.outgoing.try_send(frame).is_ok());
+        let counter = if sent { &self.counters.frames_sent } else { &self.counters.frames_dropped_unsendable };
+        counter.fetch_add(1, Ordering::Relaxed);
+        sent
+    }
+
+    /// Queues a frame to every connected validator.
+    pub fn broadcast(&self, frame: &[u8]) {
+        for to in self.connected() {
+            self.send(to, frame.to_vec());
+        }
+    }
+
+    /// Starts one dialer task per configured URL.
+    pub fn spawn_dialers(self: &Arc<Self>) {
+        for url in self.config.dial.clone() {
+            let network = self.clone();
+            tokio::spawn(async move { network.dial_forever(url).await });
+        }
+    }
+
+    async fn dial_forever(self: Arc<Self>, url: String) {
+        let mut backoff = BACKOFF_START;
+        loop {
+            let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+                .max_message_size(Some(MAX_PEER_FRAME))
+                .max_frame_size(Some(MAX_PEER_FRAME));
+            match tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true).await {
+                Ok((socket, _)) => {
+                    let mut io = TungsteniteIo(socket);
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, self.dial_handshake(&mut io)).await {
+                        Ok(Ok(peer)) => {
+                            tracing::info!(%url, peer, "peer link up (dialed)");
+                            backoff = BACKOFF_START;
+                            self.clone().run_link(peer, io).await;
+                            tracing::info!(%url, peer, "peer link down");
+                        }
+                        Ok(Err(e)) => {
+                            self.counters.handshakes_failed.fetch_add(1, Ordering::Relaxed);
+                            tracing::warn!(%url, error = %e, "peer handshake failed");
+                        }
+                        Err(_) => {
+                            self.counters.handshakes_failed.fetch_add(1, Ordering::Relaxed);
+                            tracing::warn!(%url, "peer handshake timed out");
+                        }
+                    }
+                }
+                Err(e) => tracing::debug!(%url, error = %e, "peer not reachable"),
+            }
+            // Exponential backoff with jitter in [50%, 100%] so restarted relays do not stampede.
+            let jitter = 0.5 + (random_32()[0] as f64 / 255.0) * 0.5;
+            tokio::time::sleep(backoff.mul_f64(jitter)).await;
+            backoff = (backoff * 2).min(BACKOFF_MAX);
+        }
+    }
+
+    async fn dial_handshake(&self, io: &mut impl FrameIo) -> Result<u16, String> {
+        let frame = io.recv().await.ok_or("closed before challenge")?.map_err(|()| "socket error")?;
+        let challenge = Challenge::from_bytes(&frame).map_err(|e| e.to_string())?;
+        let hello = self.identity().hello(&challenge, random_32(), random_32()).map_err(|e| e.to_string())?;
+        io.send(hello.to_bytes()).await.map_err(|()| "socket error")?;
+        let frame = io.recv().await.ok_or("closed before welcome")?.map_err(|()| "socket error")?;
+        let welcome = Welcome::from_bytes(&frame).map_err(|e| e.to_string())?;
+        self.identity().check_welcome(&challenge, &hello, &welcome).map_err(|e| e.to_string())
+    }
+
+    /// Serves an accepted WebSocket (the `/peer/v1` route).
+    pub async fn accept(self: Arc<Self>, socket: axum::extract::ws::WebSocket) {
+        let mut io = AxumIo(socket);
+        let handshake = async {
+            let challenge = self.identity().challenge(random_32());
+            io.send(challenge.to_bytes()).await.map_err(|()| "socket error".to_string())?;
+            let frame = io.recv().await.ok_or("closed before hello")?.map_err(|()| "socket error")?;
+            let hello = Hello::from_bytes(&frame).map_err(|e| e.to_string())?;
+            let (peer, welcome) = self.identity().welcome(&challenge, &hello, random_32()).map_err(|e| e.to_string())?;
+            io.send(welcome.to_bytes()).await.map_err(|()| "socket error".to_string())?;
+            Ok::<u16, String>(peer)
+        };
+        match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
+            Ok(Ok(peer)) => {
+                tracing::info!(peer, "peer link up (accepted)");
+                self.run_link(peer, io).await;
+            }
+            Ok(Err(e)) => {
+                self.counters.handshakes_failed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(error = %e, "refused a peer connection");
+            }
+            Err(_) => {
+                self.counters.handshakes_failed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!("peer handshake timed out");
+            }
+        }
+    }
+
+    /// Pumps frames both ways until the link ends or is replaced by a newer one.
+    async fn run_link(self: Arc<Self>, peer: u16, mut io: impl FrameIo) {
+        if peer == self.config.validator {
+            return; // dialed ourselves
+        }
+        let (outgoing, mut queue) = mpsc::channel::<Vec<u8>>(PEER_SEND_QUEUE);
+        let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
+        // The newest link to a peer wins; the older one ends when its queue closes.
+        self.links().insert(peer, Link { generation, outgoing });
+        loop {
+            tokio::select! {
+                frame = queue.recv() => match frame {
+                    Some(frame) => if io.send(frame).await.is_err() { break },
+                    None => break,
+                },
+                incoming = io.recv() => match incoming {
+                    Some(Ok(frame)) => {
+                        self.counters.frames_received.fetch_add(1, Ordering::Relaxed);
+                        if self.inbound.send((peer, frame)).await.is_err() {
+                            break;
+                        }
+                    }
+                    Some(Err(())) | None => break,
+                },
+            }
+        }
+        let mut links = self.links();
+        if links.get(&peer).is_some_and(|l| l.generation == generation) {
+            links.remove(&peer);
+        }
+    }
+}
+
+struct AxumIo(axum::extract::ws::WebSocket);
+
+impl FrameIo for AxumIo {
+    async fn recv(&mut self) -> Option<Result<Vec<u8>, ()>> {
+        use axum::extract::ws::Message;
+        loop {
+            match self.0.recv().await? {
+                Ok(Message::Binary(bytes)) => return Some(Ok(bytes.to_vec())),
+                Ok(Message::Close(_)) | Err(_) => return Some(Err(())),
+                Ok(_) => continue, // ping/pong/text: not part of the peer protocol
+            }
+        }
+    }
+    async fn send(&mut self, frame: Vec<u8>) -> Result<(), ()> {
+        self.0.send(axum::extract::ws::Message::Binary(frame.into())).await.map_err(|_| ())
+    }
+}
+
+struct TungsteniteIo(tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>);
+
+impl FrameIo for TungsteniteIo {
+    async fn recv(&mut self) -> Option<Result<Vec<u8>, ()>> {
+        use tokio_tungstenite::tungstenite::Message;
+        loop {
+            match self.0.next().await? {
+                Ok(Message::Binary(bytes)) => return Some(Ok(bytes.to_vec())),
+                Ok(Message::Close(_)) | Err(_) => return Some(Err(())),
+                Ok(_) => continue,
+            }
+        }
+    }
+    async fn send(&mut self, frame: Vec<u8>) -> Result<(), ()> {
+        self.0.send(tokio_tungstenite::tungstenite::Message::Binary(frame.into())).await.map_err(|_| ())
+    }
+}
