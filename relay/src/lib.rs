@@ -13,6 +13,7 @@ pub mod devnet;
 pub mod faucet;
 pub mod http;
 pub mod keys;
+pub mod metrics;
 pub mod node;
 pub mod peer;
 pub mod service;

@@ -28,6 +28,8 @@ pub struct RelayState {
     storage: Storage,
     events: broadcast::Sender<NodeEvent>,
     faucet: Option<Mutex<Faucet>>,
+    /// Prometheus series.
+    pub metrics: crate::metrics::Metrics,
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
@@ -52,6 +54,7 @@ impl RelayState {
             storage,
             events: broadcast::channel(EVENT_BUFFER).0,
             faucet: faucet.map(Mutex::new),
+            metrics: crate::metrics::Metrics::new(),
         }
     }
 
@@ -104,11 +107,24 @@ impl RelayState {
     /// `submit_transaction`: verifies, checks, persists, applies, notifies.
     /// Blocking (signature check and a durable commit): call from a blocking thread.
     pub fn submit(&self, tx: SignedTransfer) -> Result<TxStatus, ApiError> {
+        self.metrics.transactions_submitted.inc();
+        let received = Instant::now();
         // Verify outside the lock: the signature check is the expensive part.
-        self.rules
+        let result = self
+            .rules
             .check_stateless(&tx, false)
-            .map_err(|r| ApiError::from(&r))?;
-        self.submit_locked(&mut lock(&self.node), tx)
+            .map_err(|r| ApiError::from(&r))
+            .and_then(|()| self.submit_locked(&mut lock(&self.node), tx));
+        match &result {
+            Ok(status) if status.status == TxState::Accepted => {
+                self.metrics.finality_seconds.observe(received.elapsed().as_secs_f64());
+            }
+            Ok(_) => {}
+            Err(_) => {
+                self.metrics.transactions_rejected.inc();
+            }
+        }
+        result
     }
 
     fn submit_locked(&self, node: &mut Node, tx: SignedTransfer) -> Result<TxStatus, ApiError> {
@@ -119,6 +135,7 @@ impl RelayState {
                     .append_accepted(node.accepted_count(), &tx)
                     .map_err(internal)?;
                 let events = node.apply_admitted(&tx).map_err(internal)?;
+                self.metrics.transactions_accepted.inc();
                 let id = tx.id();
                 tracing::info!(%id, from = %tx.transfer.from, to = %tx.transfer.to, amount = tx.transfer.amount, "transaction accepted");
                 for event in events {

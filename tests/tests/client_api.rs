@@ -194,3 +194,14 @@ async fn accepted_transactions_survive_a_restart() {
     let (_, faucet_account) = json_response(http.get(format!("{}/api/v1/accounts/{}", devnet.url(0), address(&faucet))).send().await.unwrap()).await;
     assert_eq!(faucet_account["nonce"], "3");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_prometheus_text() {
+    let devnet = Devnet::start(1).await;
+    let http = reqwest::Client::new();
+    let tx = devnet.transfer(&devnet.faucet_key(), address(&key(5)), 10, 1);
+    http.post(format!("{}/api/v1/transactions", devnet.url(0))).json(&tx).send().await.unwrap();
+    let text = http.get(format!("{}/metrics", devnet.url(0))).send().await.unwrap().text().await.unwrap();
+    assert!(text.contains("ruv_transactions_accepted_total 1"), "{text}");
+    assert!(text.contains("ruv_finality_seconds_count 1"), "{text}");
+}

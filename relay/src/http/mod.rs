@@ -122,12 +122,20 @@ fn router(state: Arc<RelayState>, wallet_dir: Option<&std::path::Path>) -> axum:
         .fallback(|| async { ApiFailure(ApiError::new(codes::NOT_FOUND, "no such API endpoint")) });
     let mut app = axum::Router::new()
         .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .route("/metrics", axum::routing::get(metrics))
         .nest("/api/v1", api)
         .with_state(state);
     if let Some(dir) = wallet_dir {
         app = app.fallback_service(tower_http::services::ServeDir::new(dir));
     }
     app.layer(tower_http::cors::CorsLayer::permissive())
+}
+
+async fn metrics(axum::extract::State(state): axum::extract::State<Arc<RelayState>>) -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        state.metrics.render(),
+    )
 }
 
 /// An [`ApiError`] as an HTTP response with the right status code.

@@ -102,6 +102,8 @@ async fn run(state: Arc<RelayState>, socket: WebSocket) {
         }
     });
     let mut events = state.subscribe();
+    state.metrics.websocket_connections.inc();
+    let connection_gauge = state.clone();
     let mut session = Session { state, subscriptions: HashMap::new(), next_subscription: 1, rate: RateLimit::new() };
 
     let outcome: Result<(), Disconnect> = async {
@@ -141,6 +143,7 @@ async fn run(state: Arc<RelayState>, socket: WebSocket) {
     }
     drop(out);
     let _ = writer.await;
+    connection_gauge.metrics.websocket_connections.dec();
 }
 
 fn params<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {

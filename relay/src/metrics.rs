@@ -1,0 +1,117 @@
+//! `/metrics` in Prometheus text format (prometheus-client, the Prometheus
+//! project's own Rust client). Counters the relay updates as it works, plus
+//! gauges sampled at scrape time.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+/// Every series the relay exports.
+pub struct Metrics {
+    registry: Registry,
+    /// Transactions received from clients.
+    pub transactions_submitted: Counter,
+    /// Transactions accepted (final).
+    pub transactions_accepted: Counter,
+    /// Transactions rejected (final, or refused on submission).
+    pub transactions_rejected: Counter,
+    /// Vertices accepted by consensus.
+    pub vertices_accepted: Counter,
+    /// Vertices rejected by consensus.
+    pub vertices_rejected: Counter,
+    /// Consensus queries sent to peers.
+    pub queries_sent: Gauge,
+    /// Consensus queries answered by peers.
+    pub queries_answered: Gauge,
+    /// Consensus polls completed.
+    pub polls: Gauge,
+    /// Peer messages dropped (unknown or unauthenticated senders, malformed, full queues).
+    pub peer_messages_dropped: Gauge,
+    /// Seconds from submission to acceptance on this relay.
+    pub finality_seconds: Histogram,
+    /// Authenticated peer links.
+    pub peers_connected: Gauge,
+    /// Open client WebSocket connections.
+    pub websocket_connections: Gauge,
+    /// Frames waiting in the peer inbound queue.
+    pub peer_inbound_queue: Gauge,
+    /// Inputs waiting for the consensus engine.
+    pub engine_queue: Gauge,
+    /// Transactions known but not yet decided.
+    pub pending_transactions: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every series under the `ruv_` prefix.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("ruv");
+        let metrics = Self {
+            transactions_submitted: Counter::default(),
+            transactions_accepted: Counter::default(),
+            transactions_rejected: Counter::default(),
+            vertices_accepted: Counter::default(),
+            vertices_rejected: Counter::default(),
+            queries_sent: Gauge::default(),
+            queries_answered: Gauge::default(),
+            polls: Gauge::default(),
+            peer_messages_dropped: Gauge::default(),
+            // 1 ms .. ~16 s
+            finality_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
+            peers_connected: Gauge::default(),
+            websocket_connections: Gauge::default(),
+            peer_inbound_queue: Gauge::default(),
+            engine_queue: Gauge::default(),
+            pending_transactions: Gauge::default(),
+            registry: Registry::default(),
+        };
+        let r = &mut registry;
+        r.register("transactions_submitted", "Transactions received from clients", metrics.transactions_submitted.clone());
+        r.register("transactions_accepted", "Transactions accepted (final)", metrics.transactions_accepted.clone());
+        r.register("transactions_rejected", "Transactions rejected (final or refused)", metrics.transactions_rejected.clone());
+        r.register("vertices_accepted", "Vertices accepted by consensus", metrics.vertices_accepted.clone());
+        r.register("vertices_rejected", "Vertices rejected by consensus", metrics.vertices_rejected.clone());
+        r.register("consensus_queries_sent", "Consensus queries sent to peers (total)", metrics.queries_sent.clone());
+        r.register("consensus_queries_answered", "Consensus queries answered by peers (total)", metrics.queries_answered.clone());
+        r.register("consensus_polls", "Consensus polls completed (total)", metrics.polls.clone());
+        r.register("peer_messages_dropped", "Peer messages dropped: unknown or unauthenticated senders, malformed, full queues (total)", metrics.peer_messages_dropped.clone());
+        r.register("finality_seconds", "Seconds from submission to acceptance on this relay", metrics.finality_seconds.clone());
+        r.register("peers_connected", "Authenticated peer links", metrics.peers_connected.clone());
+        r.register("websocket_connections", "Open client WebSocket connections", metrics.websocket_connections.clone());
+        r.register("peer_inbound_queue_depth", "Frames waiting in the peer inbound queue", metrics.peer_inbound_queue.clone());
+        r.register("engine_queue_depth", "Inputs waiting for the consensus engine", metrics.engine_queue.clone());
+        r.register("pending_transactions", "Transactions known but not decided", metrics.pending_transactions.clone());
+        Self { registry, ..metrics }
+    }
+
+    /// The text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text() {
+        let m = Metrics::new();
+        m.transactions_accepted.inc();
+        m.finality_seconds.observe(0.05);
+        let text = m.render();
+        assert!(text.contains("ruv_transactions_accepted_total 1"), "{text}");
+        assert!(text.contains("ruv_finality_seconds_bucket"), "{text}");
+        assert!(text.contains("# EOF"));
+    }
+}
