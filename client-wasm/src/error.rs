@@ -16,13 +16,19 @@ pub struct ClientError {
 impl ClientError {
     /// An error with `code` and `message`.
     pub fn new(code: &str, message: impl Into<String>) -> Self {
-        Self { code: code.to_owned(), message: message.into() }
+        Self {
+            code: code.to_owned(),
+            message: message.into(),
+        }
     }
 }
 
 impl From<ruv_protocol::api::ApiError> for ClientError {
     fn from(e: ruv_protocol::api::ApiError) -> Self {
-        Self { code: e.code, message: e.message }
+        Self {
+            code: e.code,
+            message: e.message,
+        }
     }
 }
 

@@ -28,9 +28,14 @@ impl Keypair {
     #[wasm_bindgen(js_name = fromSeed)]
     pub fn from_seed(seed: &[u8]) -> Result<Keypair, JsValue> {
         let seed: &[u8; SEED_LEN] = seed.try_into().map_err(|_| {
-            ClientError::new(codes::INVALID_SEED, format!("seed must be {SEED_LEN} bytes, got {}", seed.len()))
+            ClientError::new(
+                codes::INVALID_SEED,
+                format!("seed must be {SEED_LEN} bytes, got {}", seed.len()),
+            )
         })?;
-        Ok(Keypair { key: SigningKey::from_seed(seed) })
+        Ok(Keypair {
+            key: SigningKey::from_seed(seed),
+        })
     }
 
     /// The account address (bech32m, `ruv1…`).
@@ -53,7 +58,9 @@ impl Keypair {
     ) -> Result<SignedTransaction, JsValue> {
         let params: TransferParams = serde_wasm_bindgen::from_value(params)
             .map_err(|e| ClientError::new(codes::INVALID_PARAMS, e.to_string()))?;
-        Ok(SignedTransaction { inner: transfer::sign_transfer(&self.key, params)? })
+        Ok(SignedTransaction {
+            inner: transfer::sign_transfer(&self.key, params)?,
+        })
     }
 
     /// Signs arbitrary bytes under a FIPS 204 context string (hedged, fresh randomness).
@@ -81,8 +88,16 @@ impl Keypair {
 
 /// Verifies an ML-DSA-65 signature. Returns false for any malformed input.
 #[wasm_bindgen(js_name = verifySignature)]
-pub fn verify_signature(public_key: &[u8], message: &[u8], context: &[u8], signature: &[u8]) -> bool {
-    let (Ok(pk), Ok(sig)) = (PublicKey::from_bytes(public_key), Signature::from_bytes(signature)) else {
+pub fn verify_signature(
+    public_key: &[u8],
+    message: &[u8],
+    context: &[u8],
+    signature: &[u8],
+) -> bool {
+    let (Ok(pk), Ok(sig)) = (
+        PublicKey::from_bytes(public_key),
+        Signature::from_bytes(signature),
+    ) else {
         return false;
     };
     pk.verify(message, context, &sig).is_ok()
@@ -121,7 +136,8 @@ impl SignedTransaction {
     /// The JSON form the relay API takes.
     #[wasm_bindgen(js_name = toJSON, unchecked_return_type = "SignedTransferJson")]
     pub fn to_json(&self) -> Result<JsValue, JsValue> {
-        let text = serde_json::to_string(&self.inner).map_err(|e| ClientError::new(codes::INVALID_TRANSACTION, e.to_string()))?;
+        let text = serde_json::to_string(&self.inner)
+            .map_err(|e| ClientError::new(codes::INVALID_TRANSACTION, e.to_string()))?;
         js_sys::JSON::parse(&text)
     }
 

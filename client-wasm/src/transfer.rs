@@ -25,7 +25,9 @@ impl<'de> Deserialize<'de> for U64Input {
             Raw::Float(f) if f >= 0.0 && f.fract() == 0.0 && f <= 9_007_199_254_740_991.0 => {
                 Ok(U64Input(f as u64))
             }
-            Raw::Float(_) => Err(D::Error::custom("expected a non-negative safe integer; use a string or BigInt for large values")),
+            Raw::Float(_) => Err(D::Error::custom(
+                "expected a non-negative safe integer; use a string or BigInt for large values",
+            )),
             Raw::Text(t) => ruv_protocol::serde_bytes::u64_string::parse(&t)
                 .map(U64Input)
                 .map_err(D::Error::custom),
@@ -54,12 +56,16 @@ pub struct TransferParams {
 
 /// Parses an address into a typed client error.
 pub fn parse_address(text: &str) -> Result<Address, ClientError> {
-    text.parse()
-        .map_err(|e: ruv_protocol::AddressError| ClientError::new(codes::INVALID_ADDRESS, e.to_string()))
+    text.parse().map_err(|e: ruv_protocol::AddressError| {
+        ClientError::new(codes::INVALID_ADDRESS, e.to_string())
+    })
 }
 
 /// Builds and signs a transfer from `key` with fresh hedged-signing randomness.
-pub fn sign_transfer(key: &SigningKey, params: TransferParams) -> Result<SignedTransfer, ClientError> {
+pub fn sign_transfer(
+    key: &SigningKey,
+    params: TransferParams,
+) -> Result<SignedTransfer, ClientError> {
     let to = parse_address(&params.to)?;
     ruv_protocol::tx::validate_chain_id(&params.chain_id)
         .map_err(|e| ClientError::new(codes::INVALID_PARAMS, e.to_string()))?;

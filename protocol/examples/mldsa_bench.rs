@@ -34,10 +34,15 @@ fn main() {
         black_box(SigningKey::from_seed(&[i as u8; 32]));
     });
     let sign = per_op_micros(200, |i| {
-        black_box(key.sign(&message, context::TRANSACTION, [i as u8; 32]).unwrap());
+        black_box(
+            key.sign(&message, context::TRANSACTION, [i as u8; 32])
+                .unwrap(),
+        );
     });
     let verify = per_op_micros(500, |_| {
-        key.public_key().verify(black_box(&message), context::TRANSACTION, &signature).unwrap();
+        key.public_key()
+            .verify(black_box(&message), context::TRANSACTION, &signature)
+            .unwrap();
     });
     println!(
         "{}",

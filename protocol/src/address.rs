@@ -76,8 +76,7 @@ impl FromStr for Address {
         if s.bytes().any(|b| b.is_ascii_uppercase()) {
             return Err(AddressError::NotLowerCase);
         }
-        let checked =
-            CheckedHrpstring::new::<Bech32m>(s).map_err(|_| AddressError::BadChecksum)?;
+        let checked = CheckedHrpstring::new::<Bech32m>(s).map_err(|_| AddressError::BadChecksum)?;
         if checked.hrp().as_str() != HRP {
             return Err(AddressError::WrongHrp(checked.hrp().to_string()));
         }
@@ -131,9 +130,11 @@ mod tests {
             String::from_utf8(bad).unwrap().parse::<Address>(),
             Err(AddressError::BadChecksum)
         );
-        assert_eq!(text.to_uppercase().parse::<Address>(), Err(AddressError::NotLowerCase));
-        let other_hrp =
-            bech32::encode::<Bech32m>(Hrp::parse("btc").unwrap(), &[9; 32]).unwrap();
+        assert_eq!(
+            text.to_uppercase().parse::<Address>(),
+            Err(AddressError::NotLowerCase)
+        );
+        let other_hrp = bech32::encode::<Bech32m>(Hrp::parse("btc").unwrap(), &[9; 32]).unwrap();
         assert_eq!(
             other_hrp.parse::<Address>(),
             Err(AddressError::WrongHrp("btc".into()))

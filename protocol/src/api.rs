@@ -56,7 +56,10 @@ pub struct ApiError {
 impl ApiError {
     /// An error with a code and message.
     pub fn new(code: &str, message: impl Into<String>) -> Self {
-        Self { code: code.to_owned(), message: message.into() }
+        Self {
+            code: code.to_owned(),
+            message: message.into(),
+        }
     }
 }
 
@@ -114,7 +117,11 @@ pub struct AccountInfo {
 impl AccountInfo {
     /// From ledger state.
     pub fn new(address: Address, account: Account) -> Self {
-        Self { address, balance: account.balance, nonce: account.nonce }
+        Self {
+            address,
+            balance: account.balance,
+            nonce: account.nonce,
+        }
     }
 }
 
@@ -286,9 +293,18 @@ mod tests {
     fn server_messages_parse_unambiguously() {
         let id = TxId([1; 32]);
         let msgs = vec![
-            WsServerMessage::Response { id: 4, result: serde_json::json!({"x": 1}) },
-            WsServerMessage::Error { id: None, error: ApiError::new(codes::MALFORMED_JSON, "bad") },
-            WsServerMessage::Error { id: Some(3), error: ApiError::new(codes::UNKNOWN_METHOD, "?") },
+            WsServerMessage::Response {
+                id: 4,
+                result: serde_json::json!({"x": 1}),
+            },
+            WsServerMessage::Error {
+                id: None,
+                error: ApiError::new(codes::MALFORMED_JSON, "bad"),
+            },
+            WsServerMessage::Error {
+                id: Some(3),
+                error: ApiError::new(codes::UNKNOWN_METHOD, "?"),
+            },
             WsServerMessage::Event {
                 subscription: 2,
                 event: WsEvent::Transaction(TxStatus {
@@ -299,12 +315,22 @@ mod tests {
             },
             WsServerMessage::Event {
                 subscription: 1,
-                event: WsEvent::Account(AccountInfo::new(Address::from_bytes([2; 32]), Account { balance: 5, nonce: 1 })),
+                event: WsEvent::Account(AccountInfo::new(
+                    Address::from_bytes([2; 32]),
+                    Account {
+                        balance: 5,
+                        nonce: 1,
+                    },
+                )),
             },
         ];
         for m in msgs {
             let text = serde_json::to_string(&m).unwrap();
-            assert_eq!(serde_json::from_str::<WsServerMessage>(&text).unwrap(), m, "{text}");
+            assert_eq!(
+                serde_json::from_str::<WsServerMessage>(&text).unwrap(),
+                m,
+                "{text}"
+            );
         }
     }
 }

@@ -151,7 +151,11 @@ impl<'a> Reader<'a> {
         Ok(u64::from_le_bytes(self.array()?))
     }
     /// Bytes with a u8 length prefix, at most `max` long.
-    pub fn short_bytes(&mut self, field: &'static str, max: usize) -> Result<&'a [u8], DecodeError> {
+    pub fn short_bytes(
+        &mut self,
+        field: &'static str,
+        max: usize,
+    ) -> Result<&'a [u8], DecodeError> {
         let len = self.u8()? as usize;
         if len > max {
             return Err(DecodeError::TooLong { field, len, max });
@@ -187,7 +191,11 @@ mod tests {
         let bytes = w.finish();
         assert_eq!(
             Reader::new(&bytes).short_bytes("memo", 3),
-            Err(DecodeError::TooLong { field: "memo", len: 5, max: 3 })
+            Err(DecodeError::TooLong {
+                field: "memo",
+                len: 5,
+                max: 3
+            })
         );
         assert!(matches!(
             Reader::new(&bytes[..3]).short_bytes("memo", 10),

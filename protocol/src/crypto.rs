@@ -233,7 +233,8 @@ mod tests {
             Err(CryptoError::BadSignature)
         );
         assert_eq!(
-            key.public_key().verify(b"pay eve", context::TRANSACTION, &sig),
+            key.public_key()
+                .verify(b"pay eve", context::TRANSACTION, &sig),
             Err(CryptoError::BadSignature)
         );
     }

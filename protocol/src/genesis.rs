@@ -128,7 +128,9 @@ impl ConsensusParams {
     /// Checks K/2 < alphaPreference <= alphaConfidence <= K and positive betas.
     pub fn validate(&self, validators: usize) -> Result<(), GenesisError> {
         if self.k == 0 || self.k as usize > validators {
-            return Err(GenesisError::Consensus("k must be between 1 and the validator count"));
+            return Err(GenesisError::Consensus(
+                "k must be between 1 and the validator count",
+            ));
         }
         if self.alpha_preference <= self.k / 2 {
             return Err(GenesisError::Consensus("alpha_preference must exceed k/2"));
@@ -139,10 +141,14 @@ impl ConsensusParams {
             ));
         }
         if self.beta_virtuous == 0 || self.beta_rogue < self.beta_virtuous {
-            return Err(GenesisError::Consensus("need 0 < beta_virtuous <= beta_rogue"));
+            return Err(GenesisError::Consensus(
+                "need 0 < beta_virtuous <= beta_rogue",
+            ));
         }
         if self.parents == 0 || self.batch_size == 0 {
-            return Err(GenesisError::Consensus("parents and batch_size must be positive"));
+            return Err(GenesisError::Consensus(
+                "parents and batch_size must be positive",
+            ));
         }
         Ok(())
     }
@@ -190,17 +196,25 @@ impl Genesis {
         let mut keys = std::collections::BTreeSet::new();
         let mut stake: u64 = 0;
         for v in &self.validators {
-            PublicKey::from_bytes(&v.public_key)
-                .map_err(|_| GenesisError::Validator(v.name.clone(), "public key is not 1952 bytes"))?;
+            PublicKey::from_bytes(&v.public_key).map_err(|_| {
+                GenesisError::Validator(v.name.clone(), "public key is not 1952 bytes")
+            })?;
             if !keys.insert(v.public_key.clone()) {
-                return Err(GenesisError::Validator(v.name.clone(), "duplicate public key"));
+                return Err(GenesisError::Validator(
+                    v.name.clone(),
+                    "duplicate public key",
+                ));
             }
             if v.stake == 0 {
-                return Err(GenesisError::Validator(v.name.clone(), "stake must be positive"));
+                return Err(GenesisError::Validator(
+                    v.name.clone(),
+                    "stake must be positive",
+                ));
             }
-            stake = stake
-                .checked_add(v.stake)
-                .ok_or(GenesisError::Validator(v.name.clone(), "total stake overflows"))?;
+            stake = stake.checked_add(v.stake).ok_or(GenesisError::Validator(
+                v.name.clone(),
+                "total stake overflows",
+            ))?;
         }
         if self.fees.burn_percent > 100 {
             return Err(GenesisError::Fees("burn_percent must be at most 100"));
@@ -247,12 +261,22 @@ mod tests {
     pub(crate) fn genesis_with(validators: usize) -> Genesis {
         Genesis {
             chain_id: "ruv-test".into(),
-            balances: vec![GenesisBalance { address: Address::from_bytes([1; 32]), amount: 1000 }],
-            fees: FeeSchedule { base: 10, per_byte: 1, burn_percent: 50 },
+            balances: vec![GenesisBalance {
+                address: Address::from_bytes([1; 32]),
+                amount: 1000,
+            }],
+            fees: FeeSchedule {
+                base: 10,
+                per_byte: 1,
+                burn_percent: 50,
+            },
             validators: (0..validators)
                 .map(|i| ValidatorEntry {
                     name: format!("relay-{i}"),
-                    public_key: SigningKey::from_seed(&[i as u8; 32]).public_key().as_bytes().to_vec(),
+                    public_key: SigningKey::from_seed(&[i as u8; 32])
+                        .public_key()
+                        .as_bytes()
+                        .to_vec(),
                     stake: 100,
                 })
                 .collect(),
@@ -276,23 +300,38 @@ mod tests {
         assert_eq!(Genesis::from_json(&text).unwrap(), g);
 
         let mut bad = g.clone();
-        bad.consensus = Some(ConsensusParams { alpha_preference: 2, ..ConsensusParams::scaled_defaults(4) });
+        bad.consensus = Some(ConsensusParams {
+            alpha_preference: 2,
+            ..ConsensusParams::scaled_defaults(4)
+        });
         assert!(matches!(bad.validate(), Err(GenesisError::Consensus(_))));
         let mut bad = g.clone();
         bad.balances.push(bad.balances[0].clone());
-        assert!(matches!(bad.validate(), Err(GenesisError::DuplicateBalance(_))));
+        assert!(matches!(
+            bad.validate(),
+            Err(GenesisError::DuplicateBalance(_))
+        ));
         let mut bad = g.clone();
-        bad.balances.push(GenesisBalance { address: Address::from_bytes([2; 32]), amount: u64::MAX });
+        bad.balances.push(GenesisBalance {
+            address: Address::from_bytes([2; 32]),
+            amount: u64::MAX,
+        });
         assert_eq!(bad.validate(), Err(GenesisError::SupplyOverflow));
         let mut bad = g.clone();
         bad.validators[1].public_key = bad.validators[0].public_key.clone();
-        assert!(matches!(bad.validate(), Err(GenesisError::Validator(_, "duplicate public key"))));
+        assert!(matches!(
+            bad.validate(),
+            Err(GenesisError::Validator(_, "duplicate public key"))
+        ));
         let mut bad = g.clone();
         bad.fees.burn_percent = 101;
         assert!(matches!(bad.validate(), Err(GenesisError::Fees(_))));
         let mut bad = g;
         bad.validators.clear();
         assert_eq!(bad.validate(), Err(GenesisError::NoValidators));
-        assert!(matches!(Genesis::from_json("{"), Err(GenesisError::Json(_))));
+        assert!(matches!(
+            Genesis::from_json("{"),
+            Err(GenesisError::Json(_))
+        ));
     }
 }

@@ -137,6 +137,27 @@ impl LedgerRules {
         }
     }
 
+    /// Splits the non-burned share of `fee` among the validators in
+    /// proportion to stake (rounded down; the remainder is burned). Public so
+    /// that consensus can compute a transaction's effects on balances exactly
+    /// as [`Ledger::apply`] does.
+    pub fn fee_rewards(&self, fee: u64) -> Vec<(Address, u64)> {
+        let reward_pool = fee as u128 * (100 - self.fees.burn_percent.min(100) as u128) / 100;
+        let total_stake: u128 = self.validators.iter().map(|(_, s)| *s as u128).sum();
+        if total_stake == 0 {
+            return Vec::new();
+        }
+        self.validators
+            .iter()
+            .map(|(address, stake)| {
+                (
+                    *address,
+                    (reward_pool * *stake as u128 / total_stake) as u64,
+                )
+            })
+            .collect()
+    }
+
     /// Checks what depends on the transaction alone: chain, sender key,
     /// amount, fee and (unless `signature_checked`) the signature.
     pub fn check_stateless(
@@ -162,11 +183,15 @@ impl LedgerRules {
             .minimum_fee(tx.encoded_len())
             .ok_or(TxRejection::Overflow)?;
         if t.fee < minimum {
-            return Err(TxRejection::FeeTooLow { minimum, offered: t.fee });
+            return Err(TxRejection::FeeTooLow {
+                minimum,
+                offered: t.fee,
+            });
         }
         t.amount.checked_add(t.fee).ok_or(TxRejection::Overflow)?;
         if !signature_checked {
-            tx.verify_signature().map_err(|_| TxRejection::BadSignature)?;
+            tx.verify_signature()
+                .map_err(|_| TxRejection::BadSignature)?;
         }
         Ok(())
     }
@@ -187,7 +212,15 @@ impl Ledger {
         let accounts = genesis
             .balances
             .iter()
-            .map(|b| (b.address, Account { balance: b.amount, nonce: 0 }))
+            .map(|b| {
+                (
+                    b.address,
+                    Account {
+                        balance: b.amount,
+                        nonce: 0,
+                    },
+                )
+            })
             .collect();
         Self {
             rules: LedgerRules::from_genesis(genesis),
@@ -245,14 +278,23 @@ impl Ledger {
         let sender = self.account(&t.from);
         let expected = sender.nonce.checked_add(1).ok_or(TxRejection::Overflow)?;
         if t.nonce < expected {
-            return Err(TxRejection::StaleNonce { expected, got: t.nonce });
+            return Err(TxRejection::StaleNonce {
+                expected,
+                got: t.nonce,
+            });
         }
         if t.nonce > expected {
-            return Err(TxRejection::NonceGap { expected, got: t.nonce });
+            return Err(TxRejection::NonceGap {
+                expected,
+                got: t.nonce,
+            });
         }
         let needed = t.amount.checked_add(t.fee).ok_or(TxRejection::Overflow)?;
         if sender.balance < needed {
-            return Err(TxRejection::InsufficientFunds { balance: sender.balance, needed });
+            return Err(TxRejection::InsufficientFunds {
+                balance: sender.balance,
+                needed,
+            });
         }
         if t.to != t.from {
             self.account(&t.to)
@@ -300,21 +342,16 @@ impl Ledger {
         self.burned += burned;
         touched.sort();
         touched.dedup();
-        Ok(Applied { id: tx.id(), touched, burned })
+        Ok(Applied {
+            id: tx.id(),
+            touched,
+            burned,
+        })
     }
 
     /// Splits the non-burned share of `fee` among validators by stake.
     fn fee_rewards(&self, fee: u64) -> Vec<(Address, u64)> {
-        let reward_pool = fee as u128 * (100 - self.rules.fees.burn_percent as u128) / 100;
-        let total_stake: u128 = self.rules.validators.iter().map(|(_, s)| *s as u128).sum();
-        if total_stake == 0 {
-            return Vec::new();
-        }
-        self.rules
-            .validators
-            .iter()
-            .map(|(address, stake)| (*address, (reward_pool * *stake as u128 / total_stake) as u64))
-            .collect()
+        self.rules.fee_rewards(fee)
     }
 }
 
@@ -331,13 +368,23 @@ mod tests {
             chain_id: "ruv-test".into(),
             balances: users
                 .iter()
-                .map(|k| GenesisBalance { address: Address::from_public_key(k.public_key()), amount: balance })
+                .map(|k| GenesisBalance {
+                    address: Address::from_public_key(k.public_key()),
+                    amount: balance,
+                })
                 .collect(),
-            fees: FeeSchedule { base: 100, per_byte: 1, burn_percent: 30 },
+            fees: FeeSchedule {
+                base: 100,
+                per_byte: 1,
+                burn_percent: 30,
+            },
             validators: (0..3u8)
                 .map(|i| ValidatorEntry {
                     name: format!("v{i}"),
-                    public_key: SigningKey::from_seed(&[100 + i; 32]).public_key().as_bytes().to_vec(),
+                    public_key: SigningKey::from_seed(&[100 + i; 32])
+                        .public_key()
+                        .as_bytes()
+                        .to_vec(),
                     stake: 1 + i as u64,
                 })
                 .collect(),
@@ -358,29 +405,67 @@ mod tests {
         let alice = SigningKey::from_seed(&[1; 32]);
         let bob = SigningKey::from_seed(&[2; 32]);
         let mut ledger = setup(&[SigningKey::from_seed(&[1; 32])], 1_000_000);
-        let ok = sample_transfer(&alice, addr(&bob), 10, FEE, 1).sign(&alice, [0; 32]).unwrap();
+        let ok = sample_transfer(&alice, addr(&bob), 10, FEE, 1)
+            .sign(&alice, [0; 32])
+            .unwrap();
         let before = ledger.clone();
 
         let mut t = sample_transfer(&alice, addr(&bob), 10, FEE, 1);
         t.chain_id = "other".into();
         let cases: Vec<(SignedTransfer, &str)> = vec![
             (t.sign(&alice, [0; 32]).unwrap(), "wrong_chain"),
-            ({
-                let mut t = sample_transfer(&alice, addr(&bob), 10, FEE, 1);
-                t.from = addr(&bob);
-                t.sign(&alice, [0; 32]).unwrap()
-            }, "sender_key_mismatch"),
-            ({
-                let mut s = ok.clone();
-                s.transfer.amount = 11;
-                s
-            }, "bad_signature"),
-            (sample_transfer(&alice, addr(&bob), 0, FEE, 1).sign(&alice, [0; 32]).unwrap(), "zero_amount"),
-            (sample_transfer(&alice, addr(&bob), 10, 5, 1).sign(&alice, [0; 32]).unwrap(), "fee_too_low"),
-            (sample_transfer(&alice, addr(&bob), 10, FEE, 0).sign(&alice, [0; 32]).unwrap(), "stale_nonce"),
-            (sample_transfer(&alice, addr(&bob), 10, FEE, 2).sign(&alice, [0; 32]).unwrap(), "nonce_gap"),
-            (sample_transfer(&alice, addr(&bob), 1_000_000, FEE, 1).sign(&alice, [0; 32]).unwrap(), "insufficient_funds"),
-            (sample_transfer(&alice, addr(&bob), u64::MAX, FEE, 1).sign(&alice, [0; 32]).unwrap(), "overflow"),
+            (
+                {
+                    let mut t = sample_transfer(&alice, addr(&bob), 10, FEE, 1);
+                    t.from = addr(&bob);
+                    t.sign(&alice, [0; 32]).unwrap()
+                },
+                "sender_key_mismatch",
+            ),
+            (
+                {
+                    let mut s = ok.clone();
+                    s.transfer.amount = 11;
+                    s
+                },
+                "bad_signature",
+            ),
+            (
+                sample_transfer(&alice, addr(&bob), 0, FEE, 1)
+                    .sign(&alice, [0; 32])
+                    .unwrap(),
+                "zero_amount",
+            ),
+            (
+                sample_transfer(&alice, addr(&bob), 10, 5, 1)
+                    .sign(&alice, [0; 32])
+                    .unwrap(),
+                "fee_too_low",
+            ),
+            (
+                sample_transfer(&alice, addr(&bob), 10, FEE, 0)
+                    .sign(&alice, [0; 32])
+                    .unwrap(),
+                "stale_nonce",
+            ),
+            (
+                sample_transfer(&alice, addr(&bob), 10, FEE, 2)
+                    .sign(&alice, [0; 32])
+                    .unwrap(),
+                "nonce_gap",
+            ),
+            (
+                sample_transfer(&alice, addr(&bob), 1_000_000, FEE, 1)
+                    .sign(&alice, [0; 32])
+                    .unwrap(),
+                "insufficient_funds",
+            ),
+            (
+                sample_transfer(&alice, addr(&bob), u64::MAX, FEE, 1)
+                    .sign(&alice, [0; 32])
+                    .unwrap(),
+                "overflow",
+            ),
         ];
         for (tx, code) in cases {
             assert_eq!(ledger.apply(&tx).unwrap_err().code(), code);
@@ -389,7 +474,13 @@ mod tests {
         let applied = ledger.apply(&ok).unwrap();
         assert_eq!(applied.id, ok.id());
         assert_eq!(ledger.account(&addr(&bob)).balance, 10);
-        assert_eq!(ledger.account(&addr(&alice)), Account { balance: 1_000_000 - 10 - FEE, nonce: 1 });
+        assert_eq!(
+            ledger.account(&addr(&alice)),
+            Account {
+                balance: 1_000_000 - 10 - FEE,
+                nonce: 1
+            }
+        );
         // Replaying the same transaction is a stale nonce.
         assert_eq!(ledger.apply(&ok).unwrap_err().code(), "stale_nonce");
     }
@@ -398,13 +489,23 @@ mod tests {
     fn fees_are_split_by_stake_and_burned() {
         let alice = SigningKey::from_seed(&[1; 32]);
         let mut ledger = setup(&[SigningKey::from_seed(&[1; 32])], 1_000_000);
-        let tx = sample_transfer(&alice, Address::from_bytes([9; 32]), 10, FEE, 1).sign(&alice, [0; 32]).unwrap();
+        let tx = sample_transfer(&alice, Address::from_bytes([9; 32]), 10, FEE, 1)
+            .sign(&alice, [0; 32])
+            .unwrap();
         let applied = ledger.apply(&tx).unwrap();
         // 70% of 10_000 = 7000 split 1:2:3 -> 1166, 2333, 3500 (1 lost to rounding, burned).
-        let rewards: Vec<u64> = ledger.rules().validators.iter().map(|(a, _)| ledger.account(a).balance).collect();
+        let rewards: Vec<u64> = ledger
+            .rules()
+            .validators
+            .iter()
+            .map(|(a, _)| ledger.account(a).balance)
+            .collect();
         assert_eq!(rewards, vec![1166, 2333, 3500]);
         assert_eq!(applied.burned, 3000 + 1);
-        assert_eq!(ledger.circulating() + ledger.burned() as u128, ledger.genesis_supply() as u128);
+        assert_eq!(
+            ledger.circulating() + ledger.burned() as u128,
+            ledger.genesis_supply() as u128
+        );
     }
 
     proptest! {

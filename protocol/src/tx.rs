@@ -43,9 +43,11 @@ pub const MAX_CHAIN_ID_LEN: usize = 32;
 pub const MAX_MEMO_LEN: usize = 128;
 /// Exact size of a signed transfer with an empty memo and an n-byte chain id is
 /// `SIGNED_TRANSFER_FIXED_LEN + n + memo_len`.
-pub const SIGNED_TRANSFER_FIXED_LEN: usize = 1 + 1 + 32 + 32 + 8 + 8 + 8 + 1 + PUBLIC_KEY_LEN + SIGNATURE_LEN;
+pub const SIGNED_TRANSFER_FIXED_LEN: usize =
+    1 + 1 + 32 + 32 + 8 + 8 + 8 + 1 + PUBLIC_KEY_LEN + SIGNATURE_LEN;
 /// Largest possible signed transfer encoding.
-pub const MAX_SIGNED_TRANSFER_LEN: usize = SIGNED_TRANSFER_FIXED_LEN + MAX_CHAIN_ID_LEN + MAX_MEMO_LEN;
+pub const MAX_SIGNED_TRANSFER_LEN: usize =
+    SIGNED_TRANSFER_FIXED_LEN + MAX_CHAIN_ID_LEN + MAX_MEMO_LEN;
 
 /// Checks a chain id: 1 to 32 bytes of `[a-z0-9-]`.
 pub fn validate_chain_id(chain_id: &str) -> Result<(), DecodeError> {
@@ -108,10 +110,16 @@ impl Transfer {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let version = r.u8()?;
         if version != TX_VERSION {
-            return Err(DecodeError::UnknownTag { field: "transaction version", tag: version });
+            return Err(DecodeError::UnknownTag {
+                field: "transaction version",
+                tag: version,
+            });
         }
         let chain_id = std::str::from_utf8(r.short_bytes("chain_id", MAX_CHAIN_ID_LEN)?)
-            .map_err(|_| DecodeError::Invalid { field: "chain_id", reason: "not UTF-8" })?
+            .map_err(|_| DecodeError::Invalid {
+                field: "chain_id",
+                reason: "not UTF-8",
+            })?
             .to_owned();
         validate_chain_id(&chain_id)?;
         let from = Address::from_bytes(r.array()?);
@@ -120,18 +128,40 @@ impl Transfer {
         let fee = r.u64()?;
         let nonce = r.u64()?;
         let memo = std::str::from_utf8(r.short_bytes("memo", MAX_MEMO_LEN)?)
-            .map_err(|_| DecodeError::Invalid { field: "memo", reason: "not UTF-8" })?
+            .map_err(|_| DecodeError::Invalid {
+                field: "memo",
+                reason: "not UTF-8",
+            })?
             .to_owned();
-        let public_key = PublicKey::from_bytes(r.take(PUBLIC_KEY_LEN)?)
-            .map_err(|_| DecodeError::Invalid { field: "public_key", reason: "wrong length" })?;
-        Ok(Self { chain_id, from, to, amount, fee, nonce, memo, public_key })
+        let public_key =
+            PublicKey::from_bytes(r.take(PUBLIC_KEY_LEN)?).map_err(|_| DecodeError::Invalid {
+                field: "public_key",
+                reason: "wrong length",
+            })?;
+        Ok(Self {
+            chain_id,
+            from,
+            to,
+            amount,
+            fee,
+            nonce,
+            memo,
+            public_key,
+        })
     }
 
     /// Signs this transfer. `randomness` is FIPS 204's `rnd` (fresh random
     /// bytes for hedged signing).
-    pub fn sign(self, key: &SigningKey, randomness: [u8; 32]) -> Result<SignedTransfer, CryptoError> {
+    pub fn sign(
+        self,
+        key: &SigningKey,
+        randomness: [u8; 32],
+    ) -> Result<SignedTransfer, CryptoError> {
         let signature = key.sign(&self.signing_bytes(), context::TRANSACTION, randomness)?;
-        Ok(SignedTransfer { transfer: self, signature })
+        Ok(SignedTransfer {
+            transfer: self,
+            signature,
+        })
     }
 }
 
@@ -164,10 +194,16 @@ impl SignedTransfer {
         }
         let mut r = Reader::new(bytes);
         let transfer = Transfer::decode_from(&mut r)?;
-        let signature = Signature::from_bytes(r.take(SIGNATURE_LEN)?)
-            .map_err(|_| DecodeError::Invalid { field: "signature", reason: "wrong length" })?;
+        let signature =
+            Signature::from_bytes(r.take(SIGNATURE_LEN)?).map_err(|_| DecodeError::Invalid {
+                field: "signature",
+                reason: "wrong length",
+            })?;
         r.finish()?;
-        Ok(Self { transfer, signature })
+        Ok(Self {
+            transfer,
+            signature,
+        })
     }
 
     /// Size of the signed encoding in bytes (what the per-byte fee is charged on).
@@ -235,7 +271,9 @@ impl<'de> Deserialize<'de> for SignedTransfer {
         let j = SignedTransferJson::deserialize(d)?;
         validate_chain_id(&j.chain_id).map_err(D::Error::custom)?;
         if j.memo.len() > MAX_MEMO_LEN {
-            return Err(D::Error::custom(format!("memo longer than {MAX_MEMO_LEN} bytes")));
+            return Err(D::Error::custom(format!(
+                "memo longer than {MAX_MEMO_LEN} bytes"
+            )));
         }
         Ok(SignedTransfer {
             transfer: Transfer {
@@ -294,7 +332,9 @@ impl Serialize for TxId {
 
 impl<'de> Deserialize<'de> for TxId {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -303,7 +343,13 @@ pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    pub(crate) fn sample_transfer(key: &SigningKey, to: Address, amount: u64, fee: u64, nonce: u64) -> Transfer {
+    pub(crate) fn sample_transfer(
+        key: &SigningKey,
+        to: Address,
+        amount: u64,
+        fee: u64,
+        nonce: u64,
+    ) -> Transfer {
         Transfer {
             chain_id: "ruv-test".into(),
             from: Address::from_public_key(key.public_key()),
@@ -330,7 +376,10 @@ pub(crate) mod tests {
         let back: SignedTransfer = serde_json::from_str(&json).unwrap();
         assert_eq!(back, signed);
         assert_eq!(back.id(), signed.id());
-        assert_eq!(signed.id().to_string().parse::<TxId>().unwrap(), signed.id());
+        assert_eq!(
+            signed.id().to_string().parse::<TxId>().unwrap(),
+            signed.id()
+        );
     }
 
     #[test]
@@ -361,7 +410,10 @@ pub(crate) mod tests {
         ] {
             let mut v = good.clone();
             v[field] = value;
-            assert!(serde_json::from_value::<SignedTransfer>(v).is_err(), "{field}");
+            assert!(
+                serde_json::from_value::<SignedTransfer>(v).is_err(),
+                "{field}"
+            );
         }
         let mut extra = good.clone();
         extra["surprise"] = serde_json::json!(1);
@@ -378,11 +430,17 @@ pub(crate) mod tests {
         bytes[0] = 9;
         assert_eq!(
             SignedTransfer::from_bytes(&bytes),
-            Err(DecodeError::UnknownTag { field: "transaction version", tag: 9 })
+            Err(DecodeError::UnknownTag {
+                field: "transaction version",
+                tag: 9
+            })
         );
         let mut bytes = signed.to_bytes();
         bytes.push(0);
-        assert_eq!(SignedTransfer::from_bytes(&bytes), Err(DecodeError::TrailingBytes(1)));
+        assert_eq!(
+            SignedTransfer::from_bytes(&bytes),
+            Err(DecodeError::TrailingBytes(1))
+        );
     }
 
     proptest! {

@@ -28,7 +28,9 @@ pub struct DevnetFiles {
 pub fn files(dir: &Path, relays: usize) -> DevnetFiles {
     DevnetFiles {
         genesis: dir.join("genesis.json"),
-        relay_keys: (0..relays).map(|i| dir.join(format!("relay-{i}.key"))).collect(),
+        relay_keys: (0..relays)
+            .map(|i| dir.join(format!("relay-{i}.key")))
+            .collect(),
         faucet_key: dir.join("faucet.key"),
     }
 }
@@ -43,7 +45,10 @@ pub fn init(dir: &Path, relays: usize) -> Result<DevnetFiles, DevnetError> {
         keys::save(path, &seed)?;
         validators.push(ValidatorEntry {
             name: format!("relay-{i}"),
-            public_key: SigningKey::from_seed(&seed).public_key().as_bytes().to_vec(),
+            public_key: SigningKey::from_seed(&seed)
+                .public_key()
+                .as_bytes()
+                .to_vec(),
             stake: 100,
         });
     }
@@ -52,9 +57,16 @@ pub fn init(dir: &Path, relays: usize) -> Result<DevnetFiles, DevnetError> {
     let faucet = Address::from_public_key(SigningKey::from_seed(&faucet_seed).public_key());
     let genesis = Genesis {
         chain_id: DEVNET_CHAIN_ID.into(),
-        balances: vec![GenesisBalance { address: faucet, amount: FAUCET_SUPPLY }],
+        balances: vec![GenesisBalance {
+            address: faucet,
+            amount: FAUCET_SUPPLY,
+        }],
         // Minimum fee for a plain transfer: 1000 + 5326 bytes = 6326 micro-rUv.
-        fees: FeeSchedule { base: 1000, per_byte: 1, burn_percent: 50 },
+        fees: FeeSchedule {
+            base: 1000,
+            per_byte: 1,
+            burn_percent: 50,
+        },
         validators,
         consensus: None,
     };

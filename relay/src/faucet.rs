@@ -24,7 +24,10 @@ pub struct Faucet {
 impl Faucet {
     /// A faucet paying from `key`'s account.
     pub fn new(key: SigningKey) -> Self {
-        Self { key, last_paid: HashMap::new() }
+        Self {
+            key,
+            last_paid: HashMap::new(),
+        }
     }
 
     /// The key that signs faucet payments.
@@ -46,7 +49,8 @@ impl Faucet {
             }
         }
         if self.last_paid.len() >= REMEMBERED_ADDRESSES {
-            self.last_paid.retain(|_, t| now.duration_since(*t) < FAUCET_COOLDOWN);
+            self.last_paid
+                .retain(|_, t| now.duration_since(*t) < FAUCET_COOLDOWN);
         }
         self.last_paid.insert(to, now);
         Ok(())

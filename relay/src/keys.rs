@@ -22,10 +22,13 @@ pub enum KeyFileError {
 
 /// Loads a signing key from a seed file.
 pub fn load(path: &Path) -> Result<SigningKey, KeyFileError> {
-    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|source| KeyFileError::Io {
-        path: path.display().to_string(),
-        source,
-    })?);
+    let text =
+        Zeroizing::new(
+            std::fs::read_to_string(path).map_err(|source| KeyFileError::Io {
+                path: path.display().to_string(),
+                source,
+            })?,
+        );
     let mut seed = Zeroizing::new([0u8; SEED_LEN]);
     hex::decode_to_slice(text.trim(), seed.as_mut())
         .map_err(|_| KeyFileError::Format(path.display().to_string()))?;
@@ -34,7 +37,10 @@ pub fn load(path: &Path) -> Result<SigningKey, KeyFileError> {
 
 /// Writes a seed file with mode 0600.
 pub fn save(path: &Path, seed: &[u8; SEED_LEN]) -> Result<(), KeyFileError> {
-    let io = |source| KeyFileError::Io { path: path.display().to_string(), source };
+    let io = |source| KeyFileError::Io {
+        path: path.display().to_string(),
+        source,
+    };
     let text = Zeroizing::new(hex::encode(seed));
     std::fs::write(path, text.as_bytes()).map_err(io)?;
     #[cfg(unix)]

@@ -6,7 +6,11 @@ use ruv_relay::RelayConfig;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "ruv-relay", version, about = "rUv relay: serves wallets and runs QR-Avalanche with other relays")]
+#[command(
+    name = "ruv-relay",
+    version,
+    about = "rUv relay: serves wallets and runs QR-Avalanche with other relays"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -31,14 +35,18 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
         )
         .init();
     match Cli::parse().command {
         Command::Run(config) => {
-            let relay = ruv_relay::start(config).await.context("starting the relay")?;
-            let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .context("installing the SIGTERM handler")?;
+            let relay = ruv_relay::start(config)
+                .await
+                .context("starting the relay")?;
+            let mut terminate =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .context("installing the SIGTERM handler")?;
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = terminate.recv() => {}

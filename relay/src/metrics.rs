@@ -73,22 +73,81 @@ impl Metrics {
             registry: Registry::default(),
         };
         let r = &mut registry;
-        r.register("transactions_submitted", "Transactions received from clients", metrics.transactions_submitted.clone());
-        r.register("transactions_accepted", "Transactions accepted (final)", metrics.transactions_accepted.clone());
-        r.register("transactions_rejected", "Transactions rejected (final or refused)", metrics.transactions_rejected.clone());
-        r.register("vertices_accepted", "Vertices accepted by consensus", metrics.vertices_accepted.clone());
-        r.register("vertices_rejected", "Vertices rejected by consensus", metrics.vertices_rejected.clone());
-        r.register("consensus_queries_sent", "Consensus queries sent to peers (total)", metrics.queries_sent.clone());
-        r.register("consensus_queries_answered", "Consensus queries answered by peers (total)", metrics.queries_answered.clone());
-        r.register("consensus_polls", "Consensus polls completed (total)", metrics.polls.clone());
+        r.register(
+            "transactions_submitted",
+            "Transactions received from clients",
+            metrics.transactions_submitted.clone(),
+        );
+        r.register(
+            "transactions_accepted",
+            "Transactions accepted (final)",
+            metrics.transactions_accepted.clone(),
+        );
+        r.register(
+            "transactions_rejected",
+            "Transactions rejected (final or refused)",
+            metrics.transactions_rejected.clone(),
+        );
+        r.register(
+            "vertices_accepted",
+            "Vertices accepted by consensus",
+            metrics.vertices_accepted.clone(),
+        );
+        r.register(
+            "vertices_rejected",
+            "Vertices rejected by consensus",
+            metrics.vertices_rejected.clone(),
+        );
+        r.register(
+            "consensus_queries_sent",
+            "Consensus queries sent to peers (total)",
+            metrics.queries_sent.clone(),
+        );
+        r.register(
+            "consensus_queries_answered",
+            "Consensus queries answered by peers (total)",
+            metrics.queries_answered.clone(),
+        );
+        r.register(
+            "consensus_polls",
+            "Consensus polls completed (total)",
+            metrics.polls.clone(),
+        );
         r.register("peer_messages_dropped", "Peer messages dropped: unknown or unauthenticated senders, malformed, full queues (total)", metrics.peer_messages_dropped.clone());
-        r.register("finality_seconds", "Seconds from submission to acceptance on this relay", metrics.finality_seconds.clone());
-        r.register("peers_connected", "Authenticated peer links", metrics.peers_connected.clone());
-        r.register("websocket_connections", "Open client WebSocket connections", metrics.websocket_connections.clone());
-        r.register("peer_inbound_queue_depth", "Frames waiting in the peer inbound queue", metrics.peer_inbound_queue.clone());
-        r.register("engine_queue_depth", "Inputs waiting for the consensus engine", metrics.engine_queue.clone());
-        r.register("pending_transactions", "Transactions known but not decided", metrics.pending_transactions.clone());
-        Self { registry, ..metrics }
+        r.register(
+            "finality_seconds",
+            "Seconds from submission to acceptance on this relay",
+            metrics.finality_seconds.clone(),
+        );
+        r.register(
+            "peers_connected",
+            "Authenticated peer links",
+            metrics.peers_connected.clone(),
+        );
+        r.register(
+            "websocket_connections",
+            "Open client WebSocket connections",
+            metrics.websocket_connections.clone(),
+        );
+        r.register(
+            "peer_inbound_queue_depth",
+            "Frames waiting in the peer inbound queue",
+            metrics.peer_inbound_queue.clone(),
+        );
+        r.register(
+            "engine_queue_depth",
+            "Inputs waiting for the consensus engine",
+            metrics.engine_queue.clone(),
+        );
+        r.register(
+            "pending_transactions",
+            "Transactions known but not decided",
+            metrics.pending_transactions.clone(),
+        );
+        Self {
+            registry,
+            ..metrics
+        }
     }
 
     /// The text exposition.

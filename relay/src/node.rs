@@ -84,7 +84,11 @@ impl Node {
     /// A transaction's status, if known.
     pub fn tx_status(&self, id: &TxId) -> Option<TxStatus> {
         if self.accepted.contains_key(id) {
-            return Some(TxStatus { id: *id, status: TxState::Accepted, reason: None });
+            return Some(TxStatus {
+                id: *id,
+                status: TxState::Accepted,
+                reason: None,
+            });
         }
         self.rejected.get(id).map(|r| TxStatus {
             id: *id,
@@ -98,7 +102,11 @@ impl Node {
     pub fn admit(&mut self, tx: &SignedTransfer) -> Result<Admission, TxRejection> {
         let id = tx.id();
         if self.accepted.contains_key(&id) {
-            return Ok(Admission::Known(TxStatus { id, status: TxState::Accepted, reason: None }));
+            return Ok(Admission::Known(TxStatus {
+                id,
+                status: TxState::Accepted,
+                reason: None,
+            }));
         }
         let check = self.ledger.check_checked_signature(tx);
         match check {
@@ -121,7 +129,12 @@ impl Node {
             status: TxState::Accepted,
             reason: None,
         })];
-        events.extend(applied.touched.into_iter().map(|a| NodeEvent::Account(self.account(a))));
+        events.extend(
+            applied
+                .touched
+                .into_iter()
+                .map(|a| NodeEvent::Account(self.account(a))),
+        );
         Ok(events)
     }
 

@@ -45,7 +45,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl RelayState {
     /// Assembles the state; `node` must have been restored from `storage`.
-    pub fn new(name: String, genesis: Genesis, node: Node, storage: Storage, faucet: Option<Faucet>) -> Self {
+    pub fn new(
+        name: String,
+        genesis: Genesis,
+        node: Node,
+        storage: Storage,
+        faucet: Option<Faucet>,
+    ) -> Self {
         Self {
             name,
             rules: LedgerRules::from_genesis(&genesis),
@@ -100,8 +106,15 @@ impl RelayState {
             ));
         }
         let size = SIGNED_TRANSFER_FIXED_LEN + self.genesis.chain_id.len() + memo_bytes;
-        let minimum_fee = self.genesis.fees.minimum_fee(size).ok_or_else(|| internal("fee overflow"))?;
-        Ok(FeeEstimate { size_bytes: size as u32, minimum_fee })
+        let minimum_fee = self
+            .genesis
+            .fees
+            .minimum_fee(size)
+            .ok_or_else(|| internal("fee overflow"))?;
+        Ok(FeeEstimate {
+            size_bytes: size as u32,
+            minimum_fee,
+        })
     }
 
     /// `submit_transaction`: verifies, checks, persists, applies, notifies.
@@ -117,7 +130,9 @@ impl RelayState {
             .and_then(|()| self.submit_locked(&mut lock(&self.node), tx));
         match &result {
             Ok(status) if status.status == TxState::Accepted => {
-                self.metrics.finality_seconds.observe(received.elapsed().as_secs_f64());
+                self.metrics
+                    .finality_seconds
+                    .observe(received.elapsed().as_secs_f64());
             }
             Ok(_) => {}
             Err(_) => {
@@ -142,7 +157,11 @@ impl RelayState {
                     // No receivers is fine: nobody is subscribed.
                     let _ = self.events.send(event);
                 }
-                Ok(TxStatus { id, status: TxState::Accepted, reason: None })
+                Ok(TxStatus {
+                    id,
+                    status: TxState::Accepted,
+                    reason: None,
+                })
             }
         }
     }
@@ -157,7 +176,10 @@ impl RelayState {
         faucet.claim(to, Instant::now()).map_err(|wait| {
             ApiError::new(
                 codes::FAUCET_COOLDOWN,
-                format!("this address was paid recently; try again in {} ms", wait.as_millis()),
+                format!(
+                    "this address was paid recently; try again in {} ms",
+                    wait.as_millis()
+                ),
             )
         })?;
         let mut node = lock(&self.node);

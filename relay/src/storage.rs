@@ -83,8 +83,12 @@ impl Storage {
         let mut out = Vec::new();
         for entry in table.iter()? {
             let (seq, bytes) = entry?;
-            let tx = SignedTransfer::from_bytes(bytes.value())
-                .map_err(|error| StorageError::Corrupt { seq: seq.value(), error })?;
+            let tx = SignedTransfer::from_bytes(bytes.value()).map_err(|error| {
+                StorageError::Corrupt {
+                    seq: seq.value(),
+                    error,
+                }
+            })?;
             out.push(tx);
         }
         Ok(out)

@@ -27,7 +27,12 @@ pub struct Devnet {
 }
 
 /// Configuration of relay `i` of a devnet.
-pub fn relay_config(files: &DevnetFiles, dir: &std::path::Path, i: usize, faucet: bool) -> RelayConfig {
+pub fn relay_config(
+    files: &DevnetFiles,
+    dir: &std::path::Path,
+    i: usize,
+    faucet: bool,
+) -> RelayConfig {
     RelayConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         genesis: files.genesis.clone(),
@@ -44,12 +49,22 @@ impl Devnet {
     pub async fn start(relays: usize) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let files = devnet::init(dir.path(), relays).unwrap();
-        let genesis = Genesis::from_json(&std::fs::read_to_string(&files.genesis).unwrap()).unwrap();
+        let genesis =
+            Genesis::from_json(&std::fs::read_to_string(&files.genesis).unwrap()).unwrap();
         let mut running = Vec::new();
         for i in 0..relays {
-            running.push(ruv_relay::start(relay_config(&files, dir.path(), i, i == 0)).await.unwrap());
+            running.push(
+                ruv_relay::start(relay_config(&files, dir.path(), i, i == 0))
+                    .await
+                    .unwrap(),
+            );
         }
-        Self { dir, files, genesis, relays: running }
+        Self {
+            dir,
+            files,
+            genesis,
+            relays: running,
+        }
     }
 
     /// `http://addr` of relay `i`.
@@ -69,7 +84,13 @@ impl Devnet {
     }
 
     /// A signed transfer on this devnet.
-    pub fn transfer(&self, from: &SigningKey, to: Address, amount: u64, nonce: u64) -> SignedTransfer {
+    pub fn transfer(
+        &self,
+        from: &SigningKey,
+        to: Address,
+        amount: u64,
+        nonce: u64,
+    ) -> SignedTransfer {
         Transfer {
             chain_id: self.genesis.chain_id.clone(),
             from: address(from),
@@ -109,7 +130,9 @@ pub fn error_code(body: &Value) -> &str {
 
 /// A WebSocket client speaking the relay's JSON protocol.
 pub struct WsClient {
-    socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
     next_id: u64,
 }
 
@@ -144,8 +167,10 @@ impl WsClient {
     pub async fn request(&mut self, method: &str, params: Value) -> Value {
         let id = self.next_id;
         self.next_id += 1;
-        self.send_text(serde_json::json!({"id": id, "method": method, "params": params}).to_string())
-            .await;
+        self.send_text(
+            serde_json::json!({"id": id, "method": method, "params": params}).to_string(),
+        )
+        .await;
         loop {
             let message = self.recv().await;
             if message.get("id") == Some(&Value::from(id)) {

@@ -15,21 +15,60 @@ async fn transfers_are_accepted_and_bad_input_gets_its_code() {
 
     // A valid transfer is accepted and moves the money.
     let tx = devnet.transfer(&faucet, address(&bob), 5_000_000, 1);
-    let (status, body) = json_response(http.post(format!("{url}/api/v1/transactions")).json(&tx).send().await.unwrap()).await;
-    assert_eq!((status, body["status"].as_str()), (202, Some("accepted")), "{body}");
+    let (status, body) = json_response(
+        http.post(format!("{url}/api/v1/transactions"))
+            .json(&tx)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (202, Some("accepted")),
+        "{body}"
+    );
     assert_eq!(body["id"], tx.id().to_string());
-    let (_, account) = json_response(http.get(format!("{url}/api/v1/accounts/{}", address(&bob))).send().await.unwrap()).await;
+    let (_, account) = json_response(
+        http.get(format!("{url}/api/v1/accounts/{}", address(&bob)))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(account["balance"], "5000000");
-    let (status, body) = json_response(http.get(format!("{url}/api/v1/transactions/{}", tx.id())).send().await.unwrap()).await;
+    let (status, body) = json_response(
+        http.get(format!("{url}/api/v1/transactions/{}", tx.id()))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!((status, body["status"].as_str()), (200, Some("accepted")));
     // Submitting the same transaction again is idempotent.
-    let (status, body) = json_response(http.post(format!("{url}/api/v1/transactions")).json(&tx).send().await.unwrap()).await;
+    let (status, body) = json_response(
+        http.post(format!("{url}/api/v1/transactions"))
+            .json(&tx)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!((status, body["status"].as_str()), (202, Some("accepted")));
 
     let post_tx = |value: Value| {
         let http = http.clone();
         let url = url.clone();
-        async move { json_response(http.post(format!("{url}/api/v1/transactions")).json(&value).send().await.unwrap()).await }
+        async move {
+            json_response(
+                http.post(format!("{url}/api/v1/transactions"))
+                    .json(&value)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
     };
     let valid = serde_json::to_value(devnet.transfer(&faucet, address(&bob), 1, 2)).unwrap();
 
@@ -38,57 +77,162 @@ async fn transfers_are_accepted_and_bad_input_gets_its_code() {
     bad_signature["amount"] = json!("2");
     let mut wrong_chain_tx = devnet.transfer(&faucet, address(&bob), 1, 2);
     wrong_chain_tx.transfer.chain_id = "other-chain".into();
-    let wrong_chain = serde_json::to_value(wrong_chain_tx.transfer.clone().sign(&faucet, [0; 32]).unwrap()).unwrap();
+    let wrong_chain = serde_json::to_value(
+        wrong_chain_tx
+            .transfer
+            .clone()
+            .sign(&faucet, [0; 32])
+            .unwrap(),
+    )
+    .unwrap();
     let mut bad_address = valid.clone();
     bad_address["to"] = json!("ruv1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqq");
     let mut short_key = valid.clone();
     short_key["public_key"] = json!("AAAA");
     let mut low_fee_tx = devnet.transfer(&faucet, address(&bob), 1, 2);
     low_fee_tx.transfer.fee = 1;
-    let low_fee = serde_json::to_value(low_fee_tx.transfer.clone().sign(&faucet, [0; 32]).unwrap()).unwrap();
+    let low_fee =
+        serde_json::to_value(low_fee_tx.transfer.clone().sign(&faucet, [0; 32]).unwrap()).unwrap();
     let cases = [
         (bad_signature, 400, "bad_signature"),
         (wrong_chain, 400, "wrong_chain"),
         (bad_address, 400, "invalid_address"),
         (short_key, 400, "invalid_transaction"),
         (low_fee, 400, "fee_too_low"),
-        (serde_json::to_value(devnet.transfer(&faucet, address(&bob), 1, 1)).unwrap(), 409, "stale_nonce"),
-        (serde_json::to_value(devnet.transfer(&faucet, address(&bob), 1, 9)).unwrap(), 409, "nonce_gap"),
-        (serde_json::to_value(devnet.transfer(&key(3), address(&bob), 1, 1)).unwrap(), 422, "insufficient_funds"),
+        (
+            serde_json::to_value(devnet.transfer(&faucet, address(&bob), 1, 1)).unwrap(),
+            409,
+            "stale_nonce",
+        ),
+        (
+            serde_json::to_value(devnet.transfer(&faucet, address(&bob), 1, 9)).unwrap(),
+            409,
+            "nonce_gap",
+        ),
+        (
+            serde_json::to_value(devnet.transfer(&key(3), address(&bob), 1, 1)).unwrap(),
+            422,
+            "insufficient_funds",
+        ),
     ];
     for (body, want_status, want_code) in cases {
         let (status, reply) = post_tx(body).await;
-        assert_eq!((status, error_code(&reply)), (want_status, want_code), "{reply}");
+        assert_eq!(
+            (status, error_code(&reply)),
+            (want_status, want_code),
+            "{reply}"
+        );
     }
-    let (_, account) = json_response(http.get(format!("{url}/api/v1/accounts/{}", address(&bob))).send().await.unwrap()).await;
-    assert_eq!(account["balance"], "5000000", "rejected transactions changed state");
+    let (_, account) = json_response(
+        http.get(format!("{url}/api/v1/accounts/{}", address(&bob)))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        account["balance"], "5000000",
+        "rejected transactions changed state"
+    );
 
     // Malformed JSON, oversized bodies, bad paths.
-    let (status, reply) = json_response(http.post(format!("{url}/api/v1/transactions")).body("{not json").send().await.unwrap()).await;
+    let (status, reply) = json_response(
+        http.post(format!("{url}/api/v1/transactions"))
+            .body("{not json")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!((status, error_code(&reply)), (400, "malformed_json"));
     let huge = "x".repeat(limits::MAX_BODY_BYTES + 1);
-    let (status, reply) = json_response(http.post(format!("{url}/api/v1/transactions")).body(huge).send().await.unwrap()).await;
+    let (status, reply) = json_response(
+        http.post(format!("{url}/api/v1/transactions"))
+            .body(huge)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!((status, error_code(&reply)), (413, "payload_too_large"));
-    let (status, reply) = json_response(http.get(format!("{url}/api/v1/accounts/ruv1nope")).send().await.unwrap()).await;
+    let (status, reply) = json_response(
+        http.get(format!("{url}/api/v1/accounts/ruv1nope"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!((status, error_code(&reply)), (400, "invalid_address"));
-    let (status, reply) = json_response(http.get(format!("{url}/api/v1/transactions/xyz")).send().await.unwrap()).await;
-    assert_eq!((status, error_code(&reply)), (400, "invalid_transaction_id"));
-    let (status, reply) = json_response(http.get(format!("{url}/api/v1/transactions/{}", "0".repeat(64))).send().await.unwrap()).await;
+    let (status, reply) = json_response(
+        http.get(format!("{url}/api/v1/transactions/xyz"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, error_code(&reply)),
+        (400, "invalid_transaction_id")
+    );
+    let (status, reply) = json_response(
+        http.get(format!("{url}/api/v1/transactions/{}", "0".repeat(64)))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!((status, error_code(&reply)), (404, "not_found"));
-    let (status, reply) = json_response(http.get(format!("{url}/api/v1/no/such/thing")).send().await.unwrap()).await;
+    let (status, reply) = json_response(
+        http.get(format!("{url}/api/v1/no/such/thing"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!((status, error_code(&reply)), (404, "not_found"));
-    let (status, reply) = json_response(http.get(format!("{url}/api/v1/fees/estimate?memo_bytes=10")).send().await.unwrap()).await;
+    let (status, reply) = json_response(
+        http.get(format!("{url}/api/v1/fees/estimate?memo_bytes=10"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(reply["minimum_fee"], (devnet.min_fee() + 10).to_string());
 
     // The faucet pays through a real transfer, and rate-limits an address.
     let carol = key(4);
     let faucet_url = format!("{url}/api/v1/faucet");
-    let (status, reply) = json_response(http.post(&faucet_url).json(&json!({"address": address(&carol).to_string()})).send().await.unwrap()).await;
-    assert_eq!((status, reply["status"].as_str()), (202, Some("accepted")), "{reply}");
-    let (status, reply) = json_response(http.post(&faucet_url).json(&json!({"address": address(&carol).to_string()})).send().await.unwrap()).await;
+    let (status, reply) = json_response(
+        http.post(&faucet_url)
+            .json(&json!({"address": address(&carol).to_string()}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, reply["status"].as_str()),
+        (202, Some("accepted")),
+        "{reply}"
+    );
+    let (status, reply) = json_response(
+        http.post(&faucet_url)
+            .json(&json!({"address": address(&carol).to_string()}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!((status, error_code(&reply)), (429, "faucet_cooldown"));
-    let (status, reply) = json_response(http.post(&faucet_url).json(&json!({"address": "ruv1bad"})).send().await.unwrap()).await;
+    let (status, reply) = json_response(
+        http.post(&faucet_url)
+            .json(&json!({"address": "ruv1bad"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!((status, error_code(&reply)), (400, "invalid_address"));
 }
 
@@ -103,19 +247,33 @@ async fn websocket_requests_subscriptions_and_errors() {
     assert_eq!(status["result"]["chain_id"], "ruv-devnet");
 
     // Subscribe to Bob's account: a snapshot comes first.
-    let sub = ws.request("subscribe_account", json!({"address": address(&bob).to_string()})).await;
+    let sub = ws
+        .request(
+            "subscribe_account",
+            json!({"address": address(&bob).to_string()}),
+        )
+        .await;
     let account_sub = sub["result"]["subscription"].as_u64().unwrap();
     let snapshot = ws.recv().await;
-    assert_eq!((snapshot["subscription"].as_u64(), snapshot["event"]["balance"].as_str()), (Some(account_sub), Some("0")));
+    assert_eq!(
+        (
+            snapshot["subscription"].as_u64(),
+            snapshot["event"]["balance"].as_str()
+        ),
+        (Some(account_sub), Some("0"))
+    );
 
     // Submit over the socket; the account event is pushed.
     let tx = devnet.transfer(&faucet, address(&bob), 777, 1);
-    let reply = ws.request("submit_transaction", json!({"transaction": tx})).await;
+    let reply = ws
+        .request("submit_transaction", json!({"transaction": tx}))
+        .await;
     assert_eq!(reply["result"]["status"], "accepted", "{reply}");
     let mut saw_balance = false;
     for _ in 0..5 {
         let event = ws.recv().await;
-        if event["subscription"].as_u64() == Some(account_sub) && event["event"]["balance"] == "777" {
+        if event["subscription"].as_u64() == Some(account_sub) && event["event"]["balance"] == "777"
+        {
             saw_balance = true;
             break;
         }
@@ -123,40 +281,76 @@ async fn websocket_requests_subscriptions_and_errors() {
     assert!(saw_balance, "no account event after the transfer");
 
     // A transaction subscription on a final transaction gets its status at once.
-    let reply = ws.request("subscribe_transaction", json!({"id": tx.id().to_string()})).await;
+    let reply = ws
+        .request("subscribe_transaction", json!({"id": tx.id().to_string()}))
+        .await;
     let tx_sub = reply["result"]["subscription"].as_u64().unwrap();
     let event = ws.recv().await;
-    assert_eq!((event["subscription"].as_u64(), event["event"]["status"].as_str()), (Some(tx_sub), Some("accepted")));
+    assert_eq!(
+        (
+            event["subscription"].as_u64(),
+            event["event"]["status"].as_str()
+        ),
+        (Some(tx_sub), Some("accepted"))
+    );
 
     // Bad messages get error replies and the connection stays usable.
     ws.send_text("{nope".into()).await;
     let reply = ws.recv().await;
-    assert_eq!((reply["id"].clone(), error_code(&reply)), (Value::Null, "malformed_json"));
+    assert_eq!(
+        (reply["id"].clone(), error_code(&reply)),
+        (Value::Null, "malformed_json")
+    );
     let reply = ws.request("fly_to_the_moon", json!({})).await;
     assert_eq!(error_code(&reply), "unknown_method");
-    let reply = ws.request("get_account", json!({"address": "ruv1zzz"})).await;
+    let reply = ws
+        .request("get_account", json!({"address": "ruv1zzz"}))
+        .await;
     assert_eq!(error_code(&reply), "invalid_address");
     let reply = ws.request("get_transaction", json!({"id": "beef"})).await;
     assert_eq!(error_code(&reply), "invalid_transaction_id");
-    let reply = ws.request("submit_transaction", json!({"transaction": {"amount": "1"}})).await;
+    let reply = ws
+        .request(
+            "submit_transaction",
+            json!({"transaction": {"amount": "1"}}),
+        )
+        .await;
     assert_eq!(error_code(&reply), "invalid_transaction");
     let mut bad_sig = serde_json::to_value(devnet.transfer(&faucet, address(&bob), 1, 2)).unwrap();
     bad_sig["amount"] = json!("2");
-    let reply = ws.request("submit_transaction", json!({"transaction": bad_sig})).await;
+    let reply = ws
+        .request("submit_transaction", json!({"transaction": bad_sig}))
+        .await;
     assert_eq!(error_code(&reply), "bad_signature");
-    let reply = ws.request("unsubscribe", json!({"subscription": 999})).await;
+    let reply = ws
+        .request("unsubscribe", json!({"subscription": 999}))
+        .await;
     assert_eq!(error_code(&reply), "not_found");
-    ws.send_text(format!("{{\"id\":1,\"method\":\"network_status\",\"pad\":\"{}\"}}", "x".repeat(limits::MAX_WS_FRAME_BYTES))).await;
+    ws.send_text(format!(
+        "{{\"id\":1,\"method\":\"network_status\",\"pad\":\"{}\"}}",
+        "x".repeat(limits::MAX_WS_FRAME_BYTES)
+    ))
+    .await;
     let reply = ws.recv().await;
     assert_eq!(error_code(&reply), "frame_too_large");
-    let reply = ws.request("get_account", json!({"address": address(&bob).to_string()})).await;
-    assert_eq!(reply["result"]["balance"], "777", "connection unusable after errors: {reply}");
+    let reply = ws
+        .request("get_account", json!({"address": address(&bob).to_string()}))
+        .await;
+    assert_eq!(
+        reply["result"]["balance"], "777",
+        "connection unusable after errors: {reply}"
+    );
 
     // Subscription limit per connection.
     let mut ws2 = WsClient::connect(&devnet.url(0)).await;
     let mut last = Value::Null;
     for _ in 0..=limits::MAX_SUBSCRIPTIONS_PER_CONNECTION {
-        last = ws2.request("subscribe_account", json!({"address": address(&bob).to_string()})).await;
+        last = ws2
+            .request(
+                "subscribe_account",
+                json!({"address": address(&bob).to_string()}),
+            )
+            .await;
     }
     assert_eq!(error_code(&last), "too_many_subscriptions");
 
@@ -164,7 +358,8 @@ async fn websocket_requests_subscriptions_and_errors() {
     let mut ws3 = WsClient::connect(&devnet.url(0)).await;
     let burst = limits::WS_REQUEST_BURST as u64 * 2;
     for id in 0..burst {
-        ws3.send_text(json!({"id": id, "method": "network_status"}).to_string()).await;
+        ws3.send_text(json!({"id": id, "method": "network_status"}).to_string())
+            .await;
     }
     let mut limited = 0;
     for _ in 0..burst {
@@ -182,16 +377,43 @@ async fn accepted_transactions_survive_a_restart() {
     let faucet = devnet.faucet_key();
     for nonce in 1..=3 {
         let tx = devnet.transfer(&faucet, address(&key(9)), 100, nonce);
-        let (status, _) = json_response(http.post(format!("{}/api/v1/transactions", devnet.url(0))).json(&tx).send().await.unwrap()).await;
+        let (status, _) = json_response(
+            http.post(format!("{}/api/v1/transactions", devnet.url(0)))
+                .json(&tx)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
         assert_eq!(status, 202);
     }
     let relay = devnet.relays.remove(0);
     relay.shutdown().await;
     let config = ruv_integration_tests::relay_config(&devnet.files, devnet.dir.path(), 0, true);
     devnet.relays.push(ruv_relay::start(config).await.unwrap());
-    let (_, account) = json_response(http.get(format!("{}/api/v1/accounts/{}", devnet.url(0), address(&key(9)))).send().await.unwrap()).await;
+    let (_, account) = json_response(
+        http.get(format!(
+            "{}/api/v1/accounts/{}",
+            devnet.url(0),
+            address(&key(9))
+        ))
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
     assert_eq!(account["balance"], "300");
-    let (_, faucet_account) = json_response(http.get(format!("{}/api/v1/accounts/{}", devnet.url(0), address(&faucet))).send().await.unwrap()).await;
+    let (_, faucet_account) = json_response(
+        http.get(format!(
+            "{}/api/v1/accounts/{}",
+            devnet.url(0),
+            address(&faucet)
+        ))
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
     assert_eq!(faucet_account["nonce"], "3");
 }
 
@@ -200,8 +422,19 @@ async fn metrics_are_prometheus_text() {
     let devnet = Devnet::start(1).await;
     let http = reqwest::Client::new();
     let tx = devnet.transfer(&devnet.faucet_key(), address(&key(5)), 10, 1);
-    http.post(format!("{}/api/v1/transactions", devnet.url(0))).json(&tx).send().await.unwrap();
-    let text = http.get(format!("{}/metrics", devnet.url(0))).send().await.unwrap().text().await.unwrap();
+    http.post(format!("{}/api/v1/transactions", devnet.url(0)))
+        .json(&tx)
+        .send()
+        .await
+        .unwrap();
+    let text = http
+        .get(format!("{}/metrics", devnet.url(0)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(text.contains("ruv_transactions_accepted_total 1"), "{text}");
     assert!(text.contains("ruv_finality_seconds_count 1"), "{text}");
 }

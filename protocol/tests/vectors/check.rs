@@ -31,8 +31,18 @@ pub fn keygen() -> usize {
     let tests = doc["tests"].as_array().unwrap();
     for t in tests {
         let key = SigningKey::from_seed(&seed(&hex(&t["seed"])).unwrap());
-        assert_eq!(key.public_key().as_bytes().as_slice(), hex(&t["pk"]), "keyGen pk tcId {}", t["tcId"]);
-        assert_eq!(key.expanded_secret().as_slice(), hex(&t["sk"]), "keyGen sk tcId {}", t["tcId"]);
+        assert_eq!(
+            key.public_key().as_bytes().as_slice(),
+            hex(&t["pk"]),
+            "keyGen pk tcId {}",
+            t["tcId"]
+        );
+        assert_eq!(
+            key.expanded_secret().as_slice(),
+            hex(&t["sk"]),
+            "keyGen sk tcId {}",
+            t["tcId"]
+        );
     }
     tests.len()
 }
@@ -49,15 +59,26 @@ pub fn sigver() -> usize {
     let doc: Value = serde_json::from_str(include_str!("mldsa65-sigver.json")).unwrap();
     let tests = doc["tests"].as_array().unwrap();
     for t in tests {
-        let ok = verifies(&hex(&t["pk"]), &hex(&t["message"]), &hex(&t["context"]), &hex(&t["signature"]));
-        assert_eq!(ok, t["testPassed"].as_bool().unwrap(), "sigVer tcId {}", t["tcId"]);
+        let ok = verifies(
+            &hex(&t["pk"]),
+            &hex(&t["message"]),
+            &hex(&t["context"]),
+            &hex(&t["signature"]),
+        );
+        assert_eq!(
+            ok,
+            t["testPassed"].as_bool().unwrap(),
+            "sigVer tcId {}",
+            t["tcId"]
+        );
     }
     tests.len()
 }
 
 /// Returns (run, skipped because they give only `mu`).
 pub fn wycheproof_sign() -> (usize, usize) {
-    let doc: Value = serde_json::from_str(include_str!("wycheproof-mldsa65-sign-seed.json")).unwrap();
+    let doc: Value =
+        serde_json::from_str(include_str!("wycheproof-mldsa65-sign-seed.json")).unwrap();
     let (mut run, mut skipped) = (0, 0);
     for group in doc["testGroups"].as_array().unwrap() {
         let private_seed = hex(&group["privateSeed"]);
@@ -70,14 +91,26 @@ pub fn wycheproof_sign() -> (usize, usize) {
             continue;
         };
         let key = SigningKey::from_seed(&private_seed);
-        assert_eq!(key.public_key().as_bytes().as_slice(), hex(&group["publicKey"]));
+        assert_eq!(
+            key.public_key().as_bytes().as_slice(),
+            hex(&group["publicKey"])
+        );
         for t in group["tests"].as_array().unwrap() {
-            let flags: Vec<&str> = t["flags"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+            let flags: Vec<&str> = t["flags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
             if flags.contains(&"Internal") {
                 skipped += 1;
                 continue;
             }
-            let rnd: [u8; 32] = if t.get("rnd").is_some() { seed(&hex(&t["rnd"])).unwrap() } else { [0; 32] };
+            let rnd: [u8; 32] = if t.get("rnd").is_some() {
+                seed(&hex(&t["rnd"])).unwrap()
+            } else {
+                [0; 32]
+            };
             let ctx = hex(&t["ctx"]);
             let result = key.sign(&hex(&t["msg"]), &ctx, rnd);
             match t["result"].as_str().unwrap() {

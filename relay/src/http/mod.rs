@@ -96,12 +96,20 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, StartError> {
     let node = Node::restore(&genesis, &accepted)
         .map_err(|(id, rejection)| StartError::Replay(id.to_string(), rejection))?;
     tracing::info!(name = %config.name, accepted = accepted.len(), "state restored");
-    let state = Arc::new(RelayState::new(config.name.clone(), genesis, node, storage, faucet));
+    let state = Arc::new(RelayState::new(
+        config.name.clone(),
+        genesis,
+        node,
+        storage,
+        faucet,
+    ));
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| StartError::Listen(config.listen, e))?;
-    let addr = listener.local_addr().map_err(|e| StartError::Listen(config.listen, e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StartError::Listen(config.listen, e))?;
     let app = router(state.clone(), config.wallet_dir.as_deref());
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -113,7 +121,12 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, StartError> {
         }
     });
     tracing::info!(%addr, "client API listening");
-    Ok(RunningRelay { addr, state, shutdown: Some(shutdown_tx), task })
+    Ok(RunningRelay {
+        addr,
+        state,
+        shutdown: Some(shutdown_tx),
+        task,
+    })
 }
 
 fn router(state: Arc<RelayState>, wallet_dir: Option<&std::path::Path>) -> axum::Router {
@@ -131,9 +144,14 @@ fn router(state: Arc<RelayState>, wallet_dir: Option<&std::path::Path>) -> axum:
     app.layer(tower_http::cors::CorsLayer::permissive())
 }
 
-async fn metrics(axum::extract::State(state): axum::extract::State<Arc<RelayState>>) -> impl IntoResponse {
+async fn metrics(
+    axum::extract::State(state): axum::extract::State<Arc<RelayState>>,
+) -> impl IntoResponse {
     (
-        [(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         state.metrics.render(),
     )
 }

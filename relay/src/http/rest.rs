@@ -8,7 +8,9 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use ruv_protocol::api::{codes, limits, AccountInfo, ApiError, FaucetRequest, FeeEstimate, NetworkStatus, TxStatus};
+use ruv_protocol::api::{
+    codes, limits, AccountInfo, ApiError, FaucetRequest, FeeEstimate, NetworkStatus, TxStatus,
+};
 use ruv_protocol::{Address, SignedTransfer, TxId};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -29,21 +31,28 @@ pub(super) fn routes() -> Router<Arc<RelayState>> {
         .route("/faucet", post(faucet))
         .route(
             "/openapi.json",
-            get(|| async { ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI) }),
+            get(|| async {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    OPENAPI,
+                )
+            }),
         )
         .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
 }
 
 /// Parses an address path or field into the API's typed error.
 pub(super) fn parse_address(text: &str) -> Result<Address, ApiError> {
-    text.parse()
-        .map_err(|e: ruv_protocol::AddressError| ApiError::new(codes::INVALID_ADDRESS, format!("{text:?}: {e}")))
+    text.parse().map_err(|e: ruv_protocol::AddressError| {
+        ApiError::new(codes::INVALID_ADDRESS, format!("{text:?}: {e}"))
+    })
 }
 
 /// Parses a transaction id into the API's typed error.
 pub(super) fn parse_tx_id(text: &str) -> Result<TxId, ApiError> {
-    text.parse()
-        .map_err(|e: ruv_protocol::tx::TxIdParseError| ApiError::new(codes::INVALID_TRANSACTION_ID, e.to_string()))
+    text.parse().map_err(|e: ruv_protocol::tx::TxIdParseError| {
+        ApiError::new(codes::INVALID_TRANSACTION_ID, e.to_string())
+    })
 }
 
 /// Reads a signed transfer from JSON, telling malformed JSON, bad addresses
@@ -54,7 +63,8 @@ pub(super) fn parse_transaction(value: serde_json::Value) -> Result<SignedTransf
             parse_address(text)?;
         }
     }
-    serde_json::from_value(value).map_err(|e| ApiError::new(codes::INVALID_TRANSACTION, e.to_string()))
+    serde_json::from_value(value)
+        .map_err(|e| ApiError::new(codes::INVALID_TRANSACTION, e.to_string()))
 }
 
 fn json_body(body: Result<Bytes, BytesRejection>) -> Result<serde_json::Value, ApiError> {
@@ -62,7 +72,10 @@ fn json_body(body: Result<Bytes, BytesRejection>) -> Result<serde_json::Value, A
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
                 codes::PAYLOAD_TOO_LARGE,
-                format!("request body is larger than {} bytes", limits::MAX_BODY_BYTES),
+                format!(
+                    "request body is larger than {} bytes",
+                    limits::MAX_BODY_BYTES
+                ),
             )
         } else {
             ApiError::new(codes::MALFORMED_JSON, rejection.body_text())
@@ -75,7 +88,10 @@ async fn network_status(State(state): Shared) -> Json<NetworkStatus> {
     Json(state.network_status())
 }
 
-async fn account(State(state): Shared, Path(address): Path<String>) -> ApiResult<Json<AccountInfo>> {
+async fn account(
+    State(state): Shared,
+    Path(address): Path<String>,
+) -> ApiResult<Json<AccountInfo>> {
     Ok(Json(state.account(parse_address(&address)?)))
 }
 
@@ -87,12 +103,18 @@ async fn transaction(State(state): Shared, Path(id): Path<String>) -> ApiResult<
 pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .unwrap_or_else(|e| Err(ApiError::new(codes::INTERNAL, format!("worker failed: {e}"))))
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
+        Err(ApiError::new(
+            codes::INTERNAL,
+            format!("worker failed: {e}"),
+        ))
+    })
 }
 
-async fn submit(State(state): Shared, body: Result<Bytes, BytesRejection>) -> ApiResult<(StatusCode, Json<TxStatus>)> {
+async fn submit(
+    State(state): Shared,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<(StatusCode, Json<TxStatus>)> {
     let tx = parse_transaction(json_body(body)?)?;
     let status = blocking(move || state.submit(tx)).await?;
     Ok((StatusCode::ACCEPTED, Json(status)))
@@ -104,18 +126,24 @@ struct FeeQuery {
     memo_bytes: usize,
 }
 
-async fn fee_estimate(State(state): Shared, query: Result<Query<FeeQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Json<FeeEstimate>> {
+async fn fee_estimate(
+    State(state): Shared,
+    query: Result<Query<FeeQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<FeeEstimate>> {
     let Query(query) = query.map_err(|e| ApiError::new(codes::MALFORMED_JSON, e.body_text()))?;
     Ok(Json(state.fee_estimate(query.memo_bytes)?))
 }
 
-async fn faucet(State(state): Shared, body: Result<Bytes, BytesRejection>) -> ApiResult<(StatusCode, Json<TxStatus>)> {
+async fn faucet(
+    State(state): Shared,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<(StatusCode, Json<TxStatus>)> {
     let value = json_body(body)?;
     if let Some(serde_json::Value::String(text)) = value.get("address") {
         parse_address(text)?;
     }
-    let request: FaucetRequest =
-        serde_json::from_value(value).map_err(|e| ApiError::new(codes::MALFORMED_JSON, e.to_string()))?;
+    let request: FaucetRequest = serde_json::from_value(value)
+        .map_err(|e| ApiError::new(codes::MALFORMED_JSON, e.to_string()))?;
     let status = blocking(move || state.faucet(request.address)).await?;
     Ok((StatusCode::ACCEPTED, Json(status)))
 }

@@ -29,7 +29,10 @@ use tokio::sync::{broadcast, mpsc};
 /// Messages larger than this close the connection (WebSocket close code 1009).
 pub const TRANSPORT_MAX_MESSAGE: usize = 1024 * 1024;
 
-pub(super) async fn upgrade(State(state): State<Arc<RelayState>>, ws: WebSocketUpgrade) -> Response {
+pub(super) async fn upgrade(
+    State(state): State<Arc<RelayState>>,
+    ws: WebSocketUpgrade,
+) -> Response {
     ws.max_message_size(TRANSPORT_MAX_MESSAGE)
         .max_frame_size(TRANSPORT_MAX_MESSAGE)
         .on_upgrade(move |socket| run(state, socket))
@@ -49,11 +52,15 @@ struct RateLimit {
 
 impl RateLimit {
     fn new() -> Self {
-        Self { tokens: limits::WS_REQUEST_BURST as f64, last: Instant::now() }
+        Self {
+            tokens: limits::WS_REQUEST_BURST as f64,
+            last: Instant::now(),
+        }
     }
 
     fn allow(&mut self, now: Instant) -> bool {
-        let refill = now.duration_since(self.last).as_secs_f64() * limits::WS_REQUESTS_PER_SECOND as f64;
+        let refill =
+            now.duration_since(self.last).as_secs_f64() * limits::WS_REQUESTS_PER_SECOND as f64;
         self.tokens = (self.tokens + refill).min(limits::WS_REQUEST_BURST as f64);
         self.last = now;
         if self.tokens >= 1.0 {
@@ -104,7 +111,12 @@ async fn run(state: Arc<RelayState>, socket: WebSocket) {
     let mut events = state.subscribe();
     state.metrics.websocket_connections.inc();
     let connection_gauge = state.clone();
-    let mut session = Session { state, subscriptions: HashMap::new(), next_subscription: 1, rate: RateLimit::new() };
+    let mut session = Session {
+        state,
+        subscriptions: HashMap::new(),
+        next_subscription: 1,
+        rate: RateLimit::new(),
+    };
 
     let outcome: Result<(), Disconnect> = async {
         loop {
@@ -139,7 +151,10 @@ async fn run(state: Arc<RelayState>, socket: WebSocket) {
     if let Err(Disconnect::SlowConsumer) = outcome {
         tracing::info!("disconnecting a WebSocket client that does not keep up");
         // The queue is full; the close frame may not fit, which is fine: dropping closes the socket.
-        let _ = out.try_send(Message::Close(Some(CloseFrame { code: 1008, reason: "too slow".into() })));
+        let _ = out.try_send(Message::Close(Some(CloseFrame {
+            code: 1008,
+            reason: "too slow".into(),
+        })));
     }
     drop(out);
     let _ = writer.await;
@@ -154,7 +169,8 @@ fn params<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> 
     if let Some(serde_json::Value::String(text)) = value.get("id") {
         parse_tx_id(text)?;
     }
-    serde_json::from_value(value).map_err(|e| ApiError::new(codes::MALFORMED_JSON, format!("invalid params: {e}")))
+    serde_json::from_value(value)
+        .map_err(|e| ApiError::new(codes::MALFORMED_JSON, format!("invalid params: {e}")))
 }
 
 fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
@@ -168,14 +184,21 @@ impl Session {
                 id: None,
                 error: ApiError::new(
                     codes::FRAME_TOO_LARGE,
-                    format!("message is {} bytes; the limit is {}", text.len(), limits::MAX_WS_FRAME_BYTES),
+                    format!(
+                        "message is {} bytes; the limit is {}",
+                        text.len(),
+                        limits::MAX_WS_FRAME_BYTES
+                    ),
                 ),
             }];
         }
         let value: serde_json::Value = match serde_json::from_str(text) {
             Ok(v) => v,
             Err(e) => {
-                return vec![WsServerMessage::Error { id: None, error: ApiError::new(codes::MALFORMED_JSON, e.to_string()) }]
+                return vec![WsServerMessage::Error {
+                    id: None,
+                    error: ApiError::new(codes::MALFORMED_JSON, e.to_string()),
+                }]
             }
         };
         let id = value.get("id").and_then(serde_json::Value::as_u64);
@@ -184,7 +207,10 @@ impl Session {
             Err(e) => {
                 return vec![WsServerMessage::Error {
                     id,
-                    error: ApiError::new(codes::MALFORMED_JSON, format!("expected {{id, method, params}}: {e}")),
+                    error: ApiError::new(
+                        codes::MALFORMED_JSON,
+                        format!("expected {{id, method, params}}: {e}"),
+                    ),
                 }]
             }
         };
@@ -193,7 +219,10 @@ impl Session {
                 id: Some(request.id),
                 error: ApiError::new(
                     codes::RATE_LIMITED,
-                    format!("more than {} requests per second", limits::WS_REQUESTS_PER_SECOND),
+                    format!(
+                        "more than {} requests per second",
+                        limits::WS_REQUESTS_PER_SECOND
+                    ),
                 ),
             }];
         }
@@ -203,12 +232,18 @@ impl Session {
                 follow_up.insert(0, WsServerMessage::Response { id, result });
                 follow_up
             }
-            Err(error) => vec![WsServerMessage::Error { id: Some(id), error }],
+            Err(error) => vec![WsServerMessage::Error {
+                id: Some(id),
+                error,
+            }],
         }
     }
 
     /// Runs one request; returns its result and any events to push right after it.
-    async fn dispatch(&mut self, request: WsRequest) -> Result<(serde_json::Value, Vec<WsServerMessage>), ApiError> {
+    async fn dispatch(
+        &mut self,
+        request: WsRequest,
+    ) -> Result<(serde_json::Value, Vec<WsServerMessage>), ApiError> {
         let state = self.state.clone();
         let none = Vec::new();
         match request.method.as_str() {
@@ -222,11 +257,9 @@ impl Session {
                 Ok((json(&state.tx_status(p.id)?), none))
             }
             ws_methods::SUBMIT_TRANSACTION => {
-                let transaction = request
-                    .params
-                    .get("transaction")
-                    .cloned()
-                    .ok_or_else(|| ApiError::new(codes::MALFORMED_JSON, "params.transaction is required"))?;
+                let transaction = request.params.get("transaction").cloned().ok_or_else(|| {
+                    ApiError::new(codes::MALFORMED_JSON, "params.transaction is required")
+                })?;
                 let tx = parse_transaction(transaction)?;
                 let status = blocking(move || state.submit(tx)).await?;
                 Ok((json(&status), none))
@@ -236,7 +269,13 @@ impl Session {
                 let subscription = self.add_subscription(Filter::Account(p.address))?;
                 // Snapshot first, then deltas: the client never misses a change.
                 let snapshot = WsEvent::Account(state.account(p.address));
-                Ok((json(&SubscriptionParams { subscription }), vec![WsServerMessage::Event { subscription, event: snapshot }]))
+                Ok((
+                    json(&SubscriptionParams { subscription }),
+                    vec![WsServerMessage::Event {
+                        subscription,
+                        event: snapshot,
+                    }],
+                ))
             }
             ws_methods::SUBSCRIBE_TRANSACTION => {
                 let p: TxIdParams = params(request.params)?;
@@ -246,7 +285,10 @@ impl Session {
                     if status.status != TxState::Pending {
                         self.subscriptions.remove(&subscription);
                     }
-                    follow_up.push(WsServerMessage::Event { subscription, event: WsEvent::Transaction(status) });
+                    follow_up.push(WsServerMessage::Event {
+                        subscription,
+                        event: WsEvent::Transaction(status),
+                    });
                 }
                 Ok((json(&SubscriptionParams { subscription }), follow_up))
             }
@@ -254,10 +296,16 @@ impl Session {
                 let p: SubscriptionParams = params(request.params)?;
                 match self.subscriptions.remove(&p.subscription) {
                     Some(_) => Ok((serde_json::json!({}), none)),
-                    None => Err(ApiError::new(codes::NOT_FOUND, format!("no subscription {}", p.subscription))),
+                    None => Err(ApiError::new(
+                        codes::NOT_FOUND,
+                        format!("no subscription {}", p.subscription),
+                    )),
                 }
             }
-            other => Err(ApiError::new(codes::UNKNOWN_METHOD, format!("unknown method {other:?}"))),
+            other => Err(ApiError::new(
+                codes::UNKNOWN_METHOD,
+                format!("unknown method {other:?}"),
+            )),
         }
     }
 
@@ -265,7 +313,10 @@ impl Session {
         if self.subscriptions.len() >= limits::MAX_SUBSCRIPTIONS_PER_CONNECTION {
             return Err(ApiError::new(
                 codes::TOO_MANY_SUBSCRIPTIONS,
-                format!("at most {} subscriptions per connection", limits::MAX_SUBSCRIPTIONS_PER_CONNECTION),
+                format!(
+                    "at most {} subscriptions per connection",
+                    limits::MAX_SUBSCRIPTIONS_PER_CONNECTION
+                ),
             ));
         }
         let id = self.next_subscription;
@@ -282,13 +333,19 @@ impl Session {
         for (&subscription, filter) in &self.subscriptions {
             match (filter, event) {
                 (Filter::Account(a), NodeEvent::Account(info)) if *a == info.address => {
-                    out.push(WsServerMessage::Event { subscription, event: WsEvent::Account(info.clone()) });
+                    out.push(WsServerMessage::Event {
+                        subscription,
+                        event: WsEvent::Account(info.clone()),
+                    });
                 }
                 (Filter::Transaction(id), NodeEvent::Transaction(status)) if *id == status.id => {
                     if status.status != TxState::Pending {
                         finished.push(subscription);
                     }
-                    out.push(WsServerMessage::Event { subscription, event: WsEvent::Transaction(status.clone()) });
+                    out.push(WsServerMessage::Event {
+                        subscription,
+                        event: WsEvent::Transaction(status.clone()),
+                    });
                 }
                 _ => {}
             }

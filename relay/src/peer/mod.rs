@@ -122,8 +122,15 @@ impl PeerNetwork {
 
     /// Queues a frame to one validator; returns false (and counts) if it was dropped.
     pub fn send(&self, to: u16, frame: Vec<u8>) -> bool {
-        let sent = self.links().get(&to).is_some_and(|link| link.outgoing.try_send(frame).is_ok());
-        let counter = if sent { &self.counters.frames_sent } else { &self.counters.frames_dropped_unsendable };
+        let sent = self
+            .links()
+            .get(&to)
+            .is_some_and(|link| link.outgoing.try_send(frame).is_ok());
+        let counter = if sent {
+            &self.counters.frames_sent
+        } else {
+            &self.counters.frames_dropped_unsendable
+        };
         counter.fetch_add(1, Ordering::Relaxed);
         sent
     }
@@ -149,10 +156,14 @@ impl PeerNetwork {
             let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
                 .max_message_size(Some(MAX_PEER_FRAME))
                 .max_frame_size(Some(MAX_PEER_FRAME));
-            match tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true).await {
+            match tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true)
+                .await
+            {
                 Ok((socket, _)) => {
                     let mut io = TungsteniteIo(socket);
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, self.dial_handshake(&mut io)).await {
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, self.dial_handshake(&mut io))
+                        .await
+                    {
                         Ok(Ok(peer)) => {
                             tracing::info!(%url, peer, "peer link up (dialed)");
                             backoff = BACKOFF_START;
@@ -160,11 +171,15 @@ impl PeerNetwork {
                             tracing::info!(%url, peer, "peer link down");
                         }
                         Ok(Err(e)) => {
-                            self.counters.handshakes_failed.fetch_add(1, Ordering::Relaxed);
+                            self.counters
+                                .handshakes_failed
+                                .fetch_add(1, Ordering::Relaxed);
                             tracing::warn!(%url, error = %e, "peer handshake failed");
                         }
                         Err(_) => {
-                            self.counters.handshakes_failed.fetch_add(1, Ordering::Relaxed);
+                            self.counters
+                                .handshakes_failed
+                                .fetch_add(1, Ordering::Relaxed);
                             tracing::warn!(%url, "peer handshake timed out");
                         }
                     }
@@ -179,13 +194,28 @@ impl PeerNetwork {
     }
 
     async fn dial_handshake(&self, io: &mut impl FrameIo) -> Result<u16, String> {
-        let frame = io.recv().await.ok_or("closed before challenge")?.map_err(|()| "socket error")?;
+        let frame = io
+            .recv()
+            .await
+            .ok_or("closed before challenge")?
+            .map_err(|()| "socket error")?;
         let challenge = Challenge::from_bytes(&frame).map_err(|e| e.to_string())?;
-        let hello = self.identity().hello(&challenge, random_32(), random_32()).map_err(|e| e.to_string())?;
-        io.send(hello.to_bytes()).await.map_err(|()| "socket error")?;
-        let frame = io.recv().await.ok_or("closed before welcome")?.map_err(|()| "socket error")?;
+        let hello = self
+            .identity()
+            .hello(&challenge, random_32(), random_32())
+            .map_err(|e| e.to_string())?;
+        io.send(hello.to_bytes())
+            .await
+            .map_err(|()| "socket error")?;
+        let frame = io
+            .recv()
+            .await
+            .ok_or("closed before welcome")?
+            .map_err(|()| "socket error")?;
         let welcome = Welcome::from_bytes(&frame).map_err(|e| e.to_string())?;
-        self.identity().check_welcome(&challenge, &hello, &welcome).map_err(|e| e.to_string())
+        self.identity()
+            .check_welcome(&challenge, &hello, &welcome)
+            .map_err(|e| e.to_string())
     }
 
     /// Serves an accepted WebSocket (the `/peer/v1` route).
@@ -193,11 +223,22 @@ impl PeerNetwork {
         let mut io = AxumIo(socket);
         let handshake = async {
             let challenge = self.identity().challenge(random_32());
-            io.send(challenge.to_bytes()).await.map_err(|()| "socket error".to_string())?;
-            let frame = io.recv().await.ok_or("closed before hello")?.map_err(|()| "socket error")?;
+            io.send(challenge.to_bytes())
+                .await
+                .map_err(|()| "socket error".to_string())?;
+            let frame = io
+                .recv()
+                .await
+                .ok_or("closed before hello")?
+                .map_err(|()| "socket error")?;
             let hello = Hello::from_bytes(&frame).map_err(|e| e.to_string())?;
-            let (peer, welcome) = self.identity().welcome(&challenge, &hello, random_32()).map_err(|e| e.to_string())?;
-            io.send(welcome.to_bytes()).await.map_err(|()| "socket error".to_string())?;
+            let (peer, welcome) = self
+                .identity()
+                .welcome(&challenge, &hello, random_32())
+                .map_err(|e| e.to_string())?;
+            io.send(welcome.to_bytes())
+                .await
+                .map_err(|()| "socket error".to_string())?;
             Ok::<u16, String>(peer)
         };
         match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
@@ -206,11 +247,15 @@ impl PeerNetwork {
                 self.run_link(peer, io).await;
             }
             Ok(Err(e)) => {
-                self.counters.handshakes_failed.fetch_add(1, Ordering::Relaxed);
+                self.counters
+                    .handshakes_failed
+                    .fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(error = %e, "refused a peer connection");
             }
             Err(_) => {
-                self.counters.handshakes_failed.fetch_add(1, Ordering::Relaxed);
+                self.counters
+                    .handshakes_failed
+                    .fetch_add(1, Ordering::Relaxed);
                 tracing::warn!("peer handshake timed out");
             }
         }
@@ -224,7 +269,13 @@ impl PeerNetwork {
         let (outgoing, mut queue) = mpsc::channel::<Vec<u8>>(PEER_SEND_QUEUE);
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
         // The newest link to a peer wins; the older one ends when its queue closes.
-        self.links().insert(peer, Link { generation, outgoing });
+        self.links().insert(
+            peer,
+            Link {
+                generation,
+                outgoing,
+            },
+        );
         loop {
             tokio::select! {
                 frame = queue.recv() => match frame {
@@ -263,11 +314,16 @@ impl FrameIo for AxumIo {
         }
     }
     async fn send(&mut self, frame: Vec<u8>) -> Result<(), ()> {
-        self.0.send(axum::extract::ws::Message::Binary(frame.into())).await.map_err(|_| ())
+        self.0
+            .send(axum::extract::ws::Message::Binary(frame.into()))
+            .await
+            .map_err(|_| ())
     }
 }
 
-struct TungsteniteIo(tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>);
+struct TungsteniteIo(
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+);
 
 impl FrameIo for TungsteniteIo {
     async fn recv(&mut self) -> Option<Result<Vec<u8>, ()>> {
@@ -281,6 +337,11 @@ impl FrameIo for TungsteniteIo {
         }
     }
     async fn send(&mut self, frame: Vec<u8>) -> Result<(), ()> {
-        self.0.send(tokio_tungstenite::tungstenite::Message::Binary(frame.into())).await.map_err(|_| ())
+        self.0
+            .send(tokio_tungstenite::tungstenite::Message::Binary(
+                frame.into(),
+            ))
+            .await
+            .map_err(|_| ())
     }
 }

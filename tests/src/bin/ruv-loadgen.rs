@@ -30,7 +30,13 @@ struct Args {
 }
 
 fn parse_args() -> anyhow::Result<Args> {
-    let mut args = Args { relays: Vec::new(), devnet_dir: ".devnet".into(), accounts: 64, rate: 50.0, seconds: 20.0 };
+    let mut args = Args {
+        relays: Vec::new(),
+        devnet_dir: ".devnet".into(),
+        accounts: 64,
+        rate: 50.0,
+        seconds: 20.0,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
@@ -66,7 +72,9 @@ fn verify_throughput() -> f64 {
                 s.spawn(|| {
                     let mut n = 0u64;
                     while start.elapsed() < duration {
-                        key.public_key().verify(&message, context::TRANSACTION, &signature).unwrap();
+                        key.public_key()
+                            .verify(&message, context::TRANSACTION, &signature)
+                            .unwrap();
                         n += 1;
                     }
                     n
@@ -88,7 +96,9 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
-    let genesis = Genesis::from_json(&std::fs::read_to_string(args.devnet_dir.join("genesis.json"))?)?;
+    let genesis = Genesis::from_json(&std::fs::read_to_string(
+        args.devnet_dir.join("genesis.json"),
+    )?)?;
     let faucet = ruv_relay::keys::load(&args.devnet_dir.join("faucet.key"))?;
     let http = reqwest::Client::new();
     let fee = genesis
@@ -124,13 +134,19 @@ async fn main() -> anyhow::Result<()> {
             SigningKey::from_seed(&seed)
         })
         .collect();
-    let addresses: Vec<Address> = accounts.iter().map(|k| Address::from_public_key(k.public_key())).collect();
+    let addresses: Vec<Address> = accounts
+        .iter()
+        .map(|k| Address::from_public_key(k.public_key()))
+        .collect();
 
     // Fund every account from the faucet account with ordinary transfers.
     eprintln!("funding {} accounts...", accounts.len());
     let faucet_address = Address::from_public_key(faucet.public_key());
     let faucet_nonce: u64 = http
-        .get(format!("{}/api/v1/accounts/{faucet_address}", args.relays[0]))
+        .get(format!(
+            "{}/api/v1/accounts/{faucet_address}",
+            args.relays[0]
+        ))
         .send()
         .await?
         .json::<Value>()
@@ -142,7 +158,11 @@ async fn main() -> anyhow::Result<()> {
     for (i, to) in addresses.iter().enumerate() {
         let tx = transfer(&faucet, *to, 1_000_000_000, faucet_nonce + 1 + i as u64);
         funding_ids.push(tx.id());
-        let response = http.post(format!("{}/api/v1/transactions", args.relays[0])).json(&tx).send().await?;
+        let response = http
+            .post(format!("{}/api/v1/transactions", args.relays[0]))
+            .json(&tx)
+            .send()
+            .await?;
         if !response.status().is_success() {
             bail!("funding failed: {}", response.text().await?);
         }
@@ -150,7 +170,12 @@ async fn main() -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
     for id in &funding_ids {
         loop {
-            let status: Value = http.get(format!("{}/api/v1/transactions/{id}", args.relays[0])).send().await?.json().await?;
+            let status: Value = http
+                .get(format!("{}/api/v1/transactions/{id}", args.relays[0]))
+                .send()
+                .await?
+                .json()
+                .await?;
             match status["status"].as_str() {
                 Some("accepted") => break,
                 Some("rejected") => bail!("funding transaction rejected: {status}"),
@@ -163,8 +188,13 @@ async fn main() -> anyhow::Result<()> {
     // Watch every account on every relay.
     let in_flight: InFlight = Arc::new(Mutex::new(HashMap::new()));
     let latencies = Arc::new(Mutex::new(Vec::<f64>::new()));
-    let index_of: Arc<HashMap<String, usize>> =
-        Arc::new(addresses.iter().enumerate().map(|(i, a)| (a.to_string(), i)).collect());
+    let index_of: Arc<HashMap<String, usize>> = Arc::new(
+        addresses
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.to_string(), i))
+            .collect(),
+    );
     let relay_count = args.relays.len();
     for relay in &args.relays {
         for chunk in addresses.chunks(ruv_protocol::api::limits::MAX_SUBSCRIPTIONS_PER_CONNECTION) {
@@ -172,20 +202,35 @@ async fn main() -> anyhow::Result<()> {
             let (mut socket, _) = tokio_tungstenite::connect_async(url).await?;
             for (i, address) in chunk.iter().enumerate() {
                 let request = json!({"id": i, "method": "subscribe_account", "params": {"address": address.to_string()}});
-                socket.send(Message::Text(request.to_string().into())).await?;
+                socket
+                    .send(Message::Text(request.to_string().into()))
+                    .await?;
             }
-            let (in_flight, latencies, index_of) = (in_flight.clone(), latencies.clone(), index_of.clone());
+            let (in_flight, latencies, index_of) =
+                (in_flight.clone(), latencies.clone(), index_of.clone());
             tokio::spawn(async move {
                 while let Some(Ok(Message::Text(text))) = socket.next().await {
-                    let Ok(message) = serde_json::from_str::<Value>(&text) else { continue };
+                    let Ok(message) = serde_json::from_str::<Value>(&text) else {
+                        continue;
+                    };
                     let event = &message["event"];
-                    let (Some(address), Some(nonce)) = (event["address"].as_str(), event["nonce"].as_str()) else { continue };
-                    let (Some(&account), Ok(nonce)) = (index_of.get(address), nonce.parse::<u64>()) else { continue };
+                    let (Some(address), Some(nonce)) =
+                        (event["address"].as_str(), event["nonce"].as_str())
+                    else {
+                        continue;
+                    };
+                    let (Some(&account), Ok(nonce)) = (index_of.get(address), nonce.parse::<u64>())
+                    else {
+                        continue;
+                    };
                     let mut in_flight = in_flight.lock().unwrap();
                     if let Some((submitted, seen)) = in_flight.get_mut(&(account, nonce)) {
                         *seen += 1;
                         if *seen == relay_count {
-                            latencies.lock().unwrap().push(submitted.elapsed().as_secs_f64() * 1e3);
+                            latencies
+                                .lock()
+                                .unwrap()
+                                .push(submitted.elapsed().as_secs_f64() * 1e3);
                             in_flight.remove(&(account, nonce));
                         }
                     }
@@ -197,7 +242,10 @@ async fn main() -> anyhow::Result<()> {
 
     // Open-loop load: one transfer every 1/rate seconds, round-robin over
     // accounts (an account waits while its previous transfer is in flight) and relays.
-    eprintln!("driving {} tx/s for {} s over {} relay(s)...", args.rate, args.seconds, relay_count);
+    eprintln!(
+        "driving {} tx/s for {} s over {} relay(s)...",
+        args.rate, args.seconds, relay_count
+    );
     let mut next_nonce = vec![1u64; accounts.len()];
     let interval = Duration::from_secs_f64(1.0 / args.rate);
     let start = Instant::now();
@@ -216,9 +264,17 @@ async fn main() -> anyhow::Result<()> {
         let nonce = next_nonce[account];
         let to = addresses[(account + 1) % addresses.len()];
         let tx = transfer(&accounts[account], to, 1, nonce);
-        in_flight.lock().unwrap().insert((account, nonce), (Instant::now(), 0));
+        in_flight
+            .lock()
+            .unwrap()
+            .insert((account, nonce), (Instant::now(), 0));
         let relay = &args.relays[cursor % relay_count];
-        match http.post(format!("{relay}/api/v1/transactions")).json(&tx).send().await {
+        match http
+            .post(format!("{relay}/api/v1/transactions"))
+            .json(&tx)
+            .send()
+            .await
+        {
             Ok(r) if r.status().is_success() => {
                 next_nonce[account] += 1;
                 submitted += 1;
