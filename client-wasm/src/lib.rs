@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod keys;
+pub mod relay;
 pub mod transfer;
 pub mod typescript;
 

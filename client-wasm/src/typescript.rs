@@ -51,3 +51,29 @@ export type RelayEvent =
   | ({ type: "account" } & AccountInfo)
   | ({ type: "transaction" } & TxStatus);
 "#;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_RELAY_TYPES: &'static str = r#"
+/** Options of `RelayClient.connect`. */
+export interface ConnectOptions {
+  /** How long a request may wait for its answer (default 15000). */
+  requestTimeoutMs?: number;
+  /** How long the WebSocket handshake may take (default 10000). */
+  connectTimeoutMs?: number;
+}
+
+/** An account subscription event: the account's new balance and nonce. */
+export type AccountEvent = { type: "account" } & AccountInfo;
+
+/** A transaction subscription event: the transaction's new status. */
+export type TransactionEvent = { type: "transaction" } & TxStatus;
+
+/** A `RelayPool` connection change. */
+export interface PoolStatus {
+  connected: boolean;
+  /** The relay connected to, or the one that was lost or could not be reached. */
+  url: string;
+  /** Why, when not connected. */
+  error?: RuvError;
+}
+"#;
