@@ -8,6 +8,8 @@ pub mod keys;
 pub mod relay;
 pub mod transfer;
 pub mod typescript;
+pub mod vault;
 
 pub use error::ClientError;
 pub use keys::{Keypair, SignedTransaction};
+pub use vault::Vault;
