@@ -72,4 +72,4 @@ build_relay() {
   cargo build -p ruv-relay
 }
 
-RELAY_BIN="$ROOT/target/debug/ruv-relay"
+RELAY_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/ruv-relay"
