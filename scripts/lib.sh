@@ -11,7 +11,8 @@ BINARYEN_VERSION=132.0.0
 # wasm-bindgen-cli must match the wasm-bindgen version pinned in Cargo.lock byte for byte.
 WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)"
 
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+SECONDS=0
+step() { printf '\n\033[1m==> [%dm%02ds] %s\033[0m\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 
 ensure_tools() {
   if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then

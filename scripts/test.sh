@@ -22,11 +22,11 @@ cargo test --workspace
 
 step "wasm tests in headless Chromium (vectors, signing, vault on real IndexedDB)"
 rm -rf "$TMPDIR"/* 2>/dev/null || true
-wasm-pack test --headless --chrome --mode no-install client-wasm -- --test browser --test vault_browser
+(cd client-wasm && wasm-pack test --headless --chrome --mode no-install -- --test browser --test vault_browser)
 rm -rf "$TMPDIR"/* 2>/dev/null || true
 
 step "wasm tests in Node"
-wasm-pack test --node --mode no-install client-wasm -- --test node
+(cd client-wasm && wasm-pack test --node --mode no-install -- --test node)
 
 build_wallet
 build_relay
