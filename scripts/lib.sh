@@ -12,7 +12,7 @@ BINARYEN_VERSION=132.0.0
 WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)"
 
 SECONDS=0
-step() { printf '\n\033[1m==> [%dm%02ds] %s\033[0m\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
+step() { printf '\n\033[1m==> %s  (%d:%02d elapsed)\033[0m\n' "$*" $((SECONDS / 60)) $((SECONDS % 60)); }
 
 ensure_tools() {
   if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
