@@ -1,18 +1,16 @@
-// Two people, two browser contexts, one real devnet: Alice funds herself from
-// the faucet and pays Bob; Bob's balance changes on his open page and Alice
-// sees her payment accepted, with no reloads.
+// Two people, two browser contexts (two profiles, each with its own
+// encrypted wallet), one real devnet: Alice funds herself from the faucet and
+// pays Bob; Bob's balance changes on his open page and Alice sees her payment
+// accepted, with no reloads. Alice's payment is signed by her vault.
 import { expect, test, type Page } from "@playwright/test";
+import { createWallet } from "./wallet-flow";
 
-const BECH32 = /^ruv1[02-9ac-hj-np-z]{58}$/;
-
-/** Opens the wallet, waits for the relay connection, creates a key; returns the address. */
-async function openWalletWithNewKey(page: Page): Promise<string> {
+/** Opens the wallet on a fresh profile, waits for the relay connection, creates a wallet; returns the address. */
+async function openWalletWithNewWallet(page: Page): Promise<string> {
   await page.goto("/");
   await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "open");
   await expect(page.getByTestId("chain-id")).toHaveText("ruv-devnet");
-  await page.getByTestId("create-key").click();
-  const address = await page.getByTestId("address").inputValue();
-  expect(address).toMatch(BECH32);
+  const { address } = await createWallet(page);
   // The relay's snapshot of a new account arrives through the subscription.
   await expect(page.getByTestId("balance")).toHaveAttribute("data-micro", "0");
   // A marker a reload would wipe.
@@ -36,8 +34,8 @@ test("Alice gets faucet funds and pays Bob; both pages update live", async ({ br
   const pageErrors: string[] = [];
   for (const page of [alice, bob]) page.on("pageerror", (e) => pageErrors.push(e.message));
 
-  const bobAddress = await openWalletWithNewKey(bob);
-  const aliceAddress = await openWalletWithNewKey(alice);
+  const bobAddress = await openWalletWithNewWallet(bob);
+  const aliceAddress = await openWalletWithNewWallet(alice);
   expect(aliceAddress).not.toBe(bobAddress);
 
   // Faucet: a real signed transfer from the genesis faucet account.

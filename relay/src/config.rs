@@ -24,6 +24,15 @@ pub struct RelayConfig {
     /// Devnet only: seed file of the genesis faucet account; enables `POST /api/v1/faucet`.
     #[arg(long)]
     pub faucet_key_file: Option<PathBuf>,
+    /// Peer relays to dial: `ws://host:port/peer/v1` (repeat the flag). Links
+    /// are authenticated both ways against genesis; dialing in one direction
+    /// per pair is enough.
+    #[arg(long = "peer")]
+    pub peers: Vec<String>,
+    /// A transaction that cannot be issued yet (nonce gap, funds still
+    /// arriving) is rejected after this many milliseconds.
+    #[arg(long, default_value_t = 120_000)]
+    pub tx_retry_ttl_ms: u64,
     /// Serve the built wallet (a folder with index.html) at `/`.
     #[arg(long)]
     pub wallet_dir: Option<PathBuf>,

@@ -19,6 +19,8 @@ const REMEMBERED_ADDRESSES: usize = 10_000;
 pub struct Faucet {
     key: SigningKey,
     last_paid: HashMap<Address, Instant>,
+    /// Highest nonce handed to consensus and not known to have failed.
+    last_nonce: Option<u64>,
 }
 
 impl Faucet {
@@ -27,6 +29,7 @@ impl Faucet {
         Self {
             key,
             last_paid: HashMap::new(),
+            last_nonce: None,
         }
     }
 
@@ -38,6 +41,22 @@ impl Faucet {
     /// The faucet's account.
     pub fn address(&self) -> Address {
         Address::from_public_key(self.key.public_key())
+    }
+
+    /// The nonce for the next payment: after both the accepted nonce and
+    /// every payment still in flight.
+    pub fn next_nonce(&self, accepted_nonce: u64) -> u64 {
+        accepted_nonce.max(self.last_nonce.unwrap_or(0)) + 1
+    }
+
+    /// A payment with `nonce` was handed to consensus.
+    pub fn used_nonce(&mut self, nonce: u64) {
+        self.last_nonce = Some(nonce);
+    }
+
+    /// A payment failed: count nonces from the accepted state again.
+    pub fn forget_nonces(&mut self) {
+        self.last_nonce = None;
     }
 
     /// Records a payment to `to` at `now`, or says how long to wait.

@@ -21,3 +21,31 @@ pub mod storage;
 
 pub use config::RelayConfig;
 pub use http::{start, RunningRelay};
+
+/// Runs a relay until SIGINT or SIGTERM (or until consensus stops after a
+/// storage failure), then shuts it down cleanly.
+pub async fn run_until_signal(config: RelayConfig) -> Result<(), RunError> {
+    let relay = start(config).await?;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(RunError::Signal)?;
+    let stopped = relay.shutdown_token();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+        _ = stopped.cancelled() => {}
+    }
+    tracing::info!("shutting down");
+    relay.shutdown().await;
+    Ok(())
+}
+
+/// Why [`run_until_signal`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The relay could not start.
+    #[error(transparent)]
+    Start(#[from] http::StartError),
+    /// Signal handlers could not be installed.
+    #[error("installing signal handlers: {0}")]
+    Signal(std::io::Error),
+}

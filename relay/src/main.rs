@@ -40,20 +40,9 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     match Cli::parse().command {
-        Command::Run(config) => {
-            let relay = ruv_relay::start(config)
-                .await
-                .context("starting the relay")?;
-            let mut terminate =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    .context("installing the SIGTERM handler")?;
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = terminate.recv() => {}
-            }
-            tracing::info!("shutting down");
-            relay.shutdown().await;
-        }
+        Command::Run(config) => ruv_relay::run_until_signal(config)
+            .await
+            .context("running the relay")?,
         Command::DevnetInit { dir, relays } => {
             let files = ruv_relay::devnet::init(&dir, relays).context("generating the devnet")?;
             println!("{}", files.genesis.display());

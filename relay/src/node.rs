@@ -1,15 +1,30 @@
-//! The relay's state machine: the ledger plus an index of transaction
-//! statuses. Pure: no sockets, clocks or storage. The driver checks a
-//! transaction, persists it, then applies it, so memory and disk never
-//! disagree.
+//! The consensus driver: owns the QR-Avalanche [`Engine`] (a pure state
+//! machine) and connects it to the world. One task feeds it ticks, peer frames
+//! and client submissions in batches; for each batch it persists what the
+//! engine asks (one database transaction, in order) *before* sending any
+//! message or telling any client, then sends, then publishes events.
 
-use ruv_protocol::api::{AccountInfo, ApiError, TxState, TxStatus};
-use ruv_protocol::ledger::{Ledger, TxRejection};
-use ruv_protocol::{Address, Genesis, SignedTransfer, TxId};
+use crate::metrics::Metrics;
+use crate::peer::PeerNetwork;
+use crate::storage::Storage;
+use ruv_consensus::{Engine, Input, Output, Persist, TxDropReason, ValidatorIndex};
+use ruv_protocol::api::{codes, AccountInfo, ApiError, TxState, TxStatus};
+use ruv_protocol::ledger::TxRejection;
+use ruv_protocol::{Address, SignedTransfer, TxId};
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
+/// How often the engine is ticked when nothing else happens.
+pub const TICK: Duration = Duration::from_millis(10);
+/// Inputs handled per batch at most (one database commit per batch).
+pub const MAX_BATCH: usize = 512;
+/// Client submissions waiting for the driver, at most.
+pub const SUBMISSION_QUEUE: usize = 4096;
 /// How many recent rejections are remembered for status queries.
-pub const REMEMBERED_REJECTIONS: usize = 10_000;
+pub const REMEMBERED_REJECTIONS: usize = 100_000;
 
 /// Something a subscriber may want to hear about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,132 +35,394 @@ pub enum NodeEvent {
     Transaction(TxStatus),
 }
 
-/// The outcome of checking a submission.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Admission {
-    /// Already known; here is its status (submissions are idempotent).
-    Known(TxStatus),
-    /// Valid against the current state: persist it, then [`Node::apply_admitted`].
-    Admit,
+/// A client submission on its way to the engine.
+pub struct Submission {
+    tx: Arc<SignedTransfer>,
+    reply: oneshot::Sender<Result<TxStatus, ApiError>>,
 }
 
-/// The relay's in-memory state.
-#[derive(Debug, Clone)]
-pub struct Node {
-    ledger: Ledger,
-    accepted: HashMap<TxId, u64>,
-    rejected: HashMap<TxId, TxRejection>,
-    rejected_order: VecDeque<TxId>,
+enum Work {
+    Peer(u16, Vec<u8>),
+    Submit(Submission),
 }
 
-impl Node {
-    /// The state at genesis.
-    pub fn new(genesis: &Genesis) -> Self {
-        Self {
-            ledger: Ledger::from_genesis(genesis),
-            accepted: HashMap::new(),
-            rejected: HashMap::new(),
-            rejected_order: VecDeque::new(),
-        }
-    }
+#[derive(Default)]
+struct Rejections {
+    reasons: HashMap<TxId, ApiError>,
+    order: VecDeque<TxId>,
+}
 
-    /// Rebuilds the state from the accepted transactions in acceptance order.
-    pub fn restore<'a>(
-        genesis: &Genesis,
-        accepted: impl IntoIterator<Item = &'a SignedTransfer>,
-    ) -> Result<Self, (TxId, TxRejection)> {
-        let mut node = Self::new(genesis);
-        for tx in accepted {
-            // Signatures were verified before these were first accepted.
-            node.ledger
-                .apply_checked_signature(tx)
-                .map_err(|e| (tx.id(), e))?;
-            let seq = node.accepted.len() as u64;
-            node.accepted.insert(tx.id(), seq);
-        }
-        Ok(node)
-    }
-
-    /// The ledger.
-    pub fn ledger(&self) -> &Ledger {
-        &self.ledger
-    }
-
-    /// Number of accepted transactions.
-    pub fn accepted_count(&self) -> u64 {
-        self.accepted.len() as u64
-    }
-
-    /// An account's current state.
-    pub fn account(&self, address: Address) -> AccountInfo {
-        AccountInfo::new(address, self.ledger.account(&address))
-    }
-
-    /// A transaction's status, if known.
-    pub fn tx_status(&self, id: &TxId) -> Option<TxStatus> {
-        if self.accepted.contains_key(id) {
-            return Some(TxStatus {
-                id: *id,
-                status: TxState::Accepted,
-                reason: None,
-            });
-        }
-        self.rejected.get(id).map(|r| TxStatus {
-            id: *id,
-            status: TxState::Rejected,
-            reason: Some(ApiError::from(r)),
-        })
-    }
-
-    /// Checks a submission whose signature the caller verified. A rejection
-    /// is remembered for status queries and returned.
-    pub fn admit(&mut self, tx: &SignedTransfer) -> Result<Admission, TxRejection> {
-        let id = tx.id();
-        if self.accepted.contains_key(&id) {
-            return Ok(Admission::Known(TxStatus {
-                id,
-                status: TxState::Accepted,
-                reason: None,
-            }));
-        }
-        let check = self.ledger.check_checked_signature(tx);
-        match check {
-            Ok(()) => Ok(Admission::Admit),
-            Err(rejection) => {
-                self.remember_rejection(id, rejection.clone());
-                Err(rejection)
-            }
-        }
-    }
-
-    /// Applies an admitted, persisted transaction and returns the events it causes.
-    pub fn apply_admitted(&mut self, tx: &SignedTransfer) -> Result<Vec<NodeEvent>, TxRejection> {
-        let applied = self.ledger.apply_checked_signature(tx)?;
-        let seq = self.accepted.len() as u64;
-        self.accepted.insert(applied.id, seq);
-        self.rejected.remove(&applied.id);
-        let mut events = vec![NodeEvent::Transaction(TxStatus {
-            id: applied.id,
-            status: TxState::Accepted,
-            reason: None,
-        })];
-        events.extend(
-            applied
-                .touched
-                .into_iter()
-                .map(|a| NodeEvent::Account(self.account(a))),
-        );
-        Ok(events)
-    }
-
-    fn remember_rejection(&mut self, id: TxId, rejection: TxRejection) {
-        if self.rejected.insert(id, rejection).is_none() {
-            self.rejected_order.push_back(id);
-            if self.rejected_order.len() > REMEMBERED_REJECTIONS {
-                if let Some(old) = self.rejected_order.pop_front() {
-                    self.rejected.remove(&old);
+impl Rejections {
+    fn insert(&mut self, id: TxId, reason: ApiError) {
+        if self.reasons.insert(id, reason).is_none() {
+            self.order.push_back(id);
+            if self.order.len() > REMEMBERED_REJECTIONS {
+                if let Some(old) = self.order.pop_front() {
+                    self.reasons.remove(&old);
                 }
             }
         }
+    }
+}
+
+/// The running consensus node.
+pub struct ConsensusNode {
+    engine: Mutex<Engine>,
+    /// Taken (and so closed) when the driver stops.
+    storage: Mutex<Option<Storage>>,
+    peers: Arc<PeerNetwork>,
+    events: broadcast::Sender<NodeEvent>,
+    metrics: Arc<Metrics>,
+    rejections: Mutex<Rejections>,
+    submitted_at: Mutex<HashMap<TxId, Instant>>,
+    submissions: mpsc::Sender<Submission>,
+    healthy: AtomicBool,
+    epoch: Instant,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every mutation under these locks completes or is not started, so a
+    // poisoned lock still guards consistent data.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn dropped_reason(reason: TxDropReason) -> ApiError {
+    match reason {
+        TxDropReason::PoolFull => ApiError::new(
+            codes::MEMPOOL_FULL,
+            "the relay's pool of undecided transactions is full; resubmit later",
+        ),
+    }
+}
+
+impl ConsensusNode {
+    /// Wraps a (restored) engine; call [`ConsensusNode::run`] to drive it.
+    pub fn new(
+        engine: Engine,
+        storage: Storage,
+        peers: Arc<PeerNetwork>,
+        events: broadcast::Sender<NodeEvent>,
+        metrics: Arc<Metrics>,
+    ) -> (Arc<Self>, mpsc::Receiver<Submission>) {
+        let (submissions, receiver) = mpsc::channel(SUBMISSION_QUEUE);
+        let node = Arc::new(Self {
+            engine: Mutex::new(engine),
+            storage: Mutex::new(Some(storage)),
+            peers,
+            events,
+            metrics,
+            rejections: Mutex::default(),
+            submitted_at: Mutex::default(),
+            submissions,
+            healthy: AtomicBool::new(true),
+            epoch: Instant::now(),
+        });
+        (node, receiver)
+    }
+
+    /// False once storage failed: the node stopped deciding.
+    pub fn is_healthy(&self) -> bool {
+        self.healthy.load(Ordering::Relaxed)
+    }
+
+    /// Authenticated peer links right now.
+    pub fn peer_count(&self) -> usize {
+        self.peers.connected().len()
+    }
+
+    /// Reads the engine (accepted ledger, statuses, counters).
+    pub fn with_engine<T>(&self, f: impl FnOnce(&Engine) -> T) -> T {
+        f(&lock(&self.engine))
+    }
+
+    /// An account in the accepted state.
+    pub fn account(&self, address: Address) -> AccountInfo {
+        AccountInfo::new(address, lock(&self.engine).ledger().account(&address))
+    }
+
+    /// A transaction's status as this relay knows it.
+    pub fn tx_status(&self, id: TxId) -> Option<TxStatus> {
+        let status = lock(&self.engine).tx_status(&id);
+        match status {
+            ruv_consensus::TxStatus::Accepted { .. } => Some(TxStatus {
+                id,
+                status: TxState::Accepted,
+                reason: None,
+            }),
+            ruv_consensus::TxStatus::Pending => Some(TxStatus {
+                id,
+                status: TxState::Pending,
+                reason: None,
+            }),
+            ruv_consensus::TxStatus::Unknown => {
+                lock(&self.rejections)
+                    .reasons
+                    .get(&id)
+                    .map(|reason| TxStatus {
+                        id,
+                        status: TxState::Rejected,
+                        reason: Some(reason.clone()),
+                    })
+            }
+        }
+    }
+
+    /// Hands a verified transaction to the engine and waits for its first
+    /// verdict: pending, accepted, or a typed rejection.
+    pub async fn submit(&self, tx: SignedTransfer) -> Result<TxStatus, ApiError> {
+        if !self.is_healthy() {
+            return Err(ApiError::new(
+                codes::INTERNAL,
+                "this relay's storage failed; it no longer decides",
+            ));
+        }
+        let (reply, answer) = oneshot::channel();
+        self.submissions
+            .try_send(Submission {
+                tx: Arc::new(tx),
+                reply,
+            })
+            .map_err(|_| ApiError::new(codes::MEMPOOL_FULL, "the relay is busy; resubmit later"))?;
+        answer.await.unwrap_or_else(|_| {
+            Err(ApiError::new(
+                codes::INTERNAL,
+                "the consensus driver stopped",
+            ))
+        })
+    }
+
+    /// Drives the engine until the inputs close or storage fails.
+    pub async fn run(
+        self: Arc<Self>,
+        mut inbound: mpsc::Receiver<(u16, Vec<u8>)>,
+        mut submissions: mpsc::Receiver<Submission>,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) {
+        self.drive(&mut inbound, &mut submissions, shutdown.clone())
+            .await;
+        // Close the database now, whoever still holds the node, and stop the
+        // rest of the relay if consensus stopped on its own.
+        lock(&self.storage).take();
+        shutdown.cancel();
+    }
+
+    async fn drive(
+        self: &Arc<Self>,
+        inbound: &mut mpsc::Receiver<(u16, Vec<u8>)>,
+        submissions: &mut mpsc::Receiver<Submission>,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) {
+        let mut ticker = tokio::time::interval(TICK);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            let mut batch = Vec::new();
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = ticker.tick() => {}
+                frame = inbound.recv() => match frame {
+                    Some((from, bytes)) => batch.push(Work::Peer(from, bytes)),
+                    None => return,
+                },
+                submission = submissions.recv() => match submission {
+                    Some(s) => batch.push(Work::Submit(s)),
+                    None => return,
+                },
+            }
+            while batch.len() < MAX_BATCH {
+                if let Ok(s) = submissions.try_recv() {
+                    batch.push(Work::Submit(s));
+                } else if let Ok((from, bytes)) = inbound.try_recv() {
+                    batch.push(Work::Peer(from, bytes));
+                } else {
+                    break;
+                }
+            }
+            self.metrics.peer_inbound_queue.set(inbound.len() as i64);
+            self.metrics.engine_queue.set(submissions.len() as i64);
+            let node = self.clone();
+            // Signature checks and the durable commit are blocking work.
+            if !tokio::task::block_in_place(|| node.process(batch)) {
+                return;
+            }
+        }
+    }
+
+    /// Handles one batch. Returns false if the node must stop.
+    fn process(&self, batch: Vec<Work>) -> bool {
+        let now_ms = self.epoch.elapsed().as_millis() as u64;
+        let mut outputs = Vec::new();
+        let mut replies = Vec::new();
+        let mut engine = lock(&self.engine);
+        engine.handle(Input::Tick { now_ms }, &mut outputs);
+        for work in batch {
+            match work {
+                Work::Peer(from, bytes) => engine.handle(
+                    Input::PeerMessage {
+                        from: ValidatorIndex(from),
+                        bytes,
+                    },
+                    &mut outputs,
+                ),
+                Work::Submit(submission) => {
+                    let id = submission.tx.id();
+                    lock(&self.submitted_at)
+                        .entry(id)
+                        .or_insert_with(Instant::now);
+                    let start = outputs.len();
+                    engine.handle(Input::SubmitTransaction(submission.tx), &mut outputs);
+                    replies.push((id, submission.reply, start..outputs.len()));
+                }
+            }
+        }
+
+        // 1. Persist, in order, before anything leaves this relay.
+        let persist: Vec<&Persist> = outputs
+            .iter()
+            .filter_map(|o| match o {
+                Output::Persist(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        if !persist.is_empty() {
+            let stored = match lock(&self.storage).as_ref() {
+                Some(storage) => storage.apply(persist).map_err(|e| e.to_string()),
+                None => Err("the database is closed".to_owned()),
+            };
+            if let Err(e) = stored {
+                tracing::error!(error = %e, "storage failed; this relay stops deciding");
+                self.healthy.store(false, Ordering::Relaxed);
+                return false;
+            }
+        }
+
+        // 2. Work out client-visible events while the engine is at hand.
+        let mut events = Vec::new();
+        for output in &outputs {
+            match output {
+                Output::TxAccepted { id, vertex } => {
+                    self.metrics.transactions_accepted.inc();
+                    if let Some(at) = lock(&self.submitted_at).remove(id) {
+                        self.metrics
+                            .finality_seconds
+                            .observe(at.elapsed().as_secs_f64());
+                    }
+                    events.push(NodeEvent::Transaction(TxStatus {
+                        id: *id,
+                        status: TxState::Accepted,
+                        reason: None,
+                    }));
+                    if let Some(tx) = engine
+                        .vertex(vertex)
+                        .and_then(|v| v.txs().iter().find(|t| t.id() == *id).cloned())
+                    {
+                        for address in [tx.transfer.from, tx.transfer.to] {
+                            events.push(NodeEvent::Account(AccountInfo::new(
+                                address,
+                                engine.ledger().account(&address),
+                            )));
+                        }
+                    }
+                }
+                Output::TxRejected { id, reason } => {
+                    self.reject(*id, ApiError::from(reason), &mut events)
+                }
+                Output::TxDropped { id, reason } => {
+                    self.reject(*id, dropped_reason(*reason), &mut events)
+                }
+                Output::VertexAccepted { .. } => {
+                    self.metrics.vertices_accepted.inc();
+                }
+                Output::VertexRejected { .. } => {
+                    self.metrics.vertices_rejected.inc();
+                }
+                Output::Send { .. } | Output::Broadcast { .. } | Output::Persist(_) => {}
+            }
+        }
+        let verdicts: Vec<_> = replies
+            .into_iter()
+            .map(|(id, reply, range)| {
+                let verdict = outputs[range].iter().find_map(|o| match o {
+                    Output::TxRejected { id: r, reason } if *r == id => {
+                        Some(Err(ApiError::from(reason)))
+                    }
+                    Output::TxDropped { id: r, reason } if *r == id => {
+                        Some(Err(dropped_reason(*reason)))
+                    }
+                    _ => None,
+                });
+                let verdict = verdict.unwrap_or_else(|| {
+                    let status = match engine.tx_status(&id) {
+                        ruv_consensus::TxStatus::Accepted { .. } => TxState::Accepted,
+                        _ => TxState::Pending,
+                    };
+                    Ok(TxStatus {
+                        id,
+                        status,
+                        reason: None,
+                    })
+                });
+                (reply, verdict)
+            })
+            .collect();
+        self.update_gauges(&engine);
+        drop(engine);
+
+        // 3. Send, answer clients, publish.
+        for output in outputs {
+            match output {
+                Output::Send { to, message } => {
+                    self.peers.send(to.0, message.encode());
+                }
+                Output::Broadcast { message } => self.peers.broadcast(&message.encode()),
+                _ => {}
+            }
+        }
+        for (reply, verdict) in verdicts {
+            let _ = reply.send(verdict); // the client may have gone away
+        }
+        for event in events {
+            let _ = self.events.send(event); // no subscribers is fine
+        }
+        true
+    }
+
+    fn reject(&self, id: TxId, reason: ApiError, events: &mut Vec<NodeEvent>) {
+        self.metrics.transactions_rejected.inc();
+        lock(&self.submitted_at).remove(&id);
+        lock(&self.rejections).insert(id, reason.clone());
+        events.push(NodeEvent::Transaction(TxStatus {
+            id,
+            status: TxState::Rejected,
+            reason: Some(reason),
+        }));
+    }
+
+    fn update_gauges(&self, engine: &Engine) {
+        let m = engine.metrics();
+        let counters = &self.peers.counters;
+        self.metrics.queries_sent.set(m.queries_sent as i64);
+        self.metrics.queries_answered.set(m.queries_answered as i64);
+        self.metrics.polls.set(m.polls_completed as i64);
+        let peer_drops = counters.handshakes_failed.load(Ordering::Relaxed)
+            + counters.frames_dropped_unsendable.load(Ordering::Relaxed)
+            + counters.frames_dropped_malformed.load(Ordering::Relaxed)
+            + m.dropped_total();
+        self.metrics.peer_messages_dropped.set(peer_drops as i64);
+        self.metrics
+            .pending_transactions
+            .set(engine.pending_tx_count() as i64);
+        self.metrics
+            .peers_connected
+            .set(self.peers.connected().len() as i64);
+    }
+
+    /// Whether a transaction can never be accepted given the accepted state
+    /// (its nonce is already used). Other rules may still be met later.
+    pub fn stale_nonce(&self, tx: &SignedTransfer) -> Option<TxRejection> {
+        let account = lock(&self.engine).ledger().account(&tx.transfer.from);
+        (tx.transfer.nonce <= account.nonce).then(|| TxRejection::StaleNonce {
+            expected: account.nonce.saturating_add(1),
+            got: tx.transfer.nonce,
+        })
     }
 }

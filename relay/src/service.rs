@@ -2,15 +2,15 @@
 //! Each returns the API's JSON types or an [`ApiError`] with a stable code.
 
 use crate::faucet::{Faucet, FAUCET_AMOUNT};
-use crate::node::{Admission, Node, NodeEvent};
-use crate::storage::Storage;
+use crate::metrics::Metrics;
+use crate::node::{ConsensusNode, NodeEvent};
 use ruv_protocol::api::{
     codes, AccountInfo, ApiError, FeeEstimate, NetworkStatus, TxState, TxStatus,
 };
 use ruv_protocol::ledger::LedgerRules;
 use ruv_protocol::tx::{SignedTransfer, Transfer, MAX_MEMO_LEN, SIGNED_TRANSFER_FIXED_LEN};
 use ruv_protocol::{Address, Genesis, TxId};
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::broadcast;
 
@@ -24,12 +24,13 @@ pub struct RelayState {
     /// The network's genesis.
     pub genesis: Genesis,
     rules: LedgerRules,
-    node: Mutex<Node>,
-    storage: Storage,
+    node: Arc<ConsensusNode>,
     events: broadcast::Sender<NodeEvent>,
-    faucet: Option<Mutex<Faucet>>,
+    faucet: Option<tokio::sync::Mutex<Faucet>>,
     /// Prometheus series.
-    pub metrics: crate::metrics::Metrics,
+    pub metrics: Arc<Metrics>,
+    /// Cancelled when the relay shuts down.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
@@ -37,31 +38,32 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError::new(codes::INTERNAL, "internal error; see the relay's log")
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A panic while holding the lock cannot leave the node half-updated (every
-    // mutation is a single call after all checks), so the data is still usable.
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 impl RelayState {
-    /// Assembles the state; `node` must have been restored from `storage`.
+    /// Assembles the state around a running consensus node.
     pub fn new(
         name: String,
         genesis: Genesis,
-        node: Node,
-        storage: Storage,
+        node: Arc<ConsensusNode>,
+        events: broadcast::Sender<NodeEvent>,
         faucet: Option<Faucet>,
+        metrics: Arc<Metrics>,
+        shutdown: tokio_util::sync::CancellationToken,
     ) -> Self {
         Self {
             name,
             rules: LedgerRules::from_genesis(&genesis),
             genesis,
-            node: Mutex::new(node),
-            storage,
-            events: broadcast::channel(EVENT_BUFFER).0,
-            faucet: faucet.map(Mutex::new),
-            metrics: crate::metrics::Metrics::new(),
+            node,
+            events,
+            faucet: faucet.map(tokio::sync::Mutex::new),
+            metrics,
+            shutdown,
         }
+    }
+
+    /// The consensus node.
+    pub fn node(&self) -> &Arc<ConsensusNode> {
+        &self.node
     }
 
     /// Subscribes to every node event.
@@ -71,15 +73,20 @@ impl RelayState {
 
     /// `network_status`.
     pub fn network_status(&self) -> NetworkStatus {
-        let node = lock(&self.node);
+        let (accepted, pending) = self.node.with_engine(|e| {
+            (
+                e.metrics().transactions_accepted,
+                e.pending_tx_count() as u64,
+            )
+        });
         NetworkStatus {
             chain_id: self.genesis.chain_id.clone(),
             relay: self.name.clone(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             validators: self.genesis.validators.len() as u32,
-            peers_connected: 0,
-            accepted_transactions: node.accepted_count(),
-            pending_transactions: 0,
+            peers_connected: self.metrics.peers_connected.get() as u32,
+            accepted_transactions: accepted,
+            pending_transactions: pending,
             faucet: self.faucet.is_some(),
             fees: self.genesis.fees.clone(),
         }
@@ -87,13 +94,13 @@ impl RelayState {
 
     /// `get_account`.
     pub fn account(&self, address: Address) -> AccountInfo {
-        lock(&self.node).account(address)
+        self.node.account(address)
     }
 
     /// `get_transaction`.
     pub fn tx_status(&self, id: TxId) -> Result<TxStatus, ApiError> {
-        lock(&self.node)
-            .tx_status(&id)
+        self.node
+            .tx_status(id)
             .ok_or_else(|| ApiError::new(codes::NOT_FOUND, format!("no transaction {id}")))
     }
 
@@ -117,62 +124,47 @@ impl RelayState {
         })
     }
 
-    /// `submit_transaction`: verifies, checks, persists, applies, notifies.
-    /// Blocking (signature check and a durable commit): call from a blocking thread.
-    pub fn submit(&self, tx: SignedTransfer) -> Result<TxStatus, ApiError> {
+    /// `submit_transaction`: checks what needs no consensus (signature, chain,
+    /// fee, a nonce already used), then hands it to consensus. Answers
+    /// `pending` (or `accepted` if it already was); the final verdict arrives
+    /// as a transaction event.
+    pub async fn submit(self: &Arc<Self>, tx: SignedTransfer) -> Result<TxStatus, ApiError> {
         self.metrics.transactions_submitted.inc();
-        let received = Instant::now();
-        // Verify outside the lock: the signature check is the expensive part.
-        let result = self
-            .rules
-            .check_stateless(&tx, false)
-            .map_err(|r| ApiError::from(&r))
-            .and_then(|()| self.submit_locked(&mut lock(&self.node), tx));
-        match &result {
-            Ok(status) if status.status == TxState::Accepted => {
-                self.metrics
-                    .finality_seconds
-                    .observe(received.elapsed().as_secs_f64());
+        let state = self.clone();
+        let checked = tokio::task::spawn_blocking(move || {
+            // Known transactions are answered from the index (idempotent resubmission).
+            if let Some(status) = state.node.tx_status(tx.id()) {
+                if status.status == TxState::Accepted {
+                    return Ok(Err(status));
+                }
             }
-            Ok(_) => {}
-            Err(_) => {
-                self.metrics.transactions_rejected.inc();
+            state.rules.check_stateless(&tx, false)?;
+            if let Some(stale) = state.node.stale_nonce(&tx) {
+                return Err(stale);
             }
+            Ok(Ok(tx))
+        })
+        .await
+        .map_err(internal)?;
+        let result = match checked {
+            Ok(Ok(tx)) => self.node.submit(tx).await,
+            Ok(Err(known)) => Ok(known),
+            Err(rejection) => Err(ApiError::from(&rejection)),
+        };
+        if result.is_err() {
+            self.metrics.transactions_rejected.inc();
         }
         result
     }
 
-    fn submit_locked(&self, node: &mut Node, tx: SignedTransfer) -> Result<TxStatus, ApiError> {
-        match node.admit(&tx).map_err(|r| ApiError::from(&r))? {
-            Admission::Known(status) => Ok(status),
-            Admission::Admit => {
-                self.storage
-                    .append_accepted(node.accepted_count(), &tx)
-                    .map_err(internal)?;
-                let events = node.apply_admitted(&tx).map_err(internal)?;
-                self.metrics.transactions_accepted.inc();
-                let id = tx.id();
-                tracing::info!(%id, from = %tx.transfer.from, to = %tx.transfer.to, amount = tx.transfer.amount, "transaction accepted");
-                for event in events {
-                    // No receivers is fine: nobody is subscribed.
-                    let _ = self.events.send(event);
-                }
-                Ok(TxStatus {
-                    id,
-                    status: TxState::Accepted,
-                    reason: None,
-                })
-            }
-        }
-    }
-
     /// Devnet faucet: pays [`FAUCET_AMOUNT`] to `to` with a real signed transfer.
-    pub fn faucet(&self, to: Address) -> Result<TxStatus, ApiError> {
+    pub async fn faucet(self: &Arc<Self>, to: Address) -> Result<TxStatus, ApiError> {
         let faucet = self
             .faucet
             .as_ref()
             .ok_or_else(|| ApiError::new(codes::FAUCET_DISABLED, "this relay runs no faucet"))?;
-        let mut faucet = lock(faucet);
+        // One faucet payment at a time: each takes the next nonce.
+        let mut faucet = faucet.lock().await;
         faucet.claim(to, Instant::now()).map_err(|wait| {
             ApiError::new(
                 codes::FAUCET_COOLDOWN,
@@ -182,20 +174,26 @@ impl RelayState {
                 ),
             )
         })?;
-        let mut node = lock(&self.node);
         let from = faucet.address();
+        let nonce = faucet.next_nonce(self.node.account(from).nonce);
         let transfer = Transfer {
             chain_id: self.genesis.chain_id.clone(),
             from,
             to,
             amount: FAUCET_AMOUNT,
             fee: self.fee_estimate(0)?.minimum_fee,
-            nonce: node.account(from).nonce + 1,
+            nonce,
             memo: String::new(),
             public_key: faucet.key().public_key().clone(),
         };
-        let randomness = crate::keys::random_seed();
-        let tx = transfer.sign(faucet.key(), *randomness).map_err(internal)?;
-        self.submit_locked(&mut node, tx)
+        let tx = transfer
+            .sign(faucet.key(), *crate::keys::random_seed())
+            .map_err(internal)?;
+        let result = self.node.submit(tx).await;
+        match &result {
+            Ok(_) => faucet.used_nonce(nonce),
+            Err(_) => faucet.forget_nonces(),
+        }
+        result
     }
 }

@@ -3,16 +3,23 @@
 //!
 //! Tables:
 //! - `meta`: `genesis_hash` -> 32 bytes (a database belongs to one network).
-//! - `accepted_transactions`: acceptance sequence number (u64) -> canonical
-//!   signed transfer bytes. Replaying it in order rebuilds the ledger.
+//! - `accepted_vertices`: acceptance sequence number (u64) -> signed vertex
+//!   bytes. Replaying it in order rebuilds the ledger.
+//! - `processing_vertices`: vertex id -> signed vertex bytes, for vertices
+//!   known but not decided yet (restored as undecided).
+//!
+//! The consensus driver writes one batch of [`Persist`] operations per
+//! transaction, in the order the engine produced them, before it sends any
+//! message that depends on them.
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
-use ruv_protocol::codec::DecodeError;
-use ruv_protocol::SignedTransfer;
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use ruv_consensus::{Persist, PersistedState};
 use std::path::Path;
+use std::sync::Arc;
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
-const ACCEPTED: TableDefinition<u64, &[u8]> = TableDefinition::new("accepted_transactions");
+const ACCEPTED: TableDefinition<u64, &[u8]> = TableDefinition::new("accepted_vertices");
+const PROCESSING: TableDefinition<&[u8], &[u8]> = TableDefinition::new("processing_vertices");
 const GENESIS_HASH_KEY: &str = "genesis_hash";
 
 /// Storage failures.
@@ -39,14 +46,6 @@ pub enum StorageError {
     /// The database belongs to another network.
     #[error("the database in this folder was made for a different genesis")]
     GenesisMismatch,
-    /// A stored record does not decode (disk corruption or a bug).
-    #[error("stored transaction #{seq} does not decode: {error}")]
-    Corrupt {
-        /// Which record.
-        seq: u64,
-        /// Why.
-        error: DecodeError,
-    },
 }
 
 /// The relay's database.
@@ -71,34 +70,58 @@ impl Storage {
                 }
             }
             txn.open_table(ACCEPTED)?;
+            txn.open_table(PROCESSING)?;
         }
         txn.commit()?;
         Ok(Self { db })
     }
 
-    /// Every accepted transaction, in acceptance order.
-    pub fn accepted_transactions(&self) -> Result<Vec<SignedTransfer>, StorageError> {
+    /// What the engine restarts from.
+    pub fn load(&self) -> Result<PersistedState, StorageError> {
         let txn = self.db.begin_read()?;
-        let table = txn.open_table(ACCEPTED)?;
-        let mut out = Vec::new();
-        for entry in table.iter()? {
-            let (seq, bytes) = entry?;
-            let tx = SignedTransfer::from_bytes(bytes.value()).map_err(|error| {
-                StorageError::Corrupt {
-                    seq: seq.value(),
-                    error,
-                }
-            })?;
-            out.push(tx);
-        }
-        Ok(out)
+        let accepted = txn
+            .open_table(ACCEPTED)?
+            .iter()?
+            .map(|entry| entry.map(|(_, bytes)| Arc::<[u8]>::from(bytes.value())))
+            .collect::<Result<_, _>>()?;
+        let processing = txn
+            .open_table(PROCESSING)?
+            .iter()?
+            .map(|entry| entry.map(|(_, bytes)| Arc::<[u8]>::from(bytes.value())))
+            .collect::<Result<_, _>>()?;
+        Ok(PersistedState {
+            accepted,
+            processing,
+        })
     }
 
-    /// Durably records an accepted transaction under sequence number `seq`.
-    pub fn append_accepted(&self, seq: u64, tx: &SignedTransfer) -> Result<(), StorageError> {
+    /// Durably applies a batch of the engine's persistence requests, in order,
+    /// in one database transaction.
+    pub fn apply<'a>(
+        &self,
+        batch: impl IntoIterator<Item = &'a Persist>,
+    ) -> Result<(), StorageError> {
         let txn = self.db.begin_write()?;
-        txn.open_table(ACCEPTED)?
-            .insert(seq, tx.to_bytes().as_slice())?;
+        {
+            let mut accepted = txn.open_table(ACCEPTED)?;
+            let mut processing = txn.open_table(PROCESSING)?;
+            let mut next = accepted.len()?;
+            for op in batch {
+                match op {
+                    Persist::Processing { id, bytes } => {
+                        processing.insert(id.0.as_slice(), &**bytes)?;
+                    }
+                    Persist::Accepted { id, bytes } => {
+                        accepted.insert(next, &**bytes)?;
+                        next += 1;
+                        processing.remove(id.0.as_slice())?;
+                    }
+                    Persist::Forget { id } => {
+                        processing.remove(id.0.as_slice())?;
+                    }
+                }
+            }
+        }
         txn.commit()?;
         Ok(())
     }

@@ -26,15 +26,21 @@ pub struct Devnet {
     pub relays: Vec<RunningRelay>,
 }
 
-/// Configuration of relay `i` of a devnet.
+/// How long a transaction that cannot be issued yet waits before rejection, in tests.
+pub const TEST_TX_RETRY_TTL_MS: u64 = 1_500;
+
+/// Configuration of relay `i` of a devnet, dialing `peers` (`ws://…/peer/v1`).
 pub fn relay_config(
     files: &DevnetFiles,
     dir: &std::path::Path,
     i: usize,
     faucet: bool,
+    peers: Vec<String>,
 ) -> RelayConfig {
     RelayConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
+        peers,
+        tx_retry_ttl_ms: TEST_TX_RETRY_TTL_MS,
         genesis: files.genesis.clone(),
         data_dir: dir.join(format!("data-{i}")),
         key_file: files.relay_keys[i].clone(),
@@ -51,19 +57,56 @@ impl Devnet {
         let files = devnet::init(dir.path(), relays).unwrap();
         let genesis =
             Genesis::from_json(&std::fs::read_to_string(&files.genesis).unwrap()).unwrap();
-        let mut running = Vec::new();
+        let mut running: Vec<RunningRelay> = Vec::new();
         for i in 0..relays {
-            running.push(
-                ruv_relay::start(relay_config(&files, dir.path(), i, i == 0))
-                    .await
-                    .unwrap(),
-            );
+            // Each relay dials the ones started before it: one link per pair.
+            let peers = running.iter().map(|r| peer_url(r.addr)).collect();
+            let config = relay_config(&files, dir.path(), i, i == 0, peers);
+            running.push(ruv_relay::start(config).await.unwrap());
         }
-        Self {
+        let devnet = Self {
             dir,
             files,
             genesis,
             relays: running,
+        };
+        devnet.wait_for_mesh().await;
+        devnet
+    }
+
+    /// Waits until every relay has a link to every other (fails after 30 s).
+    pub async fn wait_for_mesh(&self) {
+        let want = self.relays.len() - 1;
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while self
+            .relays
+            .iter()
+            .any(|r| r.state.node().peer_count() < want)
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "relays did not connect to each other within 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Polls relay `i` until transaction `id` is final; returns its status
+    /// JSON (fails after 60 s).
+    pub async fn wait_final(&self, i: usize, id: &str) -> Value {
+        let http = reqwest::Client::new();
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let url = format!("{}/api/v1/transactions/{id}", self.url(i));
+            let (_, body) = json_response(http.get(url).send().await.unwrap()).await;
+            if matches!(body["status"].as_str(), Some("accepted" | "rejected")) {
+                return body;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "transaction {id} not final on relay {i} within 60 s: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
 
@@ -104,6 +147,11 @@ impl Devnet {
         .sign(from, [0; 32])
         .unwrap()
     }
+}
+
+/// The peer endpoint of a relay listening on `addr`.
+pub fn peer_url(addr: std::net::SocketAddr) -> String {
+    format!("ws://{addr}/peer/v1")
 }
 
 /// The address of a key.

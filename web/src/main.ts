@@ -1,510 +1,924 @@
-// The rUv wallet page: a key in wasm memory, a live connection to a relay
-// (a RelayPool: it reconnects, fails over between relays given with
-// `?relay=a,b`, and keeps subscriptions alive), the devnet faucet, sending,
-// and live status of every transaction.
-import {
-  Keypair,
-  RelayPool,
-  minimumFee,
-  transferSize,
-  validateAddress,
-  type AccountInfo,
-  type NetworkStatus,
-  type PoolStatus,
-  type RuvError,
-  type TxStatus,
-} from "ruv-client";
-import { formatRuv, microFromApi, parseRuv } from "./amount";
-import { httpOrigin, relayUrls } from "./relay-url";
+// The rUv wallet page. The wallet is the vault of `ruv-client` (a BIP-39
+// recovery phrase, several accounts, encrypted with the user's password in
+// IndexedDB, unlocked into wasm memory only, locked again after a while
+// without activity). This module runs the vault's screens: first visit
+// (create, restore, import), unlock, the recovery phrase, and settings.
+// `wallet.ts` shows the unlocked accounts, talks to the relay and sends.
+import { Vault, type TransferParams } from "ruv-client";
+import { $, codeOf, errorText, fieldError, newPasswordProblem, nextPaint, sentence, showPhrase } from "./ui";
+import * as wallet from "./wallet";
 
-const MAX_MEMO_BYTES = 128;
+type Screen = "loading" | "unavailable" | "welcome" | "backup" | "locked" | "wallet";
 
-function $<T extends HTMLElement>(id: string): T {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`missing #${id}`);
-  return el as T;
-}
+const screens: Record<Screen, HTMLElement> = {
+  loading: $("screen-loading"),
+  unavailable: $("screen-unavailable"),
+  welcome: $("screen-welcome"),
+  backup: $("screen-backup"),
+  locked: $("screen-locked"),
+  wallet: $("screen-wallet"),
+};
 
 const ui = {
-  connection: $("connection"),
-  relayUrl: $("relay-url"),
-  chainId: $("chain-id"),
-  noKey: $("no-key"),
-  hasKey: $("has-key"),
-  createKey: $<HTMLButtonElement>("create-key"),
-  address: $<HTMLInputElement>("address"),
-  copy: $<HTMLButtonElement>("copy-address"),
-  copyStatus: $("copy-status"),
-  balance: $("balance"),
-  faucet: $<HTMLButtonElement>("faucet"),
-  faucetStatus: $("faucet-status"),
-  sendSection: $("send-section"),
-  form: $<HTMLFormElement>("send-form"),
-  to: $<HTMLInputElement>("send-to"),
-  toError: $("send-to-error"),
-  amount: $<HTMLInputElement>("send-amount"),
-  amountError: $("send-amount-error"),
-  memo: $<HTMLInputElement>("send-memo"),
-  memoError: $("send-memo-error"),
-  fee: $("fee"),
-  send: $<HTMLButtonElement>("send"),
-  sendStatus: $("send-status"),
-  activitySection: $("activity-section"),
-  activity: $("activity"),
+  lock: $<HTMLButtonElement>("lock"),
+  temporaryBanner: $("temporary-banner"),
+  vaultStatus: $("vault-status"),
+  unavailableHeading: $("unavailable-heading"),
+  unavailableReason: $("unavailable-reason"),
+  useTemporary: $<HTMLButtonElement>("use-temporary"),
+  // welcome
+  welcomeHeading: $("welcome-heading"),
+  welcomeChoices: $("welcome-choices"),
+  welcomeStatus: $("welcome-status"),
+  chooseCreate: $<HTMLButtonElement>("choose-create"),
+  chooseRestore: $<HTMLButtonElement>("choose-restore"),
+  chooseImport: $<HTMLButtonElement>("choose-import"),
+  createForm: $<HTMLFormElement>("create-form"),
+  createPassword: $<HTMLInputElement>("create-password"),
+  createPasswordError: $("create-password-error"),
+  createRepeat: $<HTMLInputElement>("create-repeat"),
+  createRepeatError: $("create-repeat-error"),
+  createStatus: $("create-status"),
+  restoreForm: $<HTMLFormElement>("restore-form"),
+  restorePhrase: $<HTMLTextAreaElement>("restore-phrase"),
+  restorePhraseError: $("restore-phrase-error"),
+  restorePassword: $<HTMLInputElement>("restore-password"),
+  restorePasswordError: $("restore-password-error"),
+  restoreRepeat: $<HTMLInputElement>("restore-repeat"),
+  restoreRepeatError: $("restore-repeat-error"),
+  restoreStatus: $("restore-status"),
+  importFirstForm: $<HTMLFormElement>("import-first-form"),
+  importFirstFile: $<HTMLInputElement>("import-first-file"),
+  importFirstFileError: $("import-first-file-error"),
+  importFirstPassword: $<HTMLInputElement>("import-first-password"),
+  importFirstPasswordError: $("import-first-password-error"),
+  importFirstStatus: $("import-first-status"),
+  // backup (right after creating)
+  backupPhrase: $<HTMLOListElement>("backup-phrase"),
+  backupConfirm: $<HTMLInputElement>("backup-confirm"),
+  backupDone: $<HTMLButtonElement>("backup-done"),
+  // locked
+  unlockForm: $<HTMLFormElement>("unlock-form"),
+  unlockPassword: $<HTMLInputElement>("unlock-password"),
+  unlockError: $("unlock-error"),
+  unlockStatus: $("unlock-status"),
+  forgot: $<HTMLDetailsElement>("forgot"),
+  resetForm: $<HTMLFormElement>("reset-form"),
+  resetPhrase: $<HTMLTextAreaElement>("reset-phrase"),
+  resetPhraseError: $("reset-phrase-error"),
+  resetPassword: $<HTMLInputElement>("reset-password"),
+  resetPasswordError: $("reset-password-error"),
+  resetRepeat: $<HTMLInputElement>("reset-repeat"),
+  resetRepeatError: $("reset-repeat-error"),
+  resetConfirm: $<HTMLInputElement>("reset-confirm"),
+  resetSubmit: $<HTMLButtonElement>("reset-submit"),
+  resetStatus: $("reset-status"),
+  // unlocked
+  accountHeading: $("account-heading"),
+  accountSelect: $<HTMLSelectElement>("account-select"),
+  addAccount: $<HTMLButtonElement>("add-account"),
+  accountStatus: $("account-status"),
+  settings: $("settings"),
+  renameForm: $<HTMLFormElement>("rename-form"),
+  renameLabel: $<HTMLInputElement>("rename-label"),
+  renameError: $("rename-error"),
+  renameStatus: $("rename-status"),
+  revealDetails: $<HTMLDetailsElement>("reveal-details"),
+  revealForm: $<HTMLFormElement>("reveal-form"),
+  revealPassword: $<HTMLInputElement>("reveal-password"),
+  revealError: $("reveal-error"),
+  revealStatus: $("reveal-status"),
+  revealed: $("revealed"),
+  revealedPhrase: $<HTMLOListElement>("revealed-phrase"),
+  revealHide: $<HTMLButtonElement>("reveal-hide"),
+  passwordForm: $<HTMLFormElement>("password-form"),
+  passwordCurrent: $<HTMLInputElement>("password-current"),
+  passwordCurrentError: $("password-current-error"),
+  passwordNew: $<HTMLInputElement>("password-new"),
+  passwordNewError: $("password-new-error"),
+  passwordRepeat: $<HTMLInputElement>("password-repeat"),
+  passwordRepeatError: $("password-repeat-error"),
+  passwordStatus: $("password-status"),
+  autolockSelect: $<HTMLSelectElement>("autolock-select"),
+  autolockStatus: $("autolock-status"),
+  exportBackup: $<HTMLButtonElement>("export-backup"),
+  exportStatus: $("export-status"),
+  importForm: $<HTMLFormElement>("import-form"),
+  importFile: $<HTMLInputElement>("import-file"),
+  importFileError: $("import-file-error"),
+  importPassword: $<HTMLInputElement>("import-password"),
+  importPasswordError: $("import-password-error"),
+  importReplace: $<HTMLInputElement>("import-replace"),
+  importSubmit: $<HTMLButtonElement>("import-submit"),
+  importStatus: $("import-status"),
+  deleteForm: $<HTMLFormElement>("delete-form"),
+  deleteConfirm: $<HTMLInputElement>("delete-confirm"),
+  deleteSubmit: $<HTMLButtonElement>("delete-submit"),
+  deleteStatus: $("delete-status"),
 };
 
-type Kind = "sent" | "faucet";
+/** Largest backup file the vault accepts (4 MiB); bigger files are not read at all. */
+const MAX_BACKUP_BYTES = 4 * 1024 * 1024;
+/** At most one `vault.touch()` per this many ms of continuous activity. */
+const TOUCH_EVERY_MS = 1000;
 
-/** One transaction this page follows. */
-interface Tracked {
-  id: string;
-  kind: Kind;
-  amount: bigint;
-  counterpart: string;
-  nonce: bigint | null;
-  status: TxStatus["status"];
-  reason?: TxStatus["reason"];
-  /** The submission's fate is unknown (the connection failed mid-way): ask again after reconnecting. */
-  uncertain: boolean;
-  /** The pool's subscription to its status, while there is one. */
-  subscription?: number;
-  el: HTMLLIElement;
+let vault: Vault | null = null;
+let screen: Screen = "loading";
+/** The auto-lock time while unlocked (to say why the wallet locked). */
+let autoLockMs: number | null = null;
+let lockTimer: ReturnType<typeof setTimeout> | undefined;
+let lastTouch = 0;
+
+// ---------------------------------------------------------------- screens
+
+/** Removes everything secret from the page: typed passwords and phrases, shown phrases. */
+function wipeSecrets(): void {
+  for (const input of document.querySelectorAll<HTMLInputElement>('input[type="password"]')) input.value = "";
+  for (const textarea of document.querySelectorAll<HTMLTextAreaElement>("textarea")) textarea.value = "";
+  ui.backupPhrase.replaceChildren();
+  ui.backupConfirm.checked = false;
+  ui.backupDone.disabled = true;
+  hideRevealed();
 }
 
-const state = {
-  urls: relayUrls(location),
-  pool: null as RelayPool | null,
-  /** A relay connection is open and its network status checked. */
-  online: false,
-  network: null as NetworkStatus | null,
-  key: null as Keypair | null,
-  account: null as AccountInfo | null,
-  /** The pool follows this key's account (once: pool subscriptions outlive connections). */
-  followingAccount: false,
-  tracked: new Map<string, Tracked>(),
-  /** The payment whose nonce is in use and not final yet (one at a time keeps nonces gap-free). */
-  inFlight: null as Tracked | null,
-  /** Nonce of this key's last accepted payment: account events may lag behind the transaction event. */
-  lastAcceptedNonce: 0n,
-};
-
-const textEncoder = new TextEncoder();
-
-function errorText(e: unknown): string {
-  if (e instanceof Error) {
-    const code = (e as Partial<RuvError>).code;
-    return code ? `${e.message} (${code})` : e.message;
+/** Clears the errors and status lines of the screens (not the relay's). */
+function clearMessages(): void {
+  for (const el of document.querySelectorAll<HTMLElement>("main .field-error")) el.textContent = "";
+  for (const el of document.querySelectorAll<HTMLElement>("main [aria-invalid]")) el.removeAttribute("aria-invalid");
+  for (const el of document.querySelectorAll<HTMLElement>(".screen:not(#screen-wallet) [role=status], #settings [role=status], #account-status")) {
+    el.textContent = "";
   }
-  return String(e);
 }
 
-// ---------------------------------------------------------------- connection
-
-function setConnection(s: "connecting" | "open" | "closed", text: string): void {
-  ui.connection.dataset.state = s;
-  ui.connection.textContent = text;
-  updateControls();
+function show(next: Screen, focus?: HTMLElement): void {
+  if (next !== screen) {
+    if (screen === "wallet") {
+      wallet.hideAccounts();
+      for (const d of ui.settings.querySelectorAll("details")) d.open = false;
+      ui.deleteConfirm.value = "";
+      ui.deleteSubmit.disabled = true;
+      ui.importReplace.checked = false;
+      ui.importSubmit.disabled = true;
+      ui.importFile.value = "";
+    }
+    if (next !== "locked") ui.forgot.open = false;
+    wipeSecrets();
+    clearMessages();
+    screen = next;
+  }
+  for (const [name, el] of Object.entries(screens)) el.hidden = name !== next;
+  document.body.dataset.screen = next;
+  ui.lock.hidden = next !== "wallet";
+  const target = focus ?? screens[next].querySelector<HTMLElement>("h2[tabindex]");
+  target?.focus();
 }
 
-/** Jittered capped exponential: wallets that lose their relays together do not return together. */
-function reconnectDelay(attempt: number): number {
-  const cap = Math.min(15_000, 500 * 2 ** Math.min(attempt, 10));
-  return cap / 2 + Math.random() * (cap / 2);
+/** Tells screen-reader users what just happened to the wallet. */
+function announce(text: string): void {
+  ui.vaultStatus.textContent = text;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Shows the screen for the vault's state. */
+function route(): void {
+  if (!vault) return;
+  switch (vault.state) {
+    case "empty":
+      wallet.forgetAccounts();
+      showWelcome();
+      break;
+    case "locked":
+      showLocked();
+      break;
+    case "unlocked":
+      showWallet();
+      break;
+  }
+}
 
-/** Connects the pool; until some relay answers, tries again with backoff. */
-async function start(): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    setConnection("connecting", "Connecting to the relay…");
-    try {
-      const pool = await RelayPool.connect(state.urls);
-      state.pool = pool;
-      // From here on the pool reconnects by itself and reports each change.
-      pool.onStatus((s) => void onStatus(s));
-      await onConnected();
-      return;
-    } catch (e) {
-      if ((e as RuvError).code === "invalid_params") {
-        setConnection("closed", `Cannot use this relay address: ${errorText(e)}`);
-        return;
+function showWelcome(form: HTMLFormElement | null = null): void {
+  show("welcome");
+  ui.welcomeChoices.hidden = form !== null;
+  for (const f of [ui.createForm, ui.restoreForm, ui.importFirstForm]) f.hidden = f !== form;
+  if (form) form.querySelector<HTMLElement>("h3[tabindex]")?.focus();
+  else ui.welcomeHeading.focus();
+}
+
+function showLocked(message = ""): void {
+  clearTimeout(lockTimer);
+  show("locked", ui.unlockPassword);
+  ui.unlockStatus.textContent = message;
+  announce(message || "The wallet is locked.");
+}
+
+/** Shows the unlocked wallet (and `select`, an account index). False if the vault is not unlocked. */
+function showWallet(select?: number): boolean {
+  if (!vault) return false;
+  let accounts;
+  try {
+    accounts = vault.accounts();
+  } catch (e) {
+    vaultTrouble(e);
+    return false;
+  }
+  if (screen !== "wallet") {
+    show("wallet");
+    announce("The wallet is unlocked.");
+  }
+  wallet.showAccounts(accounts, select);
+  syncSettings();
+  watchLock();
+  return true;
+}
+
+/** The vault locked (by itself, the Lock button, or a change in another tab). */
+function onLocked(message: string): void {
+  clearTimeout(lockTimer);
+  if (screen === "wallet" || screen === "backup") showLocked(message);
+}
+
+function describeMs(ms: number): string {
+  const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? "" : "s"}`;
+  if (ms % 3_600_000 === 0) return plural(ms / 3_600_000, "hour");
+  if (ms % 60_000 === 0) return plural(ms / 60_000, "minute");
+  return plural(Math.round(ms / 1000), "second");
+}
+
+function autoLockMessage(): string {
+  return autoLockMs === null
+    ? "The wallet locked itself."
+    : `The wallet locked itself after ${describeMs(autoLockMs)} without activity. Unlock it to carry on.`;
+}
+
+/**
+ * Errors any vault call can give when the world changed under it (auto-lock,
+ * another tab). Moves to the right screen; true if it handled the error.
+ */
+function vaultTrouble(e: unknown, status?: HTMLElement): boolean {
+  if (!vault) return false;
+  switch (codeOf(e)) {
+    case "vault_locked":
+      onLocked(autoLockMessage());
+      return true;
+    case "vault_not_found":
+      wallet.forgetAccounts();
+      showWelcome();
+      ui.welcomeStatus.textContent = "The wallet was deleted from this browser (in another tab).";
+      return true;
+    case "vault_exists":
+    case "vault_conflict": {
+      // The vault re-read what another tab wrote. Nothing was written here.
+      const s = vault.state;
+      if (s === "locked" && screen !== "locked") {
+        showLocked("The wallet was changed in another tab (a new password, or another wallet). Unlock it here.");
+        return true;
       }
-      const delay = reconnectDelay(attempt);
-      setConnection("closed", `No relay reachable (${errorText(e)}). Retrying in ${Math.ceil(delay / 1000)} s…`);
-      await sleep(delay);
+      if (s === "empty" && screen !== "welcome") {
+        route();
+        return true;
+      }
+      if (s === "unlocked" && screen === "wallet") showWallet();
+      if (status) {
+        status.textContent =
+          "The wallet was changed in another tab meanwhile; this page now shows that change. Nothing was changed here: please try again.";
+      }
+      return status !== undefined;
     }
+    default:
+      return false;
   }
 }
 
-async function onStatus(s: PoolStatus): Promise<void> {
-  if (s.connected) {
-    await onConnected();
-  } else {
-    state.online = false;
-    setConnection("closed", `Lost the relay (${s.error ? errorText(s.error) : "closed"}). Reconnecting…`);
-  }
-}
+// ---------------------------------------------------------------- auto-lock
 
-/** A relay connection is up: check which network it serves, then carry on. */
-async function onConnected(): Promise<void> {
-  const pool = state.pool;
-  if (!pool) return;
-  let network: NetworkStatus;
-  try {
-    network = await pool.networkStatus();
-  } catch {
-    return; // The pool reports the loss and reconnects.
-  }
-  if (state.network && network.chain_id !== state.network.chain_id) {
-    // Keys, nonces and balances belong to one network: never mix two.
-    setConnection("closed", `Relay ${network.relay} serves ${network.chain_id}, not ${state.network.chain_id}; trying another…`);
-    pool.reconnect();
+/** Re-arms the page's check for the vault's idle deadline. */
+function watchLock(): void {
+  clearTimeout(lockTimer);
+  if (!vault || (screen !== "wallet" && screen !== "backup")) return;
+  if (vault.state !== "unlocked") {
+    onLocked(autoLockMessage());
     return;
   }
-  state.network = network;
-  state.online = true;
-  ui.chainId.textContent = network.chain_id;
-  setConnection("open", `Connected to ${network.relay} (${network.chain_id})`);
-  ui.faucet.hidden = !network.faucet;
-  updateFee();
-  // Subscriptions resume by themselves; a submission cut off mid-way is looked up.
-  if (state.key && !state.followingAccount) void followAccount();
-  for (const t of state.tracked.values()) {
-    if (t.subscription === undefined) void followTransaction(t);
-    if (t.uncertain) void recheck(t);
-  }
+  const ms = vault.autoLockMs;
+  if (typeof ms !== "number") return;
+  // The vault locks itself at the deadline (its own timer, and every call
+  // checks it); this timer only brings the page back to the unlock form.
+  const wait = Math.max(0, vault.lastActivityMs + ms - Date.now()) + 50;
+  lockTimer = setTimeout(watchLock, Math.min(wait, 2 ** 31 - 1));
 }
 
-// ---------------------------------------------------------------- account
-
-async function followAccount(): Promise<void> {
-  const pool = state.pool;
-  const key = state.key;
-  if (!pool || !key || state.followingAccount) return;
-  state.followingAccount = true;
+/** User activity keeps an unlocked vault unlocked. */
+function onActivity(): void {
+  if (!vault || (screen !== "wallet" && screen !== "backup")) return;
+  const now = Date.now();
+  if (now - lastTouch < TOUCH_EVERY_MS && now >= lastTouch) return;
+  lastTouch = now;
   try {
-    // A pool subscription: it survives reconnections (the relay sends the current state first).
-    await pool.subscribeAccount(key.address, (event) => {
-      state.account = { address: event.address, balance: event.balance, nonce: event.nonce };
-      renderBalance();
-    });
+    vault.touch();
   } catch (e) {
-    state.followingAccount = false;
-    ui.balance.textContent = `unavailable: ${errorText(e)}`;
+    vaultTrouble(e);
+    return;
   }
+  watchLock();
 }
 
-function renderBalance(): void {
-  if (!state.account) return;
-  const micro = microFromApi(state.account.balance);
-  ui.balance.textContent = `${formatRuv(micro)} rUv`;
-  ui.balance.dataset.micro = micro.toString();
-  updateControls();
-}
+// ---------------------------------------------------------------- busy forms
 
-function createKey(): void {
-  state.key = Keypair.generate();
-  ui.address.value = state.key.address;
-  ui.noKey.hidden = true;
-  ui.hasKey.hidden = false;
-  ui.sendSection.hidden = false;
-  void followAccount();
-  updateControls();
-  ui.address.focus();
-  ui.address.select();
-}
-
-async function copyAddress(): Promise<void> {
-  const address = ui.address.value;
+/**
+ * Runs a vault operation with the form's buttons disabled and a status
+ * line; waits for a paint first, since Argon2 holds the main thread.
+ */
+async function busy<T>(container: HTMLElement, status: HTMLElement, text: string, work: () => Promise<T>): Promise<T> {
+  const buttons = [...container.querySelectorAll<HTMLButtonElement>("button")];
+  if (container instanceof HTMLButtonElement) buttons.push(container);
+  const before = buttons.map((b) => b.disabled);
+  // Disabling the focused button drops focus to the page; it goes back afterwards.
+  const focused = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+  for (const b of buttons) b.disabled = true;
+  container.setAttribute("aria-busy", "true");
+  status.textContent = text;
   try {
-    await navigator.clipboard.writeText(address);
-    ui.copyStatus.textContent = "Address copied.";
-  } catch {
-    // No clipboard permission: leave it selected so Ctrl+C works.
-    ui.address.focus();
-    ui.address.select();
-    ui.copyStatus.textContent = "Press Ctrl+C (or ⌘C) to copy the selected address.";
-  }
-}
-
-// ---------------------------------------------------------------- faucet
-
-function isTxStatus(v: unknown): v is TxStatus {
-  if (typeof v !== "object" || v === null) return false;
-  const o = v as Record<string, unknown>;
-  return (
-    typeof o.id === "string" &&
-    /^[0-9a-f]{64}$/.test(o.id) &&
-    (o.status === "pending" || o.status === "accepted" || o.status === "rejected")
-  );
-}
-
-async function askFaucet(): Promise<void> {
-  const key = state.key;
-  if (!key) return;
-  ui.faucet.disabled = true;
-  ui.faucetStatus.textContent = "Asking the faucet…";
-  try {
-    // The faucet of the relay in use (the button only shows when that relay runs one).
-    const relay = state.pool?.url ?? state.urls[0];
-    const response = await fetch(`${httpOrigin(relay)}/api/v1/faucet`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ address: key.address }),
-    });
-    const body: unknown = await response.json().catch(() => null);
-    if (!response.ok) {
-      const error = (body as { error?: { message?: unknown } } | null)?.error;
-      const message = typeof error?.message === "string" ? error.message : `HTTP ${response.status}`;
-      ui.faucetStatus.textContent = `The faucet said no: ${message}`;
-      return;
-    }
-    if (!isTxStatus(body)) {
-      ui.faucetStatus.textContent = "The faucet's answer was not a transaction status.";
-      return;
-    }
-    ui.faucetStatus.textContent = "The faucet sent a payment; its status is below.";
-    const t = track({ id: body.id, kind: "faucet", amount: 1_000_000_000n, counterpart: "faucet", nonce: null });
-    applyStatus(t, body);
-  } catch (e) {
-    ui.faucetStatus.textContent = `Could not reach the faucet: ${errorText(e)}`;
+    await nextPaint();
+    return await work();
   } finally {
-    updateControls();
-  }
-}
-
-// ---------------------------------------------------------------- activity
-
-function track(init: Omit<Tracked, "status" | "el" | "reason" | "uncertain" | "subscription">): Tracked {
-  const existing = state.tracked.get(init.id);
-  if (existing) return existing;
-  const el = document.createElement("li");
-  el.dataset.testid = "tx";
-  el.dataset.txId = init.id;
-  el.dataset.kind = init.kind;
-  const t: Tracked = { ...init, status: "pending", uncertain: false, el };
-  state.tracked.set(t.id, t);
-  ui.activitySection.hidden = false;
-  ui.activity.prepend(el);
-  renderTracked(t);
-  void followTransaction(t);
-  return t;
-}
-
-function renderTracked(t: Tracked): void {
-  const what = document.createElement("span");
-  what.className = "what";
-  what.textContent =
-    t.kind === "faucet" ? `Faucet payment of ${formatRuv(t.amount)} rUv` : `Sent ${formatRuv(t.amount)} rUv`;
-
-  const status = document.createElement("span");
-  status.className = "status";
-  status.dataset.testid = "tx-status";
-  status.dataset.status = t.status;
-  status.textContent = { pending: "Pending…", accepted: "Accepted", rejected: "Rejected" }[t.status];
-
-  const detail = document.createElement("span");
-  detail.className = "detail";
-  if (t.status === "rejected" && t.reason) {
-    detail.dataset.testid = "tx-reason";
-    detail.textContent = `Reason: ${t.reason.message} (${t.reason.code})`;
-  } else if (t.kind === "sent") {
-    detail.textContent = `To ${t.counterpart}`;
-  }
-
-  const id = document.createElement("code");
-  id.className = "txid";
-  id.textContent = `id ${t.id}`;
-
-  t.el.dataset.status = t.status;
-  t.el.replaceChildren(what, status, detail, id);
-}
-
-function applyStatus(t: Tracked, s: TxStatus): void {
-  // Final is final: a late "pending" (say, from another relay) never undoes it.
-  if (t.status !== "pending" || s.id !== t.id) return;
-  t.status = s.status;
-  t.reason = s.reason;
-  t.uncertain = false;
-  renderTracked(t);
-  if (s.status !== "pending" && t.subscription !== undefined) {
-    // Usually the relay already ended it with the final event; then this is a no-op.
-    state.pool?.unsubscribe(t.subscription).catch(() => {});
-    t.subscription = undefined;
-  }
-  if (s.status !== "pending" && state.inFlight === t) {
-    state.inFlight = null;
-    if (s.status === "accepted" && t.nonce !== null) state.lastAcceptedNonce = t.nonce;
-    ui.sendStatus.textContent =
-      s.status === "accepted"
-        ? `Payment of ${formatRuv(t.amount)} rUv accepted.`
-        : `Payment rejected: ${s.reason?.message ?? "no reason given"}.`;
-    updateControls();
-  }
-}
-
-async function followTransaction(t: Tracked): Promise<void> {
-  const pool = state.pool;
-  if (!pool || t.status !== "pending") return;
-  try {
-    // Subscribed before submitting, so no status change can slip by; the
-    // relay sends the current status first if it knows the transaction.
-    const subscription = await pool.subscribeTransaction(t.id, (event) => applyStatus(t, event));
-    if (t.status === "pending") t.subscription = subscription;
-  } catch (e) {
-    console.warn(`following ${t.id}:`, e);
-  }
-}
-
-/** After a submission was cut off: did the relay get it? */
-async function recheck(t: Tracked): Promise<void> {
-  const pool = state.pool;
-  if (!pool || !t.uncertain || t.status !== "pending") return;
-  try {
-    applyStatus(t, await pool.getTransaction(t.id));
-  } catch (e) {
-    if ((e as RuvError).code === "not_found") {
-      applyStatus(t, {
-        id: t.id,
-        status: "rejected",
-        reason: { code: "not_delivered", message: "the relay never received this payment; you can send it again" },
-      });
+    buttons.forEach((b, i) => (b.disabled = before[i]));
+    container.removeAttribute("aria-busy");
+    if (focused?.isConnected && (document.activeElement === document.body || document.activeElement === null)) {
+      focused.focus();
     }
   }
 }
 
-// ---------------------------------------------------------------- sending
-
-function fieldError(input: HTMLInputElement, out: HTMLElement, message: string): void {
-  out.textContent = message;
-  input.setAttribute("aria-invalid", message ? "true" : "false");
+/** Shows a new-password problem at its field; true if there is one. */
+function badNewPassword(
+  password: HTMLInputElement,
+  passwordError: HTMLElement,
+  repeat: HTMLInputElement,
+  repeatError: HTMLElement,
+): boolean {
+  fieldError(password, passwordError, "");
+  fieldError(repeat, repeatError, "");
+  const problem = newPasswordProblem(password.value, repeat.value);
+  if (!problem) return false;
+  const [input, out] = problem.field === "password" ? [password, passwordError] : [repeat, repeatError];
+  fieldError(input, out, problem.message);
+  input.focus();
+  return true;
 }
 
-function updateFee(): void {
-  if (!state.network) return;
-  const memo = ui.memo.value;
-  if (textEncoder.encode(memo).length > MAX_MEMO_BYTES) return;
-  ui.fee.textContent = formatRuv(BigInt(minimumFee(state.network, memo)));
+/** Checks a typed recovery phrase with the vault's own rules; shows the vault's message. */
+function badPhrase(textarea: HTMLTextAreaElement, out: HTMLElement): boolean {
+  try {
+    Vault.validatePhrase(textarea.value);
+    fieldError(textarea, out, "");
+    return false;
+  } catch (e) {
+    const message = codeOf(e)?.startsWith("invalid_mnemonic") && e instanceof Error ? sentence(e.message) : errorText(e);
+    fieldError(textarea, out, message);
+    textarea.focus();
+    return true;
+  }
 }
 
-function updateControls(): void {
-  const online = state.online && state.network !== null;
-  ui.faucet.disabled = !online || !state.key;
-  const ready = online && state.account !== null;
-  ui.send.disabled = !ready || state.inFlight !== null;
-  if (state.inFlight) ui.send.title = "Waiting for your previous payment to be final";
-  else ui.send.removeAttribute("title");
+/** Reads a chosen backup file; shows the problem at the field and returns null if there is one. */
+async function readBackup(input: HTMLInputElement, out: HTMLElement): Promise<string | null> {
+  const file = input.files?.[0];
+  if (!file) {
+    fieldError(input, out, "Choose the backup file.");
+    input.focus();
+    return null;
+  }
+  if (file.size > MAX_BACKUP_BYTES) {
+    fieldError(input, out, "This file is far too large to be an rUv wallet backup.");
+    input.focus();
+    return null;
+  }
+  fieldError(input, out, "");
+  return file.text();
 }
 
-async function onSend(event: SubmitEvent): Promise<void> {
+/** Shows an import error at the right field; false if it is not one of the import's own errors. */
+function importError(
+  e: unknown,
+  file: HTMLInputElement,
+  fileError: HTMLElement,
+  password: HTMLInputElement,
+  passwordError: HTMLElement,
+): boolean {
+  switch (codeOf(e)) {
+    case "wrong_password":
+      fieldError(password, passwordError, "This password does not open the backup file. Nothing was changed.");
+      password.focus();
+      password.select();
+      return true;
+    case "invalid_backup":
+    case "vault_unsupported_version":
+      fieldError(file, fileError, `This is not a usable wallet backup: ${sentence((e as Error).message)}`);
+      file.focus();
+      return true;
+    default:
+      return false;
+  }
+}
+
+// ---------------------------------------------------------------- first visit
+
+async function onCreate(event: SubmitEvent): Promise<void> {
   event.preventDefault();
-  const { pool, network, key, account } = state;
-  if (!pool || !state.online || !network || !key || !account || state.inFlight) return;
-
-  const to = ui.to.value.trim();
-  const memo = ui.memo.value;
-  let firstInvalid: HTMLInputElement | null = null;
-
+  const v = vault;
+  if (!v) return;
+  if (badNewPassword(ui.createPassword, ui.createPasswordError, ui.createRepeat, ui.createRepeatError)) return;
+  const password = ui.createPassword.value;
+  let phrase: string;
   try {
-    validateAddress(to);
-    fieldError(ui.to, ui.toError, "");
-  } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
-    fieldError(ui.to, ui.toError, to === "" ? "Enter the recipient's address." : `That is not a valid rUv address: ${why}.`);
-    firstInvalid ??= ui.to;
-  }
-
-  const amount = parseRuv(ui.amount.value);
-  fieldError(ui.amount, ui.amountError, amount.ok ? "" : amount.error);
-  if (!amount.ok) firstInvalid ??= ui.amount;
-
-  const memoBytes = textEncoder.encode(memo).length;
-  fieldError(ui.memo, ui.memoError, memoBytes > MAX_MEMO_BYTES ? `The memo is ${memoBytes} bytes; at most ${MAX_MEMO_BYTES}.` : "");
-  if (memoBytes > MAX_MEMO_BYTES) firstInvalid ??= ui.memo;
-
-  if (firstInvalid || !amount.ok) {
-    ui.sendStatus.textContent = "Please fix the fields marked above.";
-    firstInvalid?.focus();
-    return;
-  }
-
-  const fee = BigInt(minimumFee(network, memo));
-  const balance = microFromApi(account.balance);
-  if (amount.micro + fee > balance) {
-    fieldError(
-      ui.amount,
-      ui.amountError,
-      `Not enough rUv: this needs ${formatRuv(amount.micro + fee)} rUv including the ${formatRuv(fee)} rUv fee, and you have ${formatRuv(balance)} rUv.`,
-    );
-    ui.sendStatus.textContent = "Please fix the fields marked above.";
-    ui.amount.focus();
-    return;
-  }
-
-  const accountNonce = microFromApi(account.nonce);
-  const nonce = (accountNonce > state.lastAcceptedNonce ? accountNonce : state.lastAcceptedNonce) + 1n;
-  let tx;
-  try {
-    tx = key.signTransfer({
-      chainId: network.chain_id,
-      to,
-      amount: amount.micro.toString(),
-      fee: fee.toString(),
-      nonce: nonce.toString(),
-      memo,
+    phrase = await busy(ui.createForm, ui.createStatus, "Creating your wallet and encrypting it with your password…", async () => {
+      await v.create(password);
+      return v.revealPhrase(password);
     });
   } catch (e) {
-    ui.sendStatus.textContent = `Could not sign: ${errorText(e)}`;
-    return;
-  }
-  // The fee was computed for this exact size; a mismatch would mean a fee the relay refuses.
-  if (tx.toBytes().length !== transferSize(network.chain_id, memo)) {
-    ui.sendStatus.textContent = "Internal error: the signed size does not match the fee computation.";
-    return;
-  }
-
-  const t = track({ id: tx.id, kind: "sent", amount: amount.micro, counterpart: to, nonce });
-  state.inFlight = t;
-  updateControls();
-  ui.sendStatus.textContent = `Sending ${formatRuv(amount.micro)} rUv…`;
-  try {
-    // The pool retries once on the next connection if this one is lost mid-way.
-    const status = await pool.submit(tx);
-    ui.form.reset();
-    updateFee();
-    if (status.status === "pending") ui.sendStatus.textContent = "Sent. Waiting for the network to accept it…";
-    applyStatus(t, status);
-  } catch (e) {
-    const err = e as RuvError;
-    if (err.code === "connection" || err.code === "timeout") {
-      // It may or may not have arrived: ask again once reconnected.
-      t.uncertain = true;
-      if (state.online) void recheck(t);
-      ui.sendStatus.textContent = "The connection failed while sending; checking the payment's fate when it is back…";
-    } else if (err.code === "duplicate_transaction") {
-      ui.sendStatus.textContent = "The relay already has this payment; following its status.";
-    } else {
-      applyStatus(t, {
-        id: t.id,
-        status: "rejected",
-        reason: { code: err.code ?? "error", message: err.message ?? String(e) },
-      });
+    if (codeOf(e) === "invalid_password") {
+      fieldError(ui.createPassword, ui.createPasswordError, sentence((e as Error).message));
+      ui.createStatus.textContent = "";
+    } else if (!vaultTrouble(e, ui.createStatus)) {
+      ui.createStatus.textContent = `Could not create the wallet: ${errorText(e)}`;
     }
-  } finally {
-    tx.free();
+    return;
+  }
+  show("backup");
+  showPhrase(ui.backupPhrase, phrase);
+  announce("Your wallet was created. Write down the recovery phrase shown on the page.");
+  watchLock();
+}
+
+function onBackupDone(): void {
+  if (!ui.backupConfirm.checked) return;
+  ui.backupPhrase.replaceChildren();
+  showWallet();
+}
+
+async function onRestore(event: SubmitEvent): Promise<void> {
+  event.preventDefault();
+  const v = vault;
+  if (!v) return;
+  if (badPhrase(ui.restorePhrase, ui.restorePhraseError)) return;
+  if (badNewPassword(ui.restorePassword, ui.restorePasswordError, ui.restoreRepeat, ui.restoreRepeatError)) return;
+  try {
+    await busy(ui.restoreForm, ui.restoreStatus, "Restoring your wallet and encrypting it with your password…", () =>
+      v.restore(ui.restorePhrase.value, ui.restorePassword.value),
+    );
+  } catch (e) {
+    if (!vaultTrouble(e, ui.restoreStatus)) ui.restoreStatus.textContent = `Could not restore the wallet: ${errorText(e)}`;
+    return;
+  }
+  wallet.forgetAccounts();
+  if (showWallet()) announce("Your wallet was restored and is unlocked.");
+}
+
+async function onImportFirst(event: SubmitEvent): Promise<void> {
+  event.preventDefault();
+  const v = vault;
+  if (!v) return;
+  const text = await readBackup(ui.importFirstFile, ui.importFirstFileError);
+  if (text === null) return;
+  const password = ui.importFirstPassword.value;
+  fieldError(ui.importFirstPassword, ui.importFirstPasswordError, password ? "" : "Enter the backup's password.");
+  if (!password) {
+    ui.importFirstPassword.focus();
+    return;
+  }
+  try {
+    await busy(ui.importFirstForm, ui.importFirstStatus, "Checking the backup and its password…", () =>
+      v.importBackup(text, password, false),
+    );
+  } catch (e) {
+    ui.importFirstStatus.textContent = "";
+    if (
+      !importError(e, ui.importFirstFile, ui.importFirstFileError, ui.importFirstPassword, ui.importFirstPasswordError) &&
+      !vaultTrouble(e, ui.importFirstStatus)
+    ) {
+      ui.importFirstStatus.textContent = `Could not import the backup: ${errorText(e)}`;
+    }
+    return;
+  }
+  wallet.forgetAccounts();
+  if (showWallet()) announce("The backup was imported; the wallet is unlocked.");
+}
+
+// ---------------------------------------------------------------- locked
+
+async function onUnlock(event: SubmitEvent): Promise<void> {
+  event.preventDefault();
+  const v = vault;
+  if (!v) return;
+  const password = ui.unlockPassword.value;
+  if (!password) {
+    fieldError(ui.unlockPassword, ui.unlockError, "Enter your password.");
+    ui.unlockPassword.focus();
+    return;
+  }
+  fieldError(ui.unlockPassword, ui.unlockError, "");
+  try {
+    await busy(ui.unlockForm, ui.unlockStatus, "Unlocking…", () => v.unlock(password));
+  } catch (e) {
+    ui.unlockStatus.textContent = "";
+    switch (codeOf(e)) {
+      case "wrong_password":
+        fieldError(ui.unlockPassword, ui.unlockError, "Wrong password. The wallet stays locked; try again.");
+        ui.unlockPassword.focus();
+        ui.unlockPassword.select();
+        return;
+      case "vault_corrupted":
+        fieldError(
+          ui.unlockPassword,
+          ui.unlockError,
+          "The wallet stored in this browser is damaged and cannot be opened. It was left as it is. Restore it from its recovery phrase below, or import a backup file after resetting.",
+        );
+        ui.forgot.open = true;
+        return;
+      case "vault_not_found":
+        route();
+        ui.welcomeStatus.textContent = "There is no wallet in this browser any more (it was deleted in another tab).";
+        return;
+      default:
+        fieldError(ui.unlockPassword, ui.unlockError, `Could not unlock: ${errorText(e)}`);
+        return;
+    }
+  }
+  showWallet();
+}
+
+async function onReset(event: SubmitEvent): Promise<void> {
+  event.preventDefault();
+  const v = vault;
+  if (!v || !ui.resetConfirm.checked) return;
+  if (badPhrase(ui.resetPhrase, ui.resetPhraseError)) return;
+  if (badNewPassword(ui.resetPassword, ui.resetPasswordError, ui.resetRepeat, ui.resetRepeatError)) return;
+  const phrase = ui.resetPhrase.value;
+  const password = ui.resetPassword.value;
+  try {
+    await busy(ui.resetForm, ui.resetStatus, "Replacing the wallet in this browser…", async () => {
+      try {
+        await v.delete("delete");
+      } catch (e) {
+        // Changed in another tab since this page read it: the vault has re-read it; the user asked to replace it anyway.
+        if (codeOf(e) !== "vault_conflict" && codeOf(e) !== "vault_not_found") throw e;
+        if (v.state !== "empty") await v.delete("delete");
+      }
+      await v.restore(phrase, password);
+    });
+  } catch (e) {
+    ui.resetStatus.textContent = `Could not reset the wallet: ${errorText(e)}`;
+    if (v.state === "empty") {
+      // Deleted, but not restored (storage trouble): start over from the first screen.
+      showWelcome(ui.restoreForm);
+      ui.restoreStatus.textContent = `The old wallet was deleted, but restoring failed: ${errorText(e)}. Try again here.`;
+    }
+    return;
+  }
+  wallet.forgetAccounts();
+  if (showWallet()) announce("The wallet was restored from its recovery phrase and is unlocked.");
+}
+
+// ---------------------------------------------------------------- unlocked
+
+/** Brings the settings in line with the vault (auto-lock time, account name). */
+function syncSettings(): void {
+  if (!vault) return;
+  const ms = vault.autoLockMs;
+  autoLockMs = typeof ms === "number" ? ms : null;
+  const value = autoLockMs === null ? "never" : String(autoLockMs);
+  if (![...ui.autolockSelect.options].some((o) => o.value === value)) {
+    // Set elsewhere to a time this page does not list.
+    const option = document.createElement("option");
+    option.value = value;
+    option.textContent = describeMs(autoLockMs ?? 0);
+    ui.autolockSelect.append(option);
+  }
+  ui.autolockSelect.value = value;
+  ui.renameLabel.value = wallet.currentAccount()?.label ?? "";
+}
+
+async function onAddAccount(): Promise<void> {
+  const v = vault;
+  if (!v) return;
+  let added;
+  try {
+    added = await busy(ui.addAccount, ui.accountStatus, "Adding an account…", () => v.addAccount());
+  } catch (e) {
+    if (!vaultTrouble(e, ui.accountStatus)) ui.accountStatus.textContent = `Could not add an account: ${errorText(e)}`;
+    return;
+  }
+  if (showWallet(added.index)) ui.accountStatus.textContent = `Added ${added.label}. It is shown now.`;
+}
+
+async function onRename(event: SubmitEvent): Promise<void> {
+  event.preventDefault();
+  const v = vault;
+  const account = wallet.currentAccount();
+  if (!v || !account) return;
+  const label = ui.renameLabel.value.trim();
+  try {
+    await busy(ui.renameForm, ui.renameStatus, "Saving…", () => v.renameAccount(account.index, label));
+  } catch (e) {
+    ui.renameStatus.textContent = "";
+    if (codeOf(e) === "invalid_label") {
+      fieldError(ui.renameLabel, ui.renameError, sentence((e as Error).message));
+      ui.renameLabel.focus();
+    } else if (!vaultTrouble(e, ui.renameStatus)) {
+      ui.renameStatus.textContent = `Could not rename: ${errorText(e)}`;
+    }
+    return;
+  }
+  fieldError(ui.renameLabel, ui.renameError, "");
+  if (showWallet(account.index)) ui.renameStatus.textContent = `Renamed to ${label}.`;
+}
+
+function hideRevealed(): void {
+  ui.revealedPhrase.replaceChildren();
+  ui.revealed.hidden = true;
+  ui.revealForm.hidden = false;
+}
+
+async function onReveal(event: SubmitEvent): Promise<void> {
+  event.preventDefault();
+  const v = vault;
+  if (!v) return;
+  const password = ui.revealPassword.value;
+  if (!password) {
+    fieldError(ui.revealPassword, ui.revealError, "Enter your password.");
+    ui.revealPassword.focus();
+    return;
+  }
+  let phrase: string;
+  try {
+    phrase = await busy(ui.revealForm, ui.revealStatus, "Checking your password…", () => v.revealPhrase(password));
+  } catch (e) {
+    ui.revealStatus.textContent = "";
+    if (codeOf(e) === "wrong_password") {
+      fieldError(ui.revealPassword, ui.revealError, "Wrong password.");
+      ui.revealPassword.focus();
+      ui.revealPassword.select();
+    } else if (!vaultTrouble(e)) {
+      fieldError(ui.revealPassword, ui.revealError, `Could not show the phrase: ${errorText(e)}`);
+    }
+    return;
+  }
+  ui.revealPassword.value = "";
+  fieldError(ui.revealPassword, ui.revealError, "");
+  ui.revealStatus.textContent = "";
+  showPhrase(ui.revealedPhrase, phrase);
+  ui.revealForm.hidden = true;
+  ui.revealed.hidden = false;
+  ui.revealHide.focus();
+}
+
+async function onChangePassword(event: SubmitEvent): Promise<void> {
+  event.preventDefault();
+  const v = vault;
+  if (!v) return;
+  const current = ui.passwordCurrent.value;
+  fieldError(ui.passwordCurrent, ui.passwordCurrentError, current ? "" : "Enter your current password.");
+  if (!current) {
+    ui.passwordCurrent.focus();
+    return;
+  }
+  if (badNewPassword(ui.passwordNew, ui.passwordNewError, ui.passwordRepeat, ui.passwordRepeatError)) return;
+  try {
+    await busy(ui.passwordForm, ui.passwordStatus, "Re-encrypting the wallet with the new password…", () =>
+      v.changePassword(current, ui.passwordNew.value),
+    );
+  } catch (e) {
+    ui.passwordStatus.textContent = "";
+    if (codeOf(e) === "wrong_password") {
+      fieldError(ui.passwordCurrent, ui.passwordCurrentError, "This is not your current password. Nothing was changed.");
+      ui.passwordCurrent.focus();
+      ui.passwordCurrent.select();
+    } else if (codeOf(e) === "invalid_password") {
+      fieldError(ui.passwordNew, ui.passwordNewError, sentence((e as Error).message));
+      ui.passwordNew.focus();
+    } else if (!vaultTrouble(e, ui.passwordStatus)) {
+      ui.passwordStatus.textContent = `Could not change the password: ${errorText(e)}`;
+    }
+    return;
+  }
+  for (const input of [ui.passwordCurrent, ui.passwordNew, ui.passwordRepeat]) input.value = "";
+  ui.passwordStatus.textContent =
+    "Password changed. Backup files you exported before still open with the old password: export a new one.";
+}
+
+async function onAutoLock(): Promise<void> {
+  const v = vault;
+  if (!v) return;
+  const value = ui.autolockSelect.value;
+  const ms = value === "never" ? null : Number(value);
+  try {
+    await v.setAutoLock(ms);
+  } catch (e) {
+    syncSettings();
+    if (!vaultTrouble(e, ui.autolockStatus)) ui.autolockStatus.textContent = `Could not change auto-lock: ${errorText(e)}`;
+    return;
+  }
+  syncSettings();
+  watchLock();
+  ui.autolockStatus.textContent =
+    ms === null
+      ? "The wallet no longer locks by itself. Use the Lock button when you step away."
+      : `The wallet now locks after ${describeMs(ms)} without activity.`;
+}
+
+async function onExport(): Promise<void> {
+  const v = vault;
+  if (!v) return;
+  let text: string;
+  try {
+    text = await busy(ui.exportBackup, ui.exportStatus, "Preparing the backup…", () => v.exportBackup());
+  } catch (e) {
+    if (!vaultTrouble(e, ui.exportStatus)) ui.exportStatus.textContent = `Could not export: ${errorText(e)}`;
+    return;
+  }
+  const name = `ruv-wallet-backup-${new Date().toISOString().slice(0, 10)}.json`;
+  const url = URL.createObjectURL(new Blob([text], { type: "application/json" }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  ui.exportStatus.textContent = `Saved ${name}. It opens with your current password.`;
+}
+
+async function onImport(event: SubmitEvent): Promise<void> {
+  event.preventDefault();
+  const v = vault;
+  if (!v || !ui.importReplace.checked) return;
+  const text = await readBackup(ui.importFile, ui.importFileError);
+  if (text === null) return;
+  const password = ui.importPassword.value;
+  fieldError(ui.importPassword, ui.importPasswordError, password ? "" : "Enter the backup's password.");
+  if (!password) {
+    ui.importPassword.focus();
+    return;
+  }
+  try {
+    await busy(ui.importForm, ui.importStatus, "Checking the backup and its password…", () =>
+      v.importBackup(text, password, true),
+    );
+  } catch (e) {
+    ui.importStatus.textContent = "";
+    if (
+      !importError(e, ui.importFile, ui.importFileError, ui.importPassword, ui.importPasswordError) &&
+      !vaultTrouble(e, ui.importStatus)
+    ) {
+      ui.importStatus.textContent = `Could not import the backup: ${errorText(e)}`;
+    }
+    return;
+  }
+  ui.importPassword.value = "";
+  ui.importFile.value = "";
+  ui.importReplace.checked = false;
+  ui.importSubmit.disabled = true;
+  wallet.forgetAccounts();
+  if (showWallet()) {
+    ui.importStatus.textContent = "Imported. This browser now holds the wallet from the file, with the file's password.";
+    announce("The backup was imported.");
   }
 }
 
-// ---------------------------------------------------------------- wiring
+async function onDelete(event: SubmitEvent): Promise<void> {
+  event.preventDefault();
+  const v = vault;
+  if (!v || ui.deleteConfirm.value !== "delete") return;
+  try {
+    await busy(ui.deleteForm, ui.deleteStatus, "Deleting…", () => v.delete("delete"));
+  } catch (e) {
+    if (!vaultTrouble(e, ui.deleteStatus)) ui.deleteStatus.textContent = `Could not delete: ${errorText(e)}`;
+    return;
+  }
+  wallet.forgetAccounts();
+  showWelcome();
+  ui.welcomeStatus.textContent = "The wallet was deleted from this browser.";
+  announce("The wallet was deleted from this browser.");
+}
 
-ui.relayUrl.textContent = state.urls.join(", ");
-ui.createKey.addEventListener("click", createKey);
-ui.copy.addEventListener("click", () => void copyAddress());
-ui.faucet.addEventListener("click", () => void askFaucet());
-ui.form.addEventListener("submit", (e) => void onSend(e));
-ui.memo.addEventListener("input", updateFee);
-ui.to.addEventListener("input", () => fieldError(ui.to, ui.toError, ""));
-ui.amount.addEventListener("input", () => fieldError(ui.amount, ui.amountError, ""));
-updateControls();
-void start();
+function lockNow(): void {
+  vault?.lock();
+  onLocked("Locked.");
+}
+
+/** Another tab may have changed the vault: re-read it when this tab is shown again. */
+async function resync(): Promise<void> {
+  const v = vault;
+  if (!v || screen === "loading" || screen === "unavailable") return;
+  try {
+    await v.refresh();
+  } catch {
+    return;
+  }
+  const s = v.state;
+  if (screen === "wallet") {
+    if (s === "unlocked") showWallet();
+    else if (s === "locked") onLocked(autoLockMs !== null && Date.now() >= v.lastActivityMs + autoLockMs ? autoLockMessage() : "The wallet was changed in another tab. Unlock it here.");
+    else route();
+  } else if (screen === "backup") {
+    if (s !== "unlocked") route();
+  } else if ((screen === "welcome" && s !== "empty") || (screen === "locked" && s !== "locked")) {
+    route();
+  }
+}
+
+// ---------------------------------------------------------------- start
+
+const signer: wallet.Signer = {
+  sign(index: number, params: TransferParams) {
+    if (!vault) throw new Error("no wallet");
+    const tx = vault.signTransfer(index, params);
+    watchLock();
+    return tx;
+  },
+  locked() {
+    onLocked("The wallet locked itself before signing; nothing was sent. Unlock it and send again.");
+  },
+};
+
+async function boot(): Promise<void> {
+  void wallet.startRelay(signer);
+  try {
+    vault = await Vault.open();
+  } catch (e) {
+    show("unavailable");
+    ui.unavailableReason.textContent =
+      codeOf(e) === "storage_unavailable"
+        ? `The browser did not give this page its storage (IndexedDB). It said: ${sentence((e as Error).message)}`
+        : `The wallet could not be opened: ${errorText(e)}`;
+    return;
+  }
+  route();
+}
+
+function useTemporary(): void {
+  vault = Vault.openInMemory();
+  ui.temporaryBanner.hidden = false;
+  route();
+}
+
+function wire(): void {
+  ui.useTemporary.addEventListener("click", useTemporary);
+  ui.chooseCreate.addEventListener("click", () => showWelcome(ui.createForm));
+  ui.chooseRestore.addEventListener("click", () => showWelcome(ui.restoreForm));
+  ui.chooseImport.addEventListener("click", () => showWelcome(ui.importFirstForm));
+  for (const back of document.querySelectorAll<HTMLButtonElement>("#screen-welcome .back")) {
+    back.addEventListener("click", () => {
+      wipeSecrets();
+      clearMessages();
+      showWelcome();
+    });
+  }
+  ui.createForm.addEventListener("submit", (e) => void onCreate(e));
+  ui.restoreForm.addEventListener("submit", (e) => void onRestore(e));
+  ui.importFirstForm.addEventListener("submit", (e) => void onImportFirst(e));
+  ui.backupConfirm.addEventListener("change", () => (ui.backupDone.disabled = !ui.backupConfirm.checked));
+  ui.backupDone.addEventListener("click", onBackupDone);
+  ui.unlockForm.addEventListener("submit", (e) => void onUnlock(e));
+  ui.resetConfirm.addEventListener("change", () => (ui.resetSubmit.disabled = !ui.resetConfirm.checked));
+  ui.resetForm.addEventListener("submit", (e) => void onReset(e));
+  ui.lock.addEventListener("click", lockNow);
+  ui.addAccount.addEventListener("click", () => void onAddAccount());
+  ui.accountSelect.addEventListener("change", () => {
+    ui.renameLabel.value = wallet.currentAccount()?.label ?? "";
+    fieldError(ui.renameLabel, ui.renameError, "");
+    ui.renameStatus.textContent = "";
+    ui.accountStatus.textContent = "";
+  });
+  ui.renameForm.addEventListener("submit", (e) => void onRename(e));
+  ui.revealForm.addEventListener("submit", (e) => void onReveal(e));
+  ui.revealHide.addEventListener("click", () => {
+    hideRevealed();
+    ui.revealPassword.focus();
+  });
+  ui.revealDetails.addEventListener("toggle", () => {
+    if (!ui.revealDetails.open) hideRevealed();
+  });
+  ui.passwordForm.addEventListener("submit", (e) => void onChangePassword(e));
+  ui.autolockSelect.addEventListener("change", () => void onAutoLock());
+  ui.exportBackup.addEventListener("click", () => void onExport());
+  ui.importReplace.addEventListener("change", () => (ui.importSubmit.disabled = !ui.importReplace.checked));
+  ui.importForm.addEventListener("submit", (e) => void onImport(e));
+  ui.deleteConfirm.addEventListener("input", () => (ui.deleteSubmit.disabled = ui.deleteConfirm.value !== "delete"));
+  ui.deleteForm.addEventListener("submit", (e) => void onDelete(e));
+
+  for (const type of ["pointerdown", "keydown", "wheel", "touchstart", "input"]) {
+    document.addEventListener(type, onActivity, { capture: true, passive: true });
+  }
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") void resync();
+  });
+  // Leaving the page locks: a page restored from the back/forward cache comes back locked.
+  addEventListener("pagehide", () => vault?.lock());
+  addEventListener("pageshow", (e) => {
+    if (e.persisted) route();
+  });
+}
+
+wire();
+void boot();

@@ -6,17 +6,20 @@ mod ws;
 
 use crate::config::RelayConfig;
 use crate::faucet::Faucet;
-use crate::node::Node;
+use crate::metrics::Metrics;
+use crate::node::ConsensusNode;
+use crate::peer::{PeerConfig, PeerNetwork, MAX_PEER_FRAME};
 use crate::service::RelayState;
 use crate::storage::Storage;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use ruv_consensus::{Engine, EngineConfig, Tuning};
 use ruv_protocol::api::{codes, ApiError, ErrorBody};
 use ruv_protocol::Genesis;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
 
 /// Why a relay could not start.
 #[derive(Debug, thiserror::Error)]
@@ -35,12 +38,12 @@ pub enum StartError {
     /// The relay's key is not a validator in genesis.
     #[error("this relay's key is not a validator in genesis")]
     NotAValidator,
-    /// The database could not be opened or replayed.
+    /// The database could not be opened or written.
     #[error(transparent)]
     Storage(#[from] crate::storage::StorageError),
-    /// A stored transaction does not apply on replay.
-    #[error("stored transaction {0} does not apply on replay: {1}")]
-    Replay(String, ruv_protocol::TxRejection),
+    /// The stored consensus state does not restore.
+    #[error("stored consensus state does not restore: {0}")]
+    Restore(#[from] ruv_consensus::RestoreError),
     /// The listen address is unavailable.
     #[error("cannot listen on {0}: {1}")]
     Listen(SocketAddr, std::io::Error),
@@ -52,26 +55,34 @@ pub struct RunningRelay {
     pub addr: SocketAddr,
     /// Shared state (for tests and the binary).
     pub state: Arc<RelayState>,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
+    shutdown: CancellationToken,
+    server: tokio::task::JoinHandle<()>,
+    driver: tokio::task::JoinHandle<()>,
 }
 
 impl RunningRelay {
-    /// Stops serving and waits for the server task.
-    pub async fn shutdown(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        let _ = self.task.await;
+    /// Stops serving, stops consensus and closes the database.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        let _ = self.server.await;
+        let _ = self.driver.await;
     }
 
-    /// Waits until the server stops (it stops only on shutdown or a fatal error).
+    /// A token cancelled when the relay stops for any reason.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Waits until the relay stops (on shutdown, or when consensus stops after a storage failure).
     pub async fn wait(self) {
-        let _ = self.task.await;
+        let _ = self.driver.await;
+        self.shutdown.cancel();
+        let _ = self.server.await;
     }
 }
 
-/// Loads genesis, keys and database, restores state, and starts serving.
+/// Loads genesis, keys and database, restores consensus, connects to peers,
+/// and starts serving.
 pub async fn start(config: RelayConfig) -> Result<RunningRelay, StartError> {
     let genesis_err = |reason: String| StartError::Genesis {
         path: config.genesis.display().to_string(),
@@ -79,29 +90,74 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, StartError> {
     };
     let text = std::fs::read_to_string(&config.genesis).map_err(|e| genesis_err(e.to_string()))?;
     let genesis = Genesis::from_json(&text).map_err(|e| genesis_err(e.to_string()))?;
-    let key = crate::keys::load(&config.key_file)?;
-    if !genesis
+    let key = Arc::new(crate::keys::load(&config.key_file)?);
+    let validators: Vec<_> = genesis
         .validator_keys()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    let validator = validators
         .iter()
-        .any(|(k, _)| k == key.public_key())
-    {
-        return Err(StartError::NotAValidator);
-    }
+        .position(|k| k == key.public_key())
+        .ok_or(StartError::NotAValidator)? as u16;
     let faucet = match &config.faucet_key_file {
         Some(path) => Some(Faucet::new(crate::keys::load(path)?)),
         None => None,
     };
+
     let storage = Storage::open(&config.data_dir, genesis.hash())?;
-    let accepted = storage.accepted_transactions()?;
-    let node = Node::restore(&genesis, &accepted)
-        .map_err(|(id, rejection)| StartError::Replay(id.to_string(), rejection))?;
-    tracing::info!(name = %config.name, accepted = accepted.len(), "state restored");
+    let persisted = storage.load()?;
+    let engine_config = EngineConfig {
+        genesis: genesis.clone(),
+        signing_key: key.clone(),
+        rng_seed: *crate::keys::random_seed(),
+        tuning: Tuning {
+            tx_retry_ttl_ms: config.tx_retry_ttl_ms,
+            ..Tuning::default()
+        },
+    };
+    let mut restored = Vec::new();
+    let engine = Engine::restore(engine_config, &persisted, &mut restored)?;
+    storage.apply(restored.iter().filter_map(|o| match o {
+        ruv_consensus::Output::Persist(p) => Some(p),
+        _ => None,
+    }))?;
+    tracing::info!(
+        name = %config.name,
+        validator,
+        accepted_vertices = persisted.accepted.len(),
+        undecided_vertices = persisted.processing.len(),
+        "consensus state restored"
+    );
+
+    let shutdown = CancellationToken::new();
+    let (peers, inbound) = PeerNetwork::new(PeerConfig {
+        key,
+        validator,
+        genesis_hash: genesis.hash(),
+        validators,
+        dial: config.peers.clone(),
+        shutdown: shutdown.clone(),
+    });
+    let metrics = Arc::new(Metrics::new());
+    let events = tokio::sync::broadcast::channel(crate::service::EVENT_BUFFER).0;
+    let (node, submissions) = ConsensusNode::new(
+        engine,
+        storage,
+        peers.clone(),
+        events.clone(),
+        metrics.clone(),
+    );
+    let driver = tokio::spawn(node.clone().run(inbound, submissions, shutdown.clone()));
+    peers.spawn_dialers();
     let state = Arc::new(RelayState::new(
         config.name.clone(),
         genesis,
         node,
-        storage,
+        events,
         faucet,
+        metrics,
+        shutdown.clone(),
     ));
 
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -110,38 +166,66 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, StartError> {
     let addr = listener
         .local_addr()
         .map_err(|e| StartError::Listen(config.listen, e))?;
-    let app = router(state.clone(), config.wallet_dir.as_deref());
-    let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-            let _ = shutdown_rx.await;
-        });
+    let app = router(state.clone(), peers, config.wallet_dir.as_deref());
+    let stop = shutdown.clone();
+    let server = tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned());
         if let Err(e) = serve.await {
             tracing::error!(error = %e, "server stopped");
         }
     });
-    tracing::info!(%addr, "client API listening");
+    tracing::info!(%addr, "client API and peer endpoint listening");
     Ok(RunningRelay {
         addr,
         state,
-        shutdown: Some(shutdown_tx),
-        task,
+        shutdown,
+        server,
+        driver,
     })
 }
 
-fn router(state: Arc<RelayState>, wallet_dir: Option<&std::path::Path>) -> axum::Router {
+fn router(
+    state: Arc<RelayState>,
+    peers: Arc<PeerNetwork>,
+    wallet_dir: Option<&std::path::Path>,
+) -> axum::Router {
+    let peer_route = axum::Router::new().route(
+        "/peer/v1",
+        axum::routing::get(move |ws: axum::extract::ws::WebSocketUpgrade| {
+            let peers = peers.clone();
+            async move {
+                ws.max_message_size(MAX_PEER_FRAME)
+                    .max_frame_size(MAX_PEER_FRAME)
+                    .on_upgrade(move |socket| peers.accept(socket))
+            }
+        }),
+    );
     let api = rest::routes()
         .route("/ws", axum::routing::get(ws::upgrade))
         .fallback(|| async { ApiFailure(ApiError::new(codes::NOT_FOUND, "no such API endpoint")) });
     let mut app = axum::Router::new()
-        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .route("/healthz", axum::routing::get(healthz))
         .route("/metrics", axum::routing::get(metrics))
         .nest("/api/v1", api)
-        .with_state(state);
+        .with_state(state)
+        .merge(peer_route);
     if let Some(dir) = wallet_dir {
         app = app.fallback_service(tower_http::services::ServeDir::new(dir));
     }
     app.layer(tower_http::cors::CorsLayer::permissive())
+}
+
+async fn healthz(
+    axum::extract::State(state): axum::extract::State<Arc<RelayState>>,
+) -> impl IntoResponse {
+    if state.node().is_healthy() {
+        (StatusCode::OK, "ok")
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage failed; not deciding",
+        )
+    }
 }
 
 async fn metrics(

@@ -99,24 +99,12 @@ async fn transaction(State(state): Shared, Path(id): Path<String>) -> ApiResult<
     Ok(Json(state.tx_status(parse_tx_id(&id)?)?))
 }
 
-/// Runs a blocking relay operation (signature checks, durable commits) off the async workers.
-pub(super) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
-        Err(ApiError::new(
-            codes::INTERNAL,
-            format!("worker failed: {e}"),
-        ))
-    })
-}
-
 async fn submit(
     State(state): Shared,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<(StatusCode, Json<TxStatus>)> {
     let tx = parse_transaction(json_body(body)?)?;
-    let status = blocking(move || state.submit(tx)).await?;
+    let status = state.submit(tx).await?;
     Ok((StatusCode::ACCEPTED, Json(status)))
 }
 
@@ -144,6 +132,6 @@ async fn faucet(
     }
     let request: FaucetRequest = serde_json::from_value(value)
         .map_err(|e| ApiError::new(codes::MALFORMED_JSON, e.to_string()))?;
-    let status = blocking(move || state.faucet(request.address)).await?;
+    let status = state.faucet(request.address).await?;
     Ok((StatusCode::ACCEPTED, Json(status)))
 }

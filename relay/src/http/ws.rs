@@ -8,7 +8,7 @@
 //! a connection holds at most `MAX_SUBSCRIPTIONS_PER_CONNECTION`; a client
 //! that lets `WS_SEND_QUEUE` messages pile up is disconnected, not buffered.
 
-use super::rest::{blocking, parse_address, parse_transaction, parse_tx_id};
+use super::rest::{parse_address, parse_transaction, parse_tx_id};
 use crate::node::NodeEvent;
 use crate::service::RelayState;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -121,6 +121,7 @@ async fn run(state: Arc<RelayState>, socket: WebSocket) {
     let outcome: Result<(), Disconnect> = async {
         loop {
             tokio::select! {
+                _ = session.state.shutdown.cancelled() => return Ok(()),
                 incoming = stream.next() => match incoming {
                     None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(()),
                     Some(Ok(Message::Text(text))) => {
@@ -261,7 +262,7 @@ impl Session {
                     ApiError::new(codes::MALFORMED_JSON, "params.transaction is required")
                 })?;
                 let tx = parse_transaction(transaction)?;
-                let status = blocking(move || state.submit(tx)).await?;
+                let status = state.submit(tx).await?;
                 Ok((json(&status), none))
             }
             ws_methods::SUBSCRIBE_ACCOUNT => {

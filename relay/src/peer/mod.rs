@@ -55,6 +55,8 @@ pub struct PeerConfig {
     pub validators: Vec<PublicKey>,
     /// `ws://host:port/peer/v1` URLs to dial.
     pub dial: Vec<String>,
+    /// Cancelled when the relay shuts down: dialers and links stop.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 struct Link {
@@ -146,7 +148,13 @@ impl PeerNetwork {
     pub fn spawn_dialers(self: &Arc<Self>) {
         for url in self.config.dial.clone() {
             let network = self.clone();
-            tokio::spawn(async move { network.dial_forever(url).await });
+            let shutdown = self.config.shutdown.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = shutdown.cancelled() => {}
+                    _ = network.dial_forever(url) => {}
+                }
+            });
         }
     }
 
@@ -278,6 +286,7 @@ impl PeerNetwork {
         );
         loop {
             tokio::select! {
+                _ = self.config.shutdown.cancelled() => break,
                 frame = queue.recv() => match frame {
                     Some(frame) => if io.send(frame).await.is_err() { break },
                     None => break,

@@ -1,0 +1,257 @@
+//! `ruv-sim`: runs the deterministic consensus simulation for many seeds and
+//! reports counts per scenario; every failure comes with the command that
+//! replays it.
+//!
+//! ```text
+//! ruv-sim [--seeds N] [--start S] [--scenario NAME] [--seed S] [--threads T] [--beyond-bound] [--verbose]
+//! ```
+//!
+//! Without `--scenario`, seed `s` runs scenario `s mod count` (every
+//! scenario within the fault bound; `--beyond-bound` adds the ones beyond it,
+//! whose failures are expected and do not fail the command).
+
+use ruv_consensus::sim::{self, RunReport, Scenario, SimFailure};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+struct Options {
+    seeds: u64,
+    start: u64,
+    scenario: Option<String>,
+    threads: usize,
+    beyond_bound: bool,
+    verbose: bool,
+}
+
+fn usage() -> &'static str {
+    "usage: ruv-sim [--seeds N] [--start S] [--scenario NAME] [--seed S] [--threads T] [--beyond-bound] [--verbose]"
+}
+
+fn parse() -> Result<Options, String> {
+    let mut options = Options {
+        seeds: 100,
+        start: 0,
+        scenario: None,
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        beyond_bound: false,
+        verbose: false,
+    };
+    let mut args = std::env::args().skip(1);
+    let number = |value: Option<String>, flag: &str| -> Result<u64, String> {
+        value
+            .ok_or(format!("{flag} needs a value"))?
+            .parse()
+            .map_err(|_| format!("{flag} needs a number"))
+    };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--seeds" => options.seeds = number(args.next(), "--seeds")?,
+            "--start" => options.start = number(args.next(), "--start")?,
+            "--seed" => {
+                options.start = number(args.next(), "--seed")?;
+                options.seeds = 1;
+                options.verbose = true;
+            }
+            "--scenario" => options.scenario = Some(args.next().ok_or("--scenario needs a name")?),
+            "--threads" => options.threads = number(args.next(), "--threads")?.max(1) as usize,
+            "--beyond-bound" => options.beyond_bound = true,
+            "--verbose" => options.verbose = true,
+            "--help" | "-h" => return Err(usage().into()),
+            other => return Err(format!("unknown argument {other}\n{}", usage())),
+        }
+    }
+    Ok(options)
+}
+
+#[derive(Default)]
+struct Tally {
+    runs: u64,
+    failures: Vec<SimFailure>,
+    liveness_ms_total: u64,
+    liveness_ms_max: u64,
+    conflicts: usize,
+    conflicts_decided: usize,
+    honest_txs: usize,
+    crashes: u64,
+    resubmissions: u64,
+    dropped_by_honest: u64,
+}
+
+fn main() -> ExitCode {
+    let options = match parse() {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    let scenarios: Vec<Scenario> = match &options.scenario {
+        Some(name) => match Scenario::by_name(name) {
+            Some(s) => vec![s],
+            None => {
+                eprintln!(
+                    "unknown scenario {name}; known: {:?}",
+                    sim::scenario_names()
+                );
+                return ExitCode::from(2);
+            }
+        },
+        None => {
+            let mut all = Scenario::all();
+            if options.beyond_bound {
+                all.extend(Scenario::beyond_bound());
+            }
+            all
+        }
+    };
+    println!(
+        "ruv-sim: {} seeds from {} over {} scenario(s), {} thread(s)",
+        options.seeds,
+        options.start,
+        scenarios.len(),
+        options.threads
+    );
+    let started = Instant::now();
+    let next = AtomicUsize::new(0);
+    let tallies: Vec<Mutex<Tally>> = scenarios
+        .iter()
+        .map(|_| Mutex::new(Tally::default()))
+        .collect();
+    std::thread::scope(|scope| {
+        for _ in 0..options.threads {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed) as u64;
+                if i >= options.seeds {
+                    break;
+                }
+                let seed = options.start + i;
+                let which = (seed % scenarios.len() as u64) as usize;
+                let scenario = &scenarios[which];
+                let result = sim::run(scenario, seed);
+                if options.verbose {
+                    print_run(scenario, &result);
+                }
+                let mut tally = tallies[which].lock().unwrap_or_else(|e| e.into_inner());
+                tally.runs += 1;
+                match result {
+                    Ok(report) => add(&mut tally, &report),
+                    Err(failure) => tally.failures.push(failure),
+                }
+            });
+        }
+    });
+    let mut failed_in_bound = 0;
+    println!(
+        "\n{:<16} {:>6} {:>6} {:>8} {:>12} {:>12} {:>10} {:>8} {:>10}",
+        "scenario",
+        "runs",
+        "failed",
+        "txs",
+        "liveness avg",
+        "liveness max",
+        "conflicts",
+        "crashes",
+        "drops"
+    );
+    for (scenario, tally) in scenarios.iter().zip(&tallies) {
+        let tally = tally.lock().unwrap_or_else(|e| e.into_inner());
+        let passed = tally.runs - tally.failures.len() as u64;
+        println!(
+            "{:<16} {:>6} {:>6} {:>8} {:>10}ms {:>10}ms {:>5}/{:<4} {:>8} {:>10}",
+            scenario.name,
+            tally.runs,
+            tally.failures.len(),
+            tally.honest_txs,
+            tally.liveness_ms_total.checked_div(passed).unwrap_or(0),
+            tally.liveness_ms_max,
+            tally.conflicts_decided,
+            tally.conflicts,
+            tally.crashes,
+            tally.dropped_by_honest,
+        );
+        if !tally.failures.is_empty() {
+            let mut kinds: std::collections::BTreeMap<String, usize> =
+                std::collections::BTreeMap::new();
+            for failure in &tally.failures {
+                *kinds.entry(format!("{:?}", failure.kind)).or_insert(0) += 1;
+            }
+            println!("{:<16} failures by kind: {kinds:?}", "");
+        }
+        if !scenario.beyond_bound {
+            failed_in_bound += tally.failures.len();
+        }
+    }
+    for (scenario, tally) in scenarios.iter().zip(&tallies) {
+        let tally = tally.lock().unwrap_or_else(|e| e.into_inner());
+        let mut failures = tally.failures.clone();
+        failures.sort_by_key(|f| f.seed);
+        for failure in failures
+            .iter()
+            .take(if scenario.beyond_bound { 5 } else { 50 })
+        {
+            let expected = if scenario.beyond_bound {
+                " (expected: beyond the fault bound)"
+            } else {
+                ""
+            };
+            println!(
+                "\nFAILED{expected}: {}",
+                first_lines(&failure.to_string(), 12)
+            );
+        }
+    }
+    println!(
+        "\n{} seeds in {:.1} s; {} failure(s) within the fault bound",
+        options.seeds,
+        started.elapsed().as_secs_f64(),
+        failed_in_bound
+    );
+    if failed_in_bound > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn add(tally: &mut Tally, report: &RunReport) {
+    tally.liveness_ms_total += report.liveness_ms;
+    tally.liveness_ms_max = tally.liveness_ms_max.max(report.liveness_ms);
+    tally.conflicts += report.conflict_pairs;
+    tally.conflicts_decided += report.conflicts_decided;
+    tally.honest_txs += report.honest_txs;
+    tally.crashes += report.crashes as u64;
+    tally.resubmissions += report.resubmissions as u64;
+    tally.dropped_by_honest += report.dropped_by_honest;
+}
+
+fn print_run(scenario: &Scenario, result: &Result<RunReport, SimFailure>) {
+    match result {
+        Ok(r) => println!(
+            "ok   {} seed {}: {} honest txs accepted everywhere {} ms after the workload; {}/{} conflicts decided; {} vertices; {} msgs delivered, {} lost; {} crashes, {} resubmissions; {} junk drops; trace {}",
+            scenario.name,
+            r.seed,
+            r.honest_txs,
+            r.liveness_ms,
+            r.conflicts_decided,
+            r.conflict_pairs,
+            r.vertices_accepted,
+            r.messages_delivered,
+            r.messages_lost,
+            r.crashes,
+            r.resubmissions,
+            r.dropped_by_honest,
+            hex_prefix(&r.trace_digest),
+        ),
+        Err(failure) => println!("FAIL {failure}"),
+    }
+}
+
+fn hex_prefix(bytes: &[u8; 32]) -> String {
+    bytes[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn first_lines(text: &str, n: usize) -> String {
+    text.lines().take(n).collect::<Vec<_>>().join("\n")
+}

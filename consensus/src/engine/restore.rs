@@ -1,0 +1,132 @@
+//! Restart from what the driver persisted: the accepted log in order, then
+//! the undecided vertices.
+
+use super::vertices::Trust;
+use super::{ConfigError, Engine, EngineConfig, Output};
+use crate::dag::VertexStatus;
+use crate::vertex::{Vertex, VertexId};
+use ruv_protocol::codec::DecodeError;
+use ruv_protocol::{TxId, TxRejection};
+use std::sync::Arc;
+
+/// What a driver persisted (see [`super::Persist`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PersistedState {
+    /// Accepted vertices, in the order they were accepted.
+    pub accepted: Vec<Arc<[u8]>>,
+    /// Undecided vertices, any order.
+    pub processing: Vec<Arc<[u8]>>,
+}
+
+/// Why persisted state cannot be restored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RestoreError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A stored accepted vertex does not decode.
+    #[error("accepted vertex #{index} does not decode: {error}")]
+    Decode {
+        /// Position in the accepted log.
+        index: usize,
+        /// Why.
+        error: DecodeError,
+    },
+    /// A stored accepted vertex is for another network.
+    #[error("accepted vertex {0} is for another network")]
+    WrongChain(VertexId),
+    /// An accepted vertex appears twice in the log.
+    #[error("accepted vertex {0} appears twice")]
+    Duplicate(VertexId),
+    /// An accepted vertex comes before one of its parents.
+    #[error("accepted vertex {0} comes before its parent {1}")]
+    ParentMissing(VertexId, VertexId),
+    /// An accepted vertex's height does not match its parents.
+    #[error("accepted vertex {0} has a wrong height")]
+    BadHeight(VertexId),
+    /// The ledger refuses a transaction of an accepted vertex.
+    #[error("accepted vertex {vertex}: transaction {tx} does not apply: {reason}")]
+    LedgerRejected {
+        /// The vertex.
+        vertex: VertexId,
+        /// The transaction.
+        tx: TxId,
+        /// Why.
+        reason: TxRejection,
+    },
+}
+
+impl Engine {
+    /// An engine restarted from persisted state. Accepted vertices are
+    /// replayed into the ledger in log order (their signatures were checked
+    /// before they were stored); undecided ones re-enter consensus with fresh
+    /// counters, and requests for vertices they miss go to `out`.
+    pub fn restore(
+        config: EngineConfig,
+        state: &PersistedState,
+        out: &mut Vec<Output>,
+    ) -> Result<Self, RestoreError> {
+        let mut engine = Engine::new(config)?;
+        for (index, bytes) in state.accepted.iter().enumerate() {
+            let vertex =
+                Vertex::decode(bytes).map_err(|error| RestoreError::Decode { index, error })?;
+            engine.restore_accepted(Arc::new(vertex))?;
+        }
+        // Undecided vertices that do not decode or fail checks are dropped
+        // like any bad input (and counted): they are not final.
+        let mut processing: Vec<Arc<Vertex>> = state
+            .processing
+            .iter()
+            .filter_map(|bytes| Vertex::decode(bytes).ok().map(Arc::new))
+            .collect();
+        processing.sort_by_key(|v| (v.height(), v.id()));
+        engine.restoring = true;
+        for vertex in processing {
+            if !engine.dag.contains(&vertex.id()) {
+                engine.receive_vertex(vertex, engine.me, Trust::Own, out);
+            }
+        }
+        engine.restoring = false;
+        engine.settle(out);
+        Ok(engine)
+    }
+
+    fn restore_accepted(&mut self, vertex: Arc<Vertex>) -> Result<(), RestoreError> {
+        let id = vertex.id();
+        if vertex.chain_id() != self.chain_id {
+            return Err(RestoreError::WrongChain(id));
+        }
+        if self.dag.contains(&id) {
+            return Err(RestoreError::Duplicate(id));
+        }
+        let mut height = None;
+        for parent in vertex.parents() {
+            match self.dag.get(parent) {
+                Some(node) if node.status == VertexStatus::Accepted => {
+                    height = height.max(Some(node.vertex.height() + 1));
+                }
+                _ => return Err(RestoreError::ParentMissing(id, *parent)),
+            }
+        }
+        if vertex.height() != height.unwrap_or(0) {
+            return Err(RestoreError::BadHeight(id));
+        }
+        for (tx_id, tx) in vertex.tx_ids().iter().zip(vertex.txs()) {
+            if let Some(copies) = self.accepted_txs.get_mut(tx_id) {
+                copies.push(id);
+                continue;
+            }
+            self.ledger.apply_checked_signature(tx).map_err(|reason| {
+                RestoreError::LedgerRejected {
+                    vertex: id,
+                    tx: *tx_id,
+                    reason,
+                }
+            })?;
+            self.accepted_txs.insert(*tx_id, vec![id]);
+        }
+        self.dag.insert(vertex, VertexStatus::Accepted);
+        self.dirty = true;
+        Ok(())
+    }
+}

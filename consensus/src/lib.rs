@@ -1,0 +1,76 @@
+//! `ruv-consensus`: QR-Avalanche DAG consensus among rUv relays, as a pure
+//! state machine, plus a deterministic simulator that drives many copies of
+//! it over a faulty simulated network.
+//!
+//! The protocol follows the Avalanche paper ("Scalable and Probabilistic
+//! Leaderless BFT Consensus through Metastability") and avalanchego's DAG
+//! engine; `docs/consensus.md` explains the design, the fault bound and how
+//! the simulator checks it.
+//!
+//! # Driving the engine
+//!
+//! [`Engine`] does no I/O: no sockets, clocks, threads or OS randomness. A
+//! driver (the relay's tokio runtime, or [`sim`]) owns it and loops:
+//!
+//! ```text
+//! let mut engine = Engine::new(config)?;            // or Engine::restore(config, &persisted, &mut out)?
+//! loop {
+//!     let input = next_event();                     // a tick, a client submission, a peer message
+//!     let mut out = Vec::new();
+//!     engine.handle(input, &mut out);
+//!     for output in out { execute(output); }        // in order
+//! }
+//! ```
+//!
+//! Inputs ([`Input`]):
+//! - `Tick { now_ms }` every 10-50 ms with a monotonic clock. Time only
+//!   enters the engine here; polls time out, batches are issued and missing
+//!   vertices are re-requested on ticks.
+//! - `SubmitTransaction(tx)` when a client submits a signed transfer.
+//! - `PeerMessage { from, bytes }` when a frame arrives on the authenticated
+//!   link of validator `from` (its index in the genesis validator list). The
+//!   engine decodes and checks it; bad bytes are counted, never fatal.
+//!
+//! Outputs ([`Output`]), to execute in order:
+//! - `Send { to, message }` / `Broadcast { message }`: encode with
+//!   [`Message::encode`] and send on the peer link(s). These carry vertex
+//!   and transaction gossip, queries and chits, and requests for missing
+//!   ancestors and their answers.
+//! - `Persist(..)`: [`Persist::Processing`] stores an undecided vertex,
+//!   [`Persist::Accepted`] appends to the accepted log (in order),
+//!   [`Persist::Forget`] deletes a rejected one. Write these before sending
+//!   later messages if you want "nothing acknowledged is lost".
+//! - `TxAccepted` / `TxRejected` (with the ledger's [`TxRejection`] reason,
+//!   `Conflict` when a double spend lost) / `TxDropped`, and `VertexAccepted`
+//!   / `VertexRejected`: status events for clients and dashboards.
+//!
+//! Reading state: [`Engine::ledger`] (the accepted state), [`Engine::tx_status`],
+//! [`Engine::metrics`] (counters for `/metrics`), frontiers and counts.
+//!
+//! Restart: [`Engine::restore`] takes a [`PersistedState`] (the accepted log
+//! in order and the stored undecided vertices) and rebuilds the ledger.
+//!
+//! Randomness comes from [`EngineConfig::rng_seed`] (ChaCha20): the driver
+//! seeds it from the OS, the simulator from its run seed, so the same seed
+//! and the same inputs give the same outputs.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod ancestry;
+mod dag;
+mod engine;
+pub mod message;
+pub mod metrics;
+pub mod sim;
+mod snowball;
+pub mod vertex;
+
+pub use dag::VertexStatus;
+pub use engine::{
+    ConfigError, Engine, EngineConfig, Input, Output, Persist, PersistedState, RestoreError,
+    Tuning, TxDropReason, TxStatus,
+};
+pub use message::Message;
+pub use metrics::{DropReason, Metrics};
+pub use ruv_protocol::TxRejection;
+pub use vertex::{ValidatorIndex, Vertex, VertexContent, VertexId};

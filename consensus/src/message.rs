@@ -1,0 +1,339 @@
+//! Peer messages between relays, with a canonical binary encoding.
+//!
+//! Peer links authenticate the sending validator (signed challenge on
+//! connect), so messages carry no signature of their own; vertices and
+//! transactions inside them carry their own signatures.
+//!
+//! Layout: a version byte ([`MESSAGE_VERSION`]), a tag byte, then the fields
+//! (integers little-endian):
+//!
+//! | tag | message | fields |
+//! | --- | --- | --- |
+//! | 0 | [`Message::Transaction`] | u32 length + signed transfer (at most `MAX_SIGNED_TRANSFER_LEN`) |
+//! | 1 | [`Message::Vertex`] | u32 length + signed vertex (at most [`MAX_VERTEX_LEN`]) |
+//! | 2 | [`Message::Query`] | u32 request id |
+//! | 3 | [`Message::Chits`] | u32 request id, preferred: u16 count (at most [`MAX_CHITS`]) + 32-byte vertex ids, accepted tips: the same |
+//! | 4 | [`Message::GetAncestors`] | u32 request id, u16 count (at most [`MAX_REQUESTED_IDS`]) + 32-byte vertex ids |
+//! | 5 | [`Message::Ancestors`] | u32 request id, u16 count (at most [`MAX_ANCESTORS`]) + for each a u32 length and a signed vertex |
+//!
+//! A whole message is at most [`MAX_MESSAGE_LEN`] bytes (the relay's peer
+//! frame limit). Decoding is total and allocates nothing beyond these limits.
+
+use crate::vertex::{VertexId, MAX_VERTEX_LEN};
+use ruv_protocol::codec::{DecodeError, Reader, Writer};
+use ruv_protocol::tx::MAX_SIGNED_TRANSFER_LEN;
+use ruv_protocol::SignedTransfer;
+use std::sync::Arc;
+
+/// Encoding version of peer messages.
+pub const MESSAGE_VERSION: u8 = 1;
+/// Largest encoded message: 2 MiB, the relay's peer frame limit.
+pub const MAX_MESSAGE_LEN: usize = 2 * 1024 * 1024;
+/// Most vertex ids in each list of one [`Message::Chits`].
+pub const MAX_CHITS: usize = 64;
+/// Most vertex ids in one [`Message::GetAncestors`].
+pub const MAX_REQUESTED_IDS: usize = 64;
+/// Most vertices in one [`Message::Ancestors`].
+pub const MAX_ANCESTORS: usize = 64;
+
+// The largest vertex, with its message header, fits one message.
+const _: () = assert!(MAX_VERTEX_LEN + 16 < MAX_MESSAGE_LEN);
+
+/// A message between relays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// Gossip of a transaction a client submitted.
+    Transaction(Arc<SignedTransfer>),
+    /// A signed vertex (gossip of a newly issued vertex).
+    Vertex(Arc<[u8]>),
+    /// "Which vertices do you prefer?": the start of a poll.
+    Query {
+        /// Matches the answer to the poll.
+        request_id: u32,
+    },
+    /// The answer to a query: the responder's preferred frontier (a chit
+    /// for a vertex is a vote for it and for all its ancestors), and its
+    /// accepted tips (what it has already decided, for relays catching up).
+    Chits {
+        /// The query's request id.
+        request_id: u32,
+        /// Preferred vertices with no preferred children.
+        preferred: Vec<VertexId>,
+        /// Accepted vertices with no accepted children.
+        accepted: Vec<VertexId>,
+    },
+    /// A request for vertices the sender is missing (and their ancestors).
+    GetAncestors {
+        /// Matches the answer to the request.
+        request_id: u32,
+        /// The missing vertex ids.
+        ids: Vec<VertexId>,
+    },
+    /// The answer to [`Message::GetAncestors`]: signed vertices, parents
+    /// before children.
+    Ancestors {
+        /// The request's id.
+        request_id: u32,
+        /// Signed vertex encodings.
+        vertices: Vec<Arc<[u8]>>,
+    },
+}
+
+const TAG_TRANSACTION: u8 = 0;
+const TAG_VERTEX: u8 = 1;
+const TAG_QUERY: u8 = 2;
+const TAG_CHITS: u8 = 3;
+const TAG_GET_ANCESTORS: u8 = 4;
+const TAG_ANCESTORS: u8 = 5;
+
+impl Message {
+    /// A short stable name (for logs and metrics labels).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Transaction(_) => "transaction",
+            Self::Vertex(_) => "vertex",
+            Self::Query { .. } => "query",
+            Self::Chits { .. } => "chits",
+            Self::GetAncestors { .. } => "get_ancestors",
+            Self::Ancestors { .. } => "ancestors",
+        }
+    }
+
+    /// The canonical encoding. Callers keep within the documented limits
+    /// (the engine does); [`Message::decode`] enforces them.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::with_capacity(64);
+        w.u8(MESSAGE_VERSION);
+        match self {
+            Self::Transaction(tx) => {
+                w.u8(TAG_TRANSACTION).long_bytes(&tx.to_bytes());
+            }
+            Self::Vertex(bytes) => {
+                w.u8(TAG_VERTEX).long_bytes(bytes);
+            }
+            Self::Query { request_id } => {
+                w.u8(TAG_QUERY).u32(*request_id);
+            }
+            Self::Chits {
+                request_id,
+                preferred,
+                accepted,
+            } => {
+                w.u8(TAG_CHITS).u32(*request_id);
+                write_ids(&mut w, preferred);
+                write_ids(&mut w, accepted);
+            }
+            Self::GetAncestors { request_id, ids } => {
+                w.u8(TAG_GET_ANCESTORS).u32(*request_id);
+                write_ids(&mut w, ids);
+            }
+            Self::Ancestors {
+                request_id,
+                vertices,
+            } => {
+                w.u8(TAG_ANCESTORS)
+                    .u32(*request_id)
+                    .u16(vertices.len() as u16);
+                for vertex in vertices {
+                    w.long_bytes(vertex);
+                }
+            }
+        }
+        w.finish()
+    }
+
+    /// Decodes a message. Total: never panics; every limit above is checked
+    /// before anything is allocated for it.
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        if bytes.len() > MAX_MESSAGE_LEN {
+            return Err(DecodeError::TooLong {
+                field: "message",
+                len: bytes.len(),
+                max: MAX_MESSAGE_LEN,
+            });
+        }
+        let mut r = Reader::new(bytes);
+        let version = r.u8()?;
+        if version != MESSAGE_VERSION {
+            return Err(DecodeError::UnknownTag {
+                field: "message version",
+                tag: version,
+            });
+        }
+        let message = match r.u8()? {
+            TAG_TRANSACTION => {
+                let tx = SignedTransfer::from_bytes(
+                    r.long_bytes("transaction", MAX_SIGNED_TRANSFER_LEN)?,
+                )?;
+                Self::Transaction(Arc::new(tx))
+            }
+            TAG_VERTEX => Self::Vertex(r.long_bytes("vertex", MAX_VERTEX_LEN)?.into()),
+            TAG_QUERY => Self::Query {
+                request_id: r.u32()?,
+            },
+            TAG_CHITS => {
+                let request_id = r.u32()?;
+                let preferred = read_ids(&mut r, "chits", MAX_CHITS)?;
+                let accepted = read_ids(&mut r, "accepted tips", MAX_CHITS)?;
+                Self::Chits {
+                    request_id,
+                    preferred,
+                    accepted,
+                }
+            }
+            TAG_GET_ANCESTORS => {
+                let request_id = r.u32()?;
+                let ids = read_ids(&mut r, "requested ids", MAX_REQUESTED_IDS)?;
+                Self::GetAncestors { request_id, ids }
+            }
+            TAG_ANCESTORS => {
+                let request_id = r.u32()?;
+                let count = r.u16()? as usize;
+                if count > MAX_ANCESTORS {
+                    return Err(DecodeError::TooLong {
+                        field: "ancestors",
+                        len: count,
+                        max: MAX_ANCESTORS,
+                    });
+                }
+                let mut vertices = Vec::with_capacity(count);
+                for _ in 0..count {
+                    vertices.push(r.long_bytes("vertex", MAX_VERTEX_LEN)?.into());
+                }
+                Self::Ancestors {
+                    request_id,
+                    vertices,
+                }
+            }
+            tag => {
+                return Err(DecodeError::UnknownTag {
+                    field: "message",
+                    tag,
+                })
+            }
+        };
+        r.finish()?;
+        Ok(message)
+    }
+}
+
+fn write_ids(w: &mut Writer, ids: &[VertexId]) {
+    w.u16(ids.len() as u16);
+    for id in ids {
+        w.fixed(&id.0);
+    }
+}
+
+fn read_ids(
+    r: &mut Reader<'_>,
+    field: &'static str,
+    max: usize,
+) -> Result<Vec<VertexId>, DecodeError> {
+    let count = r.u16()? as usize;
+    if count > max {
+        return Err(DecodeError::TooLong {
+            field,
+            len: count,
+            max,
+        });
+    }
+    let mut ids = Vec::with_capacity(count);
+    for _ in 0..count {
+        ids.push(VertexId(r.array()?));
+    }
+    Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn ids(n: usize) -> Vec<VertexId> {
+        (0..n).map(|i| VertexId([i as u8; 32])).collect()
+    }
+
+    #[test]
+    fn every_message_round_trips() {
+        let messages = vec![
+            Message::Vertex(vec![1, 2, 3].into()),
+            Message::Query { request_id: 7 },
+            Message::Chits {
+                request_id: 8,
+                preferred: ids(3),
+                accepted: ids(2),
+            },
+            Message::GetAncestors {
+                request_id: 9,
+                ids: ids(2),
+            },
+            Message::Ancestors {
+                request_id: 10,
+                vertices: vec![vec![4u8; 10].into(), vec![].into()],
+            },
+        ];
+        for message in messages {
+            assert_eq!(
+                Message::decode(&message.encode()).unwrap(),
+                message,
+                "{}",
+                message.kind()
+            );
+        }
+    }
+
+    #[test]
+    fn limits_are_typed_errors() {
+        let too_many = Message::Chits {
+            request_id: 1,
+            preferred: ids(MAX_CHITS + 1),
+            accepted: vec![],
+        };
+        assert_eq!(
+            Message::decode(&too_many.encode()),
+            Err(DecodeError::TooLong {
+                field: "chits",
+                len: MAX_CHITS + 1,
+                max: MAX_CHITS
+            })
+        );
+        assert!(matches!(
+            Message::decode(&vec![0u8; MAX_MESSAGE_LEN + 1]),
+            Err(DecodeError::TooLong {
+                field: "message",
+                ..
+            })
+        ));
+        assert_eq!(
+            Message::decode(&[MESSAGE_VERSION, 99]),
+            Err(DecodeError::UnknownTag {
+                field: "message",
+                tag: 99
+            })
+        );
+        let mut bytes = Message::Query { request_id: 3 }.encode();
+        bytes.push(0);
+        assert_eq!(Message::decode(&bytes), Err(DecodeError::TrailingBytes(1)));
+    }
+
+    proptest! {
+        #[test]
+        fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
+            let _ = Message::decode(&bytes);
+        }
+
+        #[test]
+        fn decoding_with_valid_headers_never_panics(tag in 0u8..7, rest in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let mut bytes = vec![MESSAGE_VERSION, tag];
+            bytes.extend_from_slice(&rest);
+            let _ = Message::decode(&bytes);
+        }
+
+        #[test]
+        fn chits_round_trip(request_id: u32, raw in proptest::collection::vec(any::<[u8; 32]>(), 0..MAX_CHITS)) {
+            let ids: Vec<VertexId> = raw.into_iter().map(VertexId).collect();
+            let message = Message::Chits { request_id, preferred: ids.clone(), accepted: ids.into_iter().rev().collect() };
+            prop_assert_eq!(Message::decode(&message.encode()).unwrap(), message);
+        }
+    }
+}

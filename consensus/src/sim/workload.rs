@@ -1,0 +1,119 @@
+//! Keys, genesis and transfers for simulation runs. Keys are derived from
+//! fixed seeds and cached for the whole process (key generation is the same
+//! for every run).
+
+use super::scenario::Scenario;
+use rand_chacha::rand_core::RngCore;
+use rand_chacha::ChaCha20Rng;
+use ruv_protocol::crypto::CryptoError;
+use ruv_protocol::genesis::{GenesisBalance, ValidatorEntry};
+use ruv_protocol::tx::{Transfer, SIGNED_TRANSFER_FIXED_LEN};
+use ruv_protocol::{Address, FeeSchedule, Genesis, SignedTransfer, SigningKey, UNITS_PER_RUV};
+use std::sync::{Arc, OnceLock};
+
+/// Chain id of simulated networks.
+pub const SIM_CHAIN_ID: &str = "ruv-sim";
+/// Most validators a scenario may have.
+pub const MAX_VALIDATORS: usize = 16;
+/// Most accounts of each kind a scenario may use.
+pub const MAX_ACCOUNTS: usize = 16;
+/// Genesis balance of every simulated account.
+pub const ACCOUNT_BALANCE: u64 = 1_000 * UNITS_PER_RUV;
+
+/// The keys every run draws from.
+pub struct KeyRing {
+    /// Validator (relay) keys.
+    pub validators: Vec<Arc<SigningKey>>,
+    /// Honest client accounts.
+    pub honest: Vec<SigningKey>,
+    /// Accounts of Byzantine clients that double spend.
+    pub double_spenders: Vec<SigningKey>,
+    /// Accounts Byzantine relays double spend from when they equivocate.
+    pub byzantine_relay_accounts: Vec<SigningKey>,
+}
+
+fn key(kind: u8, index: usize) -> SigningKey {
+    let mut seed = [0u8; 32];
+    seed[0] = kind;
+    seed[1] = index as u8;
+    seed[2..9].copy_from_slice(b"ruv-sim");
+    SigningKey::from_seed(&seed)
+}
+
+/// The process-wide key ring.
+pub fn keys() -> &'static KeyRing {
+    static KEYS: OnceLock<KeyRing> = OnceLock::new();
+    KEYS.get_or_init(|| KeyRing {
+        validators: (0..MAX_VALIDATORS).map(|i| Arc::new(key(1, i))).collect(),
+        honest: (0..MAX_ACCOUNTS).map(|i| key(2, i)).collect(),
+        double_spenders: (0..MAX_ACCOUNTS).map(|i| key(3, i)).collect(),
+        byzantine_relay_accounts: (0..MAX_ACCOUNTS).map(|i| key(4, i)).collect(),
+    })
+}
+
+/// Address of a key.
+pub fn address(key: &SigningKey) -> Address {
+    Address::from_public_key(key.public_key())
+}
+
+/// The genesis of a scenario: every simulated account funded equally.
+pub fn genesis(scenario: &Scenario) -> Genesis {
+    let keys = keys();
+    let balances = keys
+        .honest
+        .iter()
+        .chain(&keys.double_spenders)
+        .chain(&keys.byzantine_relay_accounts)
+        .map(|k| GenesisBalance {
+            address: address(k),
+            amount: ACCOUNT_BALANCE,
+        })
+        .collect();
+    Genesis {
+        chain_id: SIM_CHAIN_ID.into(),
+        balances,
+        fees: FeeSchedule {
+            base: 1_000,
+            per_byte: 1,
+            burn_percent: 50,
+        },
+        validators: scenario
+            .stakes
+            .iter()
+            .enumerate()
+            .map(|(i, stake)| ValidatorEntry {
+                name: format!("relay-{i}"),
+                public_key: keys.validators[i].public_key().as_bytes().to_vec(),
+                stake: *stake,
+            })
+            .collect(),
+        consensus: scenario.params.clone(),
+    }
+}
+
+/// A signed transfer paying the minimum fee plus a small random tip.
+pub fn transfer(
+    genesis: &Genesis,
+    from: &SigningKey,
+    to: Address,
+    amount: u64,
+    nonce: u64,
+    rng: &mut ChaCha20Rng,
+) -> Result<Arc<SignedTransfer>, CryptoError> {
+    let memo = String::new();
+    let size = SIGNED_TRANSFER_FIXED_LEN + genesis.chain_id.len() + memo.len();
+    let minimum = genesis.fees.minimum_fee(size).unwrap_or(u64::MAX / 4);
+    let transfer = Transfer {
+        chain_id: genesis.chain_id.clone(),
+        from: address(from),
+        to,
+        amount,
+        fee: minimum + rng.next_u64() % 1_000,
+        nonce,
+        memo,
+        public_key: from.public_key().clone(),
+    };
+    let mut randomness = [0u8; 32];
+    rng.fill_bytes(&mut randomness);
+    Ok(Arc::new(transfer.sign(from, randomness)?))
+}

@@ -1,0 +1,755 @@
+//! The engine through its public API: bad input is dropped with a typed,
+//! counted reason; a small hand-wired network accepts transfers and resolves
+//! a double spend; restore rejects broken logs.
+
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use ruv_consensus::{
+    DropReason, Engine, EngineConfig, Input, Message, Output, PersistedState, RestoreError, Tuning,
+    TxStatus, ValidatorIndex, Vertex, VertexContent, VertexId, VertexStatus,
+};
+use ruv_protocol::genesis::{ConsensusParams, GenesisBalance, ValidatorEntry};
+use ruv_protocol::tx::{Transfer, SIGNED_TRANSFER_FIXED_LEN};
+use ruv_protocol::{Address, FeeSchedule, Genesis, SignedTransfer, SigningKey, TxRejection};
+use std::collections::VecDeque;
+use std::sync::{Arc, OnceLock};
+
+const RELAYS: usize = 3;
+
+struct World {
+    genesis: Genesis,
+    relays: Vec<Arc<SigningKey>>,
+    alice: SigningKey,
+    bob: SigningKey,
+}
+
+fn world() -> &'static World {
+    static WORLD: OnceLock<World> = OnceLock::new();
+    WORLD.get_or_init(|| {
+        let relays: Vec<Arc<SigningKey>> = (0..RELAYS)
+            .map(|i| Arc::new(SigningKey::from_seed(&[30 + i as u8; 32])))
+            .collect();
+        let alice = SigningKey::from_seed(&[40; 32]);
+        let bob = SigningKey::from_seed(&[41; 32]);
+        let genesis = Genesis {
+            chain_id: "ruv-engine".into(),
+            balances: [&alice, &bob]
+                .iter()
+                .map(|k| GenesisBalance {
+                    address: Address::from_public_key(k.public_key()),
+                    amount: 50_000_000,
+                })
+                .collect(),
+            fees: FeeSchedule {
+                base: 1_000,
+                per_byte: 1,
+                burn_percent: 50,
+            },
+            validators: relays
+                .iter()
+                .enumerate()
+                .map(|(i, k)| ValidatorEntry {
+                    name: format!("r{i}"),
+                    public_key: k.public_key().as_bytes().to_vec(),
+                    stake: 100,
+                })
+                .collect(),
+            // Small betas keep the hand-driven loop short; parents 2, batch 3 for the limit checks.
+            consensus: Some(ConsensusParams {
+                k: 3,
+                alpha_preference: 3,
+                alpha_confidence: 3,
+                beta_virtuous: 3,
+                beta_rogue: 5,
+                parents: 2,
+                batch_size: 3,
+            }),
+        };
+        genesis.validate().expect("valid genesis");
+        World {
+            genesis,
+            relays,
+            alice,
+            bob,
+        }
+    })
+}
+
+fn config(relay: usize) -> EngineConfig {
+    let w = world();
+    EngineConfig {
+        genesis: w.genesis.clone(),
+        signing_key: w.relays[relay].clone(),
+        rng_seed: [relay as u8; 32],
+        tuning: Tuning::default(),
+    }
+}
+
+fn transfer(from: &SigningKey, to: &SigningKey, amount: u64, nonce: u64) -> Arc<SignedTransfer> {
+    let genesis = &world().genesis;
+    let fee = genesis
+        .fees
+        .minimum_fee(SIGNED_TRANSFER_FIXED_LEN + genesis.chain_id.len())
+        .expect("small");
+    let t = Transfer {
+        chain_id: genesis.chain_id.clone(),
+        from: Address::from_public_key(from.public_key()),
+        to: Address::from_public_key(to.public_key()),
+        amount,
+        fee,
+        nonce,
+        memo: String::new(),
+        public_key: from.public_key().clone(),
+    };
+    Arc::new(t.sign(from, [nonce as u8; 32]).expect("signs"))
+}
+
+fn vertex(
+    issuer: usize,
+    key: &SigningKey,
+    height: u64,
+    parents: Vec<VertexId>,
+    txs: Vec<Arc<SignedTransfer>>,
+) -> Vertex {
+    VertexContent {
+        chain_id: world().genesis.chain_id.clone(),
+        issuer: ValidatorIndex(issuer as u16),
+        height,
+        parents,
+        txs,
+    }
+    .sign(key, [7; 32])
+    .expect("signs")
+}
+
+fn deliver(engine: &mut Engine, from: usize, message: &Message) -> Vec<Output> {
+    let mut out = Vec::new();
+    engine.handle(
+        Input::PeerMessage {
+            from: ValidatorIndex(from as u16),
+            bytes: message.encode(),
+        },
+        &mut out,
+    );
+    out
+}
+
+#[test]
+fn bad_vertices_are_dropped_with_typed_counted_reasons() {
+    let w = world();
+    let mut engine = Engine::new(config(0)).expect("engine starts");
+    let tx = transfer(&w.alice, &w.bob, 1_000, 1);
+    let good = vertex(1, &w.relays[1], 0, vec![], vec![tx.clone()]);
+
+    let cases: Vec<(Message, DropReason)> = vec![
+        (Message::Vertex(vec![1, 2, 3].into()), DropReason::Decode),
+        (
+            Message::Vertex(
+                vertex(1, &w.relays[2], 0, vec![], vec![tx.clone()])
+                    .bytes()
+                    .clone(),
+            ),
+            DropReason::BadSignature,
+        ),
+        (
+            Message::Vertex(
+                vertex(9, &w.relays[1], 0, vec![], vec![tx.clone()])
+                    .bytes()
+                    .clone(),
+            ),
+            DropReason::UnknownIssuer,
+        ),
+        (
+            Message::Vertex(
+                vertex(
+                    1,
+                    &w.relays[1],
+                    1,
+                    (0..3).map(|i| VertexId([i; 32])).collect(),
+                    vec![tx.clone()],
+                )
+                .bytes()
+                .clone(),
+            ),
+            DropReason::TooManyParents,
+        ),
+        (
+            Message::Vertex(
+                vertex(
+                    1,
+                    &w.relays[1],
+                    0,
+                    vec![],
+                    (1..=4)
+                        .map(|n| transfer(&w.alice, &w.bob, 1_000, n))
+                        .collect(),
+                )
+                .bytes()
+                .clone(),
+            ),
+            DropReason::BadTransactionCount,
+        ),
+        (
+            Message::Vertex(vertex(1, &w.relays[1], 0, vec![], vec![]).bytes().clone()),
+            DropReason::BadTransactionCount,
+        ),
+        (
+            Message::Vertex(
+                vertex(1, &w.relays[1], 0, vec![], vec![tx.clone(), tx.clone()])
+                    .bytes()
+                    .clone(),
+            ),
+            DropReason::DuplicateTransactionInVertex,
+        ),
+        (
+            Message::Vertex(
+                vertex(1, &w.relays[1], 5, vec![], vec![tx.clone()])
+                    .bytes()
+                    .clone(),
+            ),
+            DropReason::BadHeight,
+        ),
+        (
+            Message::Vertex(
+                vertex(
+                    1,
+                    &w.relays[1],
+                    0,
+                    vec![],
+                    vec![transfer(&w.alice, &w.bob, 1_000, 2)],
+                )
+                .bytes()
+                .clone(),
+            ),
+            DropReason::InvalidTransaction,
+        ),
+        (
+            Message::Vertex(
+                vertex(
+                    1,
+                    &w.relays[1],
+                    0,
+                    vec![],
+                    vec![transfer(&w.alice, &w.bob, 60_000_000, 1)],
+                )
+                .bytes()
+                .clone(),
+            ),
+            DropReason::InvalidTransaction,
+        ),
+        (
+            Message::Chits {
+                request_id: 77,
+                preferred: vec![],
+                accepted: vec![],
+            },
+            DropReason::Unsolicited,
+        ),
+        (
+            Message::Ancestors {
+                request_id: 78,
+                vertices: vec![],
+            },
+            DropReason::Unsolicited,
+        ),
+    ];
+    for (message, reason) in cases {
+        let before = engine.metrics().dropped(reason);
+        deliver(&mut engine, 1, &message);
+        assert_eq!(engine.metrics().dropped(reason), before + 1, "{reason:?}");
+    }
+    // Bytes that are not a message, and a sender that is not a validator.
+    let mut out = Vec::new();
+    engine.handle(
+        Input::PeerMessage {
+            from: ValidatorIndex(1),
+            bytes: vec![0xff; 10],
+        },
+        &mut out,
+    );
+    engine.handle(
+        Input::PeerMessage {
+            from: ValidatorIndex(42),
+            bytes: Message::Query { request_id: 1 }.encode(),
+        },
+        &mut out,
+    );
+    assert_eq!(engine.metrics().dropped(DropReason::UnknownSender), 1);
+    assert_eq!(engine.processing_count(), 0);
+
+    // The good vertex is added once; a second copy is a duplicate (no second signature check).
+    deliver(&mut engine, 1, &Message::Vertex(good.bytes().clone()));
+    assert_eq!(
+        engine.vertex_status(&good.id()),
+        Some(VertexStatus::Processing)
+    );
+    let duplicates = engine.metrics().dropped(DropReason::Duplicate);
+    deliver(&mut engine, 2, &Message::Vertex(good.bytes().clone()));
+    assert_eq!(
+        engine.metrics().dropped(DropReason::Duplicate),
+        duplicates + 1
+    );
+    assert_eq!(engine.tx_status(&tx.id()), TxStatus::Pending);
+}
+
+#[test]
+fn missing_parents_are_fetched_and_served_parents_first() {
+    let w = world();
+    let mut engine = Engine::new(config(0)).expect("engine starts");
+    let parent = vertex(
+        1,
+        &w.relays[1],
+        0,
+        vec![],
+        vec![transfer(&w.alice, &w.bob, 1_000, 1)],
+    );
+    let child = vertex(
+        2,
+        &w.relays[2],
+        1,
+        vec![parent.id()],
+        vec![transfer(&w.alice, &w.bob, 1_000, 2)],
+    );
+    let out = deliver(&mut engine, 2, &Message::Vertex(child.bytes().clone()));
+    let request_id = out
+        .iter()
+        .find_map(|o| match o {
+            Output::Send {
+                to,
+                message: Message::GetAncestors { request_id, ids },
+            } if to.0 == 2 && ids == &[parent.id()] => Some(*request_id),
+            _ => None,
+        })
+        .expect("asks the sender for the missing parent");
+    assert_eq!(engine.waiting_count(), 1);
+
+    // A peer that has both answers a request for the child with the parent first.
+    let mut server = Engine::new(config(2)).expect("engine starts");
+    deliver(&mut server, 1, &Message::Vertex(parent.bytes().clone()));
+    deliver(&mut server, 2, &Message::Vertex(child.bytes().clone()));
+    let answer = deliver(
+        &mut server,
+        0,
+        &Message::GetAncestors {
+            request_id,
+            ids: vec![child.id()],
+        },
+    );
+    let Some(Output::Send {
+        message: Message::Ancestors { vertices, .. },
+        ..
+    }) = answer.first()
+    else {
+        panic!("expected an ancestors answer, got {answer:?}");
+    };
+    assert_eq!(
+        vertices,
+        &vec![parent.bytes().clone(), child.bytes().clone()]
+    );
+
+    deliver(
+        &mut engine,
+        2,
+        &Message::Ancestors {
+            request_id,
+            vertices: vertices.clone(),
+        },
+    );
+    assert_eq!(engine.waiting_count(), 0);
+    assert_eq!(
+        engine.vertex_status(&child.id()),
+        Some(VertexStatus::Processing)
+    );
+}
+
+/// Engines wired with instant, in-order delivery.
+struct Net {
+    engines: Vec<Engine>,
+    queue: VecDeque<(usize, usize, Vec<u8>)>,
+    events: Vec<(usize, Output)>,
+    now: u64,
+}
+
+impl Net {
+    fn new() -> Self {
+        let engines = (0..RELAYS)
+            .map(|i| Engine::new(config(i)).expect("engine starts"))
+            .collect();
+        Self {
+            engines,
+            queue: VecDeque::new(),
+            events: Vec::new(),
+            now: 0,
+        }
+    }
+
+    fn input(&mut self, relay: usize, input: Input) {
+        let mut out = Vec::new();
+        self.engines[relay].handle(input, &mut out);
+        for output in out {
+            match &output {
+                Output::Send { to, message } => {
+                    self.queue
+                        .push_back((relay, to.0 as usize, message.encode()))
+                }
+                Output::Broadcast { message } => {
+                    for to in (0..RELAYS).filter(|to| *to != relay) {
+                        self.queue.push_back((relay, to, message.encode()));
+                    }
+                }
+                _ => self.events.push((relay, output)),
+            }
+        }
+        while let Some((from, to, bytes)) = self.queue.pop_front() {
+            let mut out = Vec::new();
+            self.engines[to].handle(
+                Input::PeerMessage {
+                    from: ValidatorIndex(from as u16),
+                    bytes,
+                },
+                &mut out,
+            );
+            for output in out {
+                match &output {
+                    Output::Send { to: next, message } => {
+                        self.queue
+                            .push_back((to, next.0 as usize, message.encode()))
+                    }
+                    Output::Broadcast { message } => {
+                        for next in (0..RELAYS).filter(|n| *n != to) {
+                            self.queue.push_back((to, next, message.encode()));
+                        }
+                    }
+                    _ => self.events.push((to, output)),
+                }
+            }
+        }
+    }
+
+    fn run_ms(&mut self, ms: u64) {
+        for _ in 0..ms / 10 {
+            self.now += 10;
+            for relay in 0..RELAYS {
+                self.input(relay, Input::Tick { now_ms: self.now });
+            }
+        }
+    }
+}
+
+#[test]
+fn a_transfer_is_accepted_by_every_relay() {
+    let w = world();
+    let mut net = Net::new();
+    let tx = transfer(&w.alice, &w.bob, 2_500, 1);
+    net.input(1, Input::SubmitTransaction(tx.clone()));
+    net.run_ms(500);
+    for engine in &net.engines {
+        assert!(matches!(
+            engine.tx_status(&tx.id()),
+            TxStatus::Accepted { .. }
+        ));
+        assert_eq!(
+            engine
+                .ledger()
+                .account(&Address::from_public_key(w.alice.public_key()))
+                .nonce,
+            1
+        );
+        assert!(engine.metrics().polls_completed > 0 && engine.metrics().queries_answered > 0);
+    }
+    assert_eq!(net.engines[0].ledger(), net.engines[2].ledger());
+    // Every relay persisted exactly one accepted vertex.
+    for relay in 0..RELAYS {
+        let persisted = net
+            .events
+            .iter()
+            .filter(|(r, o)| {
+                *r == relay && matches!(o, Output::Persist(ruv_consensus::Persist::Accepted { .. }))
+            })
+            .count();
+        assert_eq!(persisted, 1);
+    }
+}
+
+#[test]
+fn a_double_spend_ends_with_one_winner_everywhere() {
+    let w = world();
+    let mut net = Net::new();
+    let pay_bob = transfer(&w.alice, &w.bob, 1_000, 1);
+    let pay_self = transfer(&w.alice, &w.alice, 2_000, 1);
+    net.input(0, Input::SubmitTransaction(pay_bob.clone()));
+    net.input(2, Input::SubmitTransaction(pay_self.clone()));
+    net.run_ms(2_000);
+    let winner = |engine: &Engine| {
+        [&pay_bob, &pay_self]
+            .iter()
+            .filter(|tx| matches!(engine.tx_status(&tx.id()), TxStatus::Accepted { .. }))
+            .map(|tx| tx.id())
+            .collect::<Vec<_>>()
+    };
+    let first = winner(&net.engines[0]);
+    assert_eq!(first.len(), 1, "exactly one side wins");
+    for engine in &net.engines {
+        assert_eq!(winner(engine), first);
+    }
+    let loser = if first[0] == pay_bob.id() {
+        pay_self.id()
+    } else {
+        pay_bob.id()
+    };
+    assert!(net.events.iter().any(|(_, o)| matches!(o, Output::TxRejected { id, reason: TxRejection::Conflict } if *id == loser)));
+}
+
+#[test]
+fn submissions_are_checked_before_gossip() {
+    let w = world();
+    let mut engine = Engine::new(config(0)).expect("engine starts");
+    let mut bad = (*transfer(&w.alice, &w.bob, 1_000, 1)).clone();
+    bad.transfer.amount = 1_001;
+    let mut out = Vec::new();
+    engine.handle(Input::SubmitTransaction(Arc::new(bad)), &mut out);
+    assert!(matches!(
+        out.as_slice(),
+        [Output::TxRejected {
+            reason: TxRejection::BadSignature,
+            ..
+        }]
+    ));
+    out.clear();
+    engine.handle(
+        Input::SubmitTransaction(transfer(&w.alice, &w.bob, 1_000, 1)),
+        &mut out,
+    );
+    assert!(matches!(
+        out.as_slice(),
+        [Output::Broadcast {
+            message: Message::Transaction(_)
+        }]
+    ));
+}
+
+#[test]
+fn restore_refuses_broken_logs_and_replays_good_ones() {
+    let w = world();
+    let first = vertex(
+        1,
+        &w.relays[1],
+        0,
+        vec![],
+        vec![transfer(&w.alice, &w.bob, 1_000, 1)],
+    );
+    let second = vertex(
+        1,
+        &w.relays[1],
+        1,
+        vec![first.id()],
+        vec![transfer(&w.alice, &w.bob, 1_000, 2)],
+    );
+    let restore = |accepted: Vec<&Vertex>| {
+        let state = PersistedState {
+            accepted: accepted.iter().map(|v| v.bytes().clone()).collect(),
+            processing: vec![],
+        };
+        Engine::restore(config(0), &state, &mut Vec::new())
+    };
+    assert!(matches!(
+        restore(vec![&second, &first]),
+        Err(RestoreError::ParentMissing(..))
+    ));
+    assert!(matches!(
+        restore(vec![&first, &first]),
+        Err(RestoreError::Duplicate(_))
+    ));
+    let gap = vertex(
+        1,
+        &w.relays[1],
+        0,
+        vec![],
+        vec![transfer(&w.alice, &w.bob, 1_000, 2)],
+    );
+    assert!(matches!(
+        restore(vec![&gap]),
+        Err(RestoreError::LedgerRejected {
+            reason: TxRejection::NonceGap { .. },
+            ..
+        })
+    ));
+    let state = PersistedState {
+        accepted: vec![vec![1u8, 2].into()],
+        processing: vec![],
+    };
+    assert!(matches!(
+        Engine::restore(config(0), &state, &mut Vec::new()),
+        Err(RestoreError::Decode { index: 0, .. })
+    ));
+    let engine = restore(vec![&first, &second]).expect("a good log restores");
+    assert_eq!(
+        engine
+            .ledger()
+            .account(&Address::from_public_key(w.alice.public_key()))
+            .nonce,
+        2
+    );
+    assert_eq!(
+        engine.vertex_status(&second.id()),
+        Some(VertexStatus::Accepted)
+    );
+}
+
+#[test]
+fn a_relay_outside_genesis_cannot_start() {
+    let mut config = config(0);
+    config.signing_key = Arc::new(SigningKey::from_seed(&[99; 32]));
+    assert_eq!(
+        Engine::new(config).err(),
+        Some(ruv_consensus::ConfigError::NotAValidator)
+    );
+}
+
+#[test]
+fn decoders_never_panic_on_garbage_input() {
+    let mut rng = ChaCha20Rng::seed_from_u64(1);
+    let mut engine = Engine::new(config(0)).expect("engine starts");
+    for _ in 0..2_000 {
+        let mut bytes = vec![0u8; (rng.next_u32() % 64) as usize];
+        rng.fill_bytes(&mut bytes);
+        if let Some(first) = bytes.first_mut() {
+            *first = 1; // the message version, so the tag and fields are exercised
+        }
+        let mut out = Vec::new();
+        engine.handle(
+            Input::PeerMessage {
+                from: ValidatorIndex(1),
+                bytes,
+            },
+            &mut out,
+        );
+    }
+    assert_eq!(engine.processing_count(), 0);
+}
+
+#[test]
+fn a_single_relay_network_accepts_on_its_own() {
+    let w = world();
+    let mut genesis = w.genesis.clone();
+    genesis.validators.truncate(1);
+    genesis.consensus = None; // scaled defaults: k = 1, alpha = 1, betas 15 / 20
+    let config = EngineConfig {
+        genesis,
+        signing_key: w.relays[0].clone(),
+        rng_seed: [1; 32],
+        tuning: Tuning::default(),
+    };
+    let mut engine = Engine::new(config).expect("engine starts");
+    let tx = transfer(&w.alice, &w.bob, 1_000, 1);
+    let mut out = Vec::new();
+    engine.handle(Input::SubmitTransaction(tx.clone()), &mut out);
+    for tick in 1..=20 {
+        engine.handle(Input::Tick { now_ms: tick * 25 }, &mut out);
+    }
+    assert!(matches!(
+        engine.tx_status(&tx.id()),
+        TxStatus::Accepted { .. }
+    ));
+    let persisted = out
+        .iter()
+        .position(|o| matches!(o, Output::Persist(ruv_consensus::Persist::Accepted { .. })));
+    let announced = out
+        .iter()
+        .position(|o| matches!(o, Output::TxAccepted { .. }));
+    assert!(
+        persisted < announced,
+        "the accepted vertex is persisted before the transfer is announced"
+    );
+}
+
+/// Ticks until the engine has queried every validator in `wanted`; returns
+/// the request id each one was asked with.
+fn queries_to(engine: &mut Engine, wanted: &[usize]) -> Vec<(usize, u32)> {
+    let mut asked: Vec<(usize, u32)> = Vec::new();
+    for tick in 1..=200u64 {
+        let mut out = Vec::new();
+        engine.handle(Input::Tick { now_ms: tick * 10 }, &mut out);
+        for output in out {
+            if let Output::Send {
+                to,
+                message: Message::Query { request_id },
+            } = output
+            {
+                if wanted.contains(&(to.0 as usize))
+                    && !asked.iter().any(|(v, _)| *v == to.0 as usize)
+                {
+                    asked.push((to.0 as usize, request_id));
+                }
+            }
+        }
+        if asked.len() == wanted.len() {
+            return asked;
+        }
+    }
+    panic!("never queried {wanted:?}");
+}
+
+#[test]
+fn a_voter_supporting_both_sides_of_a_conflict_is_not_counted() {
+    let w = world();
+    let mut engine = Engine::new(config(0)).expect("engine starts");
+    let side_a = vertex(
+        1,
+        &w.relays[1],
+        0,
+        vec![],
+        vec![transfer(&w.alice, &w.bob, 1_000, 1)],
+    );
+    let side_b = vertex(
+        2,
+        &w.relays[2],
+        0,
+        vec![],
+        vec![transfer(&w.alice, &w.alice, 2_000, 1)],
+    );
+    deliver(&mut engine, 1, &Message::Vertex(side_a.bytes().clone()));
+    deliver(&mut engine, 2, &Message::Vertex(side_b.bytes().clone()));
+    let (voter, request_id) = queries_to(&mut engine, &[1])[0];
+    let both = Message::Chits {
+        request_id,
+        preferred: vec![side_a.id(), side_b.id()],
+        accepted: vec![],
+    };
+    deliver(&mut engine, voter, &both);
+    // The poll ends at its timeout at the latest.
+    let mut out = Vec::new();
+    engine.handle(Input::Tick { now_ms: 10_000 }, &mut out);
+    assert!(engine.metrics().conflicting_votes >= 1);
+}
+
+#[test]
+fn catching_up_needs_accepted_reports_from_more_than_half_the_stake() {
+    let w = world();
+    let mut engine = Engine::new(config(0)).expect("engine starts");
+    let v = vertex(
+        1,
+        &w.relays[1],
+        0,
+        vec![],
+        vec![transfer(&w.alice, &w.bob, 1_000, 1)],
+    );
+    deliver(&mut engine, 1, &Message::Vertex(v.bytes().clone()));
+    let asked = queries_to(&mut engine, &[1, 2]);
+    let claim = |request_id| Message::Chits {
+        request_id,
+        preferred: vec![],
+        accepted: vec![v.id()],
+    };
+    // One of three equal validators (1/3 of the stake) is not enough ...
+    let (first, first_request) = asked[0];
+    deliver(&mut engine, first, &claim(first_request));
+    assert_eq!(
+        engine.vertex_status(&v.id()),
+        Some(VertexStatus::Processing)
+    );
+    // ... two (2/3) are.
+    let (second, second_request) = asked[1];
+    deliver(&mut engine, second, &claim(second_request));
+    assert_eq!(engine.vertex_status(&v.id()), Some(VertexStatus::Accepted));
+}
