@@ -4,12 +4,14 @@
 #
 #   scripts/devnet.sh [--no-build] [--relays N] [--base-port P] [--data-dir DIR] [--fresh]
 #
-# Relay i listens on 127.0.0.1:(P+i); relay 0 also runs the devnet faucet and
-# serves the wallet at http://127.0.0.1:P/.
+# Relay i listens on 127.0.0.1:(P+i) (client API and peer endpoint); the
+# relays run QR-Avalanche among themselves; relay 0 also runs the devnet
+# faucet; every relay serves the wallet (http://127.0.0.1:P/ is printed).
+# Defaults: 4 relays, base port 7100, data in .devnet/.
 source "$(dirname "$0")/lib.sh"
 
 BUILD=1
-RELAYS=1
+RELAYS=4
 BASE_PORT=7100
 DATA_DIR="$ROOT/.devnet"
 FRESH=0
@@ -54,6 +56,8 @@ for ((i = 0; i < RELAYS; i++)); do
         --data-dir "$DATA_DIR/relay-$i" --key-file "$DATA_DIR/relay-$i.key" --name "relay-$i"
         --wallet-dir "$ROOT/web/dist")
   [ "$i" = 0 ] && args+=(--faucet-key-file "$DATA_DIR/faucet.key")
+  # Each relay dials the ones before it: one authenticated link per pair.
+  for ((j = 0; j < i; j++)); do args+=(--peer "ws://127.0.0.1:$((BASE_PORT + j))/peer/v1"); done
   "$RELAY_BIN" "${args[@]}" > "$DATA_DIR/relay-$i.log" 2>&1 &
   pids+=($!)
 done

@@ -753,3 +753,57 @@ fn catching_up_needs_accepted_reports_from_more_than_half_the_stake() {
     deliver(&mut engine, second, &claim(second_request));
     assert_eq!(engine.vertex_status(&v.id()), Some(VertexStatus::Accepted));
 }
+
+#[test]
+fn polls_sample_distinct_validators_and_unreachable_ones_end_the_poll_at_once() {
+    let w = world();
+    let mut engine = Engine::new(config(0)).expect("engine");
+    let mut out = Vec::new();
+    engine.handle(Input::Tick { now_ms: 1 }, &mut out);
+    engine.handle(
+        Input::SubmitTransaction(transfer(&w.alice, &w.bob, 10, 1)),
+        &mut out,
+    );
+    // Let the batch delay pass so the vertex is issued and polls start.
+    engine.handle(Input::Tick { now_ms: 100 }, &mut out);
+    let queries: Vec<(ValidatorIndex, Message)> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Send {
+                to,
+                message: message @ Message::Query { .. },
+            } => Some((*to, message.clone())),
+            _ => None,
+        })
+        .collect();
+    assert!(!queries.is_empty(), "no poll started: {out:?}");
+    // Without replacement, k = 3 of 3 validators: each poll asks relays 1 and 2 exactly once.
+    let mut per_poll: std::collections::BTreeMap<u32, Vec<u16>> = Default::default();
+    for (to, message) in &queries {
+        if let Message::Query { request_id } = message {
+            per_poll.entry(*request_id).or_default().push(to.0);
+        }
+    }
+    for targets in per_poll.values() {
+        let mut sorted = targets.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, vec![1, 2], "a poll asked {targets:?}");
+    }
+    // Nobody is reachable: every poll ends now, not at its timeout.
+    let completed_before = engine.metrics().polls_completed;
+    let mut more = Vec::new();
+    for (to, message) in queries {
+        engine.handle(Input::Undeliverable { to, message }, &mut more);
+    }
+    assert_eq!(
+        engine.metrics().polls_completed - completed_before,
+        per_poll.len() as u64,
+        "undeliverable queries did not end their polls"
+    );
+    assert_eq!(engine.metrics().polls_timed_out, 0);
+    // Empty answers are no votes: with alpha = 3 of 3 nothing is accepted.
+    assert!(!matches!(
+        engine.tx_status(&transfer(&w.alice, &w.bob, 10, 1).id()),
+        TxStatus::Accepted { .. }
+    ));
+}

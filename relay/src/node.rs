@@ -7,7 +7,7 @@
 use crate::metrics::Metrics;
 use crate::peer::PeerNetwork;
 use crate::storage::Storage;
-use ruv_consensus::{Engine, Input, Output, Persist, TxDropReason, ValidatorIndex};
+use ruv_consensus::{Engine, Input, Message, Output, Persist, TxDropReason, ValidatorIndex};
 use ruv_protocol::api::{codes, AccountInfo, ApiError, TxState, TxStatus};
 use ruv_protocol::ledger::TxRejection;
 use ruv_protocol::{Address, SignedTransfer, TxId};
@@ -78,6 +78,8 @@ pub struct ConsensusNode {
     submissions: mpsc::Sender<Submission>,
     healthy: AtomicBool,
     epoch: Instant,
+    /// Queries no link could take, handed back to the engine next batch.
+    undeliverable: Mutex<Vec<(ValidatorIndex, Message)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -116,6 +118,7 @@ impl ConsensusNode {
             submissions,
             healthy: AtomicBool::new(true),
             epoch: Instant::now(),
+            undeliverable: Mutex::default(),
         });
         (node, receiver)
     }
@@ -254,6 +257,9 @@ impl ConsensusNode {
         let mut replies = Vec::new();
         let mut engine = lock(&self.engine);
         engine.handle(Input::Tick { now_ms }, &mut outputs);
+        for (to, message) in std::mem::take(&mut *lock(&self.undeliverable)) {
+            engine.handle(Input::Undeliverable { to, message }, &mut outputs);
+        }
         for work in batch {
             match work {
                 Work::Peer(from, bytes) => engine.handle(
@@ -371,7 +377,9 @@ impl ConsensusNode {
         for output in outputs {
             match output {
                 Output::Send { to, message } => {
-                    self.peers.send(to.0, message.encode());
+                    if !self.peers.send(to.0, message.encode()) {
+                        lock(&self.undeliverable).push((to, message));
+                    }
                 }
                 Output::Broadcast { message } => self.peers.broadcast(&message.encode()),
                 _ => {}

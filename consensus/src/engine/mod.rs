@@ -146,6 +146,17 @@ pub enum Input {
         /// counted in the engine's metrics).
         bytes: Vec<u8>,
     },
+    /// The driver could not hand a [`Output::Send`] message to validator
+    /// `to` (no live link, or its queue is full). A query counts as an empty
+    /// answer at once, so a poll that sampled an unreachable validator ends
+    /// without waiting for its timeout (avalanchego fails such requests
+    /// immediately too). Other messages are retried by their own timeouts.
+    Undeliverable {
+        /// The validator the message was for.
+        to: ValidatorIndex,
+        /// The message.
+        message: Message,
+    },
 }
 
 /// Why a transaction was dropped without a decision (the client may resubmit).
@@ -309,8 +320,6 @@ pub struct Engine {
     key: Arc<SigningKey>,
     chain_id: String,
     validators: Vec<Validator>,
-    /// Prefix sums of stake, for sampling.
-    cumulative_stake: Vec<u64>,
     params: ConsensusParams,
     tuning: Tuning,
     rng: ChaCha20Rng,
@@ -389,20 +398,12 @@ impl Engine {
             .iter()
             .position(|v| v.key == *signing_key.public_key())
             .ok_or(ConfigError::NotAValidator)?;
-        let mut cumulative_stake = Vec::with_capacity(validators.len());
-        let mut total = 0u64;
-        for v in &validators {
-            // Genesis validation rules out overflow.
-            total = total.saturating_add(v.stake);
-            cumulative_stake.push(total);
-        }
         let count = validators.len();
         Ok(Self {
             me: ValidatorIndex(me as u16),
             key: signing_key,
             chain_id: genesis.chain_id.clone(),
             validators,
-            cumulative_stake,
             params,
             tuning,
             rng: ChaCha20Rng::from_seed(rng_seed),
@@ -442,6 +443,7 @@ impl Engine {
             }
             Input::SubmitTransaction(tx) => self.on_submit(tx, out),
             Input::PeerMessage { from, bytes } => self.on_peer_message(from, &bytes, out),
+            Input::Undeliverable { to, message } => self.on_undeliverable(to, message, out),
         }
         self.settle(out);
     }

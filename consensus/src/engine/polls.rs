@@ -28,21 +28,61 @@ enum Vote {
 }
 
 impl Engine {
-    /// Draws `k` validators with replacement, each with probability
-    /// proportional to stake; returns each drawn validator with its count.
+    /// Draws `min(k, n)` distinct validators, each draw proportional to the
+    /// stake of the validators not drawn yet (weighted sampling without
+    /// replacement, as avalanchego samples). Each drawn validator holds one
+    /// slot (one vote). Without replacement a poll never asks one validator
+    /// twice, so an unreachable validator costs at most one vote per poll.
     fn sample(&mut self) -> BTreeMap<ValidatorIndex, u32> {
-        let total = self.cumulative_stake.last().copied().unwrap_or(0);
+        let mut remaining: Vec<(usize, u64)> = self
+            .validators
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i, v.stake))
+            .collect();
         let mut slots = BTreeMap::new();
-        if total == 0 {
-            return slots;
-        }
         for _ in 0..self.params.k {
-            // Multiply-shift maps a uniform u64 onto [0, total) (bias < 2^-40 for real stakes).
-            let point = ((self.rng.next_u64() as u128 * total as u128) >> 64) as u64;
-            let index = self.cumulative_stake.partition_point(|&c| c <= point);
-            *slots.entry(ValidatorIndex(index as u16)).or_insert(0) += 1;
+            let total: u128 = remaining.iter().map(|(_, s)| *s as u128).sum();
+            if total == 0 {
+                break;
+            }
+            // Multiply-shift maps a uniform u64 onto [0, total).
+            let point = (self.rng.next_u64() as u128 * total) >> 64;
+            let mut cumulative = 0u128;
+            let position = remaining
+                .iter()
+                .position(|(_, stake)| {
+                    cumulative += *stake as u128;
+                    point < cumulative
+                })
+                .unwrap_or(remaining.len() - 1);
+            let (index, _) = remaining.remove(position);
+            slots.insert(ValidatorIndex(index as u16), 1);
         }
         slots
+    }
+
+    /// A query could not be delivered: count it as an empty answer.
+    pub(super) fn on_undeliverable(
+        &mut self,
+        to: ValidatorIndex,
+        message: Message,
+        out: &mut Vec<Output>,
+    ) {
+        let Message::Query { request_id } = message else {
+            return;
+        };
+        if let Some(poll) = self.polls.get_mut(&request_id) {
+            if poll.slots.contains_key(&to) && !poll.answers.contains_key(&to) {
+                poll.answers.insert(to, Vec::new());
+                if poll.answers.len() == poll.slots.len() {
+                    self.finish_poll(request_id);
+                    if self.has_undecided() && self.polls.len() < self.tuning.max_concurrent_polls {
+                        self.start_poll(out);
+                    }
+                }
+            }
+        }
     }
 
     fn has_undecided(&self) -> bool {
