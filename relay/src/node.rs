@@ -376,10 +376,8 @@ impl ConsensusNode {
         // 3. Send, answer clients, publish.
         for output in outputs {
             match output {
-                Output::Send { to, message } => {
-                    if !self.peers.send(to.0, message.encode()) {
-                        lock(&self.undeliverable).push((to, message));
-                    }
+                Output::Send { to, message } if !self.peers.send(to.0, message.encode()) => {
+                    lock(&self.undeliverable).push((to, message));
                 }
                 Output::Broadcast { message } => self.peers.broadcast(&message.encode()),
                 _ => {}
