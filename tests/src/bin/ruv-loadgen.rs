@@ -250,7 +250,8 @@ async fn main() -> anyhow::Result<()> {
     let interval = Duration::from_secs_f64(1.0 / args.rate);
     let start = Instant::now();
     let mut next_send = start;
-    let (mut submitted, mut skipped_busy, mut submit_errors) = (0u64, 0u64, 0u64);
+    let (mut submitted, mut skipped_busy) = (0u64, 0u64);
+    let submit_errors = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut cursor = 0usize;
     while start.elapsed().as_secs_f64() < args.seconds {
         tokio::time::sleep_until(next_send.into()).await;
@@ -262,29 +263,30 @@ async fn main() -> anyhow::Result<()> {
             continue;
         }
         let nonce = next_nonce[account];
+        next_nonce[account] += 1;
         let to = addresses[(account + 1) % addresses.len()];
         let tx = transfer(&accounts[account], to, 1, nonce);
         in_flight
             .lock()
             .unwrap()
             .insert((account, nonce), (Instant::now(), 0));
-        let relay = &args.relays[cursor % relay_count];
-        match http
-            .post(format!("{relay}/api/v1/transactions"))
-            .json(&tx)
-            .send()
-            .await
-        {
-            Ok(r) if r.status().is_success() => {
-                next_nonce[account] += 1;
-                submitted += 1;
-            }
-            _ => {
+        submitted += 1;
+        // Submit concurrently: the schedule above, not the round trip, sets the rate.
+        let (http, url) = (
+            http.clone(),
+            format!("{}/api/v1/transactions", args.relays[cursor % relay_count]),
+        );
+        let (in_flight, submit_errors) = (in_flight.clone(), submit_errors.clone());
+        tokio::spawn(async move {
+            let ok =
+                matches!(http.post(url).json(&tx).send().await, Ok(r) if r.status().is_success());
+            if !ok {
                 in_flight.lock().unwrap().remove(&(account, nonce));
-                submit_errors += 1;
+                submit_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
-        }
+        });
     }
+    let submit_errors = submit_errors.load(std::sync::atomic::Ordering::Relaxed);
     let load_seconds = start.elapsed().as_secs_f64();
     // Let the last transfers finish (bounded wait).
     let drain_deadline = Instant::now() + Duration::from_secs(15);
