@@ -115,33 +115,8 @@ impl<'l> AncestryView<'l> {
     /// state, with the same rules as the ledger, and applies it on success.
     pub(crate) fn try_apply(&mut self, tx: &SignedTransfer) -> Result<(), TxRejection> {
         let t = &tx.transfer;
-        let sender = self.account(&t.from);
-        let expected = sender.nonce.checked_add(1).ok_or(TxRejection::Overflow)?;
-        if t.nonce < expected {
-            return Err(TxRejection::StaleNonce {
-                expected,
-                got: t.nonce,
-            });
-        }
-        if t.nonce > expected {
-            return Err(TxRejection::NonceGap {
-                expected,
-                got: t.nonce,
-            });
-        }
-        let needed = t.amount.checked_add(t.fee).ok_or(TxRejection::Overflow)?;
-        if sender.balance < needed {
-            return Err(TxRejection::InsufficientFunds {
-                balance: sender.balance,
-                needed,
-            });
-        }
-        if t.to != t.from {
-            self.account(&t.to)
-                .balance
-                .checked_add(t.amount)
-                .ok_or(TxRejection::Overflow)?;
-        }
+        let (sender, recipient) = (self.account(&t.from), self.account(&t.to).balance);
+        ruv_protocol::ledger::check_against_accounts(tx, sender, recipient)?;
         self.add(tx);
         Ok(())
     }

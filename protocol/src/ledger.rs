@@ -101,6 +101,44 @@ impl TxRejection {
     }
 }
 
+/// The stateful rules of a transfer, given the sender's account and the
+/// recipient's balance: nonce = previous + 1, balance >= amount + fee, and no
+/// overflow at the recipient. Shared by the ledger and by consensus, which
+/// checks transfers against the state of a vertex's ancestry.
+pub fn check_against_accounts(
+    tx: &SignedTransfer,
+    sender: Account,
+    recipient_balance: u64,
+) -> Result<(), TxRejection> {
+    let t = &tx.transfer;
+    let expected = sender.nonce.checked_add(1).ok_or(TxRejection::Overflow)?;
+    if t.nonce < expected {
+        return Err(TxRejection::StaleNonce {
+            expected,
+            got: t.nonce,
+        });
+    }
+    if t.nonce > expected {
+        return Err(TxRejection::NonceGap {
+            expected,
+            got: t.nonce,
+        });
+    }
+    let needed = t.amount.checked_add(t.fee).ok_or(TxRejection::Overflow)?;
+    if sender.balance < needed {
+        return Err(TxRejection::InsufficientFunds {
+            balance: sender.balance,
+            needed,
+        });
+    }
+    if t.to != t.from {
+        recipient_balance
+            .checked_add(t.amount)
+            .ok_or(TxRejection::Overflow)?;
+    }
+    Ok(())
+}
+
 /// What applying one transaction changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
@@ -274,35 +312,11 @@ impl Ledger {
     }
 
     fn check_stateful(&self, tx: &SignedTransfer) -> Result<(), TxRejection> {
-        let t = &tx.transfer;
-        let sender = self.account(&t.from);
-        let expected = sender.nonce.checked_add(1).ok_or(TxRejection::Overflow)?;
-        if t.nonce < expected {
-            return Err(TxRejection::StaleNonce {
-                expected,
-                got: t.nonce,
-            });
-        }
-        if t.nonce > expected {
-            return Err(TxRejection::NonceGap {
-                expected,
-                got: t.nonce,
-            });
-        }
-        let needed = t.amount.checked_add(t.fee).ok_or(TxRejection::Overflow)?;
-        if sender.balance < needed {
-            return Err(TxRejection::InsufficientFunds {
-                balance: sender.balance,
-                needed,
-            });
-        }
-        if t.to != t.from {
-            self.account(&t.to)
-                .balance
-                .checked_add(t.amount)
-                .ok_or(TxRejection::Overflow)?;
-        }
-        Ok(())
+        check_against_accounts(
+            tx,
+            self.account(&tx.transfer.from),
+            self.account(&tx.transfer.to).balance,
+        )
     }
 
     /// Verifies and applies a transaction.

@@ -642,6 +642,16 @@ pub(super) fn url_of(conn: &Connection) -> String {
     conn.borrow().url.clone()
 }
 
+/// A submit request for a transaction whose signature verifies: a relay
+/// would reject it anyway, and failing here names the real problem.
+pub(super) fn submit_request(tx: &SignedTransaction) -> Result<Request, ClientError> {
+    let tx = tx.inner().clone();
+    match tx.verify_signature() {
+        Ok(()) => Ok(Request::Submit(Box::new(tx))),
+        Err(e) => Err(ClientError::new(codes::INVALID_TRANSACTION, e.to_string())),
+    }
+}
+
 pub(super) fn parse_tx_id(id: &str) -> Result<TxId, ClientError> {
     id.parse().map_err(|e: ruv_protocol::tx::TxIdParseError| {
         ClientError::new(api::codes::INVALID_TRANSACTION_ID, e.to_string())
@@ -723,13 +733,7 @@ impl RelayClient {
     /// `pending`), whose id the client has checked against the local id.
     #[wasm_bindgen(unchecked_return_type = "Promise<TxStatus>")]
     pub fn submit(&self, tx: &SignedTransaction) -> Promise {
-        let tx = tx.inner().clone();
-        // A relay would reject it anyway; failing here names the real problem.
-        let request = match tx.verify_signature() {
-            Ok(()) => Ok(Request::Submit(Box::new(tx))),
-            Err(e) => Err(ClientError::new(codes::INVALID_TRANSACTION, e.to_string())),
-        };
-        self.call(request)
+        self.call(submit_request(tx))
     }
 
     /// The status of a transaction by id (64 hex digits).

@@ -6,9 +6,9 @@
 use super::backoff::Backoff;
 use super::client::{
     add_close_hook, close_connection, connect_to, connection_lost, is_open, is_subscribed,
-    parse_options, parse_timeout, parse_tx_id, reply_to_js, request, subscribe, subscription_id,
-    to_js, url_of, wait_for_final, CloseHook, ConnectOptionsJs, Connection, Sink, Timeouts, Timer,
-    DEFAULT_FINAL_TIMEOUT_MS,
+    parse_options, parse_timeout, parse_tx_id, reply_to_js, request, submit_request, subscribe,
+    subscription_id, to_js, url_of, wait_for_final, CloseHook, ConnectOptionsJs, Connection, Sink,
+    Timeouts, Timer, DEFAULT_FINAL_TIMEOUT_MS,
 };
 use super::core::{Reply, Request, Target};
 use super::oneshot;
@@ -419,12 +419,7 @@ impl RelayPool {
     /// is lost before the answer (the relay reports a known transaction's status).
     #[wasm_bindgen(unchecked_return_type = "Promise<TxStatus>")]
     pub fn submit(&self, tx: &SignedTransaction) -> Promise {
-        let tx = tx.inner().clone();
-        let request = match tx.verify_signature() {
-            Ok(()) => Ok(Request::Submit(Box::new(tx))),
-            Err(e) => Err(ClientError::new(codes::INVALID_TRANSACTION, e.to_string())),
-        };
-        self.call(request)
+        self.call(submit_request(tx))
     }
 
     /// See `RelayClient.getTransaction`.

@@ -190,12 +190,7 @@ pub fn derive_keys(
 }
 
 /// Compares without an early exit (for key checks and keys).
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
+pub use ruv_protocol::crypto::constant_time_eq;
 
 #[cfg(test)]
 mod tests {
