@@ -26,7 +26,8 @@ fn per_op_micros(iterations: usize, mut op: impl FnMut(usize)) -> f64 {
 }
 
 fn main() {
-    let message = [0x42u8; 256];
+    // Same message size as the browser bench page (web/src/bench.ts).
+    let message = [0x42u8; 2048];
     let key = SigningKey::from_seed(&[7; 32]);
     let signature = key.sign(&message, context::TRANSACTION, [1; 32]).unwrap();
 
