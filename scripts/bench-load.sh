@@ -23,6 +23,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 
+ensure_tools
 step "building ruv-relay and ruv-loadgen (release)"
 cargo build --release -p ruv-relay -p ruv-integration-tests --bin ruv-relay --bin ruv-loadgen
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"

@@ -319,7 +319,11 @@ impl ConsensusNode {
                     }));
                     if let Some(tx) = engine
                         .vertex(vertex)
-                        .and_then(|v| v.txs().iter().find(|t| t.id() == *id).cloned())
+                        // Vertices carry their transaction ids: no re-hashing.
+                        .and_then(|v| {
+                            let position = v.tx_ids().iter().position(|t| t == id)?;
+                            v.txs().get(position).cloned()
+                        })
                     {
                         for address in [tx.transfer.from, tx.transfer.to] {
                             events.push(NodeEvent::Account(AccountInfo::new(
