@@ -48,10 +48,13 @@ ensure_tools() {
   mkdir -p "$TMPDIR"
 }
 
-# The npm package for bundlers (what the wallet imports), release build.
+# The npm package, release build: for bundlers (client-wasm/pkg, what the
+# wallet imports) and for plain ES modules in browsers (client-wasm/pkg-web,
+# `--target web`). The second build reuses the compiled wasm.
 build_wasm_package() {
-  step "building the ruv-client npm package (wasm-pack, release)"
+  step "building the ruv-client npm package (wasm-pack, release; bundler and web targets)"
   wasm-pack build client-wasm --release --target bundler --out-dir pkg --mode no-install
+  wasm-pack build client-wasm --release --target web --out-dir pkg-web --mode no-install
 }
 
 ensure_npm_packages() {
