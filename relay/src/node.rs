@@ -407,6 +407,12 @@ impl ConsensusNode {
         }));
     }
 
+    /// Brings the gauges up to date (called when `/metrics` is scraped, so a
+    /// scrape never shows values from before the last batch).
+    pub fn refresh_gauges(&self) {
+        self.update_gauges(&lock(&self.engine));
+    }
+
     fn update_gauges(&self, engine: &Engine) {
         let m = engine.metrics();
         let counters = &self.peers.counters;

@@ -236,7 +236,10 @@ async fn metrics(
             axum::http::header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.metrics.render(),
+        {
+            state.node().refresh_gauges();
+            state.metrics.render()
+        },
     )
 }
 
