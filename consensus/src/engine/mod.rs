@@ -320,6 +320,8 @@ pub struct Engine {
     key: Arc<SigningKey>,
     chain_id: String,
     validators: Vec<Validator>,
+    /// Prefix sums of stake, for sampling.
+    cumulative_stake: Vec<u64>,
     params: ConsensusParams,
     tuning: Tuning,
     rng: ChaCha20Rng,
@@ -398,12 +400,20 @@ impl Engine {
             .iter()
             .position(|v| v.key == *signing_key.public_key())
             .ok_or(ConfigError::NotAValidator)?;
+        let mut cumulative_stake = Vec::with_capacity(validators.len());
+        let mut total = 0u64;
+        for v in &validators {
+            // Genesis validation rules out overflow.
+            total = total.saturating_add(v.stake);
+            cumulative_stake.push(total);
+        }
         let count = validators.len();
         Ok(Self {
             me: ValidatorIndex(me as u16),
             key: signing_key,
             chain_id: genesis.chain_id.clone(),
             validators,
+            cumulative_stake,
             params,
             tuning,
             rng: ChaCha20Rng::from_seed(rng_seed),

@@ -28,36 +28,19 @@ enum Vote {
 }
 
 impl Engine {
-    /// Draws `min(k, n)` distinct validators, each draw proportional to the
-    /// stake of the validators not drawn yet (weighted sampling without
-    /// replacement, as avalanchego samples). Each drawn validator holds one
-    /// slot (one vote). Without replacement a poll never asks one validator
-    /// twice, so an unreachable validator costs at most one vote per poll.
+    /// Draws `k` validators with replacement, each with probability
+    /// proportional to stake; returns each drawn validator with its count.
     fn sample(&mut self) -> BTreeMap<ValidatorIndex, u32> {
-        let mut remaining: Vec<(usize, u64)> = self
-            .validators
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (i, v.stake))
-            .collect();
+        let total = self.cumulative_stake.last().copied().unwrap_or(0);
         let mut slots = BTreeMap::new();
+        if total == 0 {
+            return slots;
+        }
         for _ in 0..self.params.k {
-            let total: u128 = remaining.iter().map(|(_, s)| *s as u128).sum();
-            if total == 0 {
-                break;
-            }
-            // Multiply-shift maps a uniform u64 onto [0, total).
-            let point = (self.rng.next_u64() as u128 * total) >> 64;
-            let mut cumulative = 0u128;
-            let position = remaining
-                .iter()
-                .position(|(_, stake)| {
-                    cumulative += *stake as u128;
-                    point < cumulative
-                })
-                .unwrap_or(remaining.len() - 1);
-            let (index, _) = remaining.remove(position);
-            slots.insert(ValidatorIndex(index as u16), 1);
+            // Multiply-shift maps a uniform u64 onto [0, total) (bias < 2^-40 for real stakes).
+            let point = ((self.rng.next_u64() as u128 * total as u128) >> 64) as u64;
+            let index = self.cumulative_stake.partition_point(|&c| c <= point);
+            *slots.entry(ValidatorIndex(index as u16)).or_insert(0) += 1;
         }
         slots
     }
