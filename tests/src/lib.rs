@@ -164,6 +164,26 @@ pub fn key(n: u8) -> SigningKey {
     SigningKey::from_seed(&[n; 32])
 }
 
+/// `GET url`: the JSON body (`null` if there is none).
+pub async fn get(url: String) -> Value {
+    json_response(reqwest::Client::new().get(url).send().await.unwrap())
+        .await
+        .1
+}
+
+/// `POST url` with a JSON body: status code and JSON body.
+pub async fn post(url: String, body: &impl serde::Serialize) -> (u16, Value) {
+    json_response(
+        reqwest::Client::new()
+            .post(url)
+            .json(body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
 /// Status code and JSON body of a response.
 pub async fn json_response(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();

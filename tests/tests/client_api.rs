@@ -1,7 +1,7 @@
 //! The client API of one real relay on an ephemeral port: signed transfers
 //! from a native client, and every bad input answered with its own code.
 
-use ruv_integration_tests::{address, error_code, json_response, key, Devnet, WsClient};
+use ruv_integration_tests::{address, error_code, json_response, key, post, Devnet, WsClient};
 use ruv_protocol::api::limits;
 use serde_json::{json, Value};
 
@@ -15,14 +15,7 @@ async fn transfers_are_accepted_and_bad_input_gets_its_code() {
 
     // A valid transfer is accepted and moves the money.
     let tx = devnet.transfer(&faucet, address(&bob), 5_000_000, 1);
-    let (status, body) = json_response(
-        http.post(format!("{url}/api/v1/transactions"))
-            .json(&tx)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = post(format!("{url}/api/v1/transactions"), &tx).await;
     assert_eq!(status, 202, "{body}");
     assert!(
         matches!(body["status"].as_str(), Some("pending" | "accepted")),
@@ -48,29 +41,12 @@ async fn transfers_are_accepted_and_bad_input_gets_its_code() {
     .await;
     assert_eq!((status, body["status"].as_str()), (200, Some("accepted")));
     // Submitting the same transaction again is idempotent.
-    let (status, body) = json_response(
-        http.post(format!("{url}/api/v1/transactions"))
-            .json(&tx)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = post(format!("{url}/api/v1/transactions"), &tx).await;
     assert_eq!((status, body["status"].as_str()), (202, Some("accepted")));
 
     let post_tx = |value: Value| {
-        let http = http.clone();
-        let url = url.clone();
-        async move {
-            json_response(
-                http.post(format!("{url}/api/v1/transactions"))
-                    .json(&value)
-                    .send()
-                    .await
-                    .unwrap(),
-            )
-            .await
-        }
+        let url = format!("{url}/api/v1/transactions");
+        async move { post(url, &value).await }
     };
     let valid = serde_json::to_value(devnet.transfer(&faucet, address(&bob), 1, 2)).unwrap();
 
@@ -221,34 +197,21 @@ async fn transfers_are_accepted_and_bad_input_gets_its_code() {
     // The faucet pays through a real transfer, and rate-limits an address.
     let carol = key(4);
     let faucet_url = format!("{url}/api/v1/faucet");
-    let (status, reply) = json_response(
-        http.post(&faucet_url)
-            .json(&json!({"address": address(&carol).to_string()}))
-            .send()
-            .await
-            .unwrap(),
+    let (status, reply) = post(
+        faucet_url.clone(),
+        &json!({"address": address(&carol).to_string()}),
     )
     .await;
     assert_eq!(status, 202, "{reply}");
     let paid = devnet.wait_final(0, reply["id"].as_str().unwrap()).await;
     assert_eq!(paid["status"], "accepted", "{paid}");
-    let (status, reply) = json_response(
-        http.post(&faucet_url)
-            .json(&json!({"address": address(&carol).to_string()}))
-            .send()
-            .await
-            .unwrap(),
+    let (status, reply) = post(
+        faucet_url.clone(),
+        &json!({"address": address(&carol).to_string()}),
     )
     .await;
     assert_eq!((status, error_code(&reply)), (429, "faucet_cooldown"));
-    let (status, reply) = json_response(
-        http.post(&faucet_url)
-            .json(&json!({"address": "ruv1bad"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, reply) = post(faucet_url, &json!({"address": "ruv1bad"})).await;
     assert_eq!((status, error_code(&reply)), (400, "invalid_address"));
 }
 
@@ -400,14 +363,7 @@ async fn accepted_transactions_survive_a_restart() {
     let faucet = devnet.faucet_key();
     for nonce in 1..=3 {
         let tx = devnet.transfer(&faucet, address(&key(9)), 100, nonce);
-        let (status, _) = json_response(
-            http.post(format!("{}/api/v1/transactions", devnet.url(0)))
-                .json(&tx)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, _) = post(format!("{}/api/v1/transactions", devnet.url(0)), &tx).await;
         assert_eq!(status, 202);
         assert_eq!(
             devnet.wait_final(0, &tx.id().to_string()).await["status"],

@@ -2,30 +2,12 @@
 //! killed with SIGKILL under load, and a key that is not in genesis.
 
 use ruv_integration_tests::{
-    address, error_code, json_response, key, peer_url, relay_config, Devnet, WsClient,
+    address, error_code, get, key, peer_url, post, relay_config, Devnet, WsClient,
 };
 use ruv_protocol::crypto::SigningKey;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-
-async fn get(url: String) -> Value {
-    json_response(reqwest::Client::new().get(url).send().await.unwrap())
-        .await
-        .1
-}
-
-async fn post(url: String, body: &impl serde::Serialize) -> (u16, Value) {
-    json_response(
-        reqwest::Client::new()
-            .post(url)
-            .json(body)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_double_spend_on_two_relays_ends_with_exactly_one_accepted_everywhere() {
