@@ -57,6 +57,7 @@
 #![deny(missing_docs)]
 
 mod ancestry;
+pub mod checkpoint;
 mod dag;
 mod engine;
 pub mod message;
@@ -69,6 +70,10 @@ pub use dag::VertexStatus;
 pub use engine::{
     ConfigError, Engine, EngineConfig, Input, Output, Persist, PersistedState, RestoreError,
     Tuning, TxDropReason, TxStatus,
+};
+pub use checkpoint::{
+    CheckpointConfig, CheckpointInput, CheckpointOutput, CheckpointPersist, CheckpointTiming,
+    Checkpointer, StoredCheckpoint,
 };
 pub use message::Message;
 pub use metrics::{DropReason, Metrics};

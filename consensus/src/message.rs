@@ -15,12 +15,17 @@
 //! | 3 | [`Message::Chits`] | u32 request id, preferred: u16 count (at most [`MAX_CHITS`]) + 32-byte vertex ids, accepted tips: the same |
 //! | 4 | [`Message::GetAncestors`] | u32 request id, u16 count (at most [`MAX_REQUESTED_IDS`]) + 32-byte vertex ids |
 //! | 5 | [`Message::Ancestors`] | u32 request id, u16 count (at most [`MAX_ANCESTORS`]) + for each a u32 length and a signed vertex |
+//! | 6 | [`Message::CheckpointVote`] | u32 length + checkpoint header (at most `MAX_HEADER_LEN`), anchor: u16 count (at most `MAX_ANCHOR_VERTICES`) + 32-byte vertex ids, 3309-byte signature |
+//! | 7 | [`Message::CheckpointCertified`] | u32 length + certificate (at most `MAX_CERTIFICATE_LEN`), anchor as in 6 |
+//! | 8 | [`Message::GetCheckpoint`] | u64 checkpoint number |
 //!
 //! A whole message is at most [`MAX_MESSAGE_LEN`] bytes (the relay's peer
 //! frame limit). Decoding is total and allocates nothing beyond these limits.
 
 use crate::vertex::{VertexId, MAX_VERTEX_LEN};
+use ruv_protocol::checkpoint::{MAX_ANCHOR_VERTICES, MAX_CERTIFICATE_LEN, MAX_HEADER_LEN};
 use ruv_protocol::codec::{DecodeError, Reader, Writer};
+use ruv_protocol::crypto::SIGNATURE_LEN;
 use ruv_protocol::tx::MAX_SIGNED_TRANSFER_LEN;
 use ruv_protocol::SignedTransfer;
 use std::sync::Arc;
@@ -77,6 +82,30 @@ pub enum Message {
         /// Signed vertex encodings.
         vertices: Vec<Arc<[u8]>>,
     },
+    /// A validator's signature on a checkpoint header (a certificate
+    /// share); from the round's proposer it is also the proposal.
+    CheckpointVote {
+        /// The header encoding.
+        header: Arc<[u8]>,
+        /// Accepted vertices whose closure the checkpoint adds.
+        anchor: Vec<VertexId>,
+        /// ML-DSA-65 signature over the header (context `ruv/cert/v1`).
+        signature: Arc<[u8]>,
+    },
+    /// A certificate that crossed the threshold, so relays that missed votes
+    /// (or were offline) can adopt it.
+    CheckpointCertified {
+        /// The certificate encoding.
+        certificate: Arc<[u8]>,
+        /// Accepted vertices whose closure the checkpoint adds.
+        anchor: Vec<VertexId>,
+    },
+    /// "Send me certified checkpoint `number`" (answered with
+    /// [`Message::CheckpointCertified`] if known).
+    GetCheckpoint {
+        /// The checkpoint number.
+        number: u64,
+    },
 }
 
 const TAG_TRANSACTION: u8 = 0;
@@ -85,6 +114,9 @@ const TAG_QUERY: u8 = 2;
 const TAG_CHITS: u8 = 3;
 const TAG_GET_ANCESTORS: u8 = 4;
 const TAG_ANCESTORS: u8 = 5;
+const TAG_CHECKPOINT_VOTE: u8 = 6;
+const TAG_CHECKPOINT_CERTIFIED: u8 = 7;
+const TAG_GET_CHECKPOINT: u8 = 8;
 
 impl Message {
     /// A short stable name (for logs and metrics labels).
@@ -96,6 +128,9 @@ impl Message {
             Self::Chits { .. } => "chits",
             Self::GetAncestors { .. } => "get_ancestors",
             Self::Ancestors { .. } => "ancestors",
+            Self::CheckpointVote { .. } => "checkpoint_vote",
+            Self::CheckpointCertified { .. } => "checkpoint_certified",
+            Self::GetCheckpoint { .. } => "get_checkpoint",
         }
     }
 
@@ -137,6 +172,25 @@ impl Message {
                 for vertex in vertices {
                     w.long_bytes(vertex);
                 }
+            }
+            Self::CheckpointVote {
+                header,
+                anchor,
+                signature,
+            } => {
+                w.u8(TAG_CHECKPOINT_VOTE).long_bytes(header);
+                write_ids(&mut w, anchor);
+                w.fixed(signature);
+            }
+            Self::CheckpointCertified {
+                certificate,
+                anchor,
+            } => {
+                w.u8(TAG_CHECKPOINT_CERTIFIED).long_bytes(certificate);
+                write_ids(&mut w, anchor);
+            }
+            Self::GetCheckpoint { number } => {
+                w.u8(TAG_GET_CHECKPOINT).u64(*number);
             }
         }
         w.finish()
@@ -205,6 +259,25 @@ impl Message {
                     vertices,
                 }
             }
+            TAG_CHECKPOINT_VOTE => {
+                let header = r.long_bytes("checkpoint header", MAX_HEADER_LEN)?.into();
+                let anchor = read_ids(&mut r, "checkpoint anchor", MAX_ANCHOR_VERTICES)?;
+                let signature = r.take(SIGNATURE_LEN)?.into();
+                Self::CheckpointVote {
+                    header,
+                    anchor,
+                    signature,
+                }
+            }
+            TAG_CHECKPOINT_CERTIFIED => {
+                let certificate = r.long_bytes("certificate", MAX_CERTIFICATE_LEN)?.into();
+                let anchor = read_ids(&mut r, "checkpoint anchor", MAX_ANCHOR_VERTICES)?;
+                Self::CheckpointCertified {
+                    certificate,
+                    anchor,
+                }
+            }
+            TAG_GET_CHECKPOINT => Self::GetCheckpoint { number: r.u64()? },
             tag => {
                 return Err(DecodeError::UnknownTag {
                     field: "message",
@@ -271,6 +344,16 @@ mod tests {
                 request_id: 10,
                 vertices: vec![vec![4u8; 10].into(), vec![].into()],
             },
+            Message::CheckpointVote {
+                header: vec![5u8; 40].into(),
+                anchor: ids(3),
+                signature: vec![6u8; SIGNATURE_LEN].into(),
+            },
+            Message::CheckpointCertified {
+                certificate: vec![7u8; 100].into(),
+                anchor: ids(1),
+            },
+            Message::GetCheckpoint { number: 42 },
         ];
         for message in messages {
             assert_eq!(

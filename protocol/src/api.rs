@@ -3,8 +3,10 @@
 //! parses them. The relay's `docs/api.md` documents each endpoint.
 
 use crate::address::Address;
+use crate::checkpoint::{CertifiedCheckpoint, Hash32};
 use crate::genesis::FeeSchedule;
 use crate::ledger::{Account, TxRejection};
+use crate::light::AccountProof;
 use crate::serde_bytes::u64_string;
 use crate::tx::TxId;
 use serde::{Deserialize, Serialize};
@@ -42,6 +44,12 @@ pub mod codes {
     pub const DUPLICATE_TRANSACTION: &str = "duplicate_transaction";
     /// A bug or storage failure in the relay.
     pub const INTERNAL: &str = "internal";
+    /// No certified checkpoint holds what was asked (yet): no checkpoint is
+    /// certified, or a transaction is not in one.
+    pub const NOT_CERTIFIED: &str = "not_certified";
+    /// Client side: a relay's answer failed verification (a lying or broken
+    /// relay). Never sent by a relay.
+    pub const VERIFICATION_FAILED: &str = "verification_failed";
 }
 
 /// An error as the API reports it.
@@ -99,6 +107,12 @@ pub struct NetworkStatus {
     pub faucet: bool,
     /// The genesis fee schedule.
     pub fees: FeeSchedule,
+    /// [`Genesis::hash`](crate::Genesis::hash) of this relay's network
+    /// (lower-case hex): a client compares it with its own anchor.
+    pub genesis_hash: Hash32,
+    /// Number of the latest certified checkpoint (0: none yet).
+    #[serde(with = "u64_string")]
+    pub latest_checkpoint: u64,
 }
 
 /// `GET /api/v1/accounts/{address}`, and the payload of account events.
@@ -196,6 +210,48 @@ pub mod ws_methods {
     pub const SUBSCRIBE_TRANSACTION: &str = "subscribe_transaction";
     /// `{subscription}`; result `{}`.
     pub const UNSUBSCRIBE: &str = "unsubscribe";
+    /// `{number?}` (decimal string; latest when omitted); result
+    /// [`CertifiedCheckpoint`](crate::checkpoint::CertifiedCheckpoint).
+    pub const GET_CHECKPOINT: &str = "get_checkpoint";
+    /// `{address}`; result [`AccountProof`](crate::light::AccountProof)
+    /// against the latest certified checkpoint.
+    pub const GET_ACCOUNT_PROOF: &str = "get_account_proof";
+    /// `{id}`; result [`TransactionProof`](crate::light::TransactionProof).
+    pub const GET_TRANSACTION_PROOF: &str = "get_transaction_proof";
+    /// No params; result `{subscription}`; then a `checkpoint` event for the
+    /// latest certified checkpoint at once and for every new one.
+    pub const SUBSCRIBE_CHECKPOINTS: &str = "subscribe_checkpoints";
+}
+
+/// Params of `get_checkpoint`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointParams {
+    /// The checkpoint number; the latest when omitted.
+    #[serde(
+        default,
+        with = "u64_string_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub number: Option<u64>,
+}
+
+mod u64_string_opt {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(v) => s.serialize_str(&v.to_string()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        use serde::de::Error as _;
+        let text = Option::<String>::deserialize(d)?;
+        text.map(|t| crate::serde_bytes::u64_string::parse(&t).map_err(D::Error::custom))
+            .transpose()
+    }
 }
 
 /// Params of `get_account` and `subscribe_account`.
@@ -266,6 +322,11 @@ pub enum WsEvent {
     Account(AccountInfo),
     /// A transaction's status changed.
     Transaction(TxStatus),
+    /// A new certified checkpoint (`subscribe_checkpoints`).
+    Checkpoint(Box<CertifiedCheckpoint>),
+    /// A subscribed account, proven against a new certified checkpoint in
+    /// which it changed (sent after that checkpoint's `checkpoint` event).
+    AccountProof(AccountProof),
 }
 
 /// Documented limits of the client API (the relay enforces them; the client

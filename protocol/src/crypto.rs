@@ -194,10 +194,20 @@ pub mod hash_context {
     pub const VERTEX_ID: &str = "rUv 2026-11 vertex id v1";
     /// Genesis file identity.
     pub const GENESIS: &str = "rUv 2026-11 genesis v1";
+    /// Checkpoint header id = hash of the header encoding.
+    pub const CHECKPOINT_ID: &str = "rUv 2026-11 checkpoint header id v1";
+    /// A validator set's identity (keys and stakes, in genesis order).
+    pub const VALIDATOR_SET: &str = "rUv 2026-11 validator set v1";
+    /// What a checkpoint covers: the accepted vertex ids that close its set.
+    pub const CHECKPOINT_ANCHOR: &str = "rUv 2026-11 checkpoint anchor v1";
     /// State root (Merkle) leaves.
     pub const STATE_LEAF: &str = "rUv 2026-11 state leaf v1";
     /// State root (Merkle) inner nodes.
     pub const STATE_NODE: &str = "rUv 2026-11 state node v1";
+    /// Transaction tree (sparse Merkle, keyed by transaction id) leaves.
+    pub const TX_LEAF: &str = "rUv 2026-11 transaction leaf v1";
+    /// Transaction tree (sparse Merkle, keyed by transaction id) inner nodes.
+    pub const TX_NODE: &str = "rUv 2026-11 transaction node v1";
 }
 
 /// BLAKE3 in derive-key mode over several parts.

@@ -9,11 +9,14 @@
 
 pub mod address;
 pub mod api;
+pub mod checkpoint;
 pub mod codec;
 pub mod crypto;
 pub mod genesis;
 pub mod ledger;
+pub mod light;
 pub mod serde_bytes;
+pub mod smt;
 pub mod tx;
 
 pub use address::{Address, AddressError};

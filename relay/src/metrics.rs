@@ -21,6 +21,8 @@ pub struct Metrics {
     pub vertices_accepted: Counter,
     /// Vertices rejected by consensus.
     pub vertices_rejected: Counter,
+    /// Checkpoints certified (formed here or adopted from peers).
+    pub checkpoints_certified: Counter,
     /// Consensus queries sent to peers.
     pub queries_sent: Gauge,
     /// Consensus queries answered by peers.
@@ -59,6 +61,7 @@ impl Metrics {
             transactions_rejected: Counter::default(),
             vertices_accepted: Counter::default(),
             vertices_rejected: Counter::default(),
+            checkpoints_certified: Counter::default(),
             queries_sent: Gauge::default(),
             queries_answered: Gauge::default(),
             polls: Gauge::default(),
@@ -97,6 +100,11 @@ impl Metrics {
             "vertices_rejected",
             "Vertices rejected by consensus",
             metrics.vertices_rejected.clone(),
+        );
+        r.register(
+            "checkpoints_certified",
+            "Checkpoints certified by more than 2/3 of the stake",
+            metrics.checkpoints_certified.clone(),
         );
         r.register(
             "consensus_queries_sent",

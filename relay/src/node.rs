@@ -3,13 +3,23 @@
 //! and client submissions in batches; for each batch it persists what the
 //! engine asks (one database transaction, in order) *before* sending any
 //! message or telling any client, then sends, then publishes events.
+//!
+//! The same task owns the [`Checkpointer`]: every vertex the engine accepts
+//! and every checkpoint message the engine passes through goes to it in the
+//! same batch, and its persistence requests (the "signed n" lock, certified
+//! checkpoints) share the batch's database commit.
 
 use crate::metrics::Metrics;
 use crate::peer::PeerNetwork;
 use crate::storage::Storage;
-use ruv_consensus::{Engine, Input, Message, Output, Persist, TxDropReason, ValidatorIndex};
+use ruv_consensus::checkpoint::{CheckpointInput, CheckpointOutput, CheckpointPersist};
+use ruv_consensus::{
+    Checkpointer, Engine, Input, Message, Output, Persist, TxDropReason, ValidatorIndex,
+};
 use ruv_protocol::api::{codes, AccountInfo, ApiError, TxState, TxStatus};
+use ruv_protocol::checkpoint::CertifiedCheckpoint;
 use ruv_protocol::ledger::TxRejection;
+use ruv_protocol::light::{AccountProof, TransactionProof};
 use ruv_protocol::{Address, SignedTransfer, TxId};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,6 +43,8 @@ pub enum NodeEvent {
     Account(AccountInfo),
     /// A transaction's status changed.
     Transaction(TxStatus),
+    /// A new certified checkpoint, and the accounts that changed in it.
+    Checkpoint(Arc<CertifiedCheckpoint>, Arc<[Address]>),
 }
 
 /// A client submission on its way to the engine.
@@ -68,6 +80,7 @@ impl Rejections {
 /// The running consensus node.
 pub struct ConsensusNode {
     engine: Mutex<Engine>,
+    checkpoints: Mutex<Checkpointer>,
     /// Taken (and so closed) when the driver stops.
     storage: Mutex<Option<Storage>>,
     peers: Arc<PeerNetwork>,
@@ -101,6 +114,7 @@ impl ConsensusNode {
     /// Wraps a (restored) engine; call [`ConsensusNode::run`] to drive it.
     pub fn new(
         engine: Engine,
+        checkpoints: Checkpointer,
         storage: Storage,
         peers: Arc<PeerNetwork>,
         events: broadcast::Sender<NodeEvent>,
@@ -109,6 +123,7 @@ impl ConsensusNode {
         let (submissions, receiver) = mpsc::channel(SUBMISSION_QUEUE);
         let node = Arc::new(Self {
             engine: Mutex::new(engine),
+            checkpoints: Mutex::new(checkpoints),
             storage: Mutex::new(Some(storage)),
             peers,
             events,
@@ -141,6 +156,30 @@ impl ConsensusNode {
     /// An account in the accepted state.
     pub fn account(&self, address: Address) -> AccountInfo {
         AccountInfo::new(address, lock(&self.engine).ledger().account(&address))
+    }
+
+    /// The latest certified checkpoint (None before the first).
+    pub fn latest_checkpoint(&self) -> Option<CertifiedCheckpoint> {
+        lock(&self.checkpoints)
+            .latest()
+            .map(|c| c.certificate.to_json())
+    }
+
+    /// A certified checkpoint by number.
+    pub fn checkpoint(&self, number: u64) -> Option<CertifiedCheckpoint> {
+        lock(&self.checkpoints)
+            .certified(number)
+            .map(|c| c.certificate.to_json())
+    }
+
+    /// An account with its proof against the latest certified checkpoint.
+    pub fn account_proof(&self, address: &Address) -> Option<AccountProof> {
+        lock(&self.checkpoints).prove_account(address)
+    }
+
+    /// A transaction's inclusion proof, once a certified checkpoint holds it.
+    pub fn transaction_proof(&self, id: &TxId) -> Option<TransactionProof> {
+        lock(&self.checkpoints).prove_transaction(id)
     }
 
     /// A transaction's status as this relay knows it.
@@ -281,6 +320,33 @@ impl ConsensusNode {
             }
         }
 
+        // The checkpointer sees what the engine decided in this batch.
+        let mut checkpoint_outputs = Vec::new();
+        {
+            let mut checkpoints = lock(&self.checkpoints);
+            let unix_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            checkpoints.handle(
+                CheckpointInput::Tick { now_ms, unix_ms },
+                &mut checkpoint_outputs,
+            );
+            for output in &outputs {
+                let input = match output {
+                    Output::VertexAccepted { id, .. } => match engine.vertex(id) {
+                        Some(vertex) => CheckpointInput::VertexAccepted(vertex.clone()),
+                        None => continue,
+                    },
+                    Output::Checkpoint { from, message } => CheckpointInput::Peer {
+                        from: *from,
+                        message: message.clone(),
+                    },
+                    _ => continue,
+                };
+                checkpoints.handle(input, &mut checkpoint_outputs);
+            }
+        }
+
         // 1. Persist, in order, before anything leaves this relay.
         let persist: Vec<&Persist> = outputs
             .iter()
@@ -289,9 +355,18 @@ impl ConsensusNode {
                 _ => None,
             })
             .collect();
-        if !persist.is_empty() {
+        let checkpoint_persist: Vec<&CheckpointPersist> = checkpoint_outputs
+            .iter()
+            .filter_map(|o| match o {
+                CheckpointOutput::Persist(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        if !persist.is_empty() || !checkpoint_persist.is_empty() {
             let stored = match lock(&self.storage).as_ref() {
-                Some(storage) => storage.apply(persist).map_err(|e| e.to_string()),
+                Some(storage) => storage
+                    .apply_all(persist, checkpoint_persist)
+                    .map_err(|e| e.to_string()),
                 None => Err("the database is closed".to_owned()),
             };
             if let Err(e) = stored {
@@ -345,7 +420,22 @@ impl ConsensusNode {
                 Output::VertexRejected { .. } => {
                     self.metrics.vertices_rejected.inc();
                 }
-                Output::Send { .. } | Output::Broadcast { .. } | Output::Persist(_) => {}
+                Output::Send { .. }
+                | Output::Broadcast { .. }
+                | Output::Persist(_)
+                | Output::Checkpoint { .. } => {}
+            }
+        }
+        for output in &checkpoint_outputs {
+            if let CheckpointOutput::Certified { number } = output {
+                let checkpoints = lock(&self.checkpoints);
+                if let Some(stored) = checkpoints.certified(*number) {
+                    self.metrics.checkpoints_certified.inc();
+                    events.push(NodeEvent::Checkpoint(
+                        Arc::new(stored.certificate.to_json()),
+                        checkpoints.latest_changes().into(),
+                    ));
+                }
             }
         }
         let verdicts: Vec<_> = replies
@@ -385,6 +475,16 @@ impl ConsensusNode {
                 }
                 Output::Broadcast { message } => self.peers.broadcast(&message.encode()),
                 _ => {}
+            }
+        }
+        for output in checkpoint_outputs {
+            match output {
+                // Checkpoint messages are retried by the checkpointer's own rounds.
+                CheckpointOutput::Send { to, message } => {
+                    self.peers.send(to.0, message.encode());
+                }
+                CheckpointOutput::Broadcast(message) => self.peers.broadcast(&message.encode()),
+                CheckpointOutput::Persist(_) | CheckpointOutput::Certified { .. } => {}
             }
         }
         for (reply, verdict) in verdicts {

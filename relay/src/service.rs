@@ -7,7 +7,9 @@ use crate::node::{ConsensusNode, NodeEvent};
 use ruv_protocol::api::{
     codes, AccountInfo, ApiError, FeeEstimate, NetworkStatus, TxState, TxStatus,
 };
+use ruv_protocol::checkpoint::{CertifiedCheckpoint, Hash32};
 use ruv_protocol::ledger::LedgerRules;
+use ruv_protocol::light::{AccountProof, TransactionProof};
 use ruv_protocol::tx::{SignedTransfer, Transfer, MAX_MEMO_LEN, SIGNED_TRANSFER_FIXED_LEN};
 use ruv_protocol::{Address, Genesis, TxId};
 use std::sync::Arc;
@@ -89,7 +91,43 @@ impl RelayState {
             pending_transactions: pending,
             faucet: self.faucet.is_some(),
             fees: self.genesis.fees.clone(),
+            genesis_hash: Hash32(self.genesis.hash()),
+            latest_checkpoint: self.node.latest_checkpoint().map_or(0, |c| c.header.number),
         }
+    }
+
+    /// `GET /checkpoints/latest`, `get_checkpoint` without a number.
+    pub fn latest_checkpoint(&self) -> Result<CertifiedCheckpoint, ApiError> {
+        self.node
+            .latest_checkpoint()
+            .ok_or_else(|| ApiError::new(codes::NOT_CERTIFIED, "no checkpoint is certified yet"))
+    }
+
+    /// `GET /checkpoints/{number}`, `get_checkpoint`.
+    pub fn checkpoint(&self, number: u64) -> Result<CertifiedCheckpoint, ApiError> {
+        self.node.checkpoint(number).ok_or_else(|| {
+            ApiError::new(
+                codes::NOT_FOUND,
+                format!("this relay holds no certified checkpoint {number}"),
+            )
+        })
+    }
+
+    /// `GET /accounts/{address}/proof`, `get_account_proof`.
+    pub fn account_proof(&self, address: Address) -> Result<AccountProof, ApiError> {
+        self.node
+            .account_proof(&address)
+            .ok_or_else(|| ApiError::new(codes::NOT_CERTIFIED, "no checkpoint is certified yet"))
+    }
+
+    /// `GET /transactions/{id}/proof`, `get_transaction_proof`.
+    pub fn transaction_proof(&self, id: TxId) -> Result<TransactionProof, ApiError> {
+        self.node.transaction_proof(&id).ok_or_else(|| {
+            ApiError::new(
+                codes::NOT_CERTIFIED,
+                format!("transaction {id} is in no certified checkpoint (yet)"),
+            )
+        })
     }
 
     /// `get_account`.

@@ -7,20 +7,30 @@
 //!   bytes. Replaying it in order rebuilds the ledger.
 //! - `processing_vertices`: vertex id -> signed vertex bytes, for vertices
 //!   known but not decided yet (restored as undecided).
+//! - `checkpoints`: checkpoint number (u64) -> certificate and anchor
+//!   ([`StoredCheckpoint`] encoding), in order.
+//! - `meta` `signed_checkpoint` -> number (u64 LE) + header id: the header
+//!   this relay signed last. Written in the same commit as everything the
+//!   batch produced, before the signature leaves the relay, so a restart can
+//!   never sign a second header with that number.
 //!
 //! The consensus driver writes one batch of [`Persist`] operations per
 //! transaction, in the order the engine produced them, before it sends any
 //! message that depends on them.
 
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
-use ruv_consensus::{Persist, PersistedState};
+use ruv_consensus::checkpoint::CheckpointPersist;
+use ruv_consensus::{Persist, PersistedState, StoredCheckpoint};
+use ruv_protocol::checkpoint::Hash32;
 use std::path::Path;
 use std::sync::Arc;
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const ACCEPTED: TableDefinition<u64, &[u8]> = TableDefinition::new("accepted_vertices");
 const PROCESSING: TableDefinition<&[u8], &[u8]> = TableDefinition::new("processing_vertices");
+const CHECKPOINTS: TableDefinition<u64, &[u8]> = TableDefinition::new("checkpoints");
 const GENESIS_HASH_KEY: &str = "genesis_hash";
+const SIGNED_CHECKPOINT_KEY: &str = "signed_checkpoint";
 
 /// Storage failures.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +56,18 @@ pub enum StorageError {
     /// The database belongs to another network.
     #[error("the database in this folder was made for a different genesis")]
     GenesisMismatch,
+    /// A stored record does not decode (a corrupt or foreign database).
+    #[error("stored {0} does not decode")]
+    Corrupt(&'static str),
+}
+
+/// What the checkpointer restarts from.
+#[derive(Debug, Default)]
+pub struct PersistedCheckpoints {
+    /// Certified checkpoints in order.
+    pub certified: Vec<StoredCheckpoint>,
+    /// The last header this relay signed.
+    pub signed: Option<(u64, Hash32)>,
 }
 
 /// The relay's database.
@@ -71,6 +93,7 @@ impl Storage {
             }
             txn.open_table(ACCEPTED)?;
             txn.open_table(PROCESSING)?;
+            txn.open_table(CHECKPOINTS)?;
         }
         txn.commit()?;
         Ok(Self { db })
@@ -95,13 +118,69 @@ impl Storage {
         })
     }
 
+    /// What the checkpointer restarts from.
+    pub fn load_checkpoints(&self) -> Result<PersistedCheckpoints, StorageError> {
+        let txn = self.db.begin_read()?;
+        let certified = txn
+            .open_table(CHECKPOINTS)?
+            .iter()?
+            .map(|entry| {
+                let (_, bytes) = entry?;
+                StoredCheckpoint::decode(bytes.value())
+                    .map_err(|_| StorageError::Corrupt("checkpoint"))
+            })
+            .collect::<Result<_, _>>()?;
+        let signed = match txn.open_table(META)?.get(SIGNED_CHECKPOINT_KEY)? {
+            Some(value) => {
+                let bytes = value.value();
+                if bytes.len() != 40 {
+                    return Err(StorageError::Corrupt("signed checkpoint"));
+                }
+                let mut number = [0u8; 8];
+                number.copy_from_slice(&bytes[..8]);
+                let mut id = [0u8; 32];
+                id.copy_from_slice(&bytes[8..]);
+                Some((u64::from_le_bytes(number), Hash32(id)))
+            }
+            None => None,
+        };
+        Ok(PersistedCheckpoints { certified, signed })
+    }
+
     /// Durably applies a batch of the engine's persistence requests, in order,
     /// in one database transaction.
     pub fn apply<'a>(
         &self,
         batch: impl IntoIterator<Item = &'a Persist>,
     ) -> Result<(), StorageError> {
+        self.apply_all(batch, [])
+    }
+
+    /// Durably applies the engine's and the checkpointer's persistence
+    /// requests of one batch, in order, in one database transaction.
+    pub fn apply_all<'a, 'b>(
+        &self,
+        batch: impl IntoIterator<Item = &'a Persist>,
+        checkpoints: impl IntoIterator<Item = &'b CheckpointPersist>,
+    ) -> Result<(), StorageError> {
         let txn = self.db.begin_write()?;
+        {
+            let mut table = txn.open_table(CHECKPOINTS)?;
+            let mut meta = txn.open_table(META)?;
+            for op in checkpoints {
+                match op {
+                    CheckpointPersist::Signed { number, header_id } => {
+                        let mut value = number.to_le_bytes().to_vec();
+                        value.extend_from_slice(&header_id.0);
+                        meta.insert(SIGNED_CHECKPOINT_KEY, value.as_slice())?;
+                    }
+                    CheckpointPersist::Certified(stored) => {
+                        table
+                            .insert(stored.certificate.header.number, stored.encode().as_slice())?;
+                    }
+                }
+            }
+        }
         {
             let mut accepted = txn.open_table(ACCEPTED)?;
             let mut processing = txn.open_table(PROCESSING)?;

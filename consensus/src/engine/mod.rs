@@ -243,6 +243,15 @@ pub enum Output {
     },
     /// Persist this before acting on later outputs that depend on it.
     Persist(Persist),
+    /// A checkpoint message from validator `from`, passed through unread for
+    /// the driver's [`crate::checkpoint::Checkpointer`].
+    Checkpoint {
+        /// The authenticated sender.
+        from: ValidatorIndex,
+        /// A [`Message::CheckpointVote`], [`Message::CheckpointCertified`]
+        /// or [`Message::GetCheckpoint`].
+        message: Message,
+    },
 }
 
 /// What the engine knows about a transaction.

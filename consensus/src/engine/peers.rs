@@ -47,6 +47,10 @@ impl Engine {
                 request_id,
                 vertices,
             } => self.on_ancestors(from, request_id, vertices, out),
+            // Not the DAG's business: the driver hands these to its checkpointer.
+            message @ (Message::CheckpointVote { .. }
+            | Message::CheckpointCertified { .. }
+            | Message::GetCheckpoint { .. }) => out.push(Output::Checkpoint { from, message }),
         }
     }
 

@@ -14,7 +14,8 @@ use crate::storage::Storage;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use ruv_consensus::{Engine, EngineConfig, Tuning};
+use ruv_consensus::checkpoint::CheckpointTiming;
+use ruv_consensus::{CheckpointConfig, Checkpointer, Engine, EngineConfig, Tuning, Vertex};
 use ruv_protocol::api::{codes, ApiError, ErrorBody};
 use ruv_protocol::Genesis;
 use std::net::SocketAddr;
@@ -44,6 +45,9 @@ pub enum StartError {
     /// The stored consensus state does not restore.
     #[error("stored consensus state does not restore: {0}")]
     Restore(#[from] ruv_consensus::RestoreError),
+    /// The stored checkpoints do not restore.
+    #[error("stored checkpoints do not restore: {0}")]
+    Checkpoints(#[from] ruv_consensus::checkpoint::CheckpointError),
     /// The listen address is unavailable.
     #[error("cannot listen on {0}: {1}")]
     Listen(SocketAddr, std::io::Error),
@@ -122,9 +126,28 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, StartError> {
         ruv_consensus::Output::Persist(p) => Some(p),
         _ => None,
     }))?;
+    let stored_checkpoints = storage.load_checkpoints()?;
+    let certified_count = stored_checkpoints.certified.len();
+    // The accepted log decodes: the engine just restored from it.
+    let accepted_vertices = persisted
+        .accepted
+        .iter()
+        .filter_map(|bytes| Vertex::decode(bytes).ok().map(Arc::new));
+    let checkpoints = Checkpointer::restore(
+        CheckpointConfig {
+            genesis: genesis.clone(),
+            signing_key: key.clone(),
+            rng_seed: *crate::keys::random_seed(),
+            timing: CheckpointTiming::default(),
+        },
+        accepted_vertices,
+        stored_checkpoints.certified,
+        stored_checkpoints.signed,
+    )?;
     tracing::info!(
         name = %config.name,
         validator,
+        certified_checkpoints = certified_count,
         accepted_vertices = persisted.accepted.len(),
         undecided_vertices = persisted.processing.len(),
         "consensus state restored"
@@ -143,6 +166,7 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, StartError> {
     let events = tokio::sync::broadcast::channel(crate::service::EVENT_BUFFER).0;
     let (node, submissions) = ConsensusNode::new(
         engine,
+        checkpoints,
         storage,
         peers.clone(),
         events.clone(),
@@ -255,7 +279,7 @@ impl From<ApiError> for ApiFailure {
 /// HTTP status for each error code.
 pub fn http_status(code: &str) -> StatusCode {
     match code {
-        codes::NOT_FOUND => StatusCode::NOT_FOUND,
+        codes::NOT_FOUND | codes::NOT_CERTIFIED => StatusCode::NOT_FOUND,
         codes::PAYLOAD_TOO_LARGE | codes::FRAME_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
         codes::FAUCET_DISABLED => StatusCode::FORBIDDEN,
         codes::FAUCET_COOLDOWN | codes::RATE_LIMITED => StatusCode::TOO_MANY_REQUESTS,

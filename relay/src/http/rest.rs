@@ -11,6 +11,8 @@ use axum::{Json, Router};
 use ruv_protocol::api::{
     codes, limits, AccountInfo, ApiError, FaucetRequest, FeeEstimate, NetworkStatus, TxStatus,
 };
+use ruv_protocol::checkpoint::CertifiedCheckpoint;
+use ruv_protocol::light::{AccountProof, TransactionProof};
 use ruv_protocol::{Address, SignedTransfer, TxId};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -25,6 +27,10 @@ pub(super) fn routes() -> Router<Arc<RelayState>> {
     Router::new()
         .route("/network/status", get(network_status))
         .route("/accounts/{address}", get(account))
+        .route("/accounts/{address}/proof", get(account_proof))
+        .route("/checkpoints/latest", get(latest_checkpoint))
+        .route("/checkpoints/{number}", get(checkpoint))
+        .route("/transactions/{id}/proof", get(transaction_proof))
         .route("/transactions", post(submit))
         .route("/transactions/{id}", get(transaction))
         .route("/fees/estimate", get(fee_estimate))
@@ -93,6 +99,41 @@ async fn account(
     Path(address): Path<String>,
 ) -> ApiResult<Json<AccountInfo>> {
     Ok(Json(state.account(parse_address(&address)?)))
+}
+
+async fn account_proof(
+    State(state): Shared,
+    Path(address): Path<String>,
+) -> ApiResult<Json<AccountProof>> {
+    Ok(Json(state.account_proof(parse_address(&address)?)?))
+}
+
+async fn latest_checkpoint(State(state): Shared) -> ApiResult<Json<CertifiedCheckpoint>> {
+    Ok(Json(state.latest_checkpoint()?))
+}
+
+/// Parses a checkpoint number (a canonical decimal u64) into the API's typed error.
+pub(super) fn parse_checkpoint_number(text: &str) -> Result<u64, ApiError> {
+    ruv_protocol::serde_bytes::u64_string::parse(text).map_err(|e| {
+        ApiError::new(
+            codes::NOT_FOUND,
+            format!("{text:?} is not a checkpoint number: {e}"),
+        )
+    })
+}
+
+async fn checkpoint(
+    State(state): Shared,
+    Path(number): Path<String>,
+) -> ApiResult<Json<CertifiedCheckpoint>> {
+    Ok(Json(state.checkpoint(parse_checkpoint_number(&number)?)?))
+}
+
+async fn transaction_proof(
+    State(state): Shared,
+    Path(id): Path<String>,
+) -> ApiResult<Json<TransactionProof>> {
+    Ok(Json(state.transaction_proof(parse_tx_id(&id)?)?))
 }
 
 async fn transaction(State(state): Shared, Path(id): Path<String>) -> ApiResult<Json<TxStatus>> {

@@ -1,5 +1,7 @@
 //! The WebSocket `/api/v1/ws`: JSON request/response with ids, and
-//! subscriptions that push account and transaction events.
+//! subscriptions that push account, transaction and checkpoint events
+//! (account subscriptions also get an `account_proof` event whenever a
+//! certified checkpoint changes the account).
 //!
 //! Limits (see `ruv_protocol::api::limits`): messages over
 //! `MAX_WS_FRAME_BYTES` get a `frame_too_large` error and the connection
@@ -15,6 +17,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
+use ruv_protocol::api::CheckpointParams;
 use ruv_protocol::api::{
     codes, limits, ws_methods, AddressParams, ApiError, SubscriptionParams, TxIdParams, TxState,
     WsEvent, WsRequest, WsServerMessage,
@@ -42,6 +45,7 @@ pub(super) async fn upgrade(
 enum Filter {
     Account(Address),
     Transaction(TxId),
+    Checkpoints,
 }
 
 /// A token bucket: `WS_REQUESTS_PER_SECOND` sustained, `WS_REQUEST_BURST` burst.
@@ -269,14 +273,17 @@ impl Session {
                 let p: AddressParams = params(request.params)?;
                 let subscription = self.add_subscription(Filter::Account(p.address))?;
                 // Snapshot first, then deltas: the client never misses a change.
-                let snapshot = WsEvent::Account(state.account(p.address));
-                Ok((
-                    json(&SubscriptionParams { subscription }),
-                    vec![WsServerMessage::Event {
+                let mut follow_up = vec![WsServerMessage::Event {
+                    subscription,
+                    event: WsEvent::Account(state.account(p.address)),
+                }];
+                if let Ok(proof) = state.account_proof(p.address) {
+                    follow_up.push(WsServerMessage::Event {
                         subscription,
-                        event: snapshot,
-                    }],
-                ))
+                        event: WsEvent::AccountProof(proof),
+                    });
+                }
+                Ok((json(&SubscriptionParams { subscription }), follow_up))
             }
             ws_methods::SUBSCRIBE_TRANSACTION => {
                 let p: TxIdParams = params(request.params)?;
@@ -291,6 +298,39 @@ impl Session {
                         event: WsEvent::Transaction(status),
                     });
                 }
+                Ok((json(&SubscriptionParams { subscription }), follow_up))
+            }
+            ws_methods::GET_CHECKPOINT => {
+                let p: CheckpointParams = params(request.params)?;
+                let checkpoint = match p.number {
+                    Some(number) => state.checkpoint(number)?,
+                    None => state.latest_checkpoint()?,
+                };
+                Ok((json(&checkpoint), none))
+            }
+            ws_methods::GET_ACCOUNT_PROOF => {
+                let p: AddressParams = params(request.params)?;
+                Ok((json(&state.account_proof(p.address)?), none))
+            }
+            ws_methods::GET_TRANSACTION_PROOF => {
+                let p: TxIdParams = params(request.params)?;
+                Ok((json(&state.transaction_proof(p.id)?), none))
+            }
+            ws_methods::SUBSCRIBE_CHECKPOINTS => {
+                let _: serde_json::Map<String, serde_json::Value> = match request.params {
+                    serde_json::Value::Null => serde_json::Map::new(),
+                    other => params(other)?,
+                };
+                let subscription = self.add_subscription(Filter::Checkpoints)?;
+                let follow_up = state
+                    .latest_checkpoint()
+                    .ok()
+                    .map(|checkpoint| WsServerMessage::Event {
+                        subscription,
+                        event: WsEvent::Checkpoint(Box::new(checkpoint)),
+                    })
+                    .into_iter()
+                    .collect();
                 Ok((json(&SubscriptionParams { subscription }), follow_up))
             }
             ws_methods::UNSUBSCRIBE => {
@@ -347,6 +387,20 @@ impl Session {
                         subscription,
                         event: WsEvent::Transaction(status.clone()),
                     });
+                }
+                (Filter::Checkpoints, NodeEvent::Checkpoint(checkpoint, _)) => {
+                    out.push(WsServerMessage::Event {
+                        subscription,
+                        event: WsEvent::Checkpoint(Box::new((**checkpoint).clone())),
+                    });
+                }
+                (Filter::Account(a), NodeEvent::Checkpoint(_, changed)) if changed.contains(a) => {
+                    if let Ok(proof) = self.state.account_proof(*a) {
+                        out.push(WsServerMessage::Event {
+                            subscription,
+                            event: WsEvent::AccountProof(proof),
+                        });
+                    }
                 }
                 _ => {}
             }

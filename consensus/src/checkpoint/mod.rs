@@ -1,0 +1,886 @@
+//! Checkpoint agreement: how relays turn the accepted DAG into a linear
+//! sequence of certified checkpoints that light clients verify.
+//!
+//! # Overview
+//!
+//! Checkpoint `n` covers `S(n) = S(n-1) ∪ closure(anchor(n))`, where the
+//! anchor is up to [`MAX_ANCHOR_VERTICES`] accepted vertex ids. Given the
+//! anchor, every honest relay derives the same header (see `state.rs`), so
+//! agreeing on a checkpoint is agreeing on its anchor and time:
+//!
+//! - Rounds. For number `n`, round `r` has one proposer, validator
+//!   `(n + r) mod N`. The proposer picks the tips of its accepted, not yet
+//!   covered vertices as the anchor (or none: a heartbeat), derives the
+//!   header, signs it and broadcasts its vote (header + anchor + signature).
+//! - Voting. A validator signs a header only if it derived the same header
+//!   itself from the anchor (which needs every anchor vertex accepted here:
+//!   it waits for them), the header came from the current round's proposer
+//!   or already carries votes of more than 1/3 of the stake (so at least one
+//!   honest validator checked it), and it has signed no *other* header with
+//!   that number. The signature is persisted ([`CheckpointPersist::Signed`])
+//!   before it is released.
+//! - Certificates. Votes of more than 2/3 of the stake for one header make
+//!   a certificate (the smallest set of signers that crosses the
+//!   threshold). Its holder broadcasts it; every relay adopts a valid
+//!   certificate for its next number once it derived the same header, and
+//!   asks a peer for certificates it missed.
+//! - Timeouts. A round without a certificate ends after
+//!   [`CheckpointTiming::round_timeout_ms`]; the next validator proposes. A
+//!   proposer that already signed a header for `n` proposes that header
+//!   again, and one that saw votes for a header it can check signs that one,
+//!   so a crashed or slow proposer costs one round.
+//!
+//! Safety: two certificates for one number need two sets of more than 2/3
+//! of the stake, which share more than 1/3; with Byzantine stake below 1/3
+//! an honest validator would have signed twice, which it never does (the
+//! lock is persisted). Liveness holds with crashed or slow proposers; a
+//! Byzantine proposer that shows different headers to different halves of
+//! the honest validators can stall a number (neither header reaches 2/3 and
+//! honest validators never sign twice). `docs/checkpoints.md` explains why
+//! this design was chosen now and how putting proposals into the DAG as a
+//! conflict set removes that gap.
+//!
+//! # Calling convention
+//!
+//! Like [`crate::Engine`]: `handle(input, &mut out)` with no I/O inside.
+//! Inputs: [`CheckpointInput::Tick`] (monotonic and wall-clock time),
+//! [`CheckpointInput::VertexAccepted`] for every vertex the engine accepts,
+//! in acceptance order, and [`CheckpointInput::Peer`] for checkpoint
+//! messages the engine passed through ([`crate::Output::Checkpoint`]).
+//! Outputs, executed in order: persist requests (durable before anything
+//! after them is sent), messages, and [`CheckpointOutput::Certified`] events.
+//! Queries: [`Checkpointer::latest`], [`Checkpointer::certified`],
+//! [`Checkpointer::prove_account`], [`Checkpointer::prove_transaction`].
+
+mod state;
+mod store;
+
+pub use store::StoredCheckpoint;
+
+use crate::message::Message;
+use crate::vertex::{ValidatorIndex, Vertex, VertexId};
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use ruv_protocol::checkpoint::{
+    anchor_hash, Certificate, CheckpointHeader, Hash32, ValidatorSet, MAX_ANCHOR_VERTICES,
+};
+use ruv_protocol::light::{AccountProof, TransactionProof};
+use ruv_protocol::{Address, Genesis, Ledger, Signature, SigningKey, TxId};
+use state::{CertifiedState, DeriveError, Derived};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+/// How often checkpoints are proposed and how long a round lasts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointTiming {
+    /// While vertices are being accepted, propose this long after the last
+    /// certificate (the cadence target is a certificate every 500 ms).
+    pub interval_ms: u64,
+    /// With nothing new, propose a heartbeat this long after the last
+    /// certificate (target: at most 30 s).
+    pub heartbeat_ms: u64,
+    /// A round without a certificate ends after this long.
+    pub round_timeout_ms: u64,
+    /// Headers dated further than this into this relay's future are not signed.
+    pub max_clock_skew_ms: u64,
+}
+
+impl Default for CheckpointTiming {
+    fn default() -> Self {
+        Self {
+            interval_ms: 250,
+            heartbeat_ms: 5_000,
+            round_timeout_ms: 2_000,
+            max_clock_skew_ms: 30_000,
+        }
+    }
+}
+
+/// Everything a checkpointer starts from.
+#[derive(Debug, Clone)]
+pub struct CheckpointConfig {
+    /// The network's genesis.
+    pub genesis: Genesis,
+    /// This relay's validator key (a genesis validator).
+    pub signing_key: Arc<SigningKey>,
+    /// Seed of the signing randomness.
+    pub rng_seed: [u8; 32],
+    /// Cadence and timeouts.
+    pub timing: CheckpointTiming,
+}
+
+/// What the driver hands the checkpointer.
+#[derive(Debug, Clone)]
+pub enum CheckpointInput {
+    /// Time passed.
+    Tick {
+        /// Monotonic milliseconds (any epoch), as the engine's.
+        now_ms: u64,
+        /// Milliseconds since the Unix epoch (for header times).
+        unix_ms: u64,
+    },
+    /// The engine accepted this vertex (parents before children).
+    VertexAccepted(Arc<Vertex>),
+    /// A checkpoint message from an authenticated validator.
+    Peer {
+        /// The sender.
+        from: ValidatorIndex,
+        /// The message.
+        message: Message,
+    },
+}
+
+/// What the checkpointer asks the driver to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckpointPersist {
+    /// "I signed header `header_id` for `number`": store before sending the vote.
+    Signed {
+        /// The checkpoint number.
+        number: u64,
+        /// The header signed.
+        header_id: Hash32,
+    },
+    /// A certified checkpoint, to serve and to restore from.
+    Certified(Box<StoredCheckpoint>),
+}
+
+/// What the checkpointer asks the driver to do, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckpointOutput {
+    /// Store durably before executing later outputs.
+    Persist(CheckpointPersist),
+    /// Send to every other validator.
+    Broadcast(Message),
+    /// Send to one validator.
+    Send {
+        /// The recipient.
+        to: ValidatorIndex,
+        /// The message.
+        message: Message,
+    },
+    /// A new certified checkpoint is the latest.
+    Certified {
+        /// Its number.
+        number: u64,
+    },
+}
+
+/// Why a checkpointer cannot start or restore.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckpointError {
+    /// The genesis is unusable for checkpoints.
+    #[error("the genesis cannot anchor checkpoints")]
+    Genesis,
+    /// The genesis validator set cannot sign certificates.
+    #[error(transparent)]
+    ValidatorSet(#[from] ruv_protocol::checkpoint::CheckpointError),
+    /// The signing key is not a genesis validator's.
+    #[error("the signing key is not one of the genesis validators")]
+    NotAValidator,
+    /// A stored checkpoint does not follow from the stored accepted vertices.
+    #[error("stored checkpoint {number} does not match the accepted log: {reason}")]
+    Restore {
+        /// The checkpoint number.
+        number: u64,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Counters for `/metrics` and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckpointMetrics {
+    /// Checkpoints certified (formed here or adopted).
+    pub certified: u64,
+    /// Headers this relay signed.
+    pub signed: u64,
+    /// Votes or certificates dropped as invalid.
+    pub invalid_messages: u64,
+    /// Validators seen voting for two different headers with one number.
+    pub equivocations: u64,
+    /// Rounds that ended without a certificate.
+    pub round_timeouts: u64,
+}
+
+/// One header someone voted for in the current number.
+#[derive(Debug)]
+struct Candidate {
+    header: CheckpointHeader,
+    anchor: Vec<VertexId>,
+    shares: BTreeMap<u16, Signature>,
+    stake: u128,
+    /// Sent by the proposer of the round it was received in.
+    proposed: bool,
+    /// Derived here and equal: signable.
+    checked: Option<Derived>,
+    /// Never signable (does not apply, or derives another header).
+    invalid: bool,
+}
+
+/// The number being agreed on.
+#[derive(Debug)]
+struct Round {
+    round: u32,
+    started_ms: u64,
+    proposed: bool,
+    candidates: BTreeMap<Hash32, Candidate>,
+    /// The header each validator voted for (equivocation check).
+    voted: HashMap<u16, Hash32>,
+}
+
+/// The checkpoint state machine of one relay. See the module docs.
+#[derive(Debug)]
+pub struct Checkpointer {
+    me: ValidatorIndex,
+    key: Arc<SigningKey>,
+    validators: ValidatorSet,
+    timing: CheckpointTiming,
+    rng: ChaCha20Rng,
+    now_ms: u64,
+    unix_ms: u64,
+
+    state: CertifiedState,
+    /// Accepted vertices not yet covered by a certified checkpoint.
+    accepted: HashMap<VertexId, Arc<Vertex>>,
+    /// Bumped when `accepted` grows: waiting candidates retry then.
+    accepted_version: u64,
+    checked_version: u64,
+    /// Certified checkpoints, by number.
+    certified: BTreeMap<u64, StoredCheckpoint>,
+    /// Certificates received ahead of the next number.
+    ahead: BTreeMap<u64, StoredCheckpoint>,
+    last_certified_ms: u64,
+    /// The header this relay signed for `round`'s number, if any (persisted).
+    signed: Option<(u64, Hash32)>,
+    round: Round,
+    metrics: CheckpointMetrics,
+}
+
+impl Checkpointer {
+    /// A checkpointer at genesis.
+    pub fn new(config: CheckpointConfig) -> Result<Self, CheckpointError> {
+        let validators = ValidatorSet::from_genesis(&config.genesis)?;
+        let me = (0..validators.len())
+            .find(|i| {
+                validators
+                    .get(*i)
+                    .is_some_and(|(k, _)| k == config.signing_key.public_key())
+            })
+            .ok_or(CheckpointError::NotAValidator)?;
+        let state = CertifiedState::genesis(&config.genesis, &validators)?;
+        Ok(Self {
+            me: ValidatorIndex(me as u16),
+            key: config.signing_key,
+            validators,
+            timing: config.timing,
+            rng: ChaCha20Rng::from_seed(config.rng_seed),
+            now_ms: 0,
+            unix_ms: 0,
+            state,
+            accepted: HashMap::new(),
+            accepted_version: 0,
+            checked_version: 0,
+            certified: BTreeMap::new(),
+            ahead: BTreeMap::new(),
+            last_certified_ms: 0,
+            signed: None,
+            round: Round::new(0),
+            metrics: CheckpointMetrics::default(),
+        })
+    }
+
+    /// Rebuilds a checkpointer after a restart: the accepted vertices in
+    /// acceptance order (the engine's accepted log), the stored certified
+    /// checkpoints in order, and the last persisted signature.
+    pub fn restore(
+        config: CheckpointConfig,
+        accepted: impl IntoIterator<Item = Arc<Vertex>>,
+        stored: impl IntoIterator<Item = StoredCheckpoint>,
+        signed: Option<(u64, Hash32)>,
+    ) -> Result<Self, CheckpointError> {
+        let mut this = Self::new(config)?;
+        for vertex in accepted {
+            this.accepted.insert(vertex.id(), vertex);
+        }
+        for checkpoint in stored {
+            let number = checkpoint.certificate.header.number;
+            let fail = |reason: String| CheckpointError::Restore { number, reason };
+            if number != this.state.latest().number + 1 {
+                return Err(fail("not the next number".into()));
+            }
+            let derived = this
+                .state
+                .derive(
+                    &checkpoint.anchor,
+                    checkpoint.certificate.header.time_ms,
+                    &this.accepted,
+                )
+                .map_err(|e| fail(format!("{e:?}")))?;
+            if derived.header != checkpoint.certificate.header {
+                return Err(fail("derives another header".into()));
+            }
+            this.adopt_derived(derived, checkpoint);
+        }
+        this.signed = signed;
+        this.round = Round::new(0);
+        Ok(this)
+    }
+
+    /// Feeds one input; appends what the driver must do to `out`, in order.
+    pub fn handle(&mut self, input: CheckpointInput, out: &mut Vec<CheckpointOutput>) {
+        match input {
+            CheckpointInput::Tick { now_ms, unix_ms } => {
+                self.now_ms = self.now_ms.max(now_ms);
+                self.unix_ms = self.unix_ms.max(unix_ms);
+                self.on_tick(out);
+            }
+            CheckpointInput::VertexAccepted(vertex) => {
+                if !self.state.is_covered(&vertex.id()) {
+                    self.accepted.insert(vertex.id(), vertex);
+                    self.accepted_version += 1;
+                }
+            }
+            CheckpointInput::Peer { from, message } => self.on_message(from, message, out),
+        }
+        self.progress(out);
+    }
+
+    /// The latest certified checkpoint.
+    pub fn latest(&self) -> Option<&StoredCheckpoint> {
+        self.certified.values().next_back()
+    }
+
+    /// A certified checkpoint by number.
+    pub fn certified(&self, number: u64) -> Option<&StoredCheckpoint> {
+        self.certified.get(&number)
+    }
+
+    /// The ledger as of the latest certified checkpoint.
+    pub fn certified_ledger(&self) -> &Ledger {
+        self.state.ledger()
+    }
+
+    /// An account with its proof against the latest certified checkpoint
+    /// (None before the first certificate).
+    pub fn prove_account(&mut self, address: &Address) -> Option<AccountProof> {
+        self.latest()?;
+        Some(self.state.prove_account(address))
+    }
+
+    /// A transaction's inclusion proof, once a certified checkpoint holds it.
+    pub fn prove_transaction(&mut self, id: &TxId) -> Option<TransactionProof> {
+        self.state.prove_transaction(id)
+    }
+
+    /// Accounts whose state changed in the latest certified checkpoint.
+    pub fn latest_changes(&self) -> &[Address] {
+        self.state.latest_changes()
+    }
+
+    /// The checkpoint a transaction was first included in.
+    pub fn included_in(&self, id: &TxId) -> Option<u64> {
+        self.state.included_in(id)
+    }
+
+    /// Counters since start.
+    pub fn metrics(&self) -> &CheckpointMetrics {
+        &self.metrics
+    }
+
+    /// The number being agreed on now.
+    fn next_number(&self) -> u64 {
+        self.state.latest().number + 1
+    }
+
+    fn proposer(&self, number: u64, round: u32) -> ValidatorIndex {
+        let n = self.validators.len() as u64;
+        ValidatorIndex(((number + round as u64) % n.max(1)) as u16)
+    }
+
+    fn on_tick(&mut self, out: &mut Vec<CheckpointOutput>) {
+        if self.now_ms >= self.round.started_ms + self.timing.round_timeout_ms {
+            self.metrics.round_timeouts += 1;
+            self.round.round += 1;
+            self.round.started_ms = self.now_ms;
+            self.round.proposed = false;
+            // Resend what this relay signed, for whoever missed it.
+            if let Some((number, id)) = self.signed {
+                if number == self.next_number() {
+                    if let Some(vote) = self.own_vote(&id) {
+                        out.push(CheckpointOutput::Broadcast(vote));
+                    }
+                }
+            }
+        }
+        if self.proposer(self.next_number(), self.round.round) == self.me && !self.round.proposed {
+            self.maybe_propose(out);
+        }
+    }
+
+    fn maybe_propose(&mut self, out: &mut Vec<CheckpointOutput>) {
+        let since = self.now_ms.saturating_sub(self.last_certified_ms);
+        let due = (!self.accepted.is_empty() && since >= self.timing.interval_ms)
+            || since >= self.timing.heartbeat_ms
+            || self.round.round > 0;
+        if !due {
+            return;
+        }
+        let number = self.next_number();
+        // A proposer that signed already proposes that header again.
+        if let Some((n, id)) = self.signed {
+            if n == number {
+                self.round.proposed = true;
+                if let Some(vote) = self.own_vote(&id) {
+                    out.push(CheckpointOutput::Broadcast(vote));
+                }
+                return;
+            }
+        }
+        // One that saw a checkable header with votes signs that one.
+        let seen = self
+            .round
+            .candidates
+            .iter()
+            .filter(|(_, c)| !c.invalid)
+            .max_by_key(|(_, c)| c.stake)
+            .map(|(id, _)| *id);
+        if let Some(id) = seen {
+            if let Some(candidate) = self.round.candidates.get_mut(&id) {
+                candidate.proposed = true;
+            }
+            self.round.proposed = true;
+            return; // `progress` signs it once checked
+        }
+        let anchor = self.fresh_anchor();
+        let time_ms = self.unix_ms.max(self.state.latest().time_ms + 1);
+        match self.state.derive(&anchor, time_ms, &self.accepted) {
+            Ok(derived) => {
+                self.round.proposed = true;
+                let header = derived.header.clone();
+                let id = header.id();
+                self.round.candidates.insert(
+                    id,
+                    Candidate {
+                        header,
+                        anchor: derived.anchor.clone(),
+                        shares: BTreeMap::new(),
+                        stake: 0,
+                        proposed: true,
+                        checked: Some(derived),
+                        invalid: false,
+                    },
+                );
+                self.sign(id, out);
+            }
+            Err(error) => {
+                // Our own accepted set always derives; say so if it does not.
+                tracing::error!(
+                    ?error,
+                    "cannot derive a checkpoint from this relay's accepted vertices"
+                );
+            }
+        }
+    }
+
+    /// The tips of the accepted, not yet covered vertices (highest first,
+    /// at most [`MAX_ANCHOR_VERTICES`]).
+    fn fresh_anchor(&self) -> Vec<VertexId> {
+        let parents: HashSet<&VertexId> = self
+            .accepted
+            .values()
+            .flat_map(|v| v.parents().iter())
+            .collect();
+        let mut tips: Vec<(u64, VertexId)> = self
+            .accepted
+            .values()
+            .filter(|v| !parents.contains(&v.id()))
+            .map(|v| (v.height(), v.id()))
+            .collect();
+        tips.sort_by(|a, b| b.cmp(a));
+        tips.truncate(MAX_ANCHOR_VERTICES);
+        tips.into_iter().map(|(_, id)| id).collect()
+    }
+
+    fn own_vote(&self, id: &Hash32) -> Option<Message> {
+        let candidate = self.round.candidates.get(id)?;
+        let signature = candidate.shares.get(&self.me.0)?;
+        Some(Message::CheckpointVote {
+            header: candidate.header.encode().into(),
+            anchor: candidate.anchor.clone(),
+            signature: signature.as_bytes().to_vec().into(),
+        })
+    }
+
+    /// Signs a checked candidate (never a second header for one number).
+    fn sign(&mut self, id: Hash32, out: &mut Vec<CheckpointOutput>) {
+        let number = self.next_number();
+        if let Some((n, signed)) = self.signed {
+            if n == number && signed != id {
+                return;
+            }
+        }
+        let mut randomness = [0u8; 32];
+        self.rng.fill_bytes(&mut randomness);
+        let Some(candidate) = self.round.candidates.get_mut(&id) else {
+            return;
+        };
+        if candidate.shares.contains_key(&self.me.0) {
+            return;
+        }
+        let Ok(signature) = candidate.header.sign(&self.key, randomness) else {
+            return; // retried on the next progress
+        };
+        self.signed = Some((number, id));
+        self.metrics.signed += 1;
+        out.push(CheckpointOutput::Persist(CheckpointPersist::Signed {
+            number,
+            header_id: id,
+        }));
+        let stake = self
+            .validators
+            .get(self.me.0 as usize)
+            .map_or(0, |(_, s)| *s);
+        candidate.shares.insert(self.me.0, signature);
+        candidate.stake += stake as u128;
+        self.round.voted.insert(self.me.0, id);
+        if let Some(vote) = self.own_vote(&id) {
+            out.push(CheckpointOutput::Broadcast(vote));
+        }
+    }
+
+    fn on_message(
+        &mut self,
+        from: ValidatorIndex,
+        message: Message,
+        out: &mut Vec<CheckpointOutput>,
+    ) {
+        match message {
+            Message::CheckpointVote {
+                header,
+                anchor,
+                signature,
+            } => self.on_vote(from, &header, anchor, &signature, out),
+            Message::CheckpointCertified {
+                certificate,
+                anchor,
+            } => self.on_certified(from, &certificate, anchor, out),
+            Message::GetCheckpoint { number } => {
+                if let Some(stored) = self.certified.get(&number) {
+                    out.push(CheckpointOutput::Send {
+                        to: from,
+                        message: stored.to_message(),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_vote(
+        &mut self,
+        from: ValidatorIndex,
+        header: &[u8],
+        anchor: Vec<VertexId>,
+        signature: &[u8],
+        out: &mut Vec<CheckpointOutput>,
+    ) {
+        let Some((key, stake)) = self.validators.get(from.0 as usize).cloned() else {
+            self.metrics.invalid_messages += 1;
+            return;
+        };
+        let (Ok(header), Ok(signature)) = (
+            CheckpointHeader::decode(header),
+            Signature::from_bytes(signature),
+        ) else {
+            self.metrics.invalid_messages += 1;
+            return;
+        };
+        let number = self.next_number();
+        if header.number > number {
+            // We are behind: ask the voter for what we missed.
+            out.push(CheckpointOutput::Send {
+                to: from,
+                message: Message::GetCheckpoint { number },
+            });
+            return;
+        }
+        if header.number < number {
+            if let Some(stored) = self.certified.get(&header.number) {
+                // The voter is behind: hand it the certificate.
+                out.push(CheckpointOutput::Send {
+                    to: from,
+                    message: stored.to_message(),
+                });
+            }
+            return;
+        }
+        if header.previous != self.state.latest_id()
+            || anchor_hash(&anchor.iter().map(|v| v.0).collect::<Vec<_>>()) != header.anchor
+            || !header.verify_share(&key, &signature)
+        {
+            self.metrics.invalid_messages += 1;
+            return;
+        }
+        let id = header.id();
+        match self.round.voted.get(&from.0) {
+            Some(previous) if *previous != id => {
+                self.metrics.equivocations += 1;
+                return;
+            }
+            Some(_) => return, // a repeat
+            None => {}
+        }
+        self.round.voted.insert(from.0, id);
+        let proposed = from == self.proposer(number, self.round.round);
+        let candidate = self
+            .round
+            .candidates
+            .entry(id)
+            .or_insert_with(|| Candidate {
+                header,
+                anchor,
+                shares: BTreeMap::new(),
+                stake: 0,
+                proposed: false,
+                checked: None,
+                invalid: false,
+            });
+        candidate.proposed |= proposed;
+        candidate.shares.insert(from.0, signature);
+        candidate.stake += stake as u128;
+    }
+
+    fn on_certified(
+        &mut self,
+        from: ValidatorIndex,
+        bytes: &[u8],
+        anchor: Vec<VertexId>,
+        out: &mut Vec<CheckpointOutput>,
+    ) {
+        let Ok(certificate) = Certificate::decode(bytes) else {
+            self.metrics.invalid_messages += 1;
+            return;
+        };
+        let number = certificate.header.number;
+        let next = self.next_number();
+        if number < next || self.ahead.contains_key(&number) {
+            return;
+        }
+        if certificate.verify(&self.validators).is_err()
+            || anchor_hash(&anchor.iter().map(|v| v.0).collect::<Vec<_>>())
+                != certificate.header.anchor
+        {
+            self.metrics.invalid_messages += 1;
+            return;
+        }
+        if number > next {
+            out.push(CheckpointOutput::Send {
+                to: from,
+                message: Message::GetCheckpoint { number: next },
+            });
+        }
+        // Bounded: only a window of numbers ahead is kept.
+        if number < next + 64 {
+            self.ahead.insert(
+                number,
+                StoredCheckpoint {
+                    certificate,
+                    anchor,
+                },
+            );
+        }
+    }
+
+    /// Checks candidates, signs, forms and adopts certificates.
+    fn progress(&mut self, out: &mut Vec<CheckpointOutput>) {
+        loop {
+            if !self.adopt_ahead(out) {
+                break;
+            }
+        }
+        let number = self.next_number();
+        let retry = self.checked_version != self.accepted_version;
+        self.checked_version = self.accepted_version;
+        let ids: Vec<Hash32> = self.round.candidates.keys().copied().collect();
+        for id in ids {
+            let Some(candidate) = self.round.candidates.get(&id) else {
+                continue;
+            };
+            let signable =
+                candidate.proposed || self.validators.is_more_than_a_third(candidate.stake);
+            if candidate.invalid || !signable {
+                continue;
+            }
+            if candidate.checked.is_none() && (retry || candidate.shares.len() <= 1) {
+                self.check(&id);
+            }
+            if self
+                .round
+                .candidates
+                .get(&id)
+                .is_some_and(|c| c.checked.is_some())
+            {
+                let locked_elsewhere =
+                    matches!(self.signed, Some((n, s)) if n == number && s != id);
+                if !locked_elsewhere {
+                    self.sign(id, out);
+                }
+            }
+        }
+        let formed = self
+            .round
+            .candidates
+            .iter()
+            .find(|(_, c)| c.checked.is_some() && self.validators.is_quorum(c.stake))
+            .map(|(id, _)| *id);
+        if let Some(id) = formed {
+            self.certify(id, out);
+        }
+    }
+
+    /// Derives a candidate here and marks it checked or invalid.
+    fn check(&mut self, id: &Hash32) {
+        let Some(candidate) = self.round.candidates.get(id) else {
+            return;
+        };
+        let header = candidate.header.clone();
+        let anchor = candidate.anchor.clone();
+        let too_early = header.time_ms <= self.state.latest().time_ms
+            || header.time_ms > self.unix_ms.saturating_add(self.timing.max_clock_skew_ms);
+        let result = if too_early {
+            Err(DeriveError::Invalid("header time out of range".into()))
+        } else {
+            self.state.derive(&anchor, header.time_ms, &self.accepted)
+        };
+        let Some(candidate) = self.round.candidates.get_mut(id) else {
+            return;
+        };
+        match result {
+            Ok(derived) if derived.header == header => candidate.checked = Some(derived),
+            Ok(_) | Err(DeriveError::Invalid(_)) => {
+                candidate.invalid = true;
+                self.metrics.invalid_messages += 1;
+            }
+            Err(DeriveError::Pending(_)) => {} // retried when more vertices are accepted
+        }
+    }
+
+    /// Builds the smallest certificate from a candidate's shares and adopts it.
+    fn certify(&mut self, id: Hash32, out: &mut Vec<CheckpointOutput>) {
+        let Some(mut candidate) = self.round.candidates.remove(&id) else {
+            return;
+        };
+        let Some(derived) = candidate.checked.take() else {
+            return;
+        };
+        let mut by_stake: Vec<(u64, u16)> = candidate
+            .shares
+            .keys()
+            .map(|i| (self.validators.get(*i as usize).map_or(0, |(_, s)| *s), *i))
+            .collect();
+        by_stake.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut chosen = Vec::new();
+        let mut stake: u128 = 0;
+        for (s, i) in by_stake {
+            chosen.push(i);
+            stake += s as u128;
+            if self.validators.is_quorum(stake) {
+                break;
+            }
+        }
+        chosen.sort();
+        let signatures = chosen
+            .iter()
+            .filter_map(|i| candidate.shares.get(i).cloned())
+            .collect();
+        let certificate = Certificate {
+            header: candidate.header,
+            validator_count: self.validators.len() as u16,
+            signers: chosen,
+            signatures,
+        };
+        let stored = StoredCheckpoint {
+            certificate,
+            anchor: candidate.anchor,
+        };
+        out.push(CheckpointOutput::Broadcast(stored.to_message()));
+        self.finish(derived, stored, out);
+    }
+
+    /// Adopts a verified certificate received for the next number, once its
+    /// anchor derives the same header here. Returns whether it adopted one.
+    fn adopt_ahead(&mut self, out: &mut Vec<CheckpointOutput>) -> bool {
+        let next = self.next_number();
+        self.ahead.retain(|n, _| *n >= next);
+        let Some(stored) = self.ahead.get(&next) else {
+            return false;
+        };
+        let header = stored.certificate.header.clone();
+        match self
+            .state
+            .derive(&stored.anchor, header.time_ms, &self.accepted)
+        {
+            Ok(derived) if derived.header == header => {
+                let Some(stored) = self.ahead.remove(&next) else {
+                    return false;
+                };
+                self.finish(derived, stored, out);
+                true
+            }
+            Ok(_) | Err(DeriveError::Invalid(_)) => {
+                // Signed by a supermajority yet not what our accepted DAG
+                // gives: consensus safety is broken. Never adopt it.
+                tracing::error!(
+                    number = next,
+                    "a certified checkpoint does not match this relay's accepted DAG"
+                );
+                self.ahead.remove(&next);
+                self.metrics.invalid_messages += 1;
+                false
+            }
+            Err(DeriveError::Pending(_)) => false,
+        }
+    }
+
+    fn finish(
+        &mut self,
+        derived: Derived,
+        stored: StoredCheckpoint,
+        out: &mut Vec<CheckpointOutput>,
+    ) {
+        let number = stored.certificate.header.number;
+        self.adopt_derived(derived, stored.clone());
+        self.metrics.certified += 1;
+        self.last_certified_ms = self.now_ms;
+        self.round = Round::new(self.now_ms);
+        out.push(CheckpointOutput::Persist(CheckpointPersist::Certified(
+            Box::new(stored),
+        )));
+        out.push(CheckpointOutput::Certified { number });
+    }
+
+    fn adopt_derived(&mut self, derived: Derived, stored: StoredCheckpoint) {
+        match self.state.adopt(derived) {
+            Ok(covered) => {
+                for id in covered {
+                    self.accepted.remove(&id);
+                }
+            }
+            Err(error) => tracing::error!(?error, "adopting a checkpoint failed"),
+        }
+        self.certified
+            .insert(stored.certificate.header.number, stored);
+    }
+}
+
+impl Round {
+    fn new(now_ms: u64) -> Self {
+        Self {
+            round: 0,
+            started_ms: now_ms,
+            proposed: false,
+            candidates: BTreeMap::new(),
+            voted: HashMap::new(),
+        }
+    }
+}

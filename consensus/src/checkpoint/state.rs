@@ -1,0 +1,335 @@
+//! The certified state: the ledger, account tree and transaction trees as of
+//! the latest certified checkpoint, and the derivation of the next
+//! checkpoint's header from an anchor (a few accepted vertex ids).
+//!
+//! Why the derivation is the same on every honest relay: checkpoint `n`
+//! covers `S(n) = S(n-1) ∪ closure(anchor)`, a set of accepted vertices
+//! closed under parents. The ledger state after a closed set depends only on
+//! the set (see `ancestry.rs`: validity comes from ancestry alone), so
+//! applying the new vertices in (height, id) order, each transaction once,
+//! gives every relay the same ledger, the same account tree and the same
+//! transaction tree.
+
+use super::CheckpointError;
+use crate::vertex::{Vertex, VertexId};
+use ruv_protocol::checkpoint::{
+    account_leaf_value, anchor_hash, transaction_leaf_value, CheckpointHeader, Hash32,
+    ValidatorSet, CHECKPOINT_VERSION,
+};
+use ruv_protocol::light::{AccountProof, TransactionProof};
+use ruv_protocol::smt::{SparseMerkleTree, TreeKind, EMPTY_ROOT};
+use ruv_protocol::{Account, Address, Genesis, Ledger, TxId};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+/// A checkpoint computed from an anchor, not yet adopted.
+#[derive(Debug, Clone)]
+pub(crate) struct Derived {
+    /// The header it yields (with the proposer's time).
+    pub(crate) header: CheckpointHeader,
+    /// The anchor it was derived from.
+    pub(crate) anchor: Vec<VertexId>,
+    /// The newly covered vertices, in application order.
+    covered: Vec<VertexId>,
+    /// Accounts that changed, with their new state.
+    updates: Vec<(Address, Account)>,
+    /// The ledger after the checkpoint.
+    ledger: Ledger,
+    /// Transactions first included: (id, sender, nonce).
+    txs: Vec<(TxId, Address, u64)>,
+    /// The tree over them.
+    tx_tree: SparseMerkleTree,
+}
+
+/// What a derivation needs that is not there yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Pending {
+    /// An anchor ancestor is not accepted here (yet).
+    Missing(VertexId),
+}
+
+/// The state as of the latest certified checkpoint.
+#[derive(Debug)]
+pub(crate) struct CertifiedState {
+    chain_id: String,
+    genesis_hash: Hash32,
+    validator_set_hash: Hash32,
+    supply: u64,
+    ledger: Ledger,
+    state_tree: SparseMerkleTree,
+    /// Latest header (the genesis header before the first certificate).
+    latest: CheckpointHeader,
+    latest_id: Hash32,
+    /// Vertices inside some certified checkpoint.
+    covered: HashSet<VertexId>,
+    /// Transactions applied in some certified checkpoint, with the number.
+    included: HashMap<TxId, u64>,
+    /// Each checkpoint's transaction tree (for inclusion proofs).
+    tx_trees: BTreeMap<u64, SparseMerkleTree>,
+    /// (sender, nonce) of included transactions, for their proofs.
+    tx_keys: HashMap<TxId, (Address, u64)>,
+    /// Accounts that changed in the latest checkpoint.
+    latest_changes: Vec<Address>,
+}
+
+impl CertifiedState {
+    /// The state at genesis: checkpoint 0, never certified, computable by anyone.
+    pub(crate) fn genesis(
+        genesis: &Genesis,
+        validators: &ValidatorSet,
+    ) -> Result<Self, CheckpointError> {
+        let supply = genesis
+            .total_supply()
+            .map_err(|_| CheckpointError::Genesis)?;
+        let ledger = Ledger::from_genesis(genesis);
+        let mut state_tree = SparseMerkleTree::new(TreeKind::State);
+        for (address, account) in ledger.accounts() {
+            if account.balance == 0 && account.nonce == 0 {
+                continue; // empty accounts are absent (see `set_leaf`)
+            }
+            state_tree
+                .insert(*address.as_bytes(), &account_leaf_value(account))
+                .map_err(|_| CheckpointError::Genesis)?;
+        }
+        let latest = CheckpointHeader {
+            version: CHECKPOINT_VERSION,
+            chain_id: genesis.chain_id.clone(),
+            genesis_hash: Hash32(genesis.hash()),
+            epoch: 0,
+            number: 0,
+            previous: Hash32::ZERO,
+            anchor: Hash32::ZERO,
+            state_root: Hash32(state_tree.root()),
+            transaction_root: Hash32(EMPTY_ROOT),
+            transaction_count: 0,
+            circulating: supply,
+            burned: 0,
+            time_ms: 0,
+            validator_set_hash: validators.hash(),
+            next_validator_set_hash: Hash32::ZERO,
+        };
+        Ok(Self {
+            chain_id: genesis.chain_id.clone(),
+            genesis_hash: latest.genesis_hash,
+            validator_set_hash: validators.hash(),
+            supply,
+            ledger,
+            state_tree,
+            latest_id: latest.id(),
+            latest,
+            covered: HashSet::new(),
+            included: HashMap::new(),
+            tx_trees: BTreeMap::new(),
+            tx_keys: HashMap::new(),
+            latest_changes: Vec::new(),
+        })
+    }
+
+    /// The latest header (number 0 = genesis).
+    pub(crate) fn latest(&self) -> &CheckpointHeader {
+        &self.latest
+    }
+
+    /// Its id.
+    pub(crate) fn latest_id(&self) -> Hash32 {
+        self.latest_id
+    }
+
+    /// Accounts that changed in the latest checkpoint.
+    pub(crate) fn latest_changes(&self) -> &[Address] {
+        &self.latest_changes
+    }
+
+    /// Whether a vertex is inside a certified checkpoint.
+    pub(crate) fn is_covered(&self, id: &VertexId) -> bool {
+        self.covered.contains(id)
+    }
+
+    /// The ledger as of the latest certified checkpoint.
+    pub(crate) fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// The checkpoint a transaction was first included in.
+    pub(crate) fn included_in(&self, id: &TxId) -> Option<u64> {
+        self.included.get(id).copied()
+    }
+
+    /// Computes the next checkpoint from an anchor over the accepted,
+    /// not yet covered vertices `accepted`.
+    pub(crate) fn derive(
+        &mut self,
+        anchor: &[VertexId],
+        time_ms: u64,
+        accepted: &HashMap<VertexId, Arc<Vertex>>,
+    ) -> Result<Derived, DeriveError> {
+        let mut anchor: Vec<VertexId> = anchor.to_vec();
+        anchor.sort();
+        anchor.dedup();
+        // The closure of the anchor minus what is already covered.
+        let mut new: BTreeSet<(u64, VertexId)> = BTreeSet::new();
+        let mut seen: HashSet<VertexId> = HashSet::new();
+        let mut stack: Vec<VertexId> = anchor.clone();
+        while let Some(id) = stack.pop() {
+            if self.covered.contains(&id) || !seen.insert(id) {
+                continue;
+            }
+            let Some(vertex) = accepted.get(&id) else {
+                return Err(DeriveError::Pending(Pending::Missing(id)));
+            };
+            new.insert((vertex.height(), id));
+            stack.extend(vertex.parents().iter().copied());
+        }
+        let mut ledger = self.ledger.clone();
+        let mut touched: BTreeSet<Address> = BTreeSet::new();
+        let mut txs = Vec::new();
+        let mut in_this: HashSet<TxId> = HashSet::new();
+        let mut tx_tree = SparseMerkleTree::new(TreeKind::Transactions);
+        for (_, id) in &new {
+            let Some(vertex) = accepted.get(id) else {
+                return Err(DeriveError::Pending(Pending::Missing(*id)));
+            };
+            for (tx_id, tx) in vertex.tx_ids().iter().zip(vertex.txs()) {
+                if self.included.contains_key(tx_id) || !in_this.insert(*tx_id) {
+                    continue;
+                }
+                let applied = ledger.apply_checked_signature(tx).map_err(|reason| {
+                    DeriveError::Invalid(format!("{tx_id} does not apply: {reason}"))
+                })?;
+                touched.extend(applied.touched);
+                let (from, nonce) = (tx.transfer.from, tx.transfer.nonce);
+                tx_tree
+                    .insert(tx_id.0, &transaction_leaf_value(&from, nonce))
+                    .map_err(|e| DeriveError::Invalid(e.to_string()))?;
+                txs.push((*tx_id, from, nonce));
+            }
+        }
+        let updates: Vec<(Address, Account)> = touched
+            .into_iter()
+            .map(|a| (a, ledger.account(&a)))
+            .collect();
+        let state_root = self.root_with(&updates)?;
+        let burned = ledger.burned();
+        let header = CheckpointHeader {
+            version: CHECKPOINT_VERSION,
+            chain_id: self.chain_id.clone(),
+            genesis_hash: self.genesis_hash,
+            epoch: 0,
+            number: self.latest.number + 1,
+            previous: self.latest_id,
+            anchor: anchor_hash(&anchor.iter().map(|v| v.0).collect::<Vec<_>>()),
+            state_root: Hash32(state_root),
+            transaction_root: Hash32(tx_tree.root()),
+            transaction_count: txs.len() as u64,
+            circulating: self.supply.saturating_sub(burned),
+            burned,
+            time_ms,
+            validator_set_hash: self.validator_set_hash,
+            next_validator_set_hash: Hash32::ZERO,
+        };
+        Ok(Derived {
+            header,
+            anchor,
+            covered: new.into_iter().map(|(_, id)| id).collect(),
+            updates,
+            ledger,
+            txs,
+            tx_tree,
+        })
+    }
+
+    /// The account root after `updates`, leaving the tree as it was.
+    fn root_with(&mut self, updates: &[(Address, Account)]) -> Result<[u8; 32], DeriveError> {
+        let mut previous = Vec::with_capacity(updates.len());
+        for (address, account) in updates {
+            previous.push((
+                *address,
+                self.state_tree.get(address.as_bytes()).map(<[u8]>::to_vec),
+            ));
+            self.set_leaf(address, account)?;
+        }
+        let root = self.state_tree.root();
+        for (address, old) in previous.into_iter().rev() {
+            match old {
+                Some(value) => self
+                    .state_tree
+                    .insert(*address.as_bytes(), &value)
+                    .map_err(|e| DeriveError::Invalid(e.to_string()))?,
+                None => {
+                    self.state_tree.remove(address.as_bytes());
+                }
+            }
+        }
+        Ok(root)
+    }
+
+    fn set_leaf(&mut self, address: &Address, account: &Account) -> Result<(), DeriveError> {
+        if account.balance == 0 && account.nonce == 0 {
+            // An empty account is absent: one state, one root.
+            self.state_tree.remove(address.as_bytes());
+            Ok(())
+        } else {
+            self.state_tree
+                .insert(*address.as_bytes(), &account_leaf_value(account))
+                .map_err(|e| DeriveError::Invalid(e.to_string()))
+        }
+    }
+
+    /// Makes a derived checkpoint the latest (its certificate is checked by
+    /// the caller).
+    pub(crate) fn adopt(&mut self, derived: Derived) -> Result<Vec<VertexId>, DeriveError> {
+        for (address, account) in &derived.updates {
+            self.set_leaf(address, account)?;
+        }
+        debug_assert_eq!(Hash32(self.state_tree.root()), derived.header.state_root);
+        let number = derived.header.number;
+        self.ledger = derived.ledger;
+        self.covered.extend(derived.covered.iter().copied());
+        for (id, from, nonce) in &derived.txs {
+            self.included.insert(*id, number);
+            self.tx_keys.insert(*id, (*from, *nonce));
+        }
+        self.tx_trees.insert(number, derived.tx_tree);
+        self.latest_changes = derived.updates.iter().map(|(a, _)| *a).collect();
+        self.latest_id = derived.header.id();
+        self.latest = derived.header;
+        Ok(derived.covered)
+    }
+
+    /// An account's state with its proof against the latest checkpoint.
+    pub(crate) fn prove_account(&mut self, address: &Address) -> AccountProof {
+        let account = self.ledger.account(address);
+        let proof = self.state_tree.prove(address.as_bytes());
+        AccountProof {
+            address: *address,
+            balance: account.balance,
+            nonce: account.nonce,
+            checkpoint: self.latest.number,
+            proof: proof.encode(),
+        }
+    }
+
+    /// A transaction's inclusion proof, if it is in a certified checkpoint.
+    pub(crate) fn prove_transaction(&mut self, id: &TxId) -> Option<TransactionProof> {
+        let number = *self.included.get(id)?;
+        let (from, nonce) = *self.tx_keys.get(id)?;
+        let tree = self.tx_trees.get_mut(&number)?;
+        Some(TransactionProof {
+            id: *id,
+            from,
+            nonce,
+            checkpoint: number,
+            proof: tree.prove(&id.0).encode(),
+        })
+    }
+}
+
+/// Why a checkpoint cannot be derived from an anchor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum DeriveError {
+    /// Not yet: an anchor ancestor is not accepted here.
+    Pending(Pending),
+    /// Never: the anchor's vertices do not apply (a Byzantine proposal, or a
+    /// broken invariant).
+    Invalid(String),
+}

@@ -1,0 +1,230 @@
+//! Certified checkpoints on four real relays, checked by the light-client
+//! verifier exactly as a wallet checks them: from genesis, trusting no relay.
+
+use ruv_integration_tests::{address, error_code, get, json_response, key, post, Devnet, WsClient};
+use ruv_protocol::checkpoint::CertifiedCheckpoint;
+use ruv_protocol::light::{
+    verify_account_proof, verify_checkpoint, verify_transaction_proof, AccountProof,
+    TransactionProof, TrustAnchor, VerifiedCheckpoint,
+};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+fn anchor(devnet: &Devnet) -> TrustAnchor {
+    TrustAnchor::from_genesis_json(&std::fs::read_to_string(&devnet.files.genesis).unwrap())
+        .unwrap()
+}
+
+/// Polls `url` until it answers 200 (fails after 30 s).
+async fn get_ok(url: &str) -> Value {
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, body) = json_response(http.get(url).send().await.unwrap()).await;
+        if status == 200 {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{url} never answered 200: {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn latest(devnet: &Devnet, relay: usize, anchor: &TrustAnchor) -> VerifiedCheckpoint {
+    let body = get_ok(&format!("{}/api/v1/checkpoints/latest", devnet.url(relay))).await;
+    let certified: CertifiedCheckpoint = serde_json::from_value(body).unwrap();
+    verify_checkpoint(anchor, &certified).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relays_certify_checkpoints_that_prove_balances_and_finality() {
+    let devnet = Devnet::start(4).await;
+    let anchor = anchor(&devnet);
+
+    // Heartbeat checkpoints form with no traffic, and every relay serves them.
+    let first = latest(&devnet, 0, &anchor).await;
+    assert!(first.number() >= 1);
+    let status = get(format!("{}/api/v1/network/status", devnet.url(1))).await;
+    assert_eq!(status["genesis_hash"], anchor.genesis_hash().to_string());
+
+    // A payment becomes final, then provably final.
+    let faucet = devnet.faucet_key();
+    let bob = key(42);
+    let tx = devnet.transfer(&faucet, address(&bob), 1_234_567, 1);
+    let id = tx.id().to_string();
+    let (code, body) = post(format!("{}/api/v1/transactions", devnet.url(2)), &tx).await;
+    assert_eq!(code, 202, "{body}");
+    devnet.wait_final(2, &id).await;
+
+    for relay in 0..4 {
+        let proof: TransactionProof = serde_json::from_value(
+            get_ok(&format!(
+                "{}/api/v1/transactions/{id}/proof",
+                devnet.url(relay)
+            ))
+            .await,
+        )
+        .unwrap();
+        let body = get_ok(&format!(
+            "{}/api/v1/checkpoints/{}",
+            devnet.url(relay),
+            proof.checkpoint
+        ))
+        .await;
+        let checkpoint =
+            verify_checkpoint(&anchor, &serde_json::from_value(body).unwrap()).unwrap();
+        let included = verify_transaction_proof(&checkpoint, &proof).unwrap();
+        assert_eq!(included.from, address(&faucet));
+        assert_eq!(included.nonce, 1);
+
+        // Bob's balance, proven against a certified state root.
+        let verified = latest(&devnet, relay, &anchor).await;
+        let proof: AccountProof = serde_json::from_value(
+            get_ok(&format!(
+                "{}/api/v1/accounts/{}/proof",
+                devnet.url(relay),
+                address(&bob)
+            ))
+            .await,
+        )
+        .unwrap();
+        let checkpoint = if proof.checkpoint == verified.number() {
+            verified
+        } else {
+            let body = get_ok(&format!(
+                "{}/api/v1/checkpoints/{}",
+                devnet.url(relay),
+                proof.checkpoint
+            ))
+            .await;
+            verify_checkpoint(&anchor, &serde_json::from_value(body).unwrap()).unwrap()
+        };
+        let account = verify_account_proof(&checkpoint, &proof).unwrap();
+        assert_eq!(
+            (account.balance, account.nonce),
+            (1_234_567, 0),
+            "relay {relay}"
+        );
+    }
+
+    // Every relay holds the same certified header for each number it serves.
+    let number = latest(&devnet, 0, &anchor).await.number();
+    let mut ids = Vec::new();
+    for relay in 0..4 {
+        let body = get_ok(&format!(
+            "{}/api/v1/checkpoints/{number}",
+            devnet.url(relay)
+        ))
+        .await;
+        ids.push(body["header_id"].clone());
+    }
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+
+    // An address nobody paid is proven absent.
+    let nobody = key(99);
+    let proof: AccountProof = serde_json::from_value(
+        get_ok(&format!(
+            "{}/api/v1/accounts/{}/proof",
+            devnet.url(3),
+            address(&nobody)
+        ))
+        .await,
+    )
+    .unwrap();
+    let body = get_ok(&format!(
+        "{}/api/v1/checkpoints/{}",
+        devnet.url(3),
+        proof.checkpoint
+    ))
+    .await;
+    let checkpoint = verify_checkpoint(&anchor, &serde_json::from_value(body).unwrap()).unwrap();
+    let account = verify_account_proof(&checkpoint, &proof).unwrap();
+    assert_eq!((account.balance, account.nonce), (0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_serves_checkpoints_proofs_and_a_checkpoint_subscription() {
+    let devnet = Devnet::start(4).await;
+    let anchor = anchor(&devnet);
+    latest(&devnet, 0, &anchor).await;
+    let mut ws = WsClient::connect(&devnet.url(1)).await;
+
+    let reply = ws.request("get_checkpoint", json!({})).await;
+    let certified: CertifiedCheckpoint = serde_json::from_value(reply["result"].clone()).unwrap();
+    let checkpoint = verify_checkpoint(&anchor, &certified).unwrap();
+    let reply = ws
+        .request(
+            "get_checkpoint",
+            json!({"number": checkpoint.number().to_string()}),
+        )
+        .await;
+    assert_eq!(reply["result"]["header_id"], checkpoint.id().to_string());
+    let reply = ws
+        .request("get_checkpoint", json!({"number": "999999"}))
+        .await;
+    assert_eq!(error_code(&reply), "not_found", "{reply}");
+
+    let faucet = address(&devnet.faucet_key());
+    let reply = ws
+        .request("get_account_proof", json!({"address": faucet.to_string()}))
+        .await;
+    let proof: AccountProof = serde_json::from_value(reply["result"].clone()).unwrap();
+    assert!(proof.checkpoint >= checkpoint.number());
+
+    let unknown = "00".repeat(32);
+    let reply = ws
+        .request("get_transaction_proof", json!({"id": unknown}))
+        .await;
+    assert_eq!(error_code(&reply), "not_certified", "{reply}");
+
+    // The subscription sends the latest checkpoint at once, then new ones.
+    let reply = ws.request("subscribe_checkpoints", json!({})).await;
+    assert!(reply["result"]["subscription"].is_u64(), "{reply}");
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let message = ws.recv().await;
+        if message["event"]["type"] == "checkpoint" {
+            let mut event = message["event"].clone();
+            event.as_object_mut().unwrap().remove("type");
+            let certified: CertifiedCheckpoint = serde_json::from_value(event).unwrap();
+            seen.push(verify_checkpoint(&anchor, &certified).unwrap().number());
+        }
+    }
+    assert!(seen[1] > seen[0], "{seen:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_relay_keeps_its_checkpoints_and_proves_against_them() {
+    let mut devnet = Devnet::start(4).await;
+    let anchor = anchor(&devnet);
+    let before = latest(&devnet, 3, &anchor).await;
+    // Stop relay 3 and start it again on the same database.
+    let relay = devnet.relays.remove(3);
+    relay.shutdown().await;
+    let peers = devnet
+        .relays
+        .iter()
+        .map(|r| ruv_integration_tests::peer_url(r.addr))
+        .collect();
+    let config =
+        ruv_integration_tests::relay_config(&devnet.files, devnet.dir.path(), 3, false, peers);
+    devnet.relays.push(ruv_relay::start(config).await.unwrap());
+    let url = devnet.url(3);
+    let body = get_ok(&format!("{url}/api/v1/checkpoints/{}", before.number())).await;
+    assert_eq!(body["header_id"], before.id().to_string());
+    // It keeps certifying with the others after the restart.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = latest(&devnet, 3, &anchor).await;
+        if now.number() > before.number() + 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no new checkpoint after a restart"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
