@@ -1,7 +1,9 @@
 // Two people, two browser contexts (two profiles, each with its own
 // encrypted wallet), one real devnet: Alice funds herself from the faucet and
 // pays Bob; Bob's balance changes on his open page and Alice sees her payment
-// accepted, with no reloads. Alice's payment is signed by her vault.
+// final, with no reloads. Alice's payment is signed by her vault. Every
+// balance shown is verified (a Merkle proof against a certified checkpoint)
+// and "final" needs a verified inclusion proof.
 import { expect, test, type Page } from "@playwright/test";
 import { createWallet } from "./wallet-flow";
 
@@ -11,8 +13,9 @@ async function openWalletWithNewWallet(page: Page): Promise<string> {
   await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "open");
   await expect(page.getByTestId("chain-id")).toHaveText("ruv-devnet");
   const { address } = await createWallet(page);
-  // The relay's snapshot of a new account arrives through the subscription.
+  // A new account is proven absent: a verified zero.
   await expect(page.getByTestId("balance")).toHaveAttribute("data-micro", "0");
+  await expect(page.getByTestId("balance-state")).toHaveAttribute("data-state", "verified");
   // A marker a reload would wipe.
   await page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
   return address;
@@ -41,7 +44,7 @@ test("Alice gets faucet funds and pays Bob; both pages update live", async ({ br
   // Faucet: a real signed transfer from the genesis faucet account.
   await alice.getByTestId("faucet").click();
   const faucetTx = alice.locator('[data-testid="tx"][data-kind="faucet"]');
-  await expect(faucetTx.getByTestId("tx-status")).toHaveAttribute("data-status", "accepted");
+  await expect(faucetTx.getByTestId("tx-status")).toHaveAttribute("data-status", "final");
   await expect(alice.getByTestId("balance")).toHaveAttribute("data-micro", "1000000000");
   await expect(alice.getByTestId("balance")).toHaveText("1,000 rUv");
 
@@ -68,8 +71,8 @@ test("Alice gets faucet funds and pays Bob; both pages update live", async ({ br
   await alice.getByTestId("send").click();
   const sent = alice.locator('[data-testid="tx"][data-kind="sent"]');
   await expect(sent).toHaveCount(1);
-  await expect(sent.getByTestId("tx-status")).toHaveAttribute("data-status", "accepted");
-  await expect(alice.getByTestId("send-status")).toContainText("accepted");
+  await expect(sent.getByTestId("tx-status")).toHaveAttribute("data-status", "final");
+  await expect(alice.getByTestId("send-status")).toContainText("final");
 
   // Bob's open page shows the money; Alice's shows amount and fee gone.
   await expect(bob.getByTestId("balance")).toHaveAttribute("data-micro", "12500000");

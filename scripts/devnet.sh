@@ -44,6 +44,15 @@ if [ "$FRESH" = 1 ] || [ ! -f "$DATA_DIR/genesis.json" ] || [ "$(cat "$DATA_DIR/
   echo "$RELAYS" > "$DATA_DIR/relays"
 fi
 
+# The wallet's network configuration: the genesis (its trust anchor: chain id,
+# validators, fees) and the relays. A devnet convenience: a real deployment
+# ships its network's network.json with the wallet; relays never supply it.
+relay_list=""
+for ((i = 0; i < RELAYS; i++)); do
+  relay_list+="${relay_list:+,}\"ws://127.0.0.1:$((BASE_PORT + i))/api/v1/ws\""
+done
+printf '{"genesis":%s,"relays":[%s]}\n' "$(cat "$DATA_DIR/genesis.json")" "$relay_list" > "$ROOT/web/dist/network.json"
+
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done

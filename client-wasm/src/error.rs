@@ -32,6 +32,14 @@ impl From<ruv_protocol::api::ApiError> for ClientError {
     }
 }
 
+/// A light-client verification failure: `verification_failed`, with the
+/// reason as the message.
+impl From<ruv_protocol::light::VerifyError> for ClientError {
+    fn from(e: ruv_protocol::light::VerifyError) -> Self {
+        Self::new(codes::VERIFICATION_FAILED, e.to_string())
+    }
+}
+
 impl From<ClientError> for JsValue {
     fn from(e: ClientError) -> Self {
         let error = js_sys::Error::new(&e.message);
@@ -62,6 +70,9 @@ pub mod codes {
     pub const BAD_RELAY_RESPONSE: &str = "bad_relay_response";
     /// A request got no answer in time.
     pub const TIMEOUT: &str = "timeout";
+    /// A relay's checkpoint or proof failed light-client verification (or
+    /// the trust anchor is unusable). The protocol's code, re-exported.
+    pub use ruv_protocol::api::codes::VERIFICATION_FAILED;
 }
 
 /// Fresh random bytes from `crypto.getRandomValues`.

@@ -5,11 +5,14 @@
 
 pub mod error;
 pub mod keys;
+pub mod light;
 pub mod relay;
 pub mod transfer;
 pub mod typescript;
 pub mod vault;
+pub mod verify;
 
 pub use error::ClientError;
 pub use keys::{Keypair, SignedTransaction};
 pub use vault::Vault;
+pub use verify::{TrustAnchor, VerifiedCheckpoint};

@@ -1,7 +1,9 @@
 //! The client in headless Chromium: NIST ACVP and Wycheproof ML-DSA-65
 //! vectors (the same checks and counts as `protocol/tests/nist_vectors.rs`),
-//! the cross-target vectors, transfers signed through the JS API, the relay
-//! protocol core, and the relay driver's failure paths.
+//! the light-client vectors (the same checks and counts as
+//! `protocol/tests/light.rs`, then through the JS API), the cross-target
+//! vectors, transfers signed through the JS API, the relay protocol core,
+//! and the relay driver's failure paths.
 //!
 //! Run: `wasm-pack test --headless --chrome --mode no-install -- --test browser`
 #![cfg(target_arch = "wasm32")]
@@ -21,6 +23,23 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 #[path = "../../protocol/tests/vectors/check.rs"]
 mod check;
+#[path = "shared/light_api.rs"]
+mod light_api;
+#[path = "../../protocol/tests/vectors/light_check.rs"]
+mod light_check;
+
+/// The light-client vectors (made by `protocol/tests/vectors/light_build.rs`).
+const LIGHT_VECTORS: &str = include_str!("../../protocol/tests/vectors/light.json");
+
+#[wasm_bindgen_test]
+fn light_client_vectors() {
+    assert_eq!(light_check::check(LIGHT_VECTORS), light_check::EXPECTED);
+}
+
+#[wasm_bindgen_test]
+fn light_client_through_the_js_api() {
+    light_api::check(LIGHT_VECTORS);
+}
 
 #[wasm_bindgen_test]
 fn acvp_keygen() {

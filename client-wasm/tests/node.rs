@@ -1,5 +1,7 @@
 //! The client in Node: keys (Node's `crypto.getRandomValues`), the NIST ACVP
-//! and Wycheproof ML-DSA-65 vectors, the cross-target vectors, and the key
+//! and Wycheproof ML-DSA-65 vectors, the light-client vectors (natively
+//! checked in `protocol/tests/light.rs`, here also through the JS API), the
+//! cross-target vectors, and the key
 //! vault over its in-memory backend through the same `Vault` class
 //! JavaScript uses (Promises, errors with `code`).
 //!
@@ -19,6 +21,23 @@ use wasm_bindgen_test::*;
 
 #[path = "../../protocol/tests/vectors/check.rs"]
 mod check;
+#[path = "shared/light_api.rs"]
+mod light_api;
+#[path = "../../protocol/tests/vectors/light_check.rs"]
+mod light_check;
+
+/// The light-client vectors (made by `protocol/tests/vectors/light_build.rs`).
+const LIGHT_VECTORS: &str = include_str!("../../protocol/tests/vectors/light.json");
+
+#[wasm_bindgen_test]
+fn light_client_vectors() {
+    assert_eq!(light_check::check(LIGHT_VECTORS), light_check::EXPECTED);
+}
+
+#[wasm_bindgen_test]
+fn light_client_through_the_js_api() {
+    light_api::check(LIGHT_VECTORS);
+}
 
 #[wasm_bindgen_test]
 fn nist_and_wycheproof_vectors() {

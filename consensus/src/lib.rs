@@ -66,14 +66,14 @@ pub mod sim;
 mod snowball;
 pub mod vertex;
 
+pub use checkpoint::{
+    CheckpointConfig, CheckpointInput, CheckpointOutput, CheckpointPersist, CheckpointTiming,
+    Checkpointer, StoredCheckpoint,
+};
 pub use dag::VertexStatus;
 pub use engine::{
     ConfigError, Engine, EngineConfig, Input, Output, Persist, PersistedState, RestoreError,
     Tuning, TxDropReason, TxStatus,
-};
-pub use checkpoint::{
-    CheckpointConfig, CheckpointInput, CheckpointOutput, CheckpointPersist, CheckpointTiming,
-    Checkpointer, StoredCheckpoint,
 };
 pub use message::Message;
 pub use metrics::{DropReason, Metrics};

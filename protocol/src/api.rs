@@ -204,7 +204,9 @@ pub mod ws_methods {
     pub const SUBMIT_TRANSACTION: &str = "submit_transaction";
     /// `{id}`; result [`TxStatus`](super::TxStatus).
     pub const GET_TRANSACTION: &str = "get_transaction";
-    /// `{address}`; result `{subscription}`; then `account` events.
+    /// `{address, proofs?}`; result `{subscription}`; then `account` events
+    /// (the relay's accepted state, unverified), and with `proofs: true` also
+    /// `account_proof` events whenever a certified checkpoint changes the account.
     pub const SUBSCRIBE_ACCOUNT: &str = "subscribe_account";
     /// `{id}`; result `{subscription}`; then `transaction` events until final.
     pub const SUBSCRIBE_TRANSACTION: &str = "subscribe_transaction";
@@ -218,9 +220,35 @@ pub mod ws_methods {
     pub const GET_ACCOUNT_PROOF: &str = "get_account_proof";
     /// `{id}`; result [`TransactionProof`](crate::light::TransactionProof).
     pub const GET_TRANSACTION_PROOF: &str = "get_transaction_proof";
+    /// `{address, nonce}` (nonce as a decimal string); result
+    /// [`TransactionProof`](crate::light::TransactionProof) of the transaction
+    /// that used this nonce of this account.
+    pub const GET_NONCE_PROOF: &str = "get_nonce_proof";
     /// No params; result `{subscription}`; then a `checkpoint` event for the
     /// latest certified checkpoint at once and for every new one.
     pub const SUBSCRIBE_CHECKPOINTS: &str = "subscribe_checkpoints";
+}
+
+/// Params of `subscribe_account`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscribeAccountParams {
+    /// The account.
+    pub address: Address,
+    /// Also send `account_proof` events.
+    #[serde(default)]
+    pub proofs: bool,
+}
+
+/// Params of `get_nonce_proof`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NonceParams {
+    /// The sender.
+    pub address: Address,
+    /// The nonce.
+    #[serde(with = "u64_string")]
+    pub nonce: u64,
 }
 
 /// Params of `get_checkpoint`.

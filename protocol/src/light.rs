@@ -61,7 +61,8 @@ impl TrustAnchor {
         let supply = genesis
             .total_supply()
             .map_err(|e| VerifyError::Anchor(e.to_string()))?;
-        let validators = ValidatorSet::from_genesis(&genesis)?;
+        let validators =
+            ValidatorSet::from_genesis(&genesis).map_err(|e| VerifyError::Anchor(e.to_string()))?;
         Ok(Self {
             genesis_hash: Hash32(genesis.hash()),
             genesis,

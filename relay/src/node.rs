@@ -182,6 +182,11 @@ impl ConsensusNode {
         lock(&self.checkpoints).prove_transaction(id)
     }
 
+    /// The inclusion proof of the transaction that used `nonce` of `from`.
+    pub fn nonce_proof(&self, from: &Address, nonce: u64) -> Option<TransactionProof> {
+        lock(&self.checkpoints).prove_nonce(from, nonce)
+    }
+
     /// A transaction's status as this relay knows it.
     pub fn tx_status(&self, id: TxId) -> Option<TxStatus> {
         let status = lock(&self.engine).tx_status(&id);

@@ -120,6 +120,18 @@ impl RelayState {
             .ok_or_else(|| ApiError::new(codes::NOT_CERTIFIED, "no checkpoint is certified yet"))
     }
 
+    /// `GET /accounts/{address}/nonces/{nonce}/proof`, `get_nonce_proof`.
+    pub fn nonce_proof(&self, address: Address, nonce: u64) -> Result<TransactionProof, ApiError> {
+        self.node.nonce_proof(&address, nonce).ok_or_else(|| {
+            ApiError::new(
+                codes::NOT_CERTIFIED,
+                format!(
+                    "no certified checkpoint holds a transaction of {address} with nonce {nonce}"
+                ),
+            )
+        })
+    }
+
     /// `GET /transactions/{id}/proof`, `get_transaction_proof`.
     pub fn transaction_proof(&self, id: TxId) -> Result<TransactionProof, ApiError> {
         self.node.transaction_proof(&id).ok_or_else(|| {

@@ -3,6 +3,9 @@
 //! `ruv-protocol`.
 #![forbid(unsafe_code)]
 
+pub mod liar;
+pub mod reader;
+
 use futures_util::{SinkExt, StreamExt};
 use ruv_protocol::crypto::SigningKey;
 use ruv_protocol::tx::{SignedTransfer, Transfer};

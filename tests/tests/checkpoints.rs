@@ -228,3 +228,44 @@ async fn a_restarted_relay_keeps_its_checkpoints_and_proves_against_them() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_keep_forming_across_a_chain_of_payments() {
+    let devnet = Devnet::start(4).await;
+    let anchor = anchor(&devnet);
+    let faucet = devnet.faucet_key();
+    let alice = key(7);
+    let bob = key(8);
+    // Faucet pays Alice; Alice pays Bob three times, each proven final
+    // before the next (as a wallet does), through different relays.
+    let steps = [
+        (&faucet, address(&alice), 50_000_000u64, 1u64),
+        (&alice, address(&bob), 1_000_000, 1),
+        (&alice, address(&bob), 2_000_000, 2),
+        (&alice, address(&bob), 3_000_000, 3),
+    ];
+    for (i, (from, to, amount, nonce)) in steps.into_iter().enumerate() {
+        let tx = devnet.transfer(from, to, amount, nonce);
+        let id = tx.id().to_string();
+        let relay = i % 4;
+        let (code, body) = post(format!("{}/api/v1/transactions", devnet.url(relay)), &tx).await;
+        assert_eq!(code, 202, "step {i}: {body}");
+        let proof: TransactionProof = serde_json::from_value(
+            get_ok(&format!(
+                "{}/api/v1/transactions/{id}/proof",
+                devnet.url(relay)
+            ))
+            .await,
+        )
+        .unwrap();
+        let body = get_ok(&format!(
+            "{}/api/v1/checkpoints/{}",
+            devnet.url(relay),
+            proof.checkpoint
+        ))
+        .await;
+        let checkpoint =
+            verify_checkpoint(&anchor, &serde_json::from_value(body).unwrap()).unwrap();
+        verify_transaction_proof(&checkpoint, &proof).unwrap();
+    }
+}

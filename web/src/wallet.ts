@@ -1,27 +1,38 @@
-// The unlocked wallet: the vault's accounts, a live connection to a relay (a
-// RelayPool: it reconnects, fails over between relays given with
-// `?relay=a,b`, and keeps subscriptions alive), the devnet faucet, sending,
-// and live status of every transaction. Keys stay in the vault: this module
-// only ever sees addresses, and asks the vault (through `Signer`) to sign.
+// The unlocked wallet: the vault's accounts, the light client (a LightClient
+// over the network's relays: it fails over, drops relays that lie, and
+// verifies every answer against this wallet's own copy of the genesis), the
+// devnet faucet, sending, and the verified fate of every transaction. Keys
+// stay in the vault: this module only ever sees addresses, and asks the vault
+// (through `Signer`) to sign.
+//
+// What is shown as true is verified: a balance and nonce only with a Merkle
+// proof against a certified checkpoint (with its number and age, or marked
+// stale / not verified), "final" only with an inclusion proof. Chain id and
+// fees for signing come from the genesis, the nonce from a verified proof.
 import {
-  RelayPool,
+  LightClient,
   minimumFee,
   transferSize,
   validateAddress,
-  type AccountInfo,
-  type NetworkStatus,
-  type PoolStatus,
+  type CertifiedCheckpoint,
+  type CheckpointFreshness,
   type RuvError,
   type SignedTransaction,
   type TransferParams,
   type TxStatus,
   type VaultAccount,
+  type VerifiedAccountState,
+  type VerifiedFinality,
 } from "ruv-client";
 import { formatRuv, microFromApi, parseRuv } from "./amount";
-import { httpOrigin, relayUrls } from "./relay-url";
+import { loadCheckpoint, saveCheckpoint } from "./checkpoint-store";
+import { loadNetwork, type Network } from "./network";
+import { httpOrigin } from "./relay-url";
 import { $, codeOf, errorText, fieldError } from "./ui";
 
 const MAX_MEMO_BYTES = 128;
+/** How often ages ("verified 3 s ago") and staleness are redrawn. */
+const REDRAW_MS = 1_000;
 
 /** What the wallet needs from the vault. */
 export interface Signer {
@@ -35,11 +46,13 @@ const ui = {
   connection: $("connection"),
   relayUrl: $("relay-url"),
   chainId: $("chain-id"),
+  checkpoint: $("checkpoint"),
   accountSelect: $<HTMLSelectElement>("account-select"),
   address: $<HTMLInputElement>("address"),
   copy: $<HTMLButtonElement>("copy-address"),
   copyStatus: $("copy-status"),
   balance: $("balance"),
+  balanceState: $("balance-state"),
   faucet: $<HTMLButtonElement>("faucet"),
   faucetStatus: $("faucet-status"),
   form: $<HTMLFormElement>("send-form"),
@@ -57,19 +70,20 @@ const ui = {
 };
 
 type Kind = "sent" | "faucet";
+type Status = "pending" | "final" | "rejected";
 
 /** One account of the vault as this page shows it. */
 interface AccountView {
   index: number;
   label: string;
   address: string;
-  /** The relay's latest word on it (null until the subscription's first event). */
-  info: AccountInfo | null;
+  /** The last verified state (null until the first proof). */
+  info: VerifiedAccountState | null;
   tracked: Map<string, Tracked>;
   /** The payment whose nonce is in use and not final yet (one at a time keeps nonces gap-free). */
   inFlight: Tracked | null;
-  /** Nonce of this account's last accepted payment: account events may lag behind the transaction event. */
-  lastAcceptedNonce: bigint;
+  /** Nonce of this account's last payment proven final: proofs may lag behind. */
+  lastFinalNonce: bigint;
   /** This account's activity list. */
   list: HTMLOListElement;
 }
@@ -82,33 +96,24 @@ interface Tracked {
   amount: bigint;
   counterpart: string;
   nonce: bigint | null;
-  status: TxStatus["status"];
-  reason?: TxStatus["reason"];
-  /** The submission's fate is unknown (the connection failed mid-way): ask again after reconnecting. */
-  uncertain: boolean;
-  /** The pool's subscription to its status, while there is one. */
-  subscription?: number;
+  status: Status;
+  /** Why it was rejected (verified), or what the relay claimed (unverified). */
+  reason?: string;
+  /** Checkpoint that proves the final status. */
+  checkpoint?: string;
   el: HTMLLIElement;
 }
 
-/** The pool's subscription to the shown account (one at a time: relays allow 64 per connection). */
-interface AccountSubscription {
-  view: AccountView;
-  id: number | null;
-}
-
 const state = {
-  urls: relayUrls(location),
-  pool: null as RelayPool | null,
-  /** A relay connection is open and its network status checked. */
-  online: false,
-  network: null as NetworkStatus | null,
+  network: null as Network | null,
+  light: null as LightClient | null,
   signer: null as Signer | null,
   /** The vault's accounts, by address. */
   views: new Map<string, AccountView>(),
   /** The account on screen (null while locked). */
   current: null as AccountView | null,
-  following: null as AccountSubscription | null,
+  /** A refresh of the current account is running (one at a time). */
+  refreshing: false,
 };
 
 const textEncoder = new TextEncoder();
@@ -129,70 +134,86 @@ function reconnectDelay(attempt: number): number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Connects the pool; until some relay answers, tries again with backoff. */
+/** The fee schedule and chain id, from the genesis, in the shape `minimumFee` takes. */
+function feeContext(network: Network): { chain_id: string; fees: Network["fees"] } {
+  return { chain_id: network.chainId, fees: network.fees };
+}
+
+/** Loads the network configuration and connects the light client; retries with backoff. */
 export async function startRelay(signer: Signer): Promise<void> {
   state.signer = signer;
-  ui.relayUrl.textContent = state.urls.join(", ");
+  let network: Network;
+  try {
+    network = await loadNetwork(location);
+  } catch (e) {
+    setConnection("closed", `This wallet has no usable network configuration: ${errorText(e)}`);
+    return;
+  }
+  state.network = network;
+  ui.chainId.textContent = network.chainId;
+  ui.relayUrl.textContent = network.relays.join(", ");
+  updateFee();
   for (let attempt = 0; ; attempt++) {
-    setConnection("connecting", "Connecting to the relay…");
+    setConnection("connecting", "Connecting to the network's relays and verifying…");
     try {
-      const pool = await RelayPool.connect(state.urls);
-      state.pool = pool;
-      // From here on the pool reconnects by itself and reports each change.
-      pool.onStatus((s) => void onStatus(s));
-      await onConnected();
+      const stored = await loadCheckpoint(network.chainId).catch(() => null);
+      const light = await LightClient.connect(network.relays, {
+        genesis: network.genesisText,
+        ...(stored ? { checkpoint: stored as CertifiedCheckpoint } : {}),
+      });
+      state.light = light;
+      light.onCheckpoint((c) => onCheckpoint(c));
+      const latest = light.latestCheckpoint;
+      if (latest) onCheckpoint(latest);
+      setInterval(redraw, REDRAW_MS);
       return;
     } catch (e) {
-      if (codeOf(e) === "invalid_params") {
-        setConnection("closed", `Cannot use this relay address: ${errorText(e)}`);
+      if (codeOf(e) === "invalid_params" || codeOf(e) === "verification_failed") {
+        setConnection("closed", `Cannot use this network: ${errorText(e)}`);
         return;
       }
       const delay = reconnectDelay(attempt);
-      setConnection("closed", `No relay reachable (${errorText(e)}). Retrying in ${Math.ceil(delay / 1000)} s…`);
+      setConnection("closed", `No relay gave a verifiable answer (${errorText(e)}). Retrying in ${Math.ceil(delay / 1000)} s…`);
       await sleep(delay);
     }
   }
 }
 
-async function onStatus(s: PoolStatus): Promise<void> {
-  if (s.connected) {
-    await onConnected();
-  } else {
-    state.online = false;
-    setConnection("closed", `Lost the relay (${s.error ? errorText(s.error) : "closed"}). Reconnecting…`);
+/** A new verified checkpoint: keep it, refresh what it may prove. */
+function onCheckpoint(c: CheckpointFreshness): void {
+  const light = state.light;
+  if (!light) return;
+  const json = light.checkpointJson();
+  if (json && state.network) void saveCheckpoint(state.network.chainId, json).catch(() => {});
+  redraw();
+  void refreshCurrent();
+  for (const view of state.views.values()) {
+    for (const t of view.tracked.values()) if (t.status === "pending") void followTransaction(t);
   }
+  void c;
 }
 
-/** A relay connection is up: check which network it serves, then carry on. */
-async function onConnected(): Promise<void> {
-  const pool = state.pool;
-  if (!pool) return;
-  let network: NetworkStatus;
-  try {
-    network = await pool.networkStatus();
-  } catch {
-    return; // The pool reports the loss and reconnects.
+/** Redraws what depends on time: the connection line, the balance's age. */
+function redraw(): void {
+  const light = state.light;
+  if (!light) return;
+  const latest = light.latestCheckpoint;
+  const relay = light.relay;
+  if (!latest) {
+    setConnection("connecting", "Waiting for a verified checkpoint…");
+  } else if (latest.stale) {
+    setConnection("closed", `No recent checkpoint: the newest verified is ${latest.number}, ${ageText(latest.ageMs)} old. Relays may be withholding; still trying.`);
+  } else {
+    setConnection("open", `Verified checkpoint ${latest.number} (${ageText(latest.ageMs)} old) via ${relay ?? "no relay right now"}`);
   }
-  if (state.network && network.chain_id !== state.network.chain_id) {
-    // Keys, nonces and balances belong to one network: never mix two.
-    setConnection("closed", `Relay ${network.relay} serves ${network.chain_id}, not ${state.network.chain_id}; trying another…`);
-    pool.reconnect();
-    return;
-  }
-  state.network = network;
-  state.online = true;
-  ui.chainId.textContent = network.chain_id;
-  setConnection("open", `Connected to ${network.relay} (${network.chain_id})`);
-  ui.faucet.hidden = !network.faucet;
-  updateFee();
-  // Subscriptions resume by themselves; a submission cut off mid-way is looked up.
-  void followCurrent();
-  for (const view of state.views.values()) {
-    for (const t of view.tracked.values()) {
-      if (t.subscription === undefined) void followTransaction(t);
-      if (t.uncertain) void recheck(t);
-    }
-  }
+  ui.checkpoint.textContent = latest ? latest.number : "…";
+  ui.relayUrl.textContent = relay ?? state.network?.relays.join(", ") ?? "";
+  renderBalance();
+}
+
+function ageText(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s < 120 ? `${s} s` : `${Math.round(s / 60)} min`;
 }
 
 // ---------------------------------------------------------------- accounts
@@ -215,17 +236,14 @@ function newView(a: VaultAccount): AccountView {
     info: null,
     tracked: new Map(),
     inFlight: null,
-    lastAcceptedNonce: 0n,
+    lastFinalNonce: 0n,
     list,
   };
 }
 
-/** Stops following a view's pending transactions (its account left the vault). */
+/** Forgets a view (its account left the vault); its transactions stop being followed. */
 function dropView(view: AccountView): void {
-  for (const t of view.tracked.values()) {
-    if (t.subscription !== undefined) state.pool?.unsubscribe(t.subscription).catch(() => {});
-    t.subscription = undefined;
-  }
+  view.tracked.clear();
   state.views.delete(view.address);
 }
 
@@ -278,7 +296,7 @@ export function selectAccount(index: number): void {
   ui.activityHolder.replaceChildren(view.list);
   ui.activitySection.hidden = view.tracked.size === 0;
   renderBalance();
-  void followCurrent();
+  void refreshCurrent();
 }
 
 /** The account on screen. */
@@ -293,7 +311,6 @@ export function currentAccount(): { index: number; label: string; address: strin
  * after the next unlock.
  */
 export function hideAccounts(): void {
-  unfollow();
   state.current = null;
   ui.address.value = "";
   ui.form.reset();
@@ -310,48 +327,43 @@ export function forgetAccounts(): void {
   for (const view of [...state.views.values()]) dropView(view);
 }
 
-function unfollow(): void {
-  const sub = state.following;
-  state.following = null;
-  if (!sub) return;
-  // The next subscription's first event brings the current balance and nonce.
-  sub.view.info = null;
-  if (sub.id !== null) state.pool?.unsubscribe(sub.id).catch(() => {});
-}
-
-async function followCurrent(): Promise<void> {
-  const pool = state.pool;
+/** Asks for the shown account's state, proven against the newest checkpoint. */
+async function refreshCurrent(): Promise<void> {
+  const light = state.light;
   const view = state.current;
-  if (!pool || !state.online || !view) return;
-  if (state.following?.view === view) return; // Pool subscriptions outlive connections.
-  unfollow();
-  const sub: AccountSubscription = { view, id: null };
-  state.following = sub;
+  if (!light || !view || state.refreshing) return;
+  state.refreshing = true;
   try {
-    // The relay sends the current state first, then every change.
-    const id = await pool.subscribeAccount(view.address, (event) => {
-      if (state.following !== sub || event.address !== view.address) return;
-      view.info = { address: event.address, balance: event.balance, nonce: event.nonce };
-      if (state.current === view) renderBalance();
-    });
-    if (state.following === sub) sub.id = id;
-    else pool.unsubscribe(id).catch(() => {});
+    const info = await light.account(view.address);
+    // Never go back: a proof against an older checkpoint than the one shown is not news.
+    if (!view.info || BigInt(info.checkpoint) >= BigInt(view.info.checkpoint)) view.info = info;
   } catch (e) {
-    if (state.following !== sub) return;
-    state.following = null;
-    if (state.current === view) ui.balance.textContent = `unavailable: ${errorText(e)}`;
+    if (state.current === view && !view.info) ui.balanceState.textContent = `Not verified: ${errorText(e)}`;
+  } finally {
+    state.refreshing = false;
+    if (state.current === view) renderBalance();
   }
 }
 
 function renderBalance(): void {
   const info = state.current?.info;
+  const latest = state.light?.latestCheckpoint ?? null;
   if (!info) {
     ui.balance.textContent = "…";
     delete ui.balance.dataset.micro;
+    ui.balanceState.dataset.state = "unverified";
+    if (!ui.balanceState.textContent?.startsWith("Not verified:")) ui.balanceState.textContent = "Not verified yet";
   } else {
     const micro = microFromApi(info.balance);
     ui.balance.textContent = `${formatRuv(micro)} rUv`;
     ui.balance.dataset.micro = micro.toString();
+    const age = Date.now() - info.checkpointTimeMs;
+    const stale = latest?.stale ?? true;
+    ui.balanceState.dataset.state = stale ? "stale" : "verified";
+    ui.balanceState.dataset.checkpoint = info.checkpoint;
+    ui.balanceState.textContent = stale
+      ? `Stale: last verified at checkpoint ${info.checkpoint}, ${ageText(age)} ago; no recent checkpoint from any relay`
+      : `Verified at checkpoint ${info.checkpoint}, ${ageText(age)} ago`;
   }
   updateControls();
 }
@@ -390,8 +402,10 @@ async function askFaucet(): Promise<void> {
     if (state.current === view) ui.faucetStatus.textContent = text;
   };
   try {
-    // The faucet of the relay in use (the button only shows when that relay runs one).
-    const relay = state.pool?.url ?? state.urls[0];
+    // The devnet faucet of the relay in use (a devnet convenience: what it
+    // pays is believed only once proven final).
+    const relay = state.light?.relay ?? state.network?.relays[0];
+    if (!relay) throw new Error("no relay connected");
     const response = await fetch(`${httpOrigin(relay)}/api/v1/faucet`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -408,9 +422,12 @@ async function askFaucet(): Promise<void> {
       say("The faucet's answer was not a transaction status.");
       return;
     }
-    say("The faucet sent a payment; its status is below.");
-    const t = track(view, { id: body.id, kind: "faucet", amount: 1_000_000_000n, counterpart: "faucet", nonce: null });
-    applyStatus(t, body);
+    if (body.status === "rejected") {
+      say(`The faucet's payment was refused: ${body.reason?.message ?? "no reason given"}`);
+      return;
+    }
+    say("The faucet sent a payment; it shows as final once proven.");
+    track(view, { id: body.id, kind: "faucet", amount: 1_000_000_000n, counterpart: "faucet", nonce: null });
   } catch (e) {
     say(`Could not reach the faucet: ${errorText(e)}`);
   } finally {
@@ -420,17 +437,14 @@ async function askFaucet(): Promise<void> {
 
 // ---------------------------------------------------------------- activity
 
-function track(
-  view: AccountView,
-  init: Omit<Tracked, "status" | "el" | "reason" | "uncertain" | "subscription" | "account">,
-): Tracked {
+function track(view: AccountView, init: Omit<Tracked, "status" | "el" | "reason" | "account" | "checkpoint">): Tracked {
   const existing = view.tracked.get(init.id);
   if (existing) return existing;
   const el = document.createElement("li");
   el.dataset.testid = "tx";
   el.dataset.txId = init.id;
   el.dataset.kind = init.kind;
-  const t: Tracked = { ...init, account: view, status: "pending", uncertain: false, el };
+  const t: Tracked = { ...init, account: view, status: "pending", el };
   view.tracked.set(t.id, t);
   view.list.prepend(el);
   if (state.current === view) ui.activitySection.hidden = false;
@@ -449,13 +463,17 @@ function renderTracked(t: Tracked): void {
   status.className = "status";
   status.dataset.testid = "tx-status";
   status.dataset.status = t.status;
-  status.textContent = { pending: "Pending…", accepted: "Accepted", rejected: "Rejected" }[t.status];
+  status.textContent = {
+    pending: "Pending (not proven final yet)…",
+    final: `Final (proven in checkpoint ${t.checkpoint})`,
+    rejected: "Rejected",
+  }[t.status];
 
   const detail = document.createElement("span");
   detail.className = "detail";
   if (t.status === "rejected" && t.reason) {
     detail.dataset.testid = "tx-reason";
-    detail.textContent = `Reason: ${t.reason.message} (${t.reason.code})`;
+    detail.textContent = `Reason: ${t.reason}`;
   } else if (t.kind === "sent") {
     detail.textContent = `To ${t.counterpart}`;
   }
@@ -468,60 +486,49 @@ function renderTracked(t: Tracked): void {
   t.el.replaceChildren(what, status, detail, id);
 }
 
-function applyStatus(t: Tracked, s: TxStatus): void {
-  // Final is final: a late "pending" (say, from another relay) never undoes it.
-  if (t.status !== "pending" || s.id !== t.id) return;
-  t.status = s.status;
-  t.reason = s.reason;
-  t.uncertain = false;
+/** Sets a transaction's fate (final and rejected are final: nothing undoes them). */
+function settle(t: Tracked, status: Exclude<Status, "pending">, detail: { checkpoint?: string; reason?: string }): void {
+  if (t.status !== "pending") return;
+  t.status = status;
+  t.checkpoint = detail.checkpoint;
+  t.reason = detail.reason;
   renderTracked(t);
-  if (s.status !== "pending" && t.subscription !== undefined) {
-    // Usually the relay already ended it with the final event; then this is a no-op.
-    state.pool?.unsubscribe(t.subscription).catch(() => {});
-    t.subscription = undefined;
-  }
   const view = t.account;
-  if (s.status !== "pending" && view.inFlight === t) {
+  if (view.inFlight === t) {
     view.inFlight = null;
-    if (s.status === "accepted" && t.nonce !== null) view.lastAcceptedNonce = t.nonce;
+    if (status === "final" && t.nonce !== null) view.lastFinalNonce = t.nonce;
     if (state.current === view) {
       ui.sendStatus.textContent =
-        s.status === "accepted"
-          ? `Payment of ${formatRuv(t.amount)} rUv accepted.`
-          : `Payment rejected: ${s.reason?.message ?? "no reason given"}.`;
+        status === "final"
+          ? `Payment of ${formatRuv(t.amount)} rUv is final (proven in checkpoint ${detail.checkpoint}).`
+          : `Payment not accepted: ${detail.reason ?? "no reason given"}.`;
     }
     updateControls();
   }
+  if (state.current === view) void refreshCurrent();
 }
 
+const following = new Set<string>();
+
+/** Waits for a verified verdict on a transaction (one wait per transaction at a time). */
 async function followTransaction(t: Tracked): Promise<void> {
-  const pool = state.pool;
-  if (!pool || t.status !== "pending" || !state.views.has(t.account.address)) return;
+  const light = state.light;
+  if (!light || t.status !== "pending" || following.has(t.id)) return;
+  following.add(t.id);
   try {
-    // Subscribed before submitting, so no status change can slip by; the
-    // relay sends the current status first if it knows the transaction.
-    const subscription = await pool.subscribeTransaction(t.id, (event) => applyStatus(t, event));
-    if (t.status === "pending" && state.views.has(t.account.address)) t.subscription = subscription;
-    else pool.unsubscribe(subscription).catch(() => {});
-  } catch (e) {
-    console.warn(`following ${t.id}:`, e);
-  }
-}
-
-/** After a submission was cut off: did the relay get it? */
-async function recheck(t: Tracked): Promise<void> {
-  const pool = state.pool;
-  if (!pool || !t.uncertain || t.status !== "pending") return;
-  try {
-    applyStatus(t, await pool.getTransaction(t.id));
-  } catch (e) {
-    if (codeOf(e) === "not_found") {
-      applyStatus(t, {
-        id: t.id,
-        status: "rejected",
-        reason: { code: "not_delivered", message: "the relay never received this payment; you can send it again" },
+    const verdict: VerifiedFinality = await light.waitForFinal(t.id);
+    if (!state.views.has(t.account.address)) return;
+    if (verdict.status === "final") settle(t, "final", { checkpoint: verdict.checkpoint });
+    else
+      settle(t, "rejected", {
+        checkpoint: verdict.checkpoint,
+        reason: `another payment (${verdict.by?.slice(0, 12)}…) used the same nonce (proven in checkpoint ${verdict.checkpoint})`,
       });
-    }
+  } catch (e) {
+    // Not proven within the wait: keep it pending; the next checkpoint tries again.
+    console.warn(`waiting for ${t.id}:`, e);
+  } finally {
+    following.delete(t.id);
   }
 }
 
@@ -531,25 +538,27 @@ function updateFee(): void {
   if (!state.network) return;
   const memo = ui.memo.value;
   if (textEncoder.encode(memo).length > MAX_MEMO_BYTES) return;
-  ui.fee.textContent = formatRuv(BigInt(minimumFee(state.network, memo)));
+  ui.fee.textContent = formatRuv(BigInt(minimumFee(feeContext(state.network), memo)));
 }
 
 function updateControls(): void {
-  const online = state.online && state.network !== null;
+  const online = state.light !== null && state.network !== null;
   const view = state.current;
   ui.faucet.disabled = !online || !view;
+  // Sending needs a verified balance and nonce.
   const ready = online && view !== null && view.info !== null;
   ui.send.disabled = !ready || view.inFlight !== null;
   if (view?.inFlight) ui.send.title = "Waiting for your previous payment to be final";
+  else if (!ready) ui.send.title = "Waiting for a verified balance";
   else ui.send.removeAttribute("title");
 }
 
 async function onSend(event: SubmitEvent): Promise<void> {
   event.preventDefault();
-  const { pool, network, signer } = state;
+  const { light, network, signer } = state;
   const view = state.current;
   const account = view?.info;
-  if (!pool || !state.online || !network || !signer || !view || !account || view.inFlight) return;
+  if (!light || !network || !signer || !view || !account || view.inFlight) return;
 
   const to = ui.to.value.trim();
   const memo = ui.memo.value;
@@ -578,7 +587,8 @@ async function onSend(event: SubmitEvent): Promise<void> {
     return;
   }
 
-  const fee = BigInt(minimumFee(network, memo));
+  // Fee from the genesis fee schedule, balance and nonce from a verified proof.
+  const fee = BigInt(minimumFee(feeContext(network), memo));
   const balance = microFromApi(account.balance);
   if (amount.micro + fee > balance) {
     fieldError(
@@ -592,12 +602,12 @@ async function onSend(event: SubmitEvent): Promise<void> {
   }
 
   const accountNonce = microFromApi(account.nonce);
-  const nonce = (accountNonce > view.lastAcceptedNonce ? accountNonce : view.lastAcceptedNonce) + 1n;
+  const nonce = (accountNonce > view.lastFinalNonce ? accountNonce : view.lastFinalNonce) + 1n;
   let tx: SignedTransaction;
   try {
     // The vault derives the account's key, signs and wipes the key, all inside wasm.
     tx = signer.sign(view.index, {
-      chainId: network.chain_id,
+      chainId: network.chainId,
       to,
       amount: amount.micro.toString(),
       fee: fee.toString(),
@@ -618,7 +628,7 @@ async function onSend(event: SubmitEvent): Promise<void> {
     ui.sendStatus.textContent = "Internal error: the vault signed from a different account than the one shown.";
     return;
   }
-  if (tx.toBytes().length !== transferSize(network.chain_id, memo)) {
+  if (tx.toBytes().length !== transferSize(network.chainId, memo)) {
     tx.free();
     ui.sendStatus.textContent = "Internal error: the signed size does not match the fee computation.";
     return;
@@ -632,29 +642,27 @@ async function onSend(event: SubmitEvent): Promise<void> {
     if (state.current === view) ui.sendStatus.textContent = text;
   };
   try {
-    // The pool retries once on the next connection if this one is lost mid-way.
-    const status = await pool.submit(tx);
+    // The relay's first answer is not proof of anything: the payment shows
+    // as final only with a verified inclusion proof (`followTransaction`).
+    const status: TxStatus = await light.submit(tx);
     if (state.current === view) {
       ui.form.reset();
       updateFee();
     }
-    if (status.status === "pending") say("Sent. Waiting for the network to accept it…");
-    applyStatus(t, status);
+    if (status.status === "rejected") {
+      // A relay refusing at once (bad fee, stale nonce…) releases the form;
+      // the nonce was not used, so nothing can be double spent by retrying.
+      settle(t, "rejected", { reason: `the relay refused it: ${status.reason?.message ?? "no reason"} (not verified)` });
+    } else {
+      say("Sent. Waiting for a proof that it is final…");
+    }
   } catch (e) {
     const err = e as RuvError;
-    if (err.code === "connection" || err.code === "timeout") {
-      // It may or may not have arrived: ask again once reconnected.
-      t.uncertain = true;
-      if (state.online) void recheck(t);
-      say("The connection failed while sending; checking the payment's fate when it is back…");
-    } else if (err.code === "duplicate_transaction") {
-      say("The relay already has this payment; following its status.");
+    if (err.code === "connection" || err.code === "timeout" || err.code === "duplicate_transaction") {
+      // It may or may not have arrived: its fate is settled by proofs either way.
+      say("The connection failed while sending; waiting for a proof of the payment's fate…");
     } else {
-      applyStatus(t, {
-        id: t.id,
-        status: "rejected",
-        reason: { code: err.code ?? "error", message: err.message ?? String(e) },
-      });
+      settle(t, "rejected", { reason: `${err.message ?? String(e)} (${err.code ?? "error"})` });
     }
   } finally {
     tx.free();

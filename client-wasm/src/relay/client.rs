@@ -169,13 +169,16 @@ pub(super) fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue, ClientErr
     js_sys::JSON::parse(&text).map_err(|_| bad_response("cannot convert to JavaScript"))
 }
 
-pub(super) fn reply_to_js(reply: Reply) -> Result<JsValue, ClientError> {
+pub(crate) fn reply_to_js(reply: Reply) -> Result<JsValue, ClientError> {
     match reply {
         Reply::NetworkStatus(s) => to_js(&s),
         Reply::Account(a) => to_js(&a),
         Reply::Transaction(t) => to_js(&t),
         Reply::Subscribed(n) => Ok(JsValue::from_f64(n as f64)),
         Reply::Unsubscribed => Ok(JsValue::UNDEFINED),
+        Reply::Checkpoint(c) => to_js(&c),
+        Reply::AccountProof(p) => to_js(&p),
+        Reply::TransactionProof(p) => to_js(&p),
     }
 }
 
@@ -458,13 +461,13 @@ pub(super) type Connection = Rc<RefCell<Shared>>;
 
 /// Time limits of one connection, in milliseconds.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Timeouts {
-    pub(super) request_ms: u64,
-    pub(super) connect_ms: u64,
+pub(crate) struct Timeouts {
+    pub(crate) request_ms: u64,
+    pub(crate) connect_ms: u64,
 }
 
 /// Reads `ConnectOptions` from JavaScript (`undefined` means the defaults).
-pub(super) fn parse_options(options: JsValue) -> Result<Timeouts, ClientError> {
+pub(crate) fn parse_options(options: JsValue) -> Result<Timeouts, ClientError> {
     let options: ConnectOptions = if options.is_undefined() || options.is_null() {
         ConnectOptions::default()
     } else {
@@ -644,7 +647,7 @@ pub(super) fn url_of(conn: &Connection) -> String {
 
 /// A submit request for a transaction whose signature verifies: a relay
 /// would reject it anyway, and failing here names the real problem.
-pub(super) fn submit_request(tx: &SignedTransaction) -> Result<Request, ClientError> {
+pub(crate) fn submit_request(tx: &SignedTransaction) -> Result<Request, ClientError> {
     let tx = tx.inner().clone();
     match tx.verify_signature() {
         Ok(()) => Ok(Request::Submit(Box::new(tx))),

@@ -13,12 +13,17 @@ use ruv_protocol::api::{
     self, limits, ws_methods, AccountInfo, AddressParams, ApiError, NetworkStatus, SubmitParams,
     SubscriptionParams, TxIdParams, TxState, TxStatus, WsEvent, WsRequest, WsServerMessage,
 };
+use ruv_protocol::api::{CheckpointParams, NonceParams};
+use ruv_protocol::checkpoint::CertifiedCheckpoint;
+use ruv_protocol::light::{AccountProof, TransactionProof};
 use ruv_protocol::{Address, SignedTransfer, TxId};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-/// Largest frame accepted from a relay. Every legitimate server message is a
-/// few hundred bytes; anything far larger is a broken or hostile relay.
-pub const MAX_SERVER_FRAME_BYTES: usize = 64 * 1024;
+/// Largest frame accepted from a relay. The largest legitimate message is a
+/// certified checkpoint: about 4.5 KB of JSON per signature, so a network of
+/// the most validators a certificate can name (256, of which 171 sign) needs
+/// about 760 KB; anything larger is a broken or hostile relay.
+pub const MAX_SERVER_FRAME_BYTES: usize = 1024 * 1024;
 
 /// Default time a request may wait for its answer, in milliseconds.
 pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 15_000;
@@ -44,6 +49,8 @@ pub enum Target {
     Account(Address),
     /// Status of a transaction until it is final.
     Transaction(TxId),
+    /// New certified checkpoints.
+    Checkpoints,
 }
 
 /// A request to the relay.
@@ -61,6 +68,14 @@ pub enum Request {
     Subscribe(Target),
     /// `unsubscribe`.
     Unsubscribe(u64),
+    /// `get_checkpoint`: a number, or the latest.
+    GetCheckpoint(Option<u64>),
+    /// `get_account_proof`.
+    GetAccountProof(Address),
+    /// `get_transaction_proof`.
+    GetTransactionProof(TxId),
+    /// `get_nonce_proof`.
+    GetNonceProof(Address, u64),
 }
 
 /// A checked answer.
@@ -77,6 +92,13 @@ pub enum Reply {
     Subscribed(u64),
     /// Answer to [`Request::Unsubscribe`].
     Unsubscribed,
+    /// Answer to [`Request::GetCheckpoint`] (shape checked, not yet verified).
+    Checkpoint(Box<CertifiedCheckpoint>),
+    /// Answer to [`Request::GetAccountProof`] (shape checked, not yet verified).
+    AccountProof(AccountProof),
+    /// Answer to [`Request::GetTransactionProof`] or [`Request::GetNonceProof`]
+    /// (shape checked, not yet verified).
+    TransactionProof(TransactionProof),
 }
 
 /// What a frame from the relay amounts to.
@@ -111,6 +133,10 @@ enum Expect {
     Transaction(TxId),
     Subscribed(Target),
     Unsubscribed,
+    Checkpoint(Option<u64>),
+    AccountProof(Address),
+    TransactionProof(TxId),
+    NonceProof(Address, u64),
 }
 
 #[derive(Debug)]
@@ -253,6 +279,9 @@ impl ClientCore {
                         ws_methods::SUBSCRIBE_TRANSACTION,
                         to_value(&TxIdParams { id })?,
                     ),
+                    Target::Checkpoints => {
+                        (ws_methods::SUBSCRIBE_CHECKPOINTS, serde_json::json!({}))
+                    }
                 };
                 (method, params, Expect::Subscribed(target))
             }
@@ -270,6 +299,26 @@ impl ClientCore {
                     Expect::Unsubscribed,
                 )
             }
+            Request::GetCheckpoint(number) => (
+                ws_methods::GET_CHECKPOINT,
+                to_value(&CheckpointParams { number })?,
+                Expect::Checkpoint(number),
+            ),
+            Request::GetAccountProof(address) => (
+                ws_methods::GET_ACCOUNT_PROOF,
+                to_value(&AddressParams { address })?,
+                Expect::AccountProof(address),
+            ),
+            Request::GetTransactionProof(id) => (
+                ws_methods::GET_TRANSACTION_PROOF,
+                to_value(&TxIdParams { id })?,
+                Expect::TransactionProof(id),
+            ),
+            Request::GetNonceProof(address, nonce) => (
+                ws_methods::GET_NONCE_PROOF,
+                to_value(&NonceParams { address, nonce })?,
+                Expect::NonceProof(address, nonce),
+            ),
         };
         self.enqueue(method, params, expect, now, timeout_ms)
     }
@@ -553,6 +602,48 @@ impl ClientCore {
                     Err(bad_response("unsubscribe result is not an object"))
                 }
             }
+            Expect::Checkpoint(number) => {
+                let checkpoint: CertifiedCheckpoint = parse(value, "checkpoint")?;
+                if let Some(number) = number {
+                    if checkpoint.header.number != number {
+                        return Err(bad_response(format!(
+                            "asked for checkpoint {number}, relay sent {}",
+                            checkpoint.header.number
+                        )));
+                    }
+                }
+                Ok(Reply::Checkpoint(Box::new(checkpoint)))
+            }
+            Expect::AccountProof(address) => {
+                let proof: AccountProof = parse(value, "account proof")?;
+                if proof.address != address {
+                    return Err(bad_response(format!(
+                        "asked to prove account {address}, relay proved {}",
+                        proof.address
+                    )));
+                }
+                Ok(Reply::AccountProof(proof))
+            }
+            Expect::TransactionProof(id) => {
+                let proof: TransactionProof = parse(value, "transaction proof")?;
+                if proof.id != id {
+                    return Err(bad_response(format!(
+                        "asked to prove transaction {id}, relay proved {}",
+                        proof.id
+                    )));
+                }
+                Ok(Reply::TransactionProof(proof))
+            }
+            Expect::NonceProof(address, nonce) => {
+                let proof: TransactionProof = parse(value, "nonce proof")?;
+                if proof.from != address || proof.nonce != nonce {
+                    return Err(bad_response(format!(
+                        "asked who used nonce {nonce} of {address}, relay answered for nonce {} of {}",
+                        proof.nonce, proof.from
+                    )));
+                }
+                Ok(Reply::TransactionProof(proof))
+            }
         }
     }
 
@@ -567,6 +658,12 @@ impl ClientCore {
         };
         let last = match (&target, &event) {
             (Target::Account(address), WsEvent::Account(info)) if info.address == *address => false,
+            (Target::Account(address), WsEvent::AccountProof(proof))
+                if proof.address == *address =>
+            {
+                false
+            }
+            (Target::Checkpoints, WsEvent::Checkpoint(_)) => false,
             (Target::Transaction(id), WsEvent::Transaction(status)) if status.id == *id => {
                 check_status(status)?;
                 status.status != TxState::Pending
@@ -815,7 +912,8 @@ mod tests {
         let status = json!({
             "chain_id": "ruv-devnet", "relay": "relay-0", "version": "0.1.0", "validators": 4,
             "peers_connected": 3, "accepted_transactions": "10", "pending_transactions": "0",
-            "faucet": true, "fees": {"base": "1000", "per_byte": "1", "burn_percent": 50}
+            "faucet": true, "fees": {"base": "1000", "per_byte": "1", "burn_percent": 50},
+            "genesis_hash": "ab".repeat(32), "latest_checkpoint": "7"
         });
         let mut core = ClientCore::new(T0);
         let (id, _) = send(&mut core, Request::NetworkStatus);

@@ -1,8 +1,7 @@
 //! Fees: the exact minimum a transfer must pay, computed locally from the
-//! fee schedule in the relay's network status.
+//! fee schedule (a wallet's genesis, or a relay's network status).
 
 use crate::error::{codes, ClientError};
-use ruv_protocol::api::NetworkStatus;
 use ruv_protocol::tx::{validate_chain_id, MAX_MEMO_LEN, SIGNED_TRANSFER_FIXED_LEN};
 use ruv_protocol::FeeSchedule;
 use wasm_bindgen::prelude::*;
@@ -32,14 +31,24 @@ pub fn minimum_transfer_fee(
         })
 }
 
+/// What the fee of a transfer depends on: a `NetworkStatus` or a genesis
+/// file both have these fields (a wallet takes them from its genesis).
+#[derive(serde::Deserialize)]
+struct FeeContext {
+    chain_id: String,
+    fees: ruv_protocol::FeeSchedule,
+}
+
 /// The minimum fee, in micro-rUv as a decimal string, of a transfer with
-/// `memo` (default empty) on the network `status` describes.
+/// `memo` (default empty) on the network `status` describes (a
+/// `NetworkStatus`, or a parsed genesis file: only `chain_id` and `fees` are read).
 #[wasm_bindgen(js_name = minimumFee)]
 pub fn minimum_fee_js(
-    #[wasm_bindgen(unchecked_param_type = "NetworkStatus")] status: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "{ chain_id: string; fees: FeeSchedule }")]
+    status: JsValue,
     memo: Option<String>,
 ) -> Result<String, JsValue> {
-    let status: NetworkStatus = serde_wasm_bindgen::from_value(status)
+    let status: FeeContext = serde_wasm_bindgen::from_value(status)
         .map_err(|e| ClientError::new(codes::INVALID_PARAMS, format!("network status: {e}")))?;
     let fee = minimum_transfer_fee(
         &status.fees,

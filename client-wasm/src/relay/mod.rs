@@ -17,5 +17,11 @@ pub mod pool;
 mod pool_client;
 pub mod url;
 
+pub(crate) use client::{
+    now_ms, reply_to_js as reply_to_js_value, submit_request as submit_request_of, Timeouts, Timer,
+    DEFAULT_CONNECT_TIMEOUT_MS,
+};
 pub use client::{ConnectOptionsJs, RelayClient};
+pub(crate) use oneshot::{channel as oneshot_channel, Sender as OneshotSender};
 pub use pool_client::RelayPool;
+pub(crate) use pool_client::{connect_pool, PoolHandle};

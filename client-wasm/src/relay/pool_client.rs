@@ -35,7 +35,7 @@ struct PoolState {
     generation: u64,
     /// Pool subscription id -> the relay's id for it on the current connection.
     relay_subs: HashMap<u64, u64>,
-    callbacks: HashMap<u64, Function>,
+    callbacks: HashMap<u64, Callback>,
     /// Requests waiting for a connection.
     waiters: Vec<ConnSlot>,
     status_callbacks: Vec<Function>,
@@ -46,6 +46,15 @@ struct PoolState {
 }
 
 type Pool = Rc<RefCell<PoolState>>;
+
+/// Who hears a pool subscription's events.
+#[derive(Clone)]
+enum Callback {
+    /// A JavaScript callback (`subscribeAccount` and friends).
+    Js(Function),
+    /// Rust code inside this crate (the light client).
+    Rust(Rc<dyn Fn(&WsEvent)>),
+}
 
 impl Drop for PoolState {
     fn drop(&mut self) {
@@ -222,10 +231,19 @@ fn route(weak: &Weak<RefCell<PoolState>>, id: u64, event: WsEvent) {
         }
         callback
     };
-    if let (Some(f), Ok(value)) = (callback, to_js(&event)) {
-        if let Err(e) = f.call1(&JsValue::NULL, &value) {
-            web_sys::console::error_2(&"ruv-client: subscription callback threw".into(), &e);
+    match callback {
+        Some(Callback::Js(f)) => {
+            if let Ok(value) = to_js(&event) {
+                if let Err(e) = f.call1(&JsValue::NULL, &value) {
+                    web_sys::console::error_2(
+                        &"ruv-client: subscription callback threw".into(),
+                        &e,
+                    );
+                }
+            }
         }
+        Some(Callback::Rust(f)) => f(&event),
+        None => {}
     }
 }
 
@@ -281,7 +299,7 @@ async fn call(pool: &Pool, req: Request) -> Result<Reply, ClientError> {
 async fn add_subscription(
     pool: Pool,
     target: Target,
-    callback: Function,
+    callback: Callback,
 ) -> Result<u64, ClientError> {
     let (id, conn) = {
         let mut p = pool.borrow_mut();
@@ -319,6 +337,100 @@ async fn add_subscription(
     Ok(id)
 }
 
+/// Connects to the first reachable relay of `urls` (tried in order).
+pub(crate) async fn connect_pool(
+    urls: &[String],
+    timeouts: Timeouts,
+) -> Result<PoolHandle, ClientError> {
+    let core = PoolCore::new(urls, Backoff::default())?;
+    let relays = core.urls().len();
+    let pool: Pool = Rc::new(RefCell::new(PoolState {
+        core,
+        timeouts,
+        current: None,
+        generation: 0,
+        relay_subs: HashMap::new(),
+        callbacks: HashMap::new(),
+        waiters: Vec::new(),
+        status_callbacks: Vec::new(),
+        retry: None,
+        connecting: false,
+        closed: false,
+    }));
+    let mut errors = Vec::new();
+    for _ in 0..relays {
+        let url = pool.borrow().core.candidate().to_owned();
+        match connect_to(&url, timeouts).await {
+            Ok(conn) => {
+                install(&pool, conn).await;
+                return Ok(PoolHandle(pool));
+            }
+            Err(e) => {
+                pool.borrow_mut().core.failed(random_u32());
+                errors.push(format!("{url}: {}", e.message));
+            }
+        }
+    }
+    pool.borrow_mut().closed = true;
+    Err(ClientError::new(
+        codes::CONNECTION,
+        format!("no relay reachable ({})", errors.join("; ")),
+    ))
+}
+
+/// The pool as Rust code inside this crate uses it (the light client):
+/// typed requests and replies, Rust callbacks.
+#[derive(Clone)]
+pub(crate) struct PoolHandle(Pool);
+
+impl PoolHandle {
+    /// A request on the current relay (retried once on a new connection if
+    /// the first one was lost).
+    pub(crate) async fn call(&self, request: Request) -> Result<Reply, ClientError> {
+        call(&self.0, request).await
+    }
+
+    /// A pool subscription whose events go to `callback`.
+    pub(crate) async fn subscribe(
+        &self,
+        target: Target,
+        callback: Rc<dyn Fn(&WsEvent)>,
+    ) -> Result<u64, ClientError> {
+        add_subscription(self.0.clone(), target, Callback::Rust(callback)).await
+    }
+
+    /// The relay in use, if connected.
+    pub(crate) fn url(&self) -> Option<String> {
+        self.0
+            .borrow()
+            .current
+            .as_ref()
+            .filter(|c| is_open(c))
+            .map(url_of)
+    }
+
+    /// The relays, in rotation order.
+    pub(crate) fn relays(&self) -> Vec<String> {
+        self.0.borrow().core.urls().to_vec()
+    }
+
+    /// Drops the current relay (it lied, or stalls) and moves on to the next.
+    pub(crate) fn skip_current(&self) {
+        RelayPool {
+            pool: self.0.clone(),
+        }
+        .reconnect_inner();
+    }
+
+    /// Closes the pool for good.
+    pub(crate) fn close(&self) {
+        RelayPool {
+            pool: self.0.clone(),
+        }
+        .close_inner();
+    }
+}
+
 /// Connections to several relays, one at a time, with failover.
 ///
 /// Same calls as `RelayClient`, but a lost connection is not the end: the
@@ -342,41 +454,8 @@ impl RelayPool {
         let options = options.map_or(JsValue::UNDEFINED, JsValue::from);
         future_to_promise(async move {
             let timeouts = parse_options(options)?;
-            let core = PoolCore::new(&urls, Backoff::default())?;
-            let relays = core.urls().len();
-            let pool: Pool = Rc::new(RefCell::new(PoolState {
-                core,
-                timeouts,
-                current: None,
-                generation: 0,
-                relay_subs: HashMap::new(),
-                callbacks: HashMap::new(),
-                waiters: Vec::new(),
-                status_callbacks: Vec::new(),
-                retry: None,
-                connecting: false,
-                closed: false,
-            }));
-            let mut errors = Vec::new();
-            for _ in 0..relays {
-                let url = pool.borrow().core.candidate().to_owned();
-                match connect_to(&url, timeouts).await {
-                    Ok(conn) => {
-                        install(&pool, conn).await;
-                        return Ok(RelayPool { pool }.into());
-                    }
-                    Err(e) => {
-                        pool.borrow_mut().core.failed(random_u32());
-                        errors.push(format!("{url}: {}", e.message));
-                    }
-                }
-            }
-            pool.borrow_mut().closed = true;
-            Err(ClientError::new(
-                codes::CONNECTION,
-                format!("no relay reachable ({})", errors.join("; ")),
-            )
-            .into())
+            let pool = connect_pool(&urls, timeouts).await?;
+            Ok(RelayPool { pool: pool.0 }.into())
         })
     }
 
@@ -470,7 +549,7 @@ impl RelayPool {
         future_to_promise(async move {
             let target = Target::Account(parse_address(&address)?);
             Ok(JsValue::from_f64(
-                add_subscription(pool, target, callback).await? as f64,
+                add_subscription(pool, target, Callback::Js(callback)).await? as f64,
             ))
         })
     }
@@ -488,7 +567,7 @@ impl RelayPool {
         future_to_promise(async move {
             let target = Target::Transaction(parse_tx_id(&id)?);
             Ok(JsValue::from_f64(
-                add_subscription(pool, target, callback).await? as f64,
+                add_subscription(pool, target, Callback::Js(callback)).await? as f64,
             ))
         })
     }
@@ -532,6 +611,17 @@ impl RelayPool {
 
     /// Drops the current connection and moves on to the next relay.
     pub fn reconnect(&self) {
+        self.reconnect_inner();
+    }
+
+    /// Closes the pool for good; waiting and later calls fail with `connection`.
+    pub fn close(&self) {
+        self.close_inner();
+    }
+}
+
+impl RelayPool {
+    fn reconnect_inner(&self) {
         let conn = self.pool.borrow().current.clone();
         match conn {
             Some(conn) => close_connection(&conn, "switching relay"),
@@ -542,8 +632,7 @@ impl RelayPool {
         }
     }
 
-    /// Closes the pool for good; waiting and later calls fail with `connection`.
-    pub fn close(&self) {
+    fn close_inner(&self) {
         let (conn, waiters) = {
             let mut p = self.pool.borrow_mut();
             p.closed = true;

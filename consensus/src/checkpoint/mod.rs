@@ -221,7 +221,8 @@ struct Candidate {
 #[derive(Debug)]
 struct Round {
     round: u32,
-    started_ms: u64,
+    /// When the number became due (rounds count from here).
+    due_ms: Option<u64>,
     proposed: bool,
     candidates: BTreeMap<Hash32, Candidate>,
     /// The header each validator voted for (equivocation check).
@@ -284,7 +285,7 @@ impl Checkpointer {
             ahead: BTreeMap::new(),
             last_certified_ms: 0,
             signed: None,
-            round: Round::new(0),
+            round: Round::new(),
             metrics: CheckpointMetrics::default(),
         })
     }
@@ -322,7 +323,7 @@ impl Checkpointer {
             this.adopt_derived(derived, checkpoint);
         }
         this.signed = signed;
-        this.round = Round::new(0);
+        this.round = Round::new();
         Ok(this)
     }
 
@@ -372,6 +373,12 @@ impl Checkpointer {
         self.state.prove_transaction(id)
     }
 
+    /// The inclusion proof of the transaction that used `nonce` of `from`
+    /// (how a client proves its own transaction lost: another one took the nonce).
+    pub fn prove_nonce(&mut self, from: &Address, nonce: u64) -> Option<TransactionProof> {
+        self.state.prove_nonce(from, nonce)
+    }
+
     /// Accounts whose state changed in the latest certified checkpoint.
     pub fn latest_changes(&self) -> &[Address] {
         self.state.latest_changes()
@@ -398,10 +405,40 @@ impl Checkpointer {
     }
 
     fn on_tick(&mut self, out: &mut Vec<CheckpointOutput>) {
-        if self.now_ms >= self.round.started_ms + self.timing.round_timeout_ms {
+        // The number becomes due once: rounds count from that moment, so
+        // every relay (certifying at about the same time) agrees on whose
+        // turn it is, and an idle network waits for the heartbeat instead of
+        // timing rounds out.
+        let due_ms = match self.round.due_ms {
+            Some(due) => due,
+            None => {
+                let since = self.now_ms.saturating_sub(self.last_certified_ms);
+                let due = (!self.accepted.is_empty() && since >= self.timing.interval_ms)
+                    || since >= self.timing.heartbeat_ms;
+                if !due {
+                    return;
+                }
+                self.round.due_ms = Some(self.now_ms);
+                self.now_ms
+            }
+        };
+        let round = (self.now_ms.saturating_sub(due_ms) / self.timing.round_timeout_ms.max(1))
+            .min(u32::MAX as u64) as u32;
+        if round > self.round.round {
             self.metrics.round_timeouts += 1;
-            self.round.round += 1;
-            self.round.started_ms = self.now_ms;
+            tracing::warn!(
+                number = self.next_number(),
+                round = self.round.round,
+                candidates = ?self
+                    .round
+                    .candidates
+                    .iter()
+                    .map(|(id, c)| (*id, c.shares.len(), c.checked.is_some(), c.invalid, c.proposed))
+                    .collect::<Vec<_>>(),
+                signed = ?self.signed,
+                "checkpoint round ended without a certificate"
+            );
+            self.round.round = round;
             self.round.proposed = false;
             // Resend what this relay signed, for whoever missed it.
             if let Some((number, id)) = self.signed {
@@ -413,18 +450,13 @@ impl Checkpointer {
             }
         }
         if self.proposer(self.next_number(), self.round.round) == self.me && !self.round.proposed {
-            self.maybe_propose(out);
+            self.propose(out);
         }
     }
 
-    fn maybe_propose(&mut self, out: &mut Vec<CheckpointOutput>) {
-        let since = self.now_ms.saturating_sub(self.last_certified_ms);
-        let due = (!self.accepted.is_empty() && since >= self.timing.interval_ms)
-            || since >= self.timing.heartbeat_ms
-            || self.round.round > 0;
-        if !due {
-            return;
-        }
+    /// This relay's turn: re-propose what it signed, or sign what others
+    /// proposed, or propose a fresh header.
+    fn propose(&mut self, out: &mut Vec<CheckpointOutput>) {
         let number = self.next_number();
         // A proposer that signed already proposes that header again.
         if let Some((n, id)) = self.signed {
@@ -757,7 +789,13 @@ impl Checkpointer {
         };
         match result {
             Ok(derived) if derived.header == header => candidate.checked = Some(derived),
-            Ok(_) | Err(DeriveError::Invalid(_)) => {
+            Ok(derived) => {
+                tracing::warn!(number = header.number, ours = ?derived.header, theirs = ?header, "a proposed checkpoint derives another header here");
+                candidate.invalid = true;
+                self.metrics.invalid_messages += 1;
+            }
+            Err(DeriveError::Invalid(reason)) => {
+                tracing::warn!(number = header.number, %reason, "a proposed checkpoint is invalid here");
                 candidate.invalid = true;
                 self.metrics.invalid_messages += 1;
             }
@@ -852,7 +890,7 @@ impl Checkpointer {
         self.adopt_derived(derived, stored.clone());
         self.metrics.certified += 1;
         self.last_certified_ms = self.now_ms;
-        self.round = Round::new(self.now_ms);
+        self.round = Round::new();
         out.push(CheckpointOutput::Persist(CheckpointPersist::Certified(
             Box::new(stored),
         )));
@@ -874,10 +912,10 @@ impl Checkpointer {
 }
 
 impl Round {
-    fn new(now_ms: u64) -> Self {
+    fn new() -> Self {
         Self {
             round: 0,
-            started_ms: now_ms,
+            due_ms: None,
             proposed: false,
             candidates: BTreeMap::new(),
             voted: HashMap::new(),

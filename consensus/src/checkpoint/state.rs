@@ -68,6 +68,8 @@ pub(crate) struct CertifiedState {
     tx_trees: BTreeMap<u64, SparseMerkleTree>,
     /// (sender, nonce) of included transactions, for their proofs.
     tx_keys: HashMap<TxId, (Address, u64)>,
+    /// The included transaction that used each (sender, nonce).
+    by_nonce: HashMap<(Address, u64), TxId>,
     /// Accounts that changed in the latest checkpoint.
     latest_changes: Vec<Address>,
 }
@@ -121,6 +123,7 @@ impl CertifiedState {
             included: HashMap::new(),
             tx_trees: BTreeMap::new(),
             tx_keys: HashMap::new(),
+            by_nonce: HashMap::new(),
             latest_changes: Vec::new(),
         })
     }
@@ -288,6 +291,7 @@ impl CertifiedState {
         for (id, from, nonce) in &derived.txs {
             self.included.insert(*id, number);
             self.tx_keys.insert(*id, (*from, *nonce));
+            self.by_nonce.insert((*from, *nonce), *id);
         }
         self.tx_trees.insert(number, derived.tx_tree);
         self.latest_changes = derived.updates.iter().map(|(a, _)| *a).collect();
@@ -307,6 +311,12 @@ impl CertifiedState {
             checkpoint: self.latest.number,
             proof: proof.encode(),
         }
+    }
+
+    /// The inclusion proof of the transaction that used `(from, nonce)`.
+    pub(crate) fn prove_nonce(&mut self, from: &Address, nonce: u64) -> Option<TransactionProof> {
+        let id = *self.by_nonce.get(&(*from, nonce))?;
+        self.prove_transaction(&id)
     }
 
     /// A transaction's inclusion proof, if it is in a certified checkpoint.

@@ -28,6 +28,7 @@ pub(super) fn routes() -> Router<Arc<RelayState>> {
         .route("/network/status", get(network_status))
         .route("/accounts/{address}", get(account))
         .route("/accounts/{address}/proof", get(account_proof))
+        .route("/accounts/{address}/nonces/{nonce}/proof", get(nonce_proof))
         .route("/checkpoints/latest", get(latest_checkpoint))
         .route("/checkpoints/{number}", get(checkpoint))
         .route("/transactions/{id}/proof", get(transaction_proof))
@@ -106,6 +107,15 @@ async fn account_proof(
     Path(address): Path<String>,
 ) -> ApiResult<Json<AccountProof>> {
     Ok(Json(state.account_proof(parse_address(&address)?)?))
+}
+
+async fn nonce_proof(
+    State(state): Shared,
+    Path((address, nonce)): Path<(String, String)>,
+) -> ApiResult<Json<TransactionProof>> {
+    let nonce = ruv_protocol::serde_bytes::u64_string::parse(&nonce)
+        .map_err(|e| ApiError::new(codes::NOT_FOUND, format!("{nonce:?} is not a nonce: {e}")))?;
+    Ok(Json(state.nonce_proof(parse_address(&address)?, nonce)?))
 }
 
 async fn latest_checkpoint(State(state): Shared) -> ApiResult<Json<CertifiedCheckpoint>> {

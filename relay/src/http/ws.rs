@@ -17,11 +17,11 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
-use ruv_protocol::api::CheckpointParams;
 use ruv_protocol::api::{
     codes, limits, ws_methods, AddressParams, ApiError, SubscriptionParams, TxIdParams, TxState,
     WsEvent, WsRequest, WsServerMessage,
 };
+use ruv_protocol::api::{CheckpointParams, NonceParams, SubscribeAccountParams};
 use ruv_protocol::{Address, TxId};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -43,7 +43,8 @@ pub(super) async fn upgrade(
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Filter {
-    Account(Address),
+    /// An account; with proofs (`account_proof` events) or not.
+    Account(Address, bool),
     Transaction(TxId),
     Checkpoints,
 }
@@ -270,14 +271,18 @@ impl Session {
                 Ok((json(&status), none))
             }
             ws_methods::SUBSCRIBE_ACCOUNT => {
-                let p: AddressParams = params(request.params)?;
-                let subscription = self.add_subscription(Filter::Account(p.address))?;
+                let p: SubscribeAccountParams = params(request.params)?;
+                let subscription = self.add_subscription(Filter::Account(p.address, p.proofs))?;
                 // Snapshot first, then deltas: the client never misses a change.
                 let mut follow_up = vec![WsServerMessage::Event {
                     subscription,
                     event: WsEvent::Account(state.account(p.address)),
                 }];
-                if let Ok(proof) = state.account_proof(p.address) {
+                if let Some(proof) = p
+                    .proofs
+                    .then(|| state.account_proof(p.address).ok())
+                    .flatten()
+                {
                     follow_up.push(WsServerMessage::Event {
                         subscription,
                         event: WsEvent::AccountProof(proof),
@@ -315,6 +320,10 @@ impl Session {
             ws_methods::GET_TRANSACTION_PROOF => {
                 let p: TxIdParams = params(request.params)?;
                 Ok((json(&state.transaction_proof(p.id)?), none))
+            }
+            ws_methods::GET_NONCE_PROOF => {
+                let p: NonceParams = params(request.params)?;
+                Ok((json(&state.nonce_proof(p.address, p.nonce)?), none))
             }
             ws_methods::SUBSCRIBE_CHECKPOINTS => {
                 let _: serde_json::Map<String, serde_json::Value> = match request.params {
@@ -373,7 +382,7 @@ impl Session {
         let mut finished = Vec::new();
         for (&subscription, filter) in &self.subscriptions {
             match (filter, event) {
-                (Filter::Account(a), NodeEvent::Account(info)) if *a == info.address => {
+                (Filter::Account(a, _), NodeEvent::Account(info)) if *a == info.address => {
                     out.push(WsServerMessage::Event {
                         subscription,
                         event: WsEvent::Account(info.clone()),
@@ -394,7 +403,9 @@ impl Session {
                         event: WsEvent::Checkpoint(Box::new((**checkpoint).clone())),
                     });
                 }
-                (Filter::Account(a), NodeEvent::Checkpoint(_, changed)) if changed.contains(a) => {
+                (Filter::Account(a, true), NodeEvent::Checkpoint(_, changed))
+                    if changed.contains(a) =>
+                {
                     if let Ok(proof) = self.state.account_proof(*a) {
                         out.push(WsServerMessage::Event {
                             subscription,
