@@ -23,7 +23,9 @@ use ruv_protocol::codec::{DecodeError, Reader, Writer};
 use ruv_protocol::crypto::{
     context, hash, hash_context, CryptoError, PublicKey, Signature, SigningKey, SIGNATURE_LEN,
 };
-use ruv_protocol::tx::{validate_chain_id, MAX_CHAIN_ID_LEN, MAX_SIGNED_TRANSFER_LEN};
+use ruv_protocol::tx::{
+    read_chain_id, validate_chain_id, MAX_CHAIN_ID_LEN, MAX_SIGNED_TRANSFER_LEN,
+};
 use ruv_protocol::{SignedTransfer, TxId};
 use std::fmt;
 use std::sync::Arc;
@@ -188,20 +190,8 @@ impl Vertex {
             });
         }
         let mut r = Reader::new(bytes);
-        let version = r.u8()?;
-        if version != VERTEX_VERSION {
-            return Err(DecodeError::UnknownTag {
-                field: "vertex version",
-                tag: version,
-            });
-        }
-        let chain_id = std::str::from_utf8(r.short_bytes("chain_id", MAX_CHAIN_ID_LEN)?)
-            .map_err(|_| DecodeError::Invalid {
-                field: "chain_id",
-                reason: "not UTF-8",
-            })?
-            .to_owned();
-        validate_chain_id(&chain_id)?;
+        r.version("vertex version", VERTEX_VERSION)?;
+        let chain_id = read_chain_id(&mut r)?;
         let issuer = ValidatorIndex(r.u16()?);
         let height = r.u64()?;
         let parent_count = r.u8()? as usize;

@@ -55,7 +55,7 @@ use crate::crypto::{context, hash, hash_context, PublicKey, Signature, SigningKe
 use crate::genesis::Genesis;
 use crate::ledger::Account;
 use crate::serde_bytes::u64_string;
-use crate::tx::{validate_chain_id, MAX_CHAIN_ID_LEN};
+use crate::tx::{read_chain_id, MAX_CHAIN_ID_LEN};
 use crate::Address;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -293,20 +293,8 @@ impl CheckpointHeader {
     }
 
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let version = r.u8()?;
-        if version != CHECKPOINT_VERSION {
-            return Err(DecodeError::UnknownTag {
-                field: "checkpoint version",
-                tag: version,
-            });
-        }
-        let chain_id = std::str::from_utf8(r.short_bytes("chain_id", MAX_CHAIN_ID_LEN)?)
-            .map_err(|_| DecodeError::Invalid {
-                field: "chain_id",
-                reason: "not UTF-8",
-            })?
-            .to_owned();
-        validate_chain_id(&chain_id)?;
+        let version = r.version("checkpoint version", CHECKPOINT_VERSION)?;
+        let chain_id = read_chain_id(r)?;
         Ok(Self {
             version,
             chain_id,

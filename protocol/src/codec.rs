@@ -170,6 +170,13 @@ impl<'a> Reader<'a> {
         }
         self.take(len)
     }
+    /// Reads a version byte that must equal `expected` (`field` names it in the error).
+    pub fn version(&mut self, field: &'static str, expected: u8) -> Result<u8, DecodeError> {
+        match self.u8()? {
+            v if v == expected => Ok(v),
+            tag => Err(DecodeError::UnknownTag { field, tag }),
+        }
+    }
     /// Fails unless every byte was read.
     pub fn finish(self) -> Result<(), DecodeError> {
         match self.remaining() {

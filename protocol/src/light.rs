@@ -164,6 +164,27 @@ pub fn verify_checkpoint(
     })
 }
 
+/// What an encoded Merkle proof against one of `checkpoint`'s roots says
+/// about `key`: its value, or `None` for proven absence.
+fn prove_in(
+    checkpoint: &VerifiedCheckpoint,
+    claimed_number: u64,
+    encoded: &[u8],
+    tree: TreeKind,
+    key: &[u8; 32],
+) -> Result<Option<Vec<u8>>, VerifyError> {
+    if claimed_number != checkpoint.number() {
+        return Err(VerifyError::Proof(
+            "the proof is for another checkpoint".into(),
+        ));
+    }
+    let root = match tree {
+        TreeKind::State => &checkpoint.header.state_root,
+        TreeKind::Transactions => &checkpoint.header.transaction_root,
+    };
+    Ok(SmtProof::decode(encoded)?.verify(tree, &root.0, key)?)
+}
+
 /// A relay's answer to "what is this account at checkpoint n, and prove it".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -205,15 +226,11 @@ pub fn verify_account_proof(
     checkpoint: &VerifiedCheckpoint,
     proof: &AccountProof,
 ) -> Result<VerifiedAccount, VerifyError> {
-    if proof.checkpoint != checkpoint.number() {
-        return Err(VerifyError::Proof(
-            "the proof is for another checkpoint".into(),
-        ));
-    }
-    let path = SmtProof::decode(&proof.proof)?;
-    let found = path.verify(
+    let found = prove_in(
+        checkpoint,
+        proof.checkpoint,
+        &proof.proof,
         TreeKind::State,
-        &checkpoint.header.state_root.0,
         proof.address.as_bytes(),
     )?;
     let claimed = Account {
@@ -282,15 +299,11 @@ pub fn verify_transaction_proof(
     checkpoint: &VerifiedCheckpoint,
     proof: &TransactionProof,
 ) -> Result<VerifiedInclusion, VerifyError> {
-    if proof.checkpoint != checkpoint.number() {
-        return Err(VerifyError::Proof(
-            "the proof is for another checkpoint".into(),
-        ));
-    }
-    let path = SmtProof::decode(&proof.proof)?;
-    let found = path.verify(
+    let found = prove_in(
+        checkpoint,
+        proof.checkpoint,
+        &proof.proof,
         TreeKind::Transactions,
-        &checkpoint.header.transaction_root.0,
         &proof.id.0,
     )?;
     match found {

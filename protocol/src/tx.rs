@@ -66,6 +66,18 @@ pub fn validate_chain_id(chain_id: &str) -> Result<(), DecodeError> {
     }
 }
 
+/// Reads a length-prefixed chain id and checks it (see [`validate_chain_id`]).
+pub fn read_chain_id(r: &mut Reader<'_>) -> Result<String, DecodeError> {
+    let chain_id = std::str::from_utf8(r.short_bytes("chain_id", MAX_CHAIN_ID_LEN)?)
+        .map_err(|_| DecodeError::Invalid {
+            field: "chain_id",
+            reason: "not UTF-8",
+        })?
+        .to_owned();
+    validate_chain_id(&chain_id)?;
+    Ok(chain_id)
+}
+
 /// An unsigned transfer of rUv from one account to another.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transfer {
@@ -108,20 +120,8 @@ impl Transfer {
     }
 
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let version = r.u8()?;
-        if version != TX_VERSION {
-            return Err(DecodeError::UnknownTag {
-                field: "transaction version",
-                tag: version,
-            });
-        }
-        let chain_id = std::str::from_utf8(r.short_bytes("chain_id", MAX_CHAIN_ID_LEN)?)
-            .map_err(|_| DecodeError::Invalid {
-                field: "chain_id",
-                reason: "not UTF-8",
-            })?
-            .to_owned();
-        validate_chain_id(&chain_id)?;
+        r.version("transaction version", TX_VERSION)?;
+        let chain_id = read_chain_id(r)?;
         let from = Address::from_bytes(r.array()?);
         let to = Address::from_bytes(r.array()?);
         let amount = r.u64()?;

@@ -5,7 +5,7 @@ use ruv_integration_tests::{address, error_code, get, json_response, key, post, 
 use ruv_protocol::checkpoint::CertifiedCheckpoint;
 use ruv_protocol::light::{
     verify_account_proof, verify_checkpoint, verify_transaction_proof, AccountProof,
-    TransactionProof, TrustAnchor, VerifiedCheckpoint,
+    TransactionProof, TrustAnchor, VerifiedCheckpoint, VerifiedInclusion,
 };
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -30,6 +30,30 @@ async fn get_ok(url: &str) -> Value {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Certified checkpoint `number` from `relay`, verified.
+async fn checkpoint(
+    devnet: &Devnet,
+    relay: usize,
+    anchor: &TrustAnchor,
+    number: u64,
+) -> VerifiedCheckpoint {
+    let url = format!("{}/api/v1/checkpoints/{number}", devnet.url(relay));
+    verify_checkpoint(anchor, &serde_json::from_value(get_ok(&url).await).unwrap()).unwrap()
+}
+
+/// Waits until `relay` proves transaction `id` final, and verifies the proof.
+async fn proven_final(
+    devnet: &Devnet,
+    relay: usize,
+    anchor: &TrustAnchor,
+    id: &str,
+) -> VerifiedInclusion {
+    let url = format!("{}/api/v1/transactions/{id}/proof", devnet.url(relay));
+    let proof: TransactionProof = serde_json::from_value(get_ok(&url).await).unwrap();
+    let checkpoint = checkpoint(devnet, relay, anchor, proof.checkpoint).await;
+    verify_transaction_proof(&checkpoint, &proof).unwrap()
 }
 
 async fn latest(devnet: &Devnet, relay: usize, anchor: &TrustAnchor) -> VerifiedCheckpoint {
@@ -59,23 +83,7 @@ async fn relays_certify_checkpoints_that_prove_balances_and_finality() {
     devnet.wait_final(2, &id).await;
 
     for relay in 0..4 {
-        let proof: TransactionProof = serde_json::from_value(
-            get_ok(&format!(
-                "{}/api/v1/transactions/{id}/proof",
-                devnet.url(relay)
-            ))
-            .await,
-        )
-        .unwrap();
-        let body = get_ok(&format!(
-            "{}/api/v1/checkpoints/{}",
-            devnet.url(relay),
-            proof.checkpoint
-        ))
-        .await;
-        let checkpoint =
-            verify_checkpoint(&anchor, &serde_json::from_value(body).unwrap()).unwrap();
-        let included = verify_transaction_proof(&checkpoint, &proof).unwrap();
+        let included = proven_final(&devnet, relay, &anchor, &id).await;
         assert_eq!(included.from, address(&faucet));
         assert_eq!(included.nonce, 1);
 
@@ -250,22 +258,7 @@ async fn checkpoints_keep_forming_across_a_chain_of_payments() {
         let relay = i % 4;
         let (code, body) = post(format!("{}/api/v1/transactions", devnet.url(relay)), &tx).await;
         assert_eq!(code, 202, "step {i}: {body}");
-        let proof: TransactionProof = serde_json::from_value(
-            get_ok(&format!(
-                "{}/api/v1/transactions/{id}/proof",
-                devnet.url(relay)
-            ))
-            .await,
-        )
-        .unwrap();
-        let body = get_ok(&format!(
-            "{}/api/v1/checkpoints/{}",
-            devnet.url(relay),
-            proof.checkpoint
-        ))
-        .await;
-        let checkpoint =
-            verify_checkpoint(&anchor, &serde_json::from_value(body).unwrap()).unwrap();
-        verify_transaction_proof(&checkpoint, &proof).unwrap();
+        let included = proven_final(&devnet, relay, &anchor, &id).await;
+        assert_eq!(included.nonce, nonce);
     }
 }

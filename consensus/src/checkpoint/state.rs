@@ -33,8 +33,8 @@ pub(crate) struct Derived {
     covered: Vec<VertexId>,
     /// Accounts that changed, with their new state.
     updates: Vec<(Address, Account)>,
-    /// The ledger after the checkpoint.
-    ledger: Ledger,
+    /// The ledger after the checkpoint (None: unchanged, a heartbeat).
+    ledger: Option<Ledger>,
     /// Transactions first included: (id, sender, nonce).
     txs: Vec<(TxId, Address, u64)>,
     /// The tree over them.
@@ -183,7 +183,12 @@ impl CertifiedState {
             new.insert((vertex.height(), id));
             stack.extend(vertex.parents().iter().copied());
         }
-        let mut ledger = self.ledger.clone();
+        // A heartbeat adds nothing: no need to copy the ledger.
+        let mut ledger = if new.is_empty() {
+            None
+        } else {
+            Some(self.ledger.clone())
+        };
         let mut touched: BTreeSet<Address> = BTreeSet::new();
         let mut txs = Vec::new();
         let mut in_this: HashSet<TxId> = HashSet::new();
@@ -196,6 +201,9 @@ impl CertifiedState {
                 if self.included.contains_key(tx_id) || !in_this.insert(*tx_id) {
                     continue;
                 }
+                let Some(ledger) = ledger.as_mut() else {
+                    break;
+                };
                 let applied = ledger.apply_checked_signature(tx).map_err(|reason| {
                     DeriveError::Invalid(format!("{tx_id} does not apply: {reason}"))
                 })?;
@@ -209,10 +217,10 @@ impl CertifiedState {
         }
         let updates: Vec<(Address, Account)> = touched
             .into_iter()
-            .map(|a| (a, ledger.account(&a)))
+            .map(|a| (a, ledger.as_ref().unwrap_or(&self.ledger).account(&a)))
             .collect();
         let state_root = self.root_with(&updates)?;
-        let burned = ledger.burned();
+        let burned = ledger.as_ref().unwrap_or(&self.ledger).burned();
         let header = CheckpointHeader {
             version: CHECKPOINT_VERSION,
             chain_id: self.chain_id.clone(),
@@ -286,7 +294,9 @@ impl CertifiedState {
         }
         debug_assert_eq!(Hash32(self.state_tree.root()), derived.header.state_root);
         let number = derived.header.number;
-        self.ledger = derived.ledger;
+        if let Some(ledger) = derived.ledger {
+            self.ledger = ledger;
+        }
         self.covered.extend(derived.covered.iter().copied());
         for (id, from, nonce) in &derived.txs {
             self.included.insert(*id, number);
