@@ -1,4 +1,4 @@
-// The wallet (index.html) and the benchmark page (bench.html). `vite dev`
+// The wallet (index.html) and the benchmark pages (bench.html, light-bench.html). `vite dev`
 // proxies the relay API (REST and WebSocket) to a local devnet relay, so the
 // page talks to "its own origin" exactly as it does when a relay serves it.
 import { defineConfig } from "vite";
@@ -10,7 +10,7 @@ export default defineConfig({
     // Top-level await and BigInt literals; every browser with WebAssembly ESM support has both.
     target: "es2022",
     rollupOptions: {
-      input: { wallet: "index.html", bench: "bench.html", relayCheck: "relay-check.html" },
+      input: { wallet: "index.html", bench: "bench.html", relayCheck: "relay-check.html", lightBench: "light-bench.html" },
     },
   },
   server: {

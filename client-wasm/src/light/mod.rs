@@ -38,6 +38,12 @@ pub const DEFAULT_READY_TIMEOUT_MS: u64 = 15_000;
 pub const DEFAULT_FINAL_TIMEOUT_MS: u64 = 60_000;
 /// Without a new checkpoint event, `waitForFinal` asks again after this long.
 const FINAL_POLL_MS: u64 = 1_000;
+/// `connect` waits this long for the checkpoint the subscription pushes
+/// before asking for one.
+const PUSHED_CHECKPOINT_WAIT_MS: u64 = 1_000;
+/// `waitForFinal` looks for a proof that another transaction took the nonce
+/// only after this long (most transactions are simply final by then).
+const REJECTION_CHECK_AFTER_MS: u64 = 1_500;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -105,6 +111,8 @@ struct Inner {
     wakers: Vec<Waker>,
     stale_after_ms: u64,
     closed: bool,
+    /// A relay's checkpoint verified since `connect` (not just a stored one).
+    heard: bool,
 }
 
 type State = Rc<RefCell<Inner>>;
@@ -128,6 +136,7 @@ fn drop_relay(state: &State, why: &str) {
 fn accept_checkpoint(state: &State, certified: &CertifiedCheckpoint) -> Result<(), VerifyError> {
     let relay = state.borrow().pool.url().unwrap_or_default();
     let news = state.borrow_mut().core.on_checkpoint(&relay, certified)?;
+    state.borrow_mut().heard = true;
     match news {
         CheckpointNews::Newer => {
             let (callbacks, wakers, freshness) = {
@@ -163,7 +172,15 @@ fn accept_checkpoint(state: &State, certified: &CertifiedCheckpoint) -> Result<(
                 .into(),
             );
         }
-        CheckpointNews::NotNewer => {}
+        CheckpointNews::NotNewer => {
+            // `connect` may be waiting for any verified checkpoint.
+            let wakers = std::mem::take(&mut state.borrow_mut().wakers);
+            for waker in wakers {
+                if let Some(tx) = waker.borrow_mut().take() {
+                    tx.send(());
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -288,6 +305,7 @@ impl LightClient {
                 wakers: Vec::new(),
                 stale_after_ms: stale_after,
                 closed: false,
+                heard: false,
             }));
             let weak: Weak<RefCell<Inner>> = Rc::downgrade(&state);
             pool.subscribe(
@@ -302,9 +320,18 @@ impl LightClient {
                 }),
             )
             .await?;
-            // Ready: the newest checkpoint a relay serves, verified.
+            // Ready: the newest checkpoint a relay serves, verified. The
+            // subscription pushes it at once; ask for it only if that does
+            // not arrive (saves a round trip and a copy of the certificate).
             let deadline = now_ms() + ready_ms;
+            let pushed_by = now_ms() + PUSHED_CHECKPOINT_WAIT_MS;
+            while !state.borrow().heard && now_ms() < pushed_by {
+                sleep_or_wake(&state, pushed_by.saturating_sub(now_ms())).await;
+            }
             loop {
+                if state.borrow().heard {
+                    break;
+                }
                 let fetched = verified(
                     &state,
                     Request::GetCheckpoint(None),
@@ -451,8 +478,10 @@ impl LightClient {
                     Err(e) if e.code == api::codes::VERIFICATION_FAILED => return Err(e.into()),
                     Err(_) => {} // unreachable relays: keep trying until the deadline
                 }
-                if let Some(rejected) = proven_rejection(&state, &id).await {
-                    return Ok(to_js(&rejected)?);
+                if now_ms() + timeout >= deadline + REJECTION_CHECK_AFTER_MS {
+                    if let Some(rejected) = proven_rejection(&state, &id).await {
+                        return Ok(to_js(&rejected)?);
+                    }
                 }
                 let remaining = deadline.saturating_sub(now_ms());
                 if remaining == 0 {

@@ -193,6 +193,14 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, StartError> {
     let app = router(state.clone(), peers, config.wallet_dir.as_deref());
     let stop = shutdown.clone();
     let server = tokio::spawn(async move {
+        // Small answers right after a large pushed frame (a checkpoint event)
+        // must not wait for Nagle's algorithm (measured: ~45 ms per connect).
+        use axum::serve::ListenerExt;
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+            }
+        });
         let serve = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned());
         if let Err(e) = serve.await {
             tracing::error!(error = %e, "server stopped");
