@@ -76,4 +76,19 @@ build_relay() {
   cargo build -p ruv-relay
 }
 
+# The lying relay proxy the Playwright lying-relay spec puts in front of a relay.
+build_liar() {
+  step "building ruv-liar (a lying relay proxy for the Playwright tests)"
+  cargo build -p ruv-integration-tests --bin ruv-liar
+}
+
+# examples/light-client: the packed ruv-client package (npm pack of
+# client-wasm/pkg) installed into a plain Vite + TypeScript app, type-checked
+# against the package's declarations and built. Needs build_wasm_package first.
+build_example() {
+  step "building examples/light-client against the packed ruv-client (npm pack, tsc --noEmit, vite build)"
+  bash examples/light-client/setup.sh
+  (cd examples/light-client && npm run build --silent)
+}
+
 RELAY_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/ruv-relay"

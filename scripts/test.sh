@@ -30,6 +30,8 @@ step "wasm tests in Node"
 
 build_wallet
 build_relay
+build_liar
+build_example
 
 step "Playwright (real headless Chromium against a real devnet)"
 (cd playwright && npx playwright test)

@@ -199,7 +199,10 @@ function redraw(): void {
   if (!light) return;
   const latest = light.latestCheckpoint;
   const relay = light.relay;
-  if (!latest) {
+  const broken = equivocation();
+  if (broken) {
+    setConnection("closed", broken);
+  } else if (!latest) {
     setConnection("connecting", "Waiting for a verified checkpoint…");
   } else if (latest.stale) {
     setConnection("closed", `No recent checkpoint: the newest verified is ${latest.number}, ${ageText(latest.ageMs)} old. Relays may be withholding; still trying.`);
@@ -345,10 +348,26 @@ async function refreshCurrent(): Promise<void> {
   }
 }
 
+/** Validators equivocated: the network's guarantees are broken; say so and verify nothing. */
+function equivocation(): string | null {
+  const evidence = state.light?.equivocationEvidence() ?? [];
+  const e = evidence[0];
+  return e
+    ? `Validators signed two different checkpoints with number ${e.number} (from ${e.first_relay} and ${e.second_relay}). ` +
+        "More than a third of the network's stake is faulty: nothing can be verified, so no balance is shown as true."
+    : null;
+}
+
 function renderBalance(): void {
   const info = state.current?.info;
   const latest = state.light?.latestCheckpoint ?? null;
-  if (!info) {
+  const broken = equivocation();
+  if (broken) {
+    ui.balance.textContent = "…";
+    delete ui.balance.dataset.micro;
+    ui.balanceState.dataset.state = "unverified";
+    ui.balanceState.textContent = broken;
+  } else if (!info) {
     ui.balance.textContent = "…";
     delete ui.balance.dataset.micro;
     ui.balanceState.dataset.state = "unverified";
@@ -358,11 +377,15 @@ function renderBalance(): void {
     ui.balance.textContent = `${formatRuv(micro)} rUv`;
     ui.balance.dataset.micro = micro.toString();
     const age = Date.now() - info.checkpointTimeMs;
-    const stale = latest?.stale ?? true;
+    // Verified means: proven at (or one behind) the newest checkpoint this
+    // wallet verified, and that checkpoint is recent. A proof against an
+    // older one is history, shown as such.
+    const behind = latest ? BigInt(latest.number) - BigInt(info.checkpoint) : 0n;
+    const stale = !latest || latest.stale || info.stale || behind > 1n;
     ui.balanceState.dataset.state = stale ? "stale" : "verified";
     ui.balanceState.dataset.checkpoint = info.checkpoint;
     ui.balanceState.textContent = stale
-      ? `Stale: last verified at checkpoint ${info.checkpoint}, ${ageText(age)} ago; no recent checkpoint from any relay`
+      ? `Stale: as of checkpoint ${info.checkpoint}, ${ageText(age)} ago; no newer proof from any relay yet`
       : `Verified at checkpoint ${info.checkpoint}, ${ageText(age)} ago`;
   }
   updateControls();
@@ -545,8 +568,8 @@ function updateControls(): void {
   const online = state.light !== null && state.network !== null;
   const view = state.current;
   ui.faucet.disabled = !online || !view;
-  // Sending needs a verified balance and nonce.
-  const ready = online && view !== null && view.info !== null;
+  // Sending needs a verified, current balance and nonce.
+  const ready = online && view !== null && view.info !== null && ui.balanceState.dataset.state === "verified";
   ui.send.disabled = !ready || view.inFlight !== null;
   if (view?.inFlight) ui.send.title = "Waiting for your previous payment to be final";
   else if (!ready) ui.send.title = "Waiting for a verified balance";

@@ -42,7 +42,7 @@ pub const MAX_SUBMISSIONS: usize = 1_024;
 /// (relays prove against their latest; a little lag is normal). Older proofs
 /// are refused: a relay replaying an old, genuinely certified state would
 /// otherwise show a balance from before a payment.
-pub const MAX_PROOF_LAG: u64 = 4;
+pub const MAX_PROOF_LAG: u64 = 1;
 /// A newest checkpoint older than this is shown as stale: relays certify a
 /// heartbeat at least every 30 s, so twice that means the client is not
 /// hearing the network (or relays withhold).
@@ -90,6 +90,10 @@ pub enum CheckpointNews {
 pub enum Verdict {
     /// The relay lied (or is broken): drop it.
     Lie(VerifyError),
+    /// Validators equivocated (two certified headers with one number): the
+    /// network's safety assumption is broken, so nothing is verified any
+    /// more, whoever answers. Not the current relay's fault alone.
+    Halted(String),
     /// Proven against checkpoint `n`, not verified here yet: fetch it first.
     NeedCheckpoint(u64),
 }
@@ -214,6 +218,13 @@ impl LightCore {
     }
 
     fn against(&self, number: u64) -> Result<&VerifiedCheckpoint, Verdict> {
+        if let Some(e) = self.evidence.first() {
+            return Err(Verdict::Halted(format!(
+                "validators signed two different checkpoints with number {} (relays {} and {}): \
+                 more than a third of the stake is faulty, nothing can be verified on this network",
+                e.number, e.first_relay, e.second_relay
+            )));
+        }
         if let Some(latest) = self.latest() {
             let newest = latest.checkpoint.number();
             if number.saturating_add(MAX_PROOF_LAG) < newest {
@@ -420,6 +431,8 @@ mod tests {
         );
         // The first one stays the newest: evidence never replaces what was verified.
         assert_eq!(f.core.latest().unwrap().relay, "honest");
+        // And nothing is verified any more: safety is broken.
+        assert!(matches!(f.core.check_account(&f.present), Err(Verdict::Halted(_))));
     }
 
     #[test]

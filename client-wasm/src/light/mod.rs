@@ -212,6 +212,9 @@ async fn verified<T>(
                 drop_relay(state, &error.to_string());
                 last = verification_failed(&error);
             }
+            Err(Verdict::Halted(why)) => {
+                return Err(ClientError::new(api::codes::VERIFICATION_FAILED, why));
+            }
             Err(Verdict::NeedCheckpoint(number)) => {
                 match pool.call(Request::GetCheckpoint(Some(number))).await {
                     Ok(Reply::Checkpoint(certified)) => {
