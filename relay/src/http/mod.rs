@@ -128,11 +128,19 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, StartError> {
     }))?;
     let stored_checkpoints = storage.load_checkpoints()?;
     let certified_count = stored_checkpoints.certified.len();
-    // The accepted log decodes: the engine just restored from it.
-    let accepted_vertices = persisted
+    // The accepted log decodes: the engine just restored from it. Vertices
+    // the engine accepted while restoring (now appended to the log) follow,
+    // so the checkpointer knows every accepted vertex.
+    let accepted_while_restoring = restored.iter().filter_map(|o| match o {
+        ruv_consensus::Output::VertexAccepted { id, .. } => engine.vertex(id).cloned(),
+        _ => None,
+    });
+    let accepted_vertices: Vec<Arc<Vertex>> = persisted
         .accepted
         .iter()
-        .filter_map(|bytes| Vertex::decode(bytes).ok().map(Arc::new));
+        .filter_map(|bytes| Vertex::decode(bytes).ok().map(Arc::new))
+        .chain(accepted_while_restoring)
+        .collect();
     let checkpoints = Checkpointer::restore(
         CheckpointConfig {
             genesis: genesis.clone(),
