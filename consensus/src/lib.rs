@@ -1,6 +1,7 @@
 //! `ruv-consensus`: QR-Avalanche DAG consensus among rUv relays, as a pure
-//! state machine, plus a deterministic simulator that drives many copies of
-//! it over a faulty simulated network.
+//! state machine. The deterministic simulator that drives many copies of it
+//! over a faulty simulated network is its own crate, `ruv-sim`
+//! (`consensus/sim/`).
 //!
 //! The protocol follows the Avalanche paper ("Scalable and Probabilistic
 //! Leaderless BFT Consensus through Metastability") and avalanchego's DAG
@@ -10,7 +11,7 @@
 //! # Driving the engine
 //!
 //! [`Engine`] does no I/O: no sockets, clocks, threads or OS randomness. A
-//! driver (the relay's tokio runtime, or [`sim`]) owns it and loops:
+//! driver (the relay's tokio runtime, or the `ruv-sim` simulator) owns it and loops:
 //!
 //! ```text
 //! let mut engine = Engine::new(config)?;            // or Engine::restore(config, &persisted, &mut out)?
@@ -62,7 +63,6 @@ mod dag;
 mod engine;
 pub mod message;
 pub mod metrics;
-pub mod sim;
 mod snowball;
 pub mod vertex;
 

@@ -2,7 +2,9 @@
 //! fixed seeds and cached for the whole process (key generation is the same
 //! for every run).
 
-use super::scenario::Scenario;
+use crate::network::Event;
+use crate::scenario::Scenario;
+use crate::{Simulation, TICK_MS};
 use rand_chacha::rand_core::RngCore;
 use rand_chacha::ChaCha20Rng;
 use ruv_protocol::crypto::CryptoError;
@@ -116,4 +118,93 @@ pub fn transfer(
     let mut randomness = [0u8; 32];
     rng.fill_bytes(&mut randomness);
     Ok(Arc::new(transfer.sign(from, randomness)?))
+}
+
+impl Simulation<'_> {
+    /// Schedules ticks, client transfers, double spends, faults
+    /// ([`Simulation::plan_faults`]) and attacks ([`Simulation::plan_attacks`]),
+    /// drawing from the run's RNG in that order.
+    pub(crate) fn plan_workload(&mut self) -> Result<(), ruv_protocol::crypto::CryptoError> {
+        let scenario = self.scenario;
+        let keys = keys();
+        let workload = scenario.workload_ms;
+        for node in 0..self.nodes.len() {
+            let first = self.random(TICK_MS);
+            self.schedule(first, Event::Tick { node });
+        }
+        // Honest clients: consecutive nonces, submitted in nonce order.
+        let accounts = scenario.honest_accounts.min(MAX_ACCOUNTS);
+        for account in 0..accounts {
+            let count = 1 + self.random(scenario.max_txs_per_account.max(1) as u64) as usize;
+            let mut times: Vec<u64> = (0..count).map(|_| self.random(workload * 4 / 5)).collect();
+            times.sort_unstable();
+            for (i, at) in times.into_iter().enumerate() {
+                let to_index = self.random(accounts as u64) as usize;
+                let to = if to_index == account {
+                    Address::from_bytes([0xee; 32])
+                } else {
+                    address(&keys.honest[to_index])
+                };
+                let amount = 1_000 + self.random(1_000_000);
+                let tx = transfer(
+                    &self.genesis,
+                    &keys.honest[account],
+                    to,
+                    amount,
+                    i as u64 + 1,
+                    &mut self.rng,
+                )?;
+                let index = self.track(tx, true);
+                let node = self.random_honest();
+                self.schedule(at, Event::Submit { tx: index, node });
+            }
+        }
+        // Byzantine clients: the same nonce to two different honest relays at once.
+        for pair in 0..scenario.double_spends.min(MAX_ACCOUNTS) {
+            let from = &keys.double_spenders[pair];
+            let a = transfer(
+                &self.genesis,
+                from,
+                Address::from_bytes([0xaa; 32]),
+                5_000,
+                1,
+                &mut self.rng,
+            )?;
+            let b = transfer(
+                &self.genesis,
+                from,
+                Address::from_bytes([0xab; 32]),
+                6_000,
+                1,
+                &mut self.rng,
+            )?;
+            self.conflict_pairs.push([a.id(), b.id()]);
+            let at = self.random(workload * 4 / 5);
+            let first = self.random(self.honest.len() as u64) as usize;
+            let second = (first + 1 + self.random(self.honest.len() as u64 - 1) as usize)
+                % self.honest.len();
+            let (node_a, node_b) = (self.honest[first], self.honest[second]);
+            let index_a = self.track(a, false);
+            let index_b = self.track(b, false);
+            self.schedule(
+                at,
+                Event::Submit {
+                    tx: index_a,
+                    node: node_a,
+                },
+            );
+            let skew = self.random(5);
+            self.schedule(
+                at + skew,
+                Event::Submit {
+                    tx: index_b,
+                    node: node_b,
+                },
+            );
+        }
+        self.plan_faults();
+        self.plan_attacks();
+        self.schedule(workload, Event::WorkloadEnd);
+        Ok(())
+    }
 }

@@ -2,10 +2,10 @@
 //! within the claimed fault bound must keep safety, agreement, supply
 //! conservation and liveness, and its honest relays must keep certifying
 //! identical checkpoints that end up holding every accepted transfer (see
-//! `ruv_consensus::sim`). A failure prints the seed and the command that
+//! `ruv_sim`). A failure prints the seed and the command that
 //! replays it; the `ruv-sim` binary runs thousands of seeds.
 
-use ruv_consensus::sim::{self, RunReport, Scenario};
+use ruv_sim::{self as sim, RunReport, Scenario};
 
 /// Seeds per scenario in the normal test suite.
 const SEEDS: u64 = 40;

@@ -3,6 +3,7 @@
 //! determines a run completely.
 
 use ruv_protocol::genesis::ConsensusParams;
+use std::collections::BTreeSet;
 
 /// A simulation scenario.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,4 +211,13 @@ impl Scenario {
             .sum();
         byzantine as f64 / total.max(1) as f64
     }
+}
+
+/// The set of scenario names (for command lines).
+pub fn scenario_names() -> BTreeSet<&'static str> {
+    Scenario::all()
+        .iter()
+        .chain(Scenario::beyond_bound().iter())
+        .map(|s| s.name)
+        .collect()
 }

@@ -4,12 +4,15 @@
 //! network), votes for both sides of its conflicts or for a different side to
 //! each querier, withholds answers and vertices, and floods junk.
 
-use super::workload::{address, keys, transfer};
-use crate::message::{Message, MAX_CHITS};
-use crate::vertex::{ValidatorIndex, VertexContent, VertexId};
-use crate::{Engine, Input, Output};
+use crate::network::Event;
+use crate::report::FailureKind;
+use crate::workload::{address, keys, transfer};
+use crate::{SimFailure, Simulation};
 use rand_chacha::rand_core::RngCore;
 use rand_chacha::ChaCha20Rng;
+use ruv_consensus::message::{Message, MAX_CHITS};
+use ruv_consensus::vertex::{ValidatorIndex, VertexContent, VertexId};
+use ruv_consensus::{Engine, Input, Output};
 use ruv_protocol::crypto::{context, CryptoError};
 use ruv_protocol::tx::Transfer;
 use ruv_protocol::{Address, Genesis, Signature, SignedTransfer, SigningKey};
@@ -343,4 +346,63 @@ fn forged_signature(key: &SigningKey) -> Option<Signature> {
                 .ok()
         })
         .clone()
+}
+
+impl Simulation<'_> {
+    /// Schedules the Byzantine relays' equivocations and floods (the last
+    /// draws of the plan).
+    pub(crate) fn plan_attacks(&mut self) {
+        let scenario = self.scenario;
+        let workload = scenario.workload_ms;
+        for node in scenario.byzantine.clone() {
+            let plan = self.nodes[node].byzantine.as_ref().map(|b| b.plan.clone());
+            let Some(plan) = plan else { continue };
+            for _ in 0..plan.equivocations {
+                let at = 100 + self.random(workload * 3 / 4);
+                self.schedule(at, Event::Equivocate { node });
+            }
+            if plan.flood {
+                let first = self.random(100);
+                self.schedule(first, Event::Flood { node });
+            }
+        }
+    }
+
+    pub(crate) fn equivocate(&mut self, node: usize) -> Result<(), SimFailure> {
+        let honest = self.honest.clone();
+        let relay = &mut self.nodes[node];
+        let (Some(byzantine), Some(engine)) = (relay.byzantine.as_mut(), relay.engine.as_mut())
+        else {
+            return Ok(());
+        };
+        let result = byzantine.equivocate(engine, &self.genesis, &honest, &mut self.rng);
+        let equivocation = result.map_err(|e| self.fail(FailureKind::Harness, e.to_string()))?;
+        let Some(equivocation) = equivocation else {
+            return Ok(());
+        };
+        let [a, b] = equivocation.txs;
+        self.conflict_pairs.push([a.id(), b.id()]);
+        self.track(a, false);
+        self.track(b, false);
+        for (to, bytes) in equivocation.sends {
+            self.send(node, to, bytes);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn flood(&mut self, node: usize) {
+        let messages = {
+            let (Some(byzantine), Some(engine)) = (
+                self.nodes[node].byzantine.as_ref(),
+                self.nodes[node].engine.as_ref(),
+            ) else {
+                return;
+            };
+            byzantine.flood(engine, &self.genesis, &mut self.rng)
+        };
+        for bytes in messages {
+            let to = self.random_honest();
+            self.send(node, to, Arc::new(bytes));
+        }
+    }
 }

@@ -12,7 +12,7 @@
 //! scenario within the fault bound; `--beyond-bound` adds the ones beyond it,
 //! whose failures are expected and do not fail the command).
 
-use ruv_consensus::sim::{self, RunReport, Scenario, SimFailure};
+use ruv_sim::{self as sim, RunReport, Scenario, SimFailure};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;

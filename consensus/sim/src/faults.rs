@@ -1,0 +1,131 @@
+//! Faults: relays crash (losing everything but their store) and restart from
+//! what they persisted; the network splits in two for a while and heals.
+
+use crate::network::Event;
+use crate::report::FailureKind;
+use crate::{checkpoint_config, engine_config, xor_into, SimFailure, Simulation};
+use ruv_consensus::checkpoint::Checkpointer;
+use ruv_consensus::{Engine, PersistedState, Vertex};
+use std::sync::Arc;
+
+impl Simulation<'_> {
+    /// Schedules the scenario's partition and crashes (after the workload's
+    /// transfers and before the attacks, as the RNG draws go).
+    pub(crate) fn plan_faults(&mut self) {
+        let scenario = self.scenario;
+        let workload = scenario.workload_ms;
+        if scenario.partition {
+            let start = 200 + self.random(workload / 2);
+            let length = 500 + self.random(2_000);
+            let end = (start + length).min(workload);
+            let count = self.nodes.len();
+            let minority = 1 + self.random((count / 2) as u64) as usize;
+            let mut side = vec![false; count];
+            let mut chosen = 0;
+            while chosen < minority {
+                let node = self.random(count as u64) as usize;
+                if !side[node] {
+                    side[node] = true;
+                    chosen += 1;
+                }
+            }
+            self.schedule(start, Event::Partition { side });
+            self.schedule(end, Event::Heal);
+        }
+        for _ in 0..scenario.crashes {
+            let node = self.random_honest();
+            let at = 100 + self.random(workload.saturating_sub(700));
+            let down = 300 + self.random(1_500);
+            self.schedule(at, Event::Crash { node });
+            self.schedule((at + down).min(workload), Event::Restart { node });
+        }
+    }
+
+    /// A relay crashes: its engine and checkpointer are gone, its store stays.
+    pub(crate) fn crash(&mut self, node: usize) {
+        self.nodes[node].checkpointer = None;
+        if self.nodes[node].engine.take().is_some() {
+            self.nodes[node].crashes += 1;
+            self.crashes += 1;
+            tracing::debug!(node, at = self.now, "crash");
+        }
+    }
+
+    /// The network splits: messages between the two sides are lost.
+    pub(crate) fn partition(&mut self, side: Vec<bool>) {
+        self.partition = Some(side);
+        self.partitions.push((self.now, u64::MAX));
+    }
+
+    /// The partition heals.
+    pub(crate) fn heal(&mut self) {
+        self.partition = None;
+        if let Some(last) = self.partitions.last_mut() {
+            last.1 = last.1.min(self.now);
+        }
+    }
+
+    pub(crate) fn restart(&mut self, node: usize) -> Result<(), SimFailure> {
+        if self.nodes[node].engine.is_some() {
+            return Ok(());
+        }
+        let state = PersistedState {
+            accepted: self.nodes[node].store.accepted.clone(),
+            processing: self.nodes[node]
+                .store
+                .processing
+                .values()
+                .cloned()
+                .collect(),
+        };
+        let config = engine_config(&self.genesis, node, self.seed, self.nodes[node].crashes);
+        let mut out = Vec::new();
+        let engine = Engine::restore(config, &state, &mut out).map_err(|e| {
+            self.fail(
+                FailureKind::Harness,
+                format!("relay {node} cannot restart: {e}"),
+            )
+        })?;
+        let mut accepted_set = ([0u8; 32], 0u64);
+        for bytes in &state.accepted {
+            xor_into(&mut accepted_set.0, &Vertex::id_of(bytes).0);
+            accepted_set.1 += 1;
+        }
+        // As the relay does at start: the checkpointer re-derives every
+        // stored checkpoint from the accepted log it had on disk.
+        let checkpointer = if self.nodes[node].byzantine.is_none() {
+            let mut vertices = Vec::with_capacity(state.accepted.len());
+            for bytes in &state.accepted {
+                let vertex = Vertex::decode(bytes).map_err(|e| {
+                    self.fail(
+                        FailureKind::Harness,
+                        format!("relay {node}: a stored vertex does not decode: {e}"),
+                    )
+                })?;
+                vertices.push(Arc::new(vertex));
+            }
+            let store = &self.nodes[node].store;
+            let config =
+                checkpoint_config(&self.genesis, node, self.seed, self.nodes[node].crashes);
+            let restored =
+                Checkpointer::restore(config, vertices, store.certified.clone(), store.signed)
+                    .map_err(|e| {
+                        self.fail(
+                            FailureKind::Harness,
+                            format!("relay {node}: the checkpointer cannot restart: {e}"),
+                        )
+                    })?;
+            Some(restored)
+        } else {
+            None
+        };
+        let n = &mut self.nodes[node];
+        n.engine = Some(engine);
+        n.checkpointer = checkpointer;
+        n.accepted_set = accepted_set;
+        n.state_dirty = true;
+        tracing::debug!(node, at = self.now, "restart");
+        self.check_restored_checkpoints(node)?;
+        self.process(node, out)
+    }
+}

@@ -1,0 +1,669 @@
+//! A deterministic simulator: N engines over a simulated network, all driven
+//! from one u64 seed (FoundationDB / TigerBeetle style).
+//!
+//! The network delays every message by a random latency (which also
+//! reorders), drops and duplicates some, and can split in two for a while.
+//! Relays crash and restart from what they persisted. Byzantine relays
+//! ([`byzantine`]) equivocate, vote for both sides or a different side per
+//! querier, withhold answers and flood junk. Clients submit transfers to
+//! random honest relays; Byzantine clients double spend.
+//!
+//! Every honest relay also runs a [`Checkpointer`] next to its engine, wired
+//! as the relay's driver does (`relay/src/node.rs`): a tick with the
+//! simulated clock on every input, every accepted vertex, every checkpoint
+//! message the engine passes through; its messages cross the same simulated
+//! network, and its lock and certified checkpoints are persisted and restored
+//! after a crash. Byzantine relays run no checkpointer (they never sign).
+//!
+//! Checked after every step:
+//! - safety: no two conflicting transfers (same sender and nonce) are
+//!   accepted by honest relays, even by different ones;
+//! - a vertex is accepted only after its parents;
+//! - honest relays that accepted the same set of vertices have the same
+//!   ledger state;
+//! - supply is conserved: `circulating + burned == genesis supply`;
+//! - no accepted transaction ever fails to apply;
+//! - checkpoints: honest relays that certified number `n` certified the
+//!   identical header (same anchor gives the same state root; never two
+//!   certified headers for one number), and no honest relay ever signs two
+//!   headers for one number (across restarts).
+//!
+//! Checked at the end, after faults stop (partitions healed, crashed relays
+//! restarted): every honest transfer is accepted by every honest relay within
+//! the scenario's quiet period (liveness); then, once the honest relays have
+//! accepted the same vertices (within [`SETTLE_QUIET_MS`]: a checkpoint's
+//! signers need its anchor accepted), within [`CHECKPOINT_QUIET_MS`] every
+//! honest relay certifies a checkpoint after the last transfer was accepted
+//! and every accepted transfer is in a certified checkpoint (checkpoint
+//! liveness; exempt where the scenario says it cannot hold, and a diagnosed
+//! split lock formed in a partition is reported, not failed: see
+//! [`Scenario::partition`]).
+//!
+//! A failure names its seed and the command that reproduces it.
+//!
+//! The crate is split by job (as TigerBeetle splits its simulator): this
+//! file is the driver (the run loop and the wiring of engines and
+//! checkpointers); [`network`] is the simulated packet network and its event
+//! queue; [`faults`] plans and applies crashes, restarts and partitions;
+//! [`workload`] and [`byzantine`] are the clients and the lying relays;
+//! [`checker`] holds every invariant check; [`report`] the run report, the
+//! failure and the trace digest; [`scenario`] the named scenarios.
+
+pub mod byzantine;
+pub mod checker;
+pub mod faults;
+pub mod network;
+pub mod report;
+pub mod scenario;
+pub mod workload;
+
+use byzantine::{Byzantine, ByzantinePlan};
+use network::{Event, Queued};
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+pub use report::{FailureKind, RunReport, SimFailure};
+use ruv_consensus::checkpoint::{
+    CheckpointConfig, CheckpointInput, CheckpointOutput, CheckpointPersist, CheckpointTiming,
+    Checkpointer, StoredCheckpoint,
+};
+use ruv_consensus::vertex::{ValidatorIndex, VertexId};
+use ruv_consensus::{Engine, EngineConfig, Input, Output, Persist, Tuning, TxStatus};
+use ruv_protocol::checkpoint::{CheckpointHeader, Hash32};
+use ruv_protocol::{Address, Genesis, SignedTransfer, TxId};
+pub use scenario::{scenario_names, Scenario};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+use std::sync::Arc;
+
+/// Milliseconds between ticks of each simulated relay.
+const TICK_MS: u64 = 10;
+/// Milliseconds between liveness checks after the workload.
+const CHECK_MS: u64 = 100;
+/// Events one run may process before it is declared stuck.
+const MAX_EVENTS: u64 = 20_000_000;
+/// Derive-key context of the run trace digest (simulation only).
+const TRACE_CONTEXT: &str = "rUv 2026-11 simulation trace v1";
+/// Wall-clock time near simulated time 0 (2026-09-20). Every relay's clock
+/// reads `sim_unix_epoch_ms(seed) + now` (no skew): checkpoint headers carry
+/// it, and checkpoint rounds are counted from header times on it.
+const SIM_UNIX_EPOCH_MS: u64 = 1_790_000_000_000;
+/// Once the honest relays have accepted the same vertices, every honest relay
+/// must certify a checkpoint covering all accepted transfers within this
+/// long.
+pub const CHECKPOINT_QUIET_MS: u64 = 30_000;
+/// Checkpoints need every vertex of an anchor accepted by every signer: once
+/// every honest transfer is accepted everywhere, the honest relays' accepted
+/// vertex sets must become equal within this long. Near the fault bound the
+/// engine decides a Byzantine relay's conflicting vertices slowly (up to
+/// 231 s after liveness in 1,000 `byzantine-edge` seeds).
+pub const SETTLE_QUIET_MS: u64 = 600_000;
+
+/// Checkpoint cadence for simulated runs (the relay's defaults: a 250 ms
+/// interval, a 5 s heartbeat, 2 s rounds).
+pub fn sim_checkpoint_timing() -> CheckpointTiming {
+    CheckpointTiming::default()
+}
+
+/// Engine timeouts for simulated runs (simulated time is cheap, but shorter
+/// timeouts keep runs short).
+pub fn sim_tuning() -> Tuning {
+    Tuning {
+        poll_timeout_ms: 400,
+        max_concurrent_polls: 4,
+        idle_poll_interval_ms: 300,
+        batch_delay_ms: 20,
+        standby_delay_ms: 1_000,
+        fetch_timeout_ms: 300,
+        waiting_ttl_ms: 30_000,
+        tx_retry_ttl_ms: 300_000,
+        ..Tuning::default()
+    }
+}
+
+/// Runs one scenario with one seed.
+pub fn run(scenario: &Scenario, seed: u64) -> Result<RunReport, SimFailure> {
+    let mut sim = Simulation::new(scenario, seed)?;
+    sim.run()
+}
+
+/// What a relay persisted (its "disk").
+#[derive(Debug, Default)]
+struct Store {
+    accepted: Vec<Arc<[u8]>>,
+    processing: BTreeMap<VertexId, Arc<[u8]>>,
+    /// The last checkpoint header this relay signed (its sign-once lock).
+    signed: Option<(u64, Hash32)>,
+    /// Certified checkpoints, in number order.
+    certified: Vec<StoredCheckpoint>,
+}
+
+struct Node {
+    engine: Option<Engine>,
+    /// Honest relays only; `None` while crashed.
+    checkpointer: Option<Checkpointer>,
+    /// Certified a checkpoint since an honest relay last accepted a transfer.
+    certified_since_last_tx: bool,
+    /// When its current checkpoint lock was first signed.
+    lock_signed_at: u64,
+    store: Store,
+    byzantine: Option<Byzantine>,
+    crashes: u32,
+    /// XOR of accepted vertex ids and their count: identifies the accepted set.
+    accepted_set: ([u8; 32], u64),
+    state_digest: [u8; 32],
+    state_dirty: bool,
+}
+
+/// A transfer the simulation created, and what it is for.
+#[derive(Debug)]
+struct TrackedTx {
+    tx: Arc<SignedTransfer>,
+    honest: bool,
+    submitted_to: Option<usize>,
+    crashes_at_submit: u32,
+}
+
+struct Simulation<'s> {
+    scenario: &'s Scenario,
+    seed: u64,
+    rng: ChaCha20Rng,
+    genesis: Genesis,
+    genesis_supply: u128,
+    now: u64,
+    seq: u64,
+    queue: BinaryHeap<Reverse<Queued>>,
+    nodes: Vec<Node>,
+    honest: Vec<usize>,
+    partition: Option<Vec<bool>>,
+    txs: Vec<TrackedTx>,
+    tx_index: BTreeMap<TxId, usize>,
+    conflict_pairs: Vec<[TxId; 2]>,
+    accepted_by_key: BTreeMap<(Address, u64), TxId>,
+    workload_over: bool,
+    finished_at: Option<u64>,
+    /// When every honest transfer was accepted everywhere.
+    live_at: Option<u64>,
+    liveness_ms: u64,
+    /// Since when the honest relays' accepted vertex sets are equal.
+    settled_at: Option<u64>,
+    settle_ms: u64,
+    checkpoint_ms: u64,
+    checkpoint_split_lock: Option<u64>,
+    /// Partitions so far: (start, heal) in simulated ms.
+    partitions: Vec<(u64, u64)>,
+    /// Every header an honest relay certified, by number, with the first
+    /// relay that certified it.
+    certified_headers: BTreeMap<u64, (usize, CheckpointHeader)>,
+    messages_delivered: u64,
+    messages_lost: u64,
+    crashes: u32,
+    resubmissions: u32,
+    trace: [u8; 32],
+}
+
+impl<'s> Simulation<'s> {
+    fn fail(&self, kind: FailureKind, detail: impl Into<String>) -> SimFailure {
+        SimFailure {
+            scenario: self.scenario.name,
+            seed: self.seed,
+            at_ms: self.now,
+            kind,
+            detail: detail.into(),
+        }
+    }
+
+    fn new(scenario: &'s Scenario, seed: u64) -> Result<Self, SimFailure> {
+        let genesis = workload::genesis(scenario);
+        let harness = |detail: String| SimFailure {
+            scenario: scenario.name,
+            seed,
+            at_ms: 0,
+            kind: FailureKind::Harness,
+            detail,
+        };
+        let genesis_supply = genesis.total_supply().map_err(|e| harness(e.to_string()))? as u128;
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let count = scenario.stakes.len();
+        if count > workload::MAX_VALIDATORS {
+            return Err(harness(format!(
+                "at most {} validators",
+                workload::MAX_VALIDATORS
+            )));
+        }
+        let mut nodes = Vec::with_capacity(count);
+        let mut byzantine_ordinal = 0;
+        for index in 0..count {
+            let engine = Engine::new(engine_config(&genesis, index, seed, 0))
+                .map_err(|e| harness(e.to_string()))?;
+            let byzantine = scenario.byzantine.contains(&index).then(|| {
+                let plan = ByzantinePlan::random(&mut rng);
+                byzantine_ordinal += 1;
+                Byzantine::new(plan, index, byzantine_ordinal - 1)
+            });
+            // Byzantine relays do not sign checkpoints (no new powers here).
+            let checkpointer = match byzantine {
+                Some(_) => None,
+                None => Some(
+                    Checkpointer::new(checkpoint_config(&genesis, index, seed, 0))
+                        .map_err(|e| harness(e.to_string()))?,
+                ),
+            };
+            nodes.push(Node {
+                engine: Some(engine),
+                checkpointer,
+                certified_since_last_tx: false,
+                lock_signed_at: 0,
+                store: Store::default(),
+                byzantine,
+                crashes: 0,
+                accepted_set: ([0; 32], 0),
+                state_digest: [0; 32],
+                state_dirty: true,
+            });
+        }
+        let honest = (0..count)
+            .filter(|i| !scenario.byzantine.contains(i))
+            .collect();
+        let mut sim = Self {
+            scenario,
+            seed,
+            rng,
+            genesis,
+            genesis_supply,
+            now: 0,
+            seq: 0,
+            queue: BinaryHeap::new(),
+            nodes,
+            honest,
+            partition: None,
+            txs: Vec::new(),
+            tx_index: BTreeMap::new(),
+            conflict_pairs: Vec::new(),
+            accepted_by_key: BTreeMap::new(),
+            workload_over: false,
+            finished_at: None,
+            live_at: None,
+            liveness_ms: 0,
+            settled_at: None,
+            settle_ms: 0,
+            checkpoint_ms: 0,
+            checkpoint_split_lock: None,
+            partitions: Vec::new(),
+            certified_headers: BTreeMap::new(),
+            messages_delivered: 0,
+            messages_lost: 0,
+            crashes: 0,
+            resubmissions: 0,
+            trace: [0; 32],
+        };
+        sim.plan_workload().map_err(|e| harness(e.to_string()))?;
+        Ok(sim)
+    }
+
+    fn random(&mut self, below: u64) -> u64 {
+        if below == 0 {
+            0
+        } else {
+            self.rng.next_u64() % below
+        }
+    }
+
+    fn random_honest(&mut self) -> usize {
+        let pick = self.random(self.honest.len() as u64) as usize;
+        self.honest[pick]
+    }
+
+    fn track(&mut self, tx: Arc<SignedTransfer>, honest: bool) -> usize {
+        let index = self.txs.len();
+        self.tx_index.insert(tx.id(), index);
+        self.txs.push(TrackedTx {
+            tx,
+            honest,
+            submitted_to: None,
+            crashes_at_submit: 0,
+        });
+        index
+    }
+
+    fn run(&mut self) -> Result<RunReport, SimFailure> {
+        let mut events = 0u64;
+        while let Some(Reverse(queued)) = self.queue.pop() {
+            self.now = queued.at;
+            events += 1;
+            if events > MAX_EVENTS {
+                return Err(self.fail(FailureKind::Harness, "event budget exhausted"));
+            }
+            self.step(queued.event)?;
+            if self.finished_at.is_some() {
+                break;
+            }
+        }
+        if self.finished_at.is_none() {
+            return Err(self.fail(FailureKind::Harness, "event queue ran dry"));
+        }
+        Ok(self.report())
+    }
+
+    fn step(&mut self, event: Event) -> Result<(), SimFailure> {
+        match event {
+            Event::Deliver { from, to, bytes } => {
+                if self.nodes[to].engine.is_none() || self.partitioned(from, to) {
+                    self.messages_lost += 1;
+                    return Ok(());
+                }
+                self.messages_delivered += 1;
+                let input = Input::PeerMessage {
+                    from: ValidatorIndex(from as u16),
+                    bytes: bytes.to_vec(),
+                };
+                self.feed(to, input)?;
+            }
+            Event::Tick { node } => {
+                self.schedule(self.now + TICK_MS, Event::Tick { node });
+                self.feed(node, Input::Tick { now_ms: self.now })?;
+            }
+            Event::Submit { tx, node } => self.submit(tx, node)?,
+            Event::Crash { node } => self.crash(node),
+            Event::Restart { node } => self.restart(node)?,
+            Event::Partition { side } => self.partition(side),
+            Event::Heal => self.heal(),
+            Event::Equivocate { node } => self.equivocate(node)?,
+            Event::Flood { node } => {
+                self.flood(node);
+                if !self.workload_over || self.now < self.scenario.workload_ms * 3 {
+                    self.schedule(self.now + 100, Event::Flood { node });
+                }
+            }
+            Event::WorkloadEnd => self.end_workload()?,
+            Event::Check => self.check_liveness()?,
+        }
+        Ok(())
+    }
+
+    fn submit(&mut self, index: usize, node: usize) -> Result<(), SimFailure> {
+        // A client whose relay is down tries another honest relay.
+        let mut node = node;
+        if self.nodes[node].engine.is_none() {
+            let up: Vec<usize> = self
+                .honest
+                .iter()
+                .copied()
+                .filter(|n| self.nodes[*n].engine.is_some())
+                .collect();
+            if up.is_empty() {
+                return Ok(());
+            }
+            node = up[self.random(up.len() as u64) as usize];
+        }
+        self.txs[index].submitted_to = Some(node);
+        self.txs[index].crashes_at_submit = self.nodes[node].crashes;
+        let tx = self.txs[index].tx.clone();
+        self.feed(node, Input::SubmitTransaction(tx))
+    }
+
+    fn end_workload(&mut self) -> Result<(), SimFailure> {
+        self.workload_over = true;
+        self.partition = None;
+        if let Some(last) = self.partitions.last_mut() {
+            last.1 = last.1.min(self.now);
+        }
+        for node in self.honest.clone() {
+            self.restart(node)?;
+        }
+        // Clients whose relay crashed after taking their transfer, and that no
+        // honest relay knows, submit it again (as a wallet would).
+        for index in 0..self.txs.len() {
+            let tracked = &self.txs[index];
+            let Some(relay) = tracked.submitted_to else {
+                continue;
+            };
+            if !tracked.honest || self.nodes[relay].crashes == tracked.crashes_at_submit {
+                continue;
+            }
+            let id = tracked.tx.id();
+            let known = self.honest.iter().any(|n| {
+                self.nodes[*n]
+                    .engine
+                    .as_ref()
+                    .is_some_and(|e| e.tx_status(&id) != TxStatus::Unknown)
+            });
+            if !known {
+                let node = self.random_honest();
+                self.resubmissions += 1;
+                self.submit(index, node)?;
+            }
+        }
+        self.schedule(self.now + CHECK_MS, Event::Check);
+        Ok(())
+    }
+
+    fn feed(&mut self, node: usize, input: Input) -> Result<(), SimFailure> {
+        let Some(engine) = self.nodes[node].engine.as_mut() else {
+            return Ok(());
+        };
+        let mut out = Vec::new();
+        engine.handle(input, &mut out);
+        let out = match &self.nodes[node].byzantine {
+            Some(byzantine) => byzantine.filter(out),
+            None => out,
+        };
+        self.process(node, out)
+    }
+
+    /// Executes an engine's outputs, then hands the checkpointer what the
+    /// relay's driver hands it for the same batch.
+    fn process(&mut self, node: usize, out: Vec<Output>) -> Result<(), SimFailure> {
+        let inputs = self.checkpoint_inputs(node, &out);
+        self.execute(node, out)?;
+        self.drive_checkpoints(node, inputs)?;
+        self.check_node(node)
+    }
+
+    /// Like `relay/src/node.rs`: every accepted vertex and every checkpoint
+    /// message the engine passed through, in output order.
+    fn checkpoint_inputs(&self, node: usize, outputs: &[Output]) -> Vec<CheckpointInput> {
+        let n = &self.nodes[node];
+        let (Some(engine), Some(_)) = (n.engine.as_ref(), n.checkpointer.as_ref()) else {
+            return Vec::new();
+        };
+        outputs
+            .iter()
+            .filter_map(|output| match output {
+                Output::VertexAccepted { id, .. } => engine
+                    .vertex(id)
+                    .map(|v| CheckpointInput::VertexAccepted(v.clone())),
+                Output::Checkpoint { from, message } => Some(CheckpointInput::Peer {
+                    from: *from,
+                    message: message.clone(),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// One batch of the checkpointer: a tick with the simulated clock, then
+    /// the inputs; its outputs go to the store and the network.
+    fn drive_checkpoints(
+        &mut self,
+        node: usize,
+        inputs: Vec<CheckpointInput>,
+    ) -> Result<(), SimFailure> {
+        let Some(checkpointer) = self.nodes[node].checkpointer.as_mut() else {
+            return Ok(());
+        };
+        let mut out = Vec::new();
+        checkpointer.handle(
+            CheckpointInput::Tick {
+                now_ms: self.now,
+                unix_ms: sim_unix_epoch_ms(self.seed) + self.now,
+            },
+            &mut out,
+        );
+        for input in inputs {
+            checkpointer.handle(input, &mut out);
+        }
+        self.execute_checkpoints(node, out)
+    }
+
+    fn execute_checkpoints(
+        &mut self,
+        node: usize,
+        outputs: Vec<CheckpointOutput>,
+    ) -> Result<(), SimFailure> {
+        for output in outputs {
+            match output {
+                CheckpointOutput::Persist(CheckpointPersist::Signed { number, header_id }) => {
+                    let mut data = number.to_le_bytes().to_vec();
+                    data.extend_from_slice(&header_id.0);
+                    self.record(node, "checkpoint persist signed", &data);
+                    if let Some((n, other)) = self.nodes[node].store.signed {
+                        if n == number && other != header_id {
+                            return Err(self.fail(
+                                FailureKind::CheckpointLock,
+                                format!(
+                                    "relay {node} signed checkpoint {number} twice: header {other} and header {header_id}"
+                                ),
+                            ));
+                        }
+                    }
+                    // A restarted relay signs its locked header again.
+                    let n = &mut self.nodes[node];
+                    if n.store.signed != Some((number, header_id)) {
+                        n.lock_signed_at = self.now;
+                    }
+                    n.store.signed = Some((number, header_id));
+                }
+                CheckpointOutput::Persist(CheckpointPersist::Certified(stored)) => {
+                    let header = &stored.certificate.header;
+                    self.record(node, "checkpoint persist certified", &header.id().0);
+                    let expected = self.nodes[node].store.certified.len() as u64 + 1;
+                    if header.number != expected {
+                        return Err(self.fail(
+                            FailureKind::Harness,
+                            format!(
+                                "relay {node} persisted checkpoint {} after {} stored ones",
+                                header.number,
+                                expected - 1
+                            ),
+                        ));
+                    }
+                    self.nodes[node].store.certified.push(*stored);
+                }
+                CheckpointOutput::Broadcast(message) => {
+                    let bytes = Arc::new(message.encode());
+                    self.record(node, "checkpoint broadcast", &bytes);
+                    for to in 0..self.nodes.len() {
+                        self.send(node, to, bytes.clone());
+                    }
+                }
+                CheckpointOutput::Send { to, message } => {
+                    let bytes = Arc::new(message.encode());
+                    self.record(node, &format!("checkpoint send {to}"), &bytes);
+                    self.send(node, to.0 as usize, bytes);
+                }
+                CheckpointOutput::Certified { number } => {
+                    self.record(node, "checkpoint certified", &number.to_le_bytes());
+                    self.check_certified(node, number)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn execute(&mut self, node: usize, outputs: Vec<Output>) -> Result<(), SimFailure> {
+        let honest = self.nodes[node].byzantine.is_none();
+        for output in outputs {
+            match output {
+                Output::Send { to, message } => {
+                    let bytes = Arc::new(message.encode());
+                    self.record(node, &format!("send {to}"), &bytes);
+                    self.send(node, to.0 as usize, bytes);
+                }
+                Output::Broadcast { message } => {
+                    let bytes = Arc::new(message.encode());
+                    self.record(node, "broadcast", &bytes);
+                    for to in 0..self.nodes.len() {
+                        self.send(node, to, bytes.clone());
+                    }
+                }
+                Output::Persist(persist) => {
+                    let store = &mut self.nodes[node].store;
+                    let (what, id) = match persist {
+                        Persist::Processing { id, bytes } => {
+                            store.processing.insert(id, bytes);
+                            ("persist processing", id)
+                        }
+                        Persist::Accepted { id, bytes } => {
+                            store.processing.remove(&id);
+                            store.accepted.push(bytes);
+                            ("persist accepted", id)
+                        }
+                        Persist::Forget { id } => {
+                            store.processing.remove(&id);
+                            ("persist forget", id)
+                        }
+                    };
+                    self.record(node, what, &id.0);
+                }
+                other => {
+                    self.record(node, &format!("{other:?}"), &[]);
+                    match other {
+                        Output::TxAccepted { id, .. } if honest => {
+                            self.check_conflicts(node, id)?;
+                            for n in &mut self.nodes {
+                                n.certified_since_last_tx = false;
+                            }
+                        }
+                        Output::VertexAccepted { id, .. } if honest => {
+                            self.check_vertex_order(node, id)?
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn xor_into(target: &mut [u8; 32], value: &[u8; 32]) {
+    for (t, v) in target.iter_mut().zip(value) {
+        *t ^= v;
+    }
+}
+
+fn engine_config(genesis: &Genesis, node: usize, seed: u64, incarnation: u32) -> EngineConfig {
+    let mut rng_seed = [0u8; 32];
+    rng_seed[..8].copy_from_slice(&seed.to_le_bytes());
+    rng_seed[8..10].copy_from_slice(&(node as u16).to_le_bytes());
+    rng_seed[10..14].copy_from_slice(&incarnation.to_le_bytes());
+    EngineConfig {
+        genesis: genesis.clone(),
+        signing_key: workload::keys().validators[node].clone(),
+        rng_seed,
+        tuning: sim_tuning(),
+    }
+}
+
+/// The run's wall-clock epoch: [`SIM_UNIX_EPOCH_MS`] plus a per-seed offset
+/// below a minute, so that seeds start at different phases of the
+/// checkpoint proposer rotation (drawn without touching the run's RNG).
+fn sim_unix_epoch_ms(seed: u64) -> u64 {
+    SIM_UNIX_EPOCH_MS + seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) % 60_000
+}
+
+fn checkpoint_config(
+    genesis: &Genesis,
+    node: usize,
+    seed: u64,
+    incarnation: u32,
+) -> CheckpointConfig {
+    let mut rng_seed = engine_config(genesis, node, seed, incarnation).rng_seed;
+    rng_seed[31] = 0xc4; // not the engine's randomness
+    CheckpointConfig {
+        genesis: genesis.clone(),
+        signing_key: workload::keys().validators[node].clone(),
+        rng_seed,
+        timing: sim_checkpoint_timing(),
+    }
+}
