@@ -335,20 +335,8 @@ impl LightClient {
                 if state.borrow().heard {
                     break;
                 }
-                let fetched = verified(
-                    &state,
-                    Request::GetCheckpoint(None),
-                    |_, reply| match reply {
-                        Reply::Checkpoint(c) => Ok(c),
-                        _ => Err(unexpected()),
-                    },
-                )
-                .await;
-                match fetched {
-                    Ok(certified) => match accept_checkpoint(&state, &certified) {
-                        Ok(()) => break,
-                        Err(error) => drop_relay(&state, &error.to_string()),
-                    },
+                match fetch_latest(&state).await {
+                    Ok(()) => break,
                     Err(e) if e.code == api::codes::NOT_CERTIFIED => {}
                     Err(e) if state.borrow().core.latest().is_some() => {
                         // A stored checkpoint still counts: the wallet shows it as stale.
@@ -588,6 +576,24 @@ impl LightClient {
     }
 }
 
+/// Asks relays (dropping liars) for their latest certified checkpoint and
+/// takes it in.
+async fn fetch_latest(state: &State) -> Result<(), ClientError> {
+    let certified = verified(
+        state,
+        Request::GetCheckpoint(None),
+        |_, reply| match reply {
+            Reply::Checkpoint(c) => Ok(c),
+            _ => Err(unexpected()),
+        },
+    )
+    .await?;
+    accept_checkpoint(state, &certified).map_err(|error| {
+        drop_relay(state, &error.to_string());
+        verification_failed(&error)
+    })
+}
+
 /// Relays certify at least every 30 s: a relay that sends no new checkpoint
 /// for the stale limit is withholding (or cut off). Drop it and ask another.
 async fn watch_freshness(weak: Weak<RefCell<Inner>>) {
@@ -607,20 +613,8 @@ async fn watch_freshness(weak: Weak<RefCell<Inner>>) {
             continue;
         }
         drop_relay(&state, "no new certified checkpoint within the stale limit");
-        let fetched = verified(
-            &state,
-            Request::GetCheckpoint(None),
-            |_, reply| match reply {
-                Reply::Checkpoint(c) => Ok(c),
-                _ => Err(unexpected()),
-            },
-        )
-        .await;
-        if let Ok(certified) = fetched {
-            if let Err(error) = accept_checkpoint(&state, &certified) {
-                drop_relay(&state, &error.to_string());
-            }
-        }
+        // The next relay's answer is judged like any other.
+        let _ = fetch_latest(&state).await;
     }
 }
 
