@@ -350,5 +350,5 @@ pub enum VerifyError {
 impl VerifyError {
     /// The one error code every verification failure carries across the
     /// API line (`verification_failed`); the message says why.
-    pub const CODE: &'static str = "verification_failed";
+    pub const CODE: &'static str = crate::api::codes::VERIFICATION_FAILED;
 }

@@ -15,7 +15,6 @@ import {
   transferSize,
   validateAddress,
   type CertifiedCheckpoint,
-  type CheckpointFreshness,
   type RuvError,
   type SignedTransaction,
   type TransferParams,
@@ -162,9 +161,9 @@ export async function startRelay(signer: Signer): Promise<void> {
         ...(stored ? { checkpoint: stored as CertifiedCheckpoint } : {}),
       });
       state.light = light;
-      light.onCheckpoint((c) => onCheckpoint(c));
+      light.onCheckpoint(() => onCheckpoint());
       const latest = light.latestCheckpoint;
-      if (latest) onCheckpoint(latest);
+      if (latest) onCheckpoint();
       setInterval(redraw, REDRAW_MS);
       return;
     } catch (e) {
@@ -180,7 +179,7 @@ export async function startRelay(signer: Signer): Promise<void> {
 }
 
 /** A new verified checkpoint: keep it, refresh what it may prove. */
-function onCheckpoint(c: CheckpointFreshness): void {
+function onCheckpoint(): void {
   const light = state.light;
   if (!light) return;
   const json = light.checkpointJson();
@@ -190,7 +189,6 @@ function onCheckpoint(c: CheckpointFreshness): void {
   for (const view of state.views.values()) {
     for (const t of view.tracked.values()) if (t.status === "pending") void followTransaction(t);
   }
-  void c;
 }
 
 /** Redraws what depends on time: the connection line, the balance's age. */
