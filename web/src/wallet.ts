@@ -113,6 +113,8 @@ const state = {
   current: null as AccountView | null,
   /** A refresh of the current account is running (one at a time). */
   refreshing: false,
+  /** A new checkpoint arrived during that refresh: refresh again after it. */
+  refreshAgain: false,
 };
 
 const textEncoder = new TextEncoder();
@@ -332,7 +334,12 @@ export function forgetAccounts(): void {
 async function refreshCurrent(): Promise<void> {
   const light = state.light;
   const view = state.current;
-  if (!light || !view || state.refreshing) return;
+  if (!light || !view) return;
+  if (state.refreshing) {
+    // One at a time, but a checkpoint that arrives meanwhile is not missed.
+    state.refreshAgain = true;
+    return;
+  }
   state.refreshing = true;
   try {
     const info = await light.account(view.address);
@@ -343,6 +350,10 @@ async function refreshCurrent(): Promise<void> {
   } finally {
     state.refreshing = false;
     if (state.current === view) renderBalance();
+    if (state.refreshAgain) {
+      state.refreshAgain = false;
+      void refreshCurrent();
+    }
   }
 }
 
@@ -375,11 +386,12 @@ function renderBalance(): void {
     ui.balance.textContent = `${formatRuv(micro)} rUv`;
     ui.balance.dataset.micro = micro.toString();
     const age = Date.now() - info.checkpointTimeMs;
-    // Verified means: proven at (or one behind) the newest checkpoint this
-    // wallet verified, and that checkpoint is recent. A proof against an
-    // older one is history, shown as such.
+    // Verified means: proven at the newest checkpoint this wallet verified
+    // (from any relay, including the ones that proved a payment final), and
+    // that checkpoint is recent. A proof against an older one is history,
+    // shown as such until a relay proves the account at the newest.
     const behind = latest ? BigInt(latest.number) - BigInt(info.checkpoint) : 0n;
-    const stale = !latest || latest.stale || info.stale || behind > 1n;
+    const stale = !latest || latest.stale || info.stale || behind > 0n;
     ui.balanceState.dataset.state = stale ? "stale" : "verified";
     ui.balanceState.dataset.checkpoint = info.checkpoint;
     ui.balanceState.textContent = stale
