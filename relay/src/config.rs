@@ -1,39 +1,345 @@
-//! Relay configuration (command-line flags; see `docs/relay.md`).
+//! Relay configuration: the options of `ruv-relay run`, given as flags, in a
+//! TOML file (`--config`), or both; flags override the file. See
+//! `docs/relay.md` and the documented example `relay/relay.example.toml`.
+//!
+//! Every option has one spelling: the flag without its `--` is the file's key
+//! (`--data-dir` / `data-dir = ...`), except the repeatable `--peer`, which is
+//! the list `peers = [...]` in the file. Unknown keys are refused. A relative
+//! path in the file is resolved against the file's folder, so a config folder
+//! can move as a whole; a relative path given as a flag is resolved against
+//! the working directory, as usual on a command line.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-/// Everything a relay needs to start.
-#[derive(Debug, Clone, clap::Args)]
+/// Client API address when none is given.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7100";
+/// Relay name when none is given.
+pub const DEFAULT_NAME: &str = "relay";
+/// How long a transaction that cannot be issued yet waits, when not given.
+pub const DEFAULT_TX_RETRY_TTL_MS: u64 = 120_000;
+
+/// Everything a relay needs to start (the options with defaults applied).
+#[derive(Debug, Clone)]
 pub struct RelayConfig {
     /// Address for the client API (HTTP + WebSocket). Port 0 picks a free port.
-    #[arg(long, default_value = "127.0.0.1:7100")]
     pub listen: SocketAddr,
     /// The network's genesis file (JSON).
-    #[arg(long)]
     pub genesis: PathBuf,
     /// Folder for the database; created if missing.
-    #[arg(long)]
     pub data_dir: PathBuf,
-    /// File holding this relay's validator seed (64 hex digits).
-    #[arg(long)]
+    /// File holding this relay's validator seed (64 hex digits, mode 0600).
     pub key_file: PathBuf,
     /// Name shown in network status and logs.
-    #[arg(long, default_value = "relay")]
     pub name: String,
     /// Devnet only: seed file of the genesis faucet account; enables `POST /api/v1/faucet`.
-    #[arg(long)]
     pub faucet_key_file: Option<PathBuf>,
-    /// Peer relays to dial: `ws://host:port/peer/v1` (repeat the flag). Links
-    /// are authenticated both ways against genesis; dialing in one direction
-    /// per pair is enough.
-    #[arg(long = "peer")]
+    /// Peer relays to dial: `ws://host:port/peer/v1`. Links are authenticated
+    /// both ways against genesis; dialing in one direction per pair is enough.
     pub peers: Vec<String>,
     /// A transaction that cannot be issued yet (nonce gap, funds still
     /// arriving) is rejected after this many milliseconds.
-    #[arg(long, default_value_t = 120_000)]
     pub tx_retry_ttl_ms: u64,
+    /// Serve the built wallet (a folder with index.html) at `/`.
+    pub wallet_dir: Option<PathBuf>,
+}
+
+/// The options of `run`, each optional: as flags, and as keys of the file.
+#[derive(Debug, Clone, Default, clap::Args, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RunOptions {
+    /// Address for the client API (HTTP + WebSocket) and the peer endpoint;
+    /// port 0 picks a free port [default: 127.0.0.1:7100].
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// The network's genesis file (JSON) [required].
+    #[arg(long)]
+    pub genesis: Option<PathBuf>,
+    /// Folder for the database; created if missing [required].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// This relay's validator seed file (64 hex digits, mode 0600) [required].
+    #[arg(long)]
+    pub key_file: Option<PathBuf>,
+    /// Name shown in network status and logs [default: relay].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Devnet only: seed file of the genesis faucet account; enables `POST /api/v1/faucet`.
+    #[arg(long)]
+    pub faucet_key_file: Option<PathBuf>,
+    /// A peer relay to dial: `ws://host:port/peer/v1` (repeat the flag; the
+    /// file's key is the list `peers`, which flags replace). Links are
+    /// authenticated both ways against genesis; one direction per pair is enough.
+    #[arg(long = "peer")]
+    #[serde(default)]
+    pub peers: Vec<String>,
+    /// A transaction that cannot be issued yet (nonce gap, funds still
+    /// arriving) is rejected after this many milliseconds [default: 120000].
+    #[arg(long)]
+    pub tx_retry_ttl_ms: Option<u64>,
     /// Serve the built wallet (a folder with index.html) at `/`.
     #[arg(long)]
     pub wallet_dir: Option<PathBuf>,
+}
+
+/// Arguments of `ruv-relay run`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// A TOML file with any of the options below (keys are the flags without
+    /// `--`; relative paths are relative to the file's folder). Flags override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// The options.
+    #[command(flatten)]
+    pub options: RunOptions,
+}
+
+/// Why a configuration is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML of the expected keys (names an unknown key).
+    #[error("config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// The parser's message (line, column, expected keys).
+        message: String,
+    },
+    /// A required option is in neither the flags nor the file.
+    #[error("`{0}` is required: pass `--{0}` or set `{0} = ...` in the config file")]
+    Missing(&'static str),
+}
+
+impl RunArgs {
+    /// Reads the file (if any), lays the flags over it and applies defaults.
+    pub fn resolve(self) -> Result<RelayConfig, ConfigError> {
+        let file = match &self.config {
+            Some(path) => RunOptions::from_file(path)?,
+            None => RunOptions::default(),
+        };
+        self.options.over(file).into_config()
+    }
+}
+
+impl RunOptions {
+    /// Parses a config file; relative paths in it become relative to its folder.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let shown = || path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: shown(),
+            source,
+        })?;
+        let options = Self::from_toml(&text).map_err(|message| ConfigError::Parse {
+            path: shown(),
+            message,
+        })?;
+        let folder = path.parent().unwrap_or(Path::new(""));
+        Ok(options.relative_to(folder))
+    }
+
+    /// Parses TOML text (paths as written).
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.message().to_owned() + &location(text, &e))
+    }
+
+    /// Resolves every relative path against `folder`.
+    fn relative_to(self, folder: &Path) -> Self {
+        let join = |p: Option<PathBuf>| p.map(|p| folder.join(p));
+        Self {
+            genesis: join(self.genesis),
+            data_dir: join(self.data_dir),
+            key_file: join(self.key_file),
+            faucet_key_file: join(self.faucet_key_file),
+            wallet_dir: join(self.wallet_dir),
+            ..self
+        }
+    }
+
+    /// These options, falling back to `file` for what is not set here. A
+    /// non-empty `peers` replaces the file's list.
+    fn over(self, file: Self) -> Self {
+        // Destructured so that a new option cannot be forgotten here.
+        let Self {
+            listen,
+            genesis,
+            data_dir,
+            key_file,
+            name,
+            faucet_key_file,
+            peers,
+            tx_retry_ttl_ms,
+            wallet_dir,
+        } = self;
+        Self {
+            listen: listen.or(file.listen),
+            genesis: genesis.or(file.genesis),
+            data_dir: data_dir.or(file.data_dir),
+            key_file: key_file.or(file.key_file),
+            name: name.or(file.name),
+            faucet_key_file: faucet_key_file.or(file.faucet_key_file),
+            peers: if peers.is_empty() { file.peers } else { peers },
+            tx_retry_ttl_ms: tx_retry_ttl_ms.or(file.tx_retry_ttl_ms),
+            wallet_dir: wallet_dir.or(file.wallet_dir),
+        }
+    }
+
+    /// Applies defaults; fails on a missing required option.
+    fn into_config(self) -> Result<RelayConfig, ConfigError> {
+        let Self {
+            listen,
+            genesis,
+            data_dir,
+            key_file,
+            name,
+            faucet_key_file,
+            peers,
+            tx_retry_ttl_ms,
+            wallet_dir,
+        } = self;
+        Ok(RelayConfig {
+            listen: listen.unwrap_or_else(|| {
+                DEFAULT_LISTEN
+                    .parse()
+                    .expect("DEFAULT_LISTEN is a socket address")
+            }),
+            genesis: genesis.ok_or(ConfigError::Missing("genesis"))?,
+            data_dir: data_dir.ok_or(ConfigError::Missing("data-dir"))?,
+            key_file: key_file.ok_or(ConfigError::Missing("key-file"))?,
+            name: name.unwrap_or_else(|| DEFAULT_NAME.to_owned()),
+            faucet_key_file,
+            peers,
+            tx_retry_ttl_ms: tx_retry_ttl_ms.unwrap_or(DEFAULT_TX_RETRY_TTL_MS),
+            wallet_dir,
+        })
+    }
+}
+
+/// " at line L, column C" of a TOML error, when it has a position.
+fn location(text: &str, error: &toml::de::Error) -> String {
+    let Some(span) = error.span() else {
+        return String::new();
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    format!(" (line {line}, column {column})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    fn resolve(args: &[&str]) -> Result<RelayConfig, ConfigError> {
+        Cli::try_parse_from(std::iter::once("ruv-relay").chain(args.iter().copied()))
+            .unwrap()
+            .run
+            .resolve()
+    }
+
+    const EXAMPLE: &str = include_str!("../relay.example.toml");
+
+    #[test]
+    fn flags_alone_work_with_defaults() {
+        let c = resolve(&["--genesis", "g.json", "--data-dir", "d", "--key-file", "k"]).unwrap();
+        assert_eq!(c.listen, DEFAULT_LISTEN.parse().unwrap());
+        assert_eq!(c.name, DEFAULT_NAME);
+        assert_eq!(c.tx_retry_ttl_ms, DEFAULT_TX_RETRY_TTL_MS);
+        assert_eq!(c.genesis, PathBuf::from("g.json"));
+        assert!(c.peers.is_empty());
+    }
+
+    #[test]
+    fn flags_override_the_file_and_file_paths_are_relative_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.toml");
+        std::fs::write(
+            &path,
+            "genesis = \"genesis.json\"\ndata-dir = \"/abs/data\"\nkey-file = \"keys/v.key\"\n\
+             name = \"from-file\"\ntx-retry-ttl-ms = 5\npeers = [\"ws://a:1/peer/v1\"]\n",
+        )
+        .unwrap();
+        let config = path.to_str().unwrap();
+        let c = resolve(&["--config", config]).unwrap();
+        assert_eq!(c.genesis, dir.path().join("genesis.json"));
+        assert_eq!(c.data_dir, PathBuf::from("/abs/data"));
+        assert_eq!(c.key_file, dir.path().join("keys/v.key"));
+        assert_eq!((c.name.as_str(), c.tx_retry_ttl_ms), ("from-file", 5));
+        assert_eq!(c.peers, ["ws://a:1/peer/v1"]);
+
+        let c = resolve(&[
+            "--config",
+            config,
+            "--name",
+            "from-flag",
+            "--genesis",
+            "other.json",
+            "--peer",
+            "ws://b:2/peer/v1",
+        ])
+        .unwrap();
+        assert_eq!(c.name, "from-flag");
+        assert_eq!(c.genesis, PathBuf::from("other.json"));
+        assert_eq!(c.peers, ["ws://b:2/peer/v1"]);
+        assert_eq!(c.tx_retry_ttl_ms, 5);
+    }
+
+    #[test]
+    fn unknown_keys_and_missing_options_are_refused_clearly() {
+        let err = RunOptions::from_toml("genesis = \"g\"\ndata_dir = \"d\"\n").unwrap_err();
+        assert!(err.contains("data_dir") && err.contains("line 2"), "{err}");
+        let err = RunOptions::from_toml("listen = \"not an address\"").unwrap_err();
+        assert!(err.contains("line 1"), "{err}");
+        let err = resolve(&["--genesis", "g", "--key-file", "k"]).unwrap_err();
+        assert!(matches!(err, ConfigError::Missing("data-dir")), "{err}");
+        assert!(err.to_string().contains("--data-dir"));
+        let err = resolve(&["--config", "/nonexistent/relay.toml"]).unwrap_err();
+        assert!(matches!(err, ConfigError::Read { .. }), "{err}");
+    }
+
+    #[test]
+    fn the_example_parses_and_documents_every_option() {
+        let options = RunOptions::from_toml(EXAMPLE).unwrap();
+        assert!(options.genesis.is_some() && options.key_file.is_some());
+        // Every flag of `run` appears in the example, commented out or not,
+        // and parses when uncommented.
+        let command = <Cli as clap::CommandFactory>::command();
+        let mut uncommented = String::new();
+        for line in EXAMPLE.lines() {
+            let line = line.strip_prefix("# ").unwrap_or(line);
+            if line.contains(" = ") && !line.starts_with(' ') {
+                uncommented.push_str(line);
+                uncommented.push('\n');
+            }
+        }
+        let all = RunOptions::from_toml(&uncommented).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!all.peers.is_empty() && all.wallet_dir.is_some());
+        for arg in command.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            if long == "config" {
+                continue;
+            }
+            let key = if long == "peer" { "peers" } else { long };
+            assert!(
+                uncommented
+                    .lines()
+                    .any(|l| l.starts_with(&format!("{key} = "))),
+                "option {key} is missing from relay.example.toml"
+            );
+        }
+    }
 }

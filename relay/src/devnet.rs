@@ -2,14 +2,17 @@
 //! genesis file naming them. Real keys from the OS random source; nothing here
 //! is usable outside a devnet because the seeds sit in plain files.
 
-use crate::keys;
+use crate::operator::genesis::DEFAULT_FEES;
+use crate::{chain_id, keys};
 use ruv_protocol::crypto::SigningKey;
-use ruv_protocol::genesis::{FeeSchedule, GenesisBalance, ValidatorEntry};
+use ruv_protocol::genesis::{GenesisBalance, ValidatorEntry};
 use ruv_protocol::{Address, Genesis, UNITS_PER_RUV};
 use std::path::{Path, PathBuf};
 
-/// The devnet's chain id.
-pub const DEVNET_CHAIN_ID: &str = "ruv-devnet";
+/// The devnet's network name: its chain id is `ruv-devnet-BINDING`, bound to
+/// its genesis like every network's ([`crate::chain_id`]), so two devnets
+/// never share a chain id either.
+pub const DEVNET_NAME: &str = "ruv-devnet";
 /// The faucet account's genesis balance: 1 billion rUv.
 pub const FAUCET_SUPPLY: u64 = 1_000_000_000 * UNITS_PER_RUV;
 
@@ -35,7 +38,8 @@ pub fn files(dir: &Path, relays: usize) -> DevnetFiles {
     }
 }
 
-/// Writes fresh keys and a genesis for `relays` relays into `dir`.
+/// Writes fresh keys and a genesis for `relays` relays into `dir` (key
+/// files are never overwritten: `dir` must not hold a devnet yet).
 pub fn init(dir: &Path, relays: usize) -> Result<DevnetFiles, DevnetError> {
     std::fs::create_dir_all(dir)?;
     let files = files(dir, relays);
@@ -55,21 +59,17 @@ pub fn init(dir: &Path, relays: usize) -> Result<DevnetFiles, DevnetError> {
     let faucet_seed = keys::random_seed();
     keys::save(&files.faucet_key, &faucet_seed)?;
     let faucet = Address::from_public_key(SigningKey::from_seed(&faucet_seed).public_key());
-    let genesis = Genesis {
-        chain_id: DEVNET_CHAIN_ID.into(),
+    let mut genesis = Genesis {
+        chain_id: String::new(),
         balances: vec![GenesisBalance {
             address: faucet,
             amount: FAUCET_SUPPLY,
         }],
-        // Minimum fee for a plain transfer: 1000 + 5326 bytes = 6326 micro-rUv.
-        fees: FeeSchedule {
-            base: 1000,
-            per_byte: 1,
-            burn_percent: 50,
-        },
+        fees: DEFAULT_FEES,
         validators,
         consensus: None,
     };
+    chain_id::bind(&mut genesis, DEVNET_NAME)?;
     genesis.validate()?;
     let text = serde_json::to_string_pretty(&genesis).map_err(std::io::Error::other)?;
     std::fs::write(&files.genesis, text)?;
@@ -88,4 +88,7 @@ pub enum DevnetError {
     /// The generated genesis is invalid (a bug).
     #[error("generated genesis is invalid: {0}")]
     Genesis(#[from] ruv_protocol::GenesisError),
+    /// The devnet's chain id cannot be bound (a bug).
+    #[error(transparent)]
+    ChainId(#[from] chain_id::ChainIdError),
 }

@@ -6,8 +6,13 @@
 //! - [`http`]: the client API driver: REST under `/api/v1/`, WebSocket `/api/v1/ws`.
 //! - [`faucet`]: the devnet faucet (off unless configured).
 //! - [`devnet`]: generates a local devnet (keys and genesis).
+//! - [`config`]: the options of `run`, from flags and a TOML file.
+//! - [`operator`]: `keygen`, `genesis`, `init` and `status`; [`cli`] parses them.
+//! - [`chain_id`]: chain ids bound to their genesis.
 #![forbid(unsafe_code)]
 
+pub mod chain_id;
+pub mod cli;
 pub mod config;
 pub mod devnet;
 pub mod faucet;
@@ -15,6 +20,7 @@ pub mod http;
 pub mod keys;
 pub mod metrics;
 pub mod node;
+pub mod operator;
 pub mod peer;
 pub mod service;
 pub mod storage;

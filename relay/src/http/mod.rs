@@ -94,6 +94,7 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, StartError> {
     };
     let text = std::fs::read_to_string(&config.genesis).map_err(|e| genesis_err(e.to_string()))?;
     let genesis = Genesis::from_json(&text).map_err(|e| genesis_err(e.to_string()))?;
+    crate::chain_id::check(&genesis).map_err(|e| genesis_err(e.to_string()))?;
     let key = Arc::new(crate::keys::load(&config.key_file)?);
     let validators: Vec<_> = genesis
         .validator_keys()

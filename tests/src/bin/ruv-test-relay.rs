@@ -7,7 +7,7 @@ use clap::Parser;
 #[derive(Parser)]
 struct Args {
     #[command(flatten)]
-    config: ruv_relay::RelayConfig,
+    run: ruv_relay::config::RunArgs,
 }
 
 #[tokio::main]
@@ -17,6 +17,6 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .init();
-    ruv_relay::run_until_signal(Args::parse().config).await?;
+    ruv_relay::run_until_signal(Args::parse().run.resolve()?).await?;
     Ok(())
 }
