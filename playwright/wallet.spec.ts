@@ -11,7 +11,7 @@ import { createWallet } from "./wallet-flow";
 async function openWalletWithNewWallet(page: Page): Promise<string> {
   await page.goto("/");
   await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "open");
-  await expect(page.getByTestId("chain-id")).toHaveText("ruv-devnet");
+  await expect(page.getByTestId("chain-id")).toHaveText(/^ruv-devnet-[a-z2-7]{20}$/);
   const { address } = await createWallet(page);
   // A new account is proven absent: a verified zero.
   await expect(page.getByTestId("balance")).toHaveAttribute("data-micro", "0");

@@ -223,7 +223,10 @@ async fn websocket_requests_subscriptions_and_errors() {
     let mut ws = WsClient::connect(&devnet.url(0)).await;
 
     let status = ws.request("network_status", Value::Null).await;
-    assert_eq!(status["result"]["chain_id"], "ruv-devnet");
+    assert_eq!(
+        status["result"]["chain_id"],
+        devnet.genesis.chain_id.as_str()
+    );
 
     // Subscribe to Bob's account: a snapshot comes first.
     let sub = ws
