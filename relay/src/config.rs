@@ -70,7 +70,7 @@ pub struct RunOptions {
     /// A peer relay to dial: `ws://host:port/peer/v1` (repeat the flag; the
     /// file's key is the list `peers`, which flags replace). Links are
     /// authenticated both ways against genesis; one direction per pair is enough.
-    #[arg(long = "peer")]
+    #[arg(long = "peer", value_name = "URL")]
     #[serde(default)]
     pub peers: Vec<String>,
     /// A transaction that cannot be issued yet (nonce gap, funds still

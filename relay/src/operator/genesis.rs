@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 
 /// Stake of a validator given without `:STAKE`.
 pub const DEFAULT_STAKE: u64 = 100;
+/// A `--validator` key argument up to this length is quoted in errors.
+const MAX_SHOWN_ARGUMENT: usize = 200;
 /// The longest validator name (names show in logs and dashboards).
 pub const MAX_VALIDATOR_NAME_LEN: usize = 64;
 /// Fee schedule when `--fees` leaves a part out: a plain transfer of about
@@ -175,7 +177,7 @@ pub fn build(args: &GenesisArgs) -> Result<Genesis, GenesisBuildError> {
         .iter()
         .map(|text| parse_balance(text))
         .collect::<Result<Vec<_>, _>>()?;
-    balances.sort_by(|a, b| a.address.cmp(&b.address));
+    balances.sort_by_key(|b| b.address);
     let mut seen = BTreeSet::new();
     let mut supply: u64 = 0;
     for balance in &balances {
@@ -272,11 +274,15 @@ fn parse_validator(text: &str) -> Result<ValidatorEntry, GenesisBuildError> {
 fn read_public_key(name: &str, key: &str) -> Result<PublicKey, GenesisBuildError> {
     let path = Path::new(key);
     if !path.is_file() {
-        return keys::decode_public(key, "the value given").map_err(|source| {
-            GenesisBuildError::PublicKey {
-                name: name.to_owned(),
-                source,
-            }
+        // Name a mistyped path in the error, not a 2,600-character key.
+        let shown = if key.len() <= MAX_SHOWN_ARGUMENT {
+            format!("{key:?} (no such file)")
+        } else {
+            "the key given".to_owned()
+        };
+        return keys::decode_public(key, &shown).map_err(|source| GenesisBuildError::PublicKey {
+            name: name.to_owned(),
+            source,
         });
     }
     let shown = path.display().to_string();
@@ -360,6 +366,9 @@ mod tests {
         Address::from_public_key(SigningKey::from_seed(&[seed; 32]).public_key())
     }
 
+    /// Whether an error is the one a case expects.
+    type IsExpected = fn(&GenesisBuildError) -> bool;
+
     fn args(validators: Vec<String>, balances: Vec<String>) -> GenesisArgs {
         GenesisArgs {
             chain_id: "ruv-test".into(),
@@ -391,7 +400,7 @@ mod tests {
     #[test]
     fn bad_inputs_get_their_typed_error() {
         let ok_v = || format!("a={}", key_text(1));
-        let cases: Vec<(Vec<String>, Vec<String>, fn(&GenesisBuildError) -> bool)> = vec![
+        let cases: Vec<(Vec<String>, Vec<String>, IsExpected)> = vec![
             (vec!["a".into()], vec![], |e| {
                 matches!(e, GenesisBuildError::ValidatorSyntax(_))
             }),
