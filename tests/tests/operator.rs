@@ -307,6 +307,9 @@ async fn four_operators_form_a_network_from_public_keys_and_config_files() {
         view["latest_checkpoint"]["number"].as_u64().unwrap() >= 1,
         "{view}"
     );
+    let text = cli_ok(&["status", "--url", &urls[3]]);
+    assert!(text.contains("3 connected of 3 other validators"), "{text}");
+    assert!(text.contains(&genesis_hash), "{text}");
 
     // SIGTERM: the relay shuts down cleanly and keeps what it accepted.
     let exit = operators[3].terminate().await;
@@ -453,6 +456,16 @@ async fn operator_commands_refuse_bad_input_with_their_error() {
         !dir.path().join("data").exists(),
         "a refused relay made its database"
     );
+
+    // `init` writes a folder whose config names files beside it, wherever
+    // the relay is started from.
+    let folder = dir.path().join("fresh");
+    let done = cli_ok(&["init", "--dir", path(&folder)]);
+    assert!(done.contains("fingerprint: "), "{done}");
+    let err = cli_fails(&["run", "--config", path(&folder.join("relay.toml"))]);
+    assert!(err.contains(path(&folder.join("genesis.json"))), "{err}");
+    let err = cli_fails(&["init", "--dir", path(&folder)]);
+    assert!(err.contains("exists"), "{err}");
 
     // An unknown key in the config file is refused, naming it.
     std::fs::write(
