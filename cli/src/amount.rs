@@ -125,15 +125,15 @@ mod tests {
         assert_eq!(parse_ruv(".5"), Err(AmountError::Malformed));
         assert_eq!(parse_ruv("5."), Err(AmountError::Malformed));
         assert_eq!(parse_ruv("1.2.3"), Err(AmountError::Malformed));
-        assert_eq!(
-            parse_ruv("0.0000001"),
-            Err(AmountError::TooManyDecimals(7))
-        );
+        assert_eq!(parse_ruv("0.0000001"), Err(AmountError::TooManyDecimals(7)));
         assert_eq!(
             parse_ruv("18446744073709.551616"),
             Err(AmountError::TooLarge)
         );
-        assert_eq!(parse_ruv("99999999999999999999"), Err(AmountError::TooLarge));
+        assert_eq!(
+            parse_ruv("99999999999999999999"),
+            Err(AmountError::TooLarge)
+        );
     }
 
     #[test]

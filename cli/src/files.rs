@@ -90,10 +90,7 @@ pub fn read_text(path: &Path) -> CliResult<Option<String>> {
     if text.len() as u64 > MAX_FILE_BYTES {
         return Err(CliError::failure(
             codes::BAD_FILE,
-            format!(
-                "{} is larger than {MAX_FILE_BYTES} bytes",
-                path.display()
-            ),
+            format!("{} is larger than {MAX_FILE_BYTES} bytes", path.display()),
         ));
     }
     Ok(Some(text))

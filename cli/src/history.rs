@@ -88,7 +88,11 @@ fn read(home: &Home) -> CliResult<Vec<Entry>> {
     if file.version != HISTORY_VERSION {
         return Err(CliError::failure(
             codes::BAD_FILE,
-            format!("{}: version {} is not supported", path.display(), file.version),
+            format!(
+                "{}: version {} is not supported",
+                path.display(),
+                file.version
+            ),
         ));
     }
     Ok(file.entries)
@@ -107,7 +111,8 @@ pub fn find(home: &Home, id: &str) -> CliResult<Option<Entry>> {
 /// Appends an entry (under a lock: other `ruv` processes may append too).
 pub fn append(home: &Home, entry: Entry) -> CliResult<()> {
     let lock_path = home.file("history.lock");
-    let _lock = FileLock::acquire(&lock_path).map_err(|e| CliError::io("cannot lock", &lock_path, e))?;
+    let _lock =
+        FileLock::acquire(&lock_path).map_err(|e| CliError::io("cannot lock", &lock_path, e))?;
     let mut entries = read(home)?;
     if entries.iter().any(|e| e.id == entry.id) {
         return Ok(());

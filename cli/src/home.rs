@@ -128,10 +128,7 @@ impl Network {
         let genesis_path = home.genesis_path();
         let genesis = files::read_text(&genesis_path)?.ok_or_else(not_initialized)?;
         let anchor = TrustAnchor::from_genesis_json(&genesis).map_err(|e| {
-            CliError::failure(
-                codes::BAD_FILE,
-                format!("{}: {e}", genesis_path.display()),
-            )
+            CliError::failure(codes::BAD_FILE, format!("{}: {e}", genesis_path.display()))
         })?;
         let relays = if relays.is_empty() {
             let path = home.config_path();

@@ -13,10 +13,14 @@ use crate::error::{CliError, CliResult};
 use crate::files;
 use crate::home::{Home, Network};
 use crate::rest::{RelayError, Rest};
-use ruv_client::light::core::{CheckpointNews, Freshness, LightCore, Verdict, DEFAULT_STALE_AFTER_MS};
+use ruv_client::light::core::{
+    CheckpointNews, Freshness, LightCore, Verdict, DEFAULT_STALE_AFTER_MS,
+};
 use ruv_protocol::api::{codes as api_codes, ApiError, FaucetRequest, TxStatus};
 use ruv_protocol::checkpoint::CertifiedCheckpoint;
-use ruv_protocol::light::{AccountProof, TransactionProof, VerifiedAccount, VerifiedInclusion, VerifyError};
+use ruv_protocol::light::{
+    AccountProof, TransactionProof, VerifiedAccount, VerifiedInclusion, VerifyError,
+};
 use ruv_protocol::tx::SignedTransfer;
 use ruv_protocol::{Address, TxId};
 use serde::de::DeserializeOwned;
@@ -65,6 +69,8 @@ pub struct LightClient {
     liars: Vec<(String, String)>,
     checkpoint_path: PathBuf,
     stored: Option<u64>,
+    /// Submissions handed to the core (replayed into historical cores).
+    submissions: Vec<(TxId, Address, u64)>,
 }
 
 impl LightClient {
@@ -87,6 +93,7 @@ impl LightClient {
             liars: Vec::new(),
             checkpoint_path,
             stored,
+            submissions: Vec::new(),
         }
     }
 
@@ -146,7 +153,10 @@ impl LightClient {
         let mut refused: Option<ApiError> = None;
         let mut heard = false;
         for relay in self.usable() {
-            match self.rest.get::<CertifiedCheckpoint>(&relay, "/checkpoints/latest") {
+            match self
+                .rest
+                .get::<CertifiedCheckpoint>(&relay, "/checkpoints/latest")
+            {
                 Ok(certified) => match self.accept(&relay, &certified) {
                     Ok(()) => {
                         heard = true;
@@ -190,10 +200,13 @@ impl LightClient {
         self.core.checkpoint(number).map(|c| c.header().time_ms)
     }
 
-    /// Asks relays for `path` until one answer passes `check`.
+    /// Asks relays for `path` until one answer passes `check`. `permanent`
+    /// gives the checkpoint of a proof whose fact never expires (an
+    /// inclusion), which may then be older than the recent window.
     fn verified<R: DeserializeOwned, T>(
         &mut self,
         path: &str,
+        permanent: impl Fn(&R) -> Option<u64>,
         check: impl Fn(&LightCore, &R) -> Result<T, Verdict>,
     ) -> CliResult<Answer<T>> {
         let mut tried = Vec::new();
@@ -211,7 +224,13 @@ impl LightClient {
                     continue;
                 }
             };
-            match self.judge(&relay, &reply, &check)? {
+            let result = match permanent(&reply) {
+                Some(number) if self.is_historical(number) => {
+                    self.judge_historical(&relay, number, &reply, &check)?
+                }
+                _ => self.judge(&relay, &reply, &check)?,
+            };
+            match result {
                 Some(value) => return Ok(Answer::Verified(value)),
                 None => tried.push((relay, "no verified answer".to_owned())),
             }
@@ -219,6 +238,67 @@ impl LightClient {
         match refused {
             Some(e) => Ok(Answer::Refused(e)),
             None => Err(self.exhausted(&tried)),
+        }
+    }
+
+    /// Whether checkpoint `number` is older than the newest verified one
+    /// and not kept.
+    fn is_historical(&self, number: u64) -> bool {
+        self.core.checkpoint(number).is_none()
+            && self
+                .core
+                .latest()
+                .is_some_and(|l| number < l.checkpoint.number())
+    }
+
+    /// Checks a proof of a permanent fact against an older certified
+    /// checkpoint. A certified inclusion stays true forever, but the core
+    /// keeps only recent checkpoints and refuses older proofs (its rule
+    /// against replayed account state), so the checkpoint is verified into
+    /// a core of its own, from the same anchor, and the proof checked there.
+    fn judge_historical<R, T>(
+        &mut self,
+        relay: &str,
+        number: u64,
+        reply: &R,
+        check: &impl Fn(&LightCore, &R) -> Result<T, Verdict>,
+    ) -> CliResult<Option<T>> {
+        if let Some(e) = self.core.evidence().first() {
+            return Err(CliError::verification(format!(
+                "validators signed two different checkpoints with number {}: nothing can be verified on this network",
+                e.number
+            )));
+        }
+        let certified = match self
+            .rest
+            .get::<CertifiedCheckpoint>(relay, &format!("/checkpoints/{number}"))
+        {
+            Ok(c) => c,
+            Err(RelayError::Unreachable(_)) => return Ok(None),
+            Err(e) => {
+                self.drop_liar(
+                    relay,
+                    &format!("its proof names checkpoint {number}, which it does not serve: {e}"),
+                );
+                return Ok(None);
+            }
+        };
+        let mut old = LightCore::new(self.core.anchor().clone(), DEFAULT_STALE_AFTER_MS);
+        for (id, from, nonce) in &self.submissions {
+            old.remember_submission(*id, *from, *nonce);
+        }
+        if let Err(e) = old.on_checkpoint(relay, &certified) {
+            self.drop_liar(relay, &e.to_string());
+            return Ok(None);
+        }
+        match check(&old, reply) {
+            Ok(value) => Ok(Some(value)),
+            Err(Verdict::Lie(e)) => {
+                self.drop_liar(relay, &e.to_string());
+                Ok(None)
+            }
+            Err(Verdict::Halted(why)) => Err(CliError::verification(why)),
+            Err(Verdict::NeedCheckpoint(_)) => Ok(None),
         }
     }
 
@@ -269,6 +349,7 @@ impl LightClient {
     pub fn account(&mut self, address: Address) -> CliResult<VerifiedAccount> {
         let answer = self.verified(
             &format!("/accounts/{address}/proof"),
+            |_| None,
             |core, proof: &AccountProof| {
                 if proof.address != address {
                     return Err(Verdict::Lie(VerifyError::Proof(format!(
@@ -290,6 +371,7 @@ impl LightClient {
     pub fn fate(&mut self, id: TxId, submission: Option<(Address, u64)>) -> CliResult<Fate> {
         let included = self.verified(
             &format!("/transactions/{id}/proof"),
+            |proof: &TransactionProof| Some(proof.checkpoint),
             |core, proof: &TransactionProof| core.check_inclusion(&id, proof),
         )?;
         match included {
@@ -302,11 +384,13 @@ impl LightClient {
             return Ok(Fate::Pending);
         };
         self.core.remember_submission(id, from, nonce);
+        self.submissions.push((id, from, nonce));
         if self.account(from)?.nonce < nonce {
             return Ok(Fate::Pending);
         }
         let taken = self.verified(
             &format!("/accounts/{from}/nonces/{nonce}/proof"),
+            |proof: &TransactionProof| Some(proof.checkpoint),
             |core, proof: &TransactionProof| core.check_nonce_taken(&id, proof),
         )?;
         Ok(match taken {

@@ -30,14 +30,19 @@ fn main() -> ExitCode {
     let cli = match args::Cli::try_parse_from(&argv) {
         Ok(cli) => cli,
         Err(e) => {
-            let informational = matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion);
+            let informational =
+                matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion);
             if json && !informational {
                 let message = e.render().to_string();
                 Output { json: true }.error(&CliError::usage(codes::USAGE, message.trim()));
                 return ExitCode::from(exit::USAGE);
             }
             let _ = e.print();
-            return ExitCode::from(if informational { exit::SUCCESS } else { exit::USAGE });
+            return ExitCode::from(if informational {
+                exit::SUCCESS
+            } else {
+                exit::USAGE
+            });
         }
     };
     let out = Output { json: cli.json };

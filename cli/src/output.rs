@@ -33,7 +33,10 @@ impl Output {
     /// `--json` (so a script reads one object either way), else on stderr.
     pub fn error(&self, e: &CliError) {
         if self.json {
-            println!("{}", json!({"error": {"code": e.code, "message": e.message}}));
+            println!(
+                "{}",
+                json!({"error": {"code": e.code, "message": e.message}})
+            );
         } else {
             eprintln!("error: {}", e.message);
         }

@@ -72,8 +72,7 @@ impl Rest {
         path: &str,
         body: &impl Serialize,
     ) -> Result<T, RelayError> {
-        let body =
-            serde_json::to_value(body).map_err(|e| RelayError::Malformed(e.to_string()))?;
+        let body = serde_json::to_value(body).map_err(|e| RelayError::Malformed(e.to_string()))?;
         decode(
             self.agent
                 .post(&format!("{relay}/api/v1{path}"))

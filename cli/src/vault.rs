@@ -133,9 +133,8 @@ pub fn address_book(home: &Home) -> CliResult<Vec<Account>> {
     let path = home.file(ADDRESS_BOOK);
     match files::read_text(&path)? {
         None => Ok(Vec::new()),
-        Some(text) => serde_json::from_str(&text).map_err(|e| {
-            CliError::failure(codes::BAD_FILE, format!("{}: {e}", path.display()))
-        }),
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|e| CliError::failure(codes::BAD_FILE, format!("{}: {e}", path.display()))),
     }
 }
 

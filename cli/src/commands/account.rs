@@ -50,7 +50,9 @@ fn create(ctx: &Context, name: &str) -> CliResult<()> {
                 format!("an account named {name:?} exists already (see `ruv account list`)"),
             ));
         }
-        Account::from(pollster::block_on(driver.add_account(Some(name), now_ms()))?)
+        Account::from(pollster::block_on(
+            driver.add_account(Some(name), now_ms()),
+        )?)
     } else {
         eprintln!(
             "Creating the vault in {} (the password encrypts it; at least {} characters).",

@@ -79,7 +79,12 @@ pub fn faucet(ctx: &Context, account: &str, wait: &WaitArgs) -> CliResult<()> {
         Fate::Pending
     } else {
         light.sync()?;
-        let fate = wait_final(&mut light, status.id, None, Duration::from_secs(wait.timeout))?;
+        let fate = wait_final(
+            &mut light,
+            status.id,
+            None,
+            Duration::from_secs(wait.timeout),
+        )?;
         light.save();
         fate
     };

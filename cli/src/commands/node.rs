@@ -107,7 +107,10 @@ pub fn status(ctx: &Context) -> CliResult<()> {
                     };
                     vec![
                         r.url.clone(),
-                        r.status.as_ref().map(|s| s.relay.clone()).unwrap_or_default(),
+                        r.status
+                            .as_ref()
+                            .map(|s| s.relay.clone())
+                            .unwrap_or_default(),
                         r.status
                             .as_ref()
                             .map(|s| s.peers_connected.to_string())
@@ -135,7 +138,12 @@ pub fn status(ctx: &Context) -> CliResult<()> {
         },
     );
     // The report is printed; the exit code still tells a script what it means.
-    let failed = |e: CliError| Err(CliError { reported: true, ..e });
+    let failed = |e: CliError| {
+        Err(CliError {
+            reported: true,
+            ..e
+        })
+    };
     if reports.iter().any(|r| r.reachable && !r.verified) {
         return failed(CliError::verification("a relay failed verification"));
     }

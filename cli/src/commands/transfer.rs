@@ -25,9 +25,8 @@ pub struct Request {
 
 pub fn run(ctx: &Context, request: Request, wait: &WaitArgs) -> CliResult<()> {
     // Everything that can be checked offline first, before any password.
-    let to = parse_address(&request.to).map_err(|e| {
-        CliError::usage(&e.code, format!("--to {:?}: {}", request.to, e.message))
-    })?;
+    let to = parse_address(&request.to)
+        .map_err(|e| CliError::usage(&e.code, format!("--to {:?}: {}", request.to, e.message)))?;
     let amount = parse_ruv(&request.amount).map_err(|e| {
         CliError::usage(
             codes::INVALID_AMOUNT,
@@ -56,7 +55,10 @@ pub fn run(ctx: &Context, request: Request, wait: &WaitArgs) -> CliResult<()> {
     let fee = minimum_transfer_fee(&genesis.fees, &chain_id, &request.memo)
         .map_err(|e| CliError::usage(&e.code, e.message))?;
     let total = amount.checked_add(fee).ok_or_else(|| {
-        CliError::usage(codes::INVALID_AMOUNT, "amount + fee exceeds the 64-bit range")
+        CliError::usage(
+            codes::INVALID_AMOUNT,
+            "amount + fee exceeds the 64-bit range",
+        )
     })?;
 
     let vault = CliVault::open(&ctx.home)?;
@@ -77,9 +79,10 @@ pub fn run(ctx: &Context, request: Request, wait: &WaitArgs) -> CliResult<()> {
             ),
         ));
     }
-    let nonce = account.nonce.checked_add(1).ok_or_else(|| {
-        CliError::failure(codes::USAGE, "the account's nonce is exhausted")
-    })?;
+    let nonce = account
+        .nonce
+        .checked_add(1)
+        .ok_or_else(|| CliError::failure(codes::USAGE, "the account's nonce is exhausted"))?;
 
     let width = format_fixed(total).len();
     let mut summary = format!(

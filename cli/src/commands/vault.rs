@@ -27,13 +27,14 @@ fn export(ctx: &Context, out: &Path) -> CliResult<()> {
     // The browser's export: the stored record, checked, in the backup wrapper.
     let text = pollster::block_on(vault.driver().export_backup())?;
     files::create_private(out, text.as_bytes())?;
-    ctx.out.result(json!({"file": out.display().to_string()}), || {
-        format!(
+    ctx.out
+        .result(json!({"file": out.display().to_string()}), || {
+            format!(
             "Wrote the encrypted vault to {} (the web wallet imports it with \"Import backup\"; \
              it opens with the vault password)",
             out.display()
         )
-    });
+        });
     Ok(())
 }
 
