@@ -227,6 +227,35 @@ async fn accounts_faucet_transfer_history_and_lies() {
         "{broke:?}"
     );
 
+    // --no-wait returns at submission; `tx` then proves it final.
+    let quick = home.json(&[
+        "transfer",
+        "--from",
+        "bob",
+        "--to",
+        &alice,
+        "--amount",
+        "1",
+        "--yes",
+        "--no-wait",
+    ]);
+    assert_eq!(quick["status"], "pending", "{quick}");
+    let quick_id = quick["id"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let tx = home.json(&["tx", &quick_id]);
+        if tx["status"] == "final" {
+            assert_eq!(tx["from"], bob.as_str());
+            assert_eq!(tx["nonce"], "1");
+            break;
+        }
+        assert_eq!(tx["status"], "pending", "{tx}");
+        assert!(Instant::now() < deadline, "not final in 60 s: {tx}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let after = home.json(&["balance", "alice"]);
+    assert_eq!(after["nonce"], "1");
+
     // A relay that lies about balances: exit 3 alone, the truth with an honest one.
     let liar = liar::start(
         "127.0.0.1:0".parse().unwrap(),

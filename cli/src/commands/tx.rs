@@ -117,13 +117,16 @@ pub fn history(ctx: &Context, account: &str) -> CliResult<()> {
             entry.from.clone().unwrap_or_default()
         };
         let amount = match entry.amount {
-            Some(a) if outgoing => format!("-{}", format_fixed(a + entry.fee.unwrap_or(0))),
+            Some(a) if outgoing => format!(
+                "-{}",
+                format_fixed(a.saturating_add(entry.fee.unwrap_or(0)))
+            ),
             Some(a) => format!("+{}", format_fixed(a)),
             None => "+?".to_owned(),
         };
         rows.push(vec![
             format!("{} ago", age(now_ms().saturating_sub(entry.submitted_ms))),
-            entry.id[..16].to_owned(),
+            entry.id.get(..16).unwrap_or(&entry.id).to_owned(),
             counterparty,
             amount,
             status,
