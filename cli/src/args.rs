@@ -83,7 +83,7 @@ Examples:
     #[command(after_help = "\
 Examples:
   ruv transfer --from alice --to ruv1... --amount 12.5
-  ruv transfer --from alice --to ruv1... --amount 0.000001 --memo rent --yes
+  ruv transfer --from alice --to bob --amount 0.000001 --memo rent --yes
   ruv --json --password-file pw.txt transfer --from alice --to ruv1... --amount 5 --yes
 
 Shows recipient, amount, fee, total and network and asks before signing
@@ -93,8 +93,8 @@ and fee schedule from the genesis. JSON: {\"id\", \"status\"}.")]
         /// Sending account (its name in the vault)
         #[arg(long, value_name = "NAME")]
         from: String,
-        /// Recipient address
-        #[arg(long, value_name = "ADDRESS")]
+        /// Recipient: an address, or the name of an account of this vault
+        #[arg(long, value_name = "ADDRESS|NAME")]
         to: String,
         /// Amount in rUv, up to 6 decimals (e.g. 12.5)
         #[arg(long, value_name = "AMOUNT")]

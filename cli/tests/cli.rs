@@ -233,7 +233,7 @@ async fn accounts_faucet_transfer_history_and_lies() {
         "--from",
         "bob",
         "--to",
-        &alice,
+        "alice",
         "--amount",
         "1",
         "--yes",

@@ -7,7 +7,7 @@ use crate::error::{codes, CliError, CliResult};
 use crate::history::{self, Entry, EntryKind};
 use crate::light::{now_ms, Fate, LightClient};
 use crate::secrets::confirm;
-use crate::vault::CliVault;
+use crate::vault::{resolve, CliVault};
 use ruv_client::relay::fees::minimum_transfer_fee;
 use ruv_client::transfer::{parse_address, TransferParams, U64Input};
 use ruv_protocol::api::TxState;
@@ -25,8 +25,10 @@ pub struct Request {
 
 pub fn run(ctx: &Context, request: Request, wait: &WaitArgs) -> CliResult<()> {
     // Everything that can be checked offline first, before any password.
-    let to = parse_address(&request.to)
-        .map_err(|e| CliError::usage(&e.code, format!("--to {:?}: {}", request.to, e.message)))?;
+    let (to, _) = resolve(&ctx.home, &request.to).map_err(|e| CliError {
+        message: format!("--to {:?}: {}", request.to, e.message),
+        ..e
+    })?;
     let amount = parse_ruv(&request.amount).map_err(|e| {
         CliError::usage(
             codes::INVALID_AMOUNT,
