@@ -4,7 +4,7 @@
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
-/// rUv from the command line: every balance and every \"final\" is verified
+/// rUv from the command line: every balance and every "final" is verified
 /// against certified checkpoints of the network's genesis.
 #[derive(Debug, Parser)]
 #[command(name = "ruv", version, propagate_version = true)]
@@ -53,6 +53,11 @@ The genesis file is copied into the home folder: it is the only thing trusted.")
     },
     /// Create, restore and list accounts
     #[command(subcommand)]
+    #[command(after_help = "\
+Examples:
+  ruv account create --name alice
+  ruv account restore --name alice < phrase.txt
+  ruv account list")]
     Account(AccountCommand),
     /// Show the verified balance and nonce of an account
     #[command(after_help = "\
@@ -136,9 +141,18 @@ Relays keep no per-account listing: the history holds what this CLI sent
     },
     /// Export, import and re-key the vault
     #[command(subcommand)]
+    #[command(after_help = "\
+Examples:
+  ruv vault export --out ruv-backup.json
+  ruv vault import ruv-backup.json
+  ruv vault change-password")]
     Vault(VaultCommand),
     /// Look at the relays
     #[command(subcommand)]
+    #[command(after_help = "\
+Examples:
+  ruv node status
+  ruv --json node status")]
     Node(NodeCommand),
 }
 

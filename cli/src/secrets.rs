@@ -3,8 +3,8 @@
 //! Every secret is held in `Zeroizing` memory and wiped when dropped.
 
 use crate::error::{codes, CliError, CliResult};
-use crate::files;
-use std::io::{BufRead, IsTerminal, Write};
+use ruv_client::vault::session::MAX_PASSWORD_BYTES;
+use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
@@ -15,14 +15,40 @@ pub struct PasswordSource {
     pub file: Option<PathBuf>,
 }
 
+/// Most bytes read from a password file or as a phrase: a password is at
+/// most `MAX_PASSWORD_BYTES` after normalization, a phrase far shorter; a
+/// little slack for newlines and NFKC shrinking.
+pub const MAX_SECRET_INPUT_BYTES: usize = 4 * MAX_PASSWORD_BYTES;
+
+/// Reads at most [`MAX_SECRET_INPUT_BYTES`] into a buffer allocated once
+/// (no reallocation leaves copies behind) and wiped on drop.
+fn read_secret(mut source: impl Read, what: &str) -> CliResult<Zeroizing<String>> {
+    let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_SECRET_INPUT_BYTES + 1));
+    source
+        .by_ref()
+        .take(MAX_SECRET_INPUT_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| CliError::failure(codes::IO, format!("cannot read {what}: {e}")))?;
+    if bytes.len() > MAX_SECRET_INPUT_BYTES {
+        return Err(CliError::usage(
+            codes::USAGE,
+            format!("{what} is longer than {MAX_SECRET_INPUT_BYTES} bytes"),
+        ));
+    }
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| CliError::usage(codes::USAGE, format!("{what} is not UTF-8")))?;
+    Ok(Zeroizing::new(text.to_owned()))
+}
+
 /// Reads a password file: its text without one trailing newline.
 pub fn read_password_file(path: &Path) -> CliResult<Zeroizing<String>> {
-    let text = Zeroizing::new(files::read_text(path)?.ok_or_else(|| {
+    let file = std::fs::File::open(path).map_err(|e| {
         CliError::usage(
             codes::USAGE,
-            format!("password file {} does not exist", path.display()),
+            format!("cannot open password file {}: {e}", path.display()),
         )
-    })?);
+    })?;
+    let text = read_secret(file, &format!("password file {}", path.display()))?;
     let password = text
         .strip_suffix("\r\n")
         .or_else(|| text.strip_suffix('\n'))
@@ -97,28 +123,28 @@ pub fn confirm(question: &str) -> CliResult<bool> {
     ))
 }
 
-/// Reads a recovery phrase from stdin (all of it; words separated by any
-/// whitespace), normalized to single spaces.
+/// Reads a recovery phrase from stdin (one line on a terminal, else all of
+/// it; words separated by any whitespace), normalized to single spaces.
 pub fn read_phrase() -> CliResult<Zeroizing<String>> {
     let stdin = std::io::stdin();
-    if stdin.is_terminal() {
+    let text = if stdin.is_terminal() {
         eprintln!("Type or paste the recovery phrase, then press Enter:");
-        let mut line = Zeroizing::new(String::new());
+        let mut line = Zeroizing::new(String::with_capacity(MAX_SECRET_INPUT_BYTES + 1));
         stdin
             .lock()
+            .take(MAX_SECRET_INPUT_BYTES as u64 + 1)
             .read_line(&mut line)
             .map_err(|e| CliError::failure(codes::IO, format!("cannot read the phrase: {e}")))?;
-        return Ok(Zeroizing::new(
-            line.split_whitespace().collect::<Vec<_>>().join(" "),
-        ));
+        line
+    } else {
+        read_secret(stdin.lock(), "the phrase on stdin")?
+    };
+    let mut normalized = Zeroizing::new(String::with_capacity(text.len()));
+    for word in text.split_whitespace() {
+        if !normalized.is_empty() {
+            normalized.push(' ');
+        }
+        normalized.push_str(word);
     }
-    let mut text = Zeroizing::new(String::new());
-    std::io::Read::read_to_string(
-        &mut std::io::Read::take(stdin.lock(), files::MAX_FILE_BYTES),
-        &mut text,
-    )
-    .map_err(|e| CliError::failure(codes::IO, format!("cannot read the phrase: {e}")))?;
-    Ok(Zeroizing::new(
-        text.split_whitespace().collect::<Vec<_>>().join(" "),
-    ))
+    Ok(normalized)
 }

@@ -80,3 +80,88 @@ impl VaultStorage for BackupFileStorage {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ruv_client::vault::kdf::KdfParams;
+    use ruv_client::vault::{VaultConfig, VaultDriver};
+
+    const PASSWORD: &str = "a test password";
+
+    /// Cheap Argon2 for these storage tests only (the CLI always uses the default).
+    fn config() -> VaultConfig {
+        VaultConfig {
+            kdf: KdfParams::new(64, 1, 1).unwrap(),
+            auto_lock_ms: None,
+        }
+    }
+
+    fn storage(dir: &std::path::Path) -> BackupFileStorage {
+        BackupFileStorage::new(dir.join("vault.json"), dir.join("vault.lock"))
+    }
+
+    fn open(dir: &std::path::Path) -> VaultDriver<BackupFileStorage> {
+        pollster::block_on(VaultDriver::open(storage(dir), config())).unwrap()
+    }
+
+    #[test]
+    fn the_file_is_a_backup_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = open(dir.path());
+        pollster::block_on(vault.create(PASSWORD, 0)).unwrap();
+        let text = std::fs::read_to_string(dir.path().join("vault.json")).unwrap();
+        let record = parse_backup(&text).unwrap();
+        assert_eq!(
+            pollster::block_on(vault.export_backup()).unwrap(),
+            backup_text(&record).unwrap()
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("vault.json"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn a_stale_writer_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = open(dir.path());
+        let second = open(dir.path());
+        pollster::block_on(first.create(PASSWORD, 0)).unwrap();
+        // `second` read "no vault" before `first` wrote one.
+        let err = pollster::block_on(second.create(PASSWORD, 0)).unwrap_err();
+        assert_eq!(err.code, codes::VAULT_CONFLICT);
+        // It re-read the file and now works from the current record.
+        pollster::block_on(second.unlock(PASSWORD, 0)).unwrap();
+        pollster::block_on(second.add_account(Some("two"), 0)).unwrap();
+        let stale = pollster::block_on(first.add_account(Some("lost"), 0)).unwrap_err();
+        assert_eq!(stale.code, codes::VAULT_CONFLICT);
+        let reopened = open(dir.path());
+        pollster::block_on(reopened.unlock(PASSWORD, 0)).unwrap();
+        let labels: Vec<String> = reopened
+            .accounts(0)
+            .unwrap()
+            .into_iter()
+            .map(|a| a.label)
+            .collect();
+        assert_eq!(labels, ["Account 1", "two"]);
+    }
+
+    #[test]
+    fn a_damaged_file_is_reported_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("vault.json"),
+            "{\"format\": \"something else\"}",
+        )
+        .unwrap();
+        let err = pollster::block_on(VaultDriver::open(storage(dir.path()), config())).unwrap_err();
+        assert_eq!(err.code, codes::VAULT_CORRUPTED);
+        assert!(err.message.contains("vault.json"), "{}", err.message);
+    }
+}

@@ -381,6 +381,10 @@ fn errors_have_their_exit_codes() {
 
     // Help with examples on every command.
     for command in [
+        vec![],
+        vec!["account"],
+        vec!["vault"],
+        vec!["node"],
         vec!["init"],
         vec!["account", "create"],
         vec!["account", "restore"],
