@@ -169,6 +169,15 @@ async fn accounts_faucet_transfer_history_and_lies() {
     // Faucet, then a verified balance.
     let empty = first_balance(&home, "bob");
     assert_eq!(empty["balance"], "0");
+    // A relay that keeps serving the state it saw first: today it is current.
+    let stale = liar::start(
+        "127.0.0.1:0".parse().unwrap(),
+        LiarConfig::new(devnet.url(0), LieMode::Stale),
+    )
+    .await
+    .unwrap();
+    let stale_bob = home.json(&["--relay", &stale.url(), "balance", "bob"]);
+    assert_eq!(stale_bob["balance"], "0");
     let paid = home.json(&["faucet", "alice"]);
     assert_eq!(paid["status"], "final", "{paid}");
     let before = home.json(&["balance", "alice"]);
@@ -285,6 +294,12 @@ async fn accounts_faucet_transfer_history_and_lies() {
         rescued.stderr.contains("failed verification"),
         "{rescued:?}"
     );
+
+    // Later it replays bob's balance from before the payment: the home keeps
+    // the newest verified checkpoint, so the old proof is refused.
+    let replayed = home.ruv(&["--json", "--relay", &stale.url(), "balance", "bob"]);
+    assert_eq!(replayed.code, 3, "{replayed:?}");
+    assert_eq!(replayed.error_code(), "verification_failed");
 
     // node status: both relays verified.
     let status = home.json(&["node", "status"]);
