@@ -138,6 +138,9 @@ Relays keep no per-account listing: the history holds what this CLI sent
         /// Account name or address
         #[arg(value_name = "NAME|ADDRESS")]
         account: String,
+        /// Show at most this many (the newest; each costs a few requests to verify)
+        #[arg(long, value_name = "N", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        limit: u64,
     },
     /// Export, import and re-key the vault
     #[command(subcommand)]

@@ -218,6 +218,9 @@ async fn accounts_faucet_transfer_history_and_lies() {
     assert_eq!(items[0]["status"], "final");
     assert_eq!(items[1]["kind"], "faucet");
     assert_eq!(items[1]["status"], "final");
+    let newest = home.json(&["history", "alice", "--limit", "1"]);
+    assert_eq!(newest["transactions"].as_array().unwrap().len(), 1);
+    assert_eq!(newest["transactions"][0]["id"], id.as_str());
     let bob_history = home.json(&["history", "bob"]);
     assert_eq!(bob_history["transactions"][0]["direction"], "in");
     let human = home.ruv(&["history", "alice"]);

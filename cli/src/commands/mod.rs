@@ -84,7 +84,7 @@ pub fn run(cli: Cli, out: Output) -> CliResult<()> {
             &wait,
         ),
         Command::Tx { id } => tx::status(&ctx, &id),
-        Command::History { account } => tx::history(&ctx, &account),
+        Command::History { account, limit } => tx::history(&ctx, &account, limit as usize),
         Command::Vault(command) => vault::run(&ctx, command),
         Command::Node(NodeCommand::Status) => node::status(&ctx),
     }

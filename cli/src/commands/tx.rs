@@ -72,7 +72,7 @@ pub fn status(ctx: &Context, id: &str) -> CliResult<()> {
     Ok(())
 }
 
-pub fn history(ctx: &Context, account: &str) -> CliResult<()> {
+pub fn history(ctx: &Context, account: &str, limit: usize) -> CliResult<()> {
     let (address, name) = resolve(&ctx.home, account)?;
     let me = address.to_string();
     let mut entries: Vec<Entry> = history::entries(&ctx.home)?
@@ -80,6 +80,7 @@ pub fn history(ctx: &Context, account: &str) -> CliResult<()> {
         .filter(|e| e.to == me || e.from.as_deref() == Some(me.as_str()))
         .collect();
     entries.sort_by_key(|e| std::cmp::Reverse(e.submitted_ms));
+    entries.truncate(limit);
     let (_, mut light) = ctx.light()?;
     let mut rows = Vec::new();
     let mut items: Vec<Value> = Vec::new();
