@@ -530,6 +530,7 @@ fn backups_move_between_cli_and_web_wallet_both_ways() {
     assert_eq!(old.error_code(), "wrong_password");
 }
 
+#[cfg(unix)]
 #[test]
 fn prompts_on_a_terminal() {
     let (_net, genesis) = offline_network();
@@ -584,6 +585,7 @@ fn prompts_on_a_terminal() {
     assert_eq!(exit_code(&p), 0);
 }
 
+#[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transfer_asks_before_signing_on_a_terminal() {
     let devnet = Devnet::start(1).await;
