@@ -7,7 +7,7 @@ use crate::error::{codes, CliError, CliResult};
 use crate::history::{self, Entry, EntryKind};
 use crate::light::{now_ms, Fate, LightClient};
 use crate::secrets::confirm;
-use crate::vault::{resolve, CliVault};
+use crate::vault::CliVault;
 use ruv_client::relay::fees::minimum_transfer_fee;
 use ruv_client::transfer::{parse_address, TransferParams, U64Input};
 use ruv_protocol::api::TxState;
@@ -25,10 +25,17 @@ pub struct Request {
 
 pub fn run(ctx: &Context, request: Request, wait: &WaitArgs) -> CliResult<()> {
     // Everything that can be checked offline first, before any password.
-    let (to, _) = resolve(&ctx.home, &request.to).map_err(|e| CliError {
+    let to_error = |e: CliError| CliError {
         message: format!("--to {:?}: {}", request.to, e.message),
         ..e
-    })?;
+    };
+    // An address is checked now; a name once the vault is open (the
+    // vault, not the public address book, says which address it is).
+    let to_address = if request.to.starts_with("ruv1") {
+        Some(parse_address(&request.to).map_err(|e| to_error(e.into()))?)
+    } else {
+        None
+    };
     let amount = parse_ruv(&request.amount).map_err(|e| {
         CliError::usage(
             codes::INVALID_AMOUNT,
@@ -67,6 +74,10 @@ pub fn run(ctx: &Context, request: Request, wait: &WaitArgs) -> CliResult<()> {
     vault.unlock(&ctx.passwords)?;
     let sender = vault.account(&request.from)?;
     let from = parse_address(&sender.address)?;
+    let to = match to_address {
+        Some(address) => address,
+        None => parse_address(&vault.account(&request.to).map_err(to_error)?.address)?,
+    };
 
     let mut light = LightClient::new(&network, &ctx.home);
     light.sync()?;
