@@ -106,6 +106,18 @@ pub fn parse_backup(text: &str) -> Result<Vec<u8>, ClientError> {
     Ok(bytes)
 }
 
+/// The backup file text holding `record` (the format [`parse_backup`]
+/// reads). The caller checks the record first.
+pub fn backup_text(record: &[u8]) -> Result<String, ClientError> {
+    let file = BackupFile {
+        format: BACKUP_FORMAT.into(),
+        version: BACKUP_VERSION,
+        record: hex::encode(record),
+    };
+    serde_json::to_string(&file)
+        .map_err(|e| ClientError::new(crate::error::codes::INVALID_PARAMS, e.to_string()))
+}
+
 /// One vault over one storage backend.
 ///
 /// Operations that write run one at a time (an internal async lock) and
@@ -445,13 +457,7 @@ impl<S: VaultStorage> VaultDriver<S> {
         let bytes = bytes
             .ok_or_else(|| ClientError::new(codes::VAULT_NOT_FOUND, "there is no vault here"))?;
         Record::decode(&bytes)?;
-        let file = BackupFile {
-            format: BACKUP_FORMAT.into(),
-            version: BACKUP_VERSION,
-            record: hex::encode(&bytes),
-        };
-        serde_json::to_string(&file)
-            .map_err(|e| ClientError::new(crate::error::codes::INVALID_PARAMS, e.to_string()))
+        backup_text(&bytes)
     }
 
     /// Imports a backup. Everything is checked before anything is replaced:
