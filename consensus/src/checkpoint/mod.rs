@@ -790,41 +790,23 @@ impl Checkpointer {
             self.metrics.invalid_messages += 1;
             return;
         };
-        let number = self.next_number();
-        if header.number > number {
-            // We are behind: ask the voter for what we missed, and keep a
-            // vote for the number after ours for when we catch up.
-            if header.number == number + 1 {
-                self.early_votes.insert(
-                    from.0,
-                    EarlyVote {
-                        number: header.number,
-                        header: header_bytes.to_vec(),
-                        anchor,
-                        signature: signature.as_bytes().to_vec(),
-                    },
-                );
-            }
-            out.push(CheckpointOutput::Send {
-                to: from,
-                message: Message::GetCheckpoint { number },
-            });
+        // We may be behind: keep a vote for the number after ours for when
+        // we catch up (the relay asks the voter for what we missed).
+        if header.number == self.next_number() + 1 {
+            self.early_votes.insert(
+                from.0,
+                EarlyVote {
+                    number: header.number,
+                    header: header_bytes.to_vec(),
+                    anchor: anchor.clone(),
+                    signature: signature.as_bytes().to_vec(),
+                },
+            );
+        }
+        if !self.is_current(from, &header, &anchor, out) {
             return;
         }
-        if header.number < number {
-            if let Some(stored) = self.certified.get(&header.number) {
-                // The voter is behind: hand it the certificate.
-                out.push(CheckpointOutput::Send {
-                    to: from,
-                    message: stored.to_message(),
-                });
-            }
-            return;
-        }
-        if header.previous != self.state.latest_id()
-            || anchor_hash(&anchor.iter().map(|v| v.0).collect::<Vec<_>>()) != header.anchor
-            || !header.verify_share(&key, &signature)
-        {
+        if !header.verify_share(&key, &signature) {
             self.metrics.invalid_messages += 1;
             return;
         }
@@ -847,6 +829,43 @@ impl Checkpointer {
         candidate.stake += stake as u128;
     }
 
+    /// Whether a vote's header is for the number being agreed on, chained
+    /// to the latest certified header and with the anchor it commits to.
+    /// A sender that is behind gets the certificate it missed; one that is
+    /// ahead is asked for ours.
+    fn is_current(
+        &mut self,
+        from: ValidatorIndex,
+        header: &CheckpointHeader,
+        anchor: &[VertexId],
+        out: &mut Vec<CheckpointOutput>,
+    ) -> bool {
+        let number = self.next_number();
+        if header.number > number {
+            out.push(CheckpointOutput::Send {
+                to: from,
+                message: Message::GetCheckpoint { number },
+            });
+            return false;
+        }
+        if header.number < number {
+            if let Some(stored) = self.certified.get(&header.number) {
+                out.push(CheckpointOutput::Send {
+                    to: from,
+                    message: stored.to_message(),
+                });
+            }
+            return false;
+        }
+        if header.previous != self.state.latest_id()
+            || anchor_hash(&anchor.iter().map(|v| v.0).collect::<Vec<_>>()) != header.anchor
+        {
+            self.metrics.invalid_messages += 1;
+            return false;
+        }
+        true
+    }
+
     fn on_prevote(
         &mut self,
         from: ValidatorIndex,
@@ -863,30 +882,10 @@ impl Checkpointer {
             self.metrics.invalid_messages += 1;
             return;
         };
+        if !self.is_current(from, &header, &anchor, out) {
+            return;
+        }
         let number = self.next_number();
-        if header.number > number {
-            // We are behind: ask the voter for what we missed.
-            out.push(CheckpointOutput::Send {
-                to: from,
-                message: Message::GetCheckpoint { number },
-            });
-            return;
-        }
-        if header.number < number {
-            if let Some(stored) = self.certified.get(&header.number) {
-                out.push(CheckpointOutput::Send {
-                    to: from,
-                    message: stored.to_message(),
-                });
-            }
-            return;
-        }
-        if header.previous != self.state.latest_id()
-            || anchor_hash(&anchor.iter().map(|v| v.0).collect::<Vec<_>>()) != header.anchor
-        {
-            self.metrics.invalid_messages += 1;
-            return;
-        }
         // Only the current round and the next count (a sender's clock may
         // be a little ahead); older prevotes can no longer make a POL here.
         let current = self.current_round();
