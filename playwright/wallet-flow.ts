@@ -1,6 +1,9 @@
 // Steps a person takes on the wallet page, shared by the specs.
 import { expect, type Page } from "@playwright/test";
 
+/** Devnet relay 0 (playwright.config.ts), for the specs' own REST calls. */
+export const RELAY = "http://127.0.0.1:7300";
+
 /** A bech32m rUv address. */
 export const BECH32 = /^ruv1[02-9ac-hj-np-z]{58}$/;
 

@@ -33,7 +33,4 @@ pub struct RelayConfig {
     /// arriving) is rejected after this many milliseconds.
     #[arg(long, default_value_t = 120_000)]
     pub tx_retry_ttl_ms: u64,
-    /// Serve the built wallet (a folder with index.html) at `/`.
-    #[arg(long)]
-    pub wallet_dir: Option<PathBuf>,
 }
