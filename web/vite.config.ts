@@ -15,6 +15,7 @@ export default defineConfig({
       input: {
         wallet: "index.html",
         bench: "bench.html",
+        dapp: "dapp.html",
         relayCheck: "relay-check.html",
         lightBench: "light-bench.html",
       },
