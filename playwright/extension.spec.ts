@@ -95,6 +95,20 @@ test.afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
+test("before there is a wallet: a site's request shows why nothing can be approved; closing rejects (4001)", async () => {
+  dapp = await context.newPage();
+  await dapp.goto(dappUrl);
+  await expect(dapp.getByTestId("provider")).toHaveAttribute("data-state", "open");
+  const opened = context.waitForEvent("page", (p) => p.url().includes("/extension/approval.html"));
+  await dapp.getByTestId("connect").click();
+  const approval = await opened;
+  await expect(approval.locator("body")).toHaveAttribute("data-state", "dead");
+  await expect(approval.getByTestId("request-status")).toContainText("There is no wallet in this extension yet");
+  await expect(approval.getByTestId("approve-form")).toBeHidden();
+  await approval.getByTestId("dismiss").click();
+  expect(await dappError()).toMatch(/^4001: /);
+});
+
 test("the popup is the wallet: create a wallet in the extension's own origin and get devnet funds", async ({}, testInfo) => {
   wallet = await context.newPage();
   await wallet.goto(`chrome-extension://${extensionId}/web/index.html`);
@@ -108,8 +122,7 @@ test("the popup is the wallet: create a wallet in the extension's own origin and
 });
 
 test("a site sees nothing before it is connected; rejecting the connection gives 4001, approving it the account", async ({}, testInfo) => {
-  dapp = await context.newPage();
-  await dapp.goto(dappUrl);
+  await dapp.reload();
   await expect(dapp.getByTestId("provider")).toHaveAttribute("data-state", "open");
   await expect(dapp.getByTestId("account")).toHaveText("not connected");
   // Unknown methods and unconnected sites get their EIP-1193 codes.
@@ -236,4 +249,17 @@ test("revoking the site in the wallet's settings: accountsChanged [] at once, an
     };
   });
   expect(after).toEqual({ accounts: [], send: 4100 });
+});
+
+test("the extension goes away (reloaded): the page's provider says disconnect, and requests fail with 4900", async () => {
+  const worker = context.serviceWorkers().find((w) => w.url().includes(extensionId));
+  expect(worker).toBeTruthy();
+  await worker!.evaluate(() => chrome.runtime.reload()).catch(() => {});
+  // The content script on the open page is orphaned now.
+  const code = await dapp.evaluate(async () => {
+    const ruv = (window as unknown as { ruv: { request(a: unknown): Promise<unknown> } }).ruv;
+    return ruv.request({ method: "ruv_accounts" }).then(() => 0, (e: { code: number }) => e.code);
+  });
+  expect(code).toBe(4900);
+  await expect(dapp.getByTestId("log")).toContainText("disconnect:");
 });

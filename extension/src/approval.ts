@@ -319,8 +319,8 @@ async function start(): Promise<void> {
     return;
   }
   if (vault.state === "empty") {
+    // Closing this window answers the site with a rejection (4001).
     dead("There is no wallet in this extension yet. Open the rUv wallet from the toolbar to create one, then try again.");
-    refuse(rejected("The user has no wallet yet."));
     return;
   }
   ui.form.hidden = false;
