@@ -1,13 +1,12 @@
 // The browser extension (extension/dist, built by `npm run build --workspace
 // extension`) loaded unpacked into real Chromium (new headless mode) with a
 // persistent profile, against the real devnet: the wallet page as the
-// extension's popup, and the demo dapp (web/dapp.html, on an origin of its
-// own) using window.ruv: connect (rejected, then approved), the network,
+// extension's popup, and the demo dapp (web/dapp.html, on the origin of its
+// own that scripts/devnet.sh serves it from) using window.ruv: connect (rejected, then approved), the network,
 // a payment (rejected, then approved after a wrong password, then proven
 // final), a signed message (the protocol's own contexts refused), and
 // revoking the site's permission.
 import { chromium, expect, test, type BrowserContext, type Page } from "@playwright/test";
-import { spawn, type ChildProcess } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -17,6 +16,8 @@ import { createWallet, PASSWORD, RELAY } from "./wallet-flow";
 const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const DIST = join(ROOT, "extension", "dist");
 const RELAYS = [7300, 7301, 7302, 7303].map((port) => `ws://127.0.0.1:${port}/api/v1/ws`);
+/** The demo dapp (playwright.config.ts: scripts/devnet.sh serves it on the wallet's port + 1). */
+const DAPP_URL = "http://127.0.0.1:7381/dapp.html";
 /** A signed message's signature: 3309 bytes, base64url without padding. */
 const SIGNATURE_CHARS = Math.ceil((3309 * 4) / 3);
 
@@ -25,26 +26,10 @@ test.describe.configure({ mode: "serial" });
 let work = "";
 let context: BrowserContext;
 let extensionId = "";
-let dappServer: ChildProcess | null = null;
-let dappUrl = "";
+const dappUrl = DAPP_URL;
 let wallet: Page;
 let dapp: Page;
 let address = "";
-
-/** Starts scripts/serve-wallet.mjs on a free port for web/dist (the dapp's own origin). */
-function serveDapp(): Promise<string> {
-  return new Promise((done, fail) => {
-    const child = spawn("node", [join(ROOT, "scripts", "serve-wallet.mjs"), "--dir", join(ROOT, "web", "dist"), "--listen", "127.0.0.1:0"], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    dappServer = child;
-    child.stdout?.on("data", (chunk: Buffer) => {
-      const m = chunk.toString().match(/listening on (http:\/\/[^\s]+)/);
-      if (m) done(m[1]);
-    });
-    child.on("exit", (code) => fail(new Error(`the dapp server exited (${code})`)));
-  });
-}
 
 /** The approval window the next request opens. */
 async function approvalWindow(trigger: () => Promise<void>): Promise<Page> {
@@ -86,12 +71,10 @@ test.beforeAll(async () => {
   });
   const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent("serviceworker"));
   extensionId = new URL(worker.url()).host;
-  dappUrl = `${await serveDapp()}dapp.html`;
 });
 
 test.afterAll(async () => {
   await context?.close();
-  dappServer?.kill("SIGTERM");
   if (work) rmSync(work, { recursive: true, force: true });
 });
 

@@ -7,7 +7,8 @@
 # Relay i listens on 127.0.0.1:(P+i) (client API and peer endpoint); the
 # relays run QR-Avalanche among themselves; relay 0 also runs the devnet
 # faucet. The built wallet (web/dist) is served by scripts/serve-wallet.mjs
-# on 127.0.0.1:W, never by a relay (http://127.0.0.1:W/ is printed).
+# on 127.0.0.1:W, never by a relay (http://127.0.0.1:W/ is printed); the
+# demo dapp for the browser extension (extension/dist) on 127.0.0.1:(W+1).
 # Defaults: 4 relays, base port 7100, wallet port P+80, data in .devnet/.
 source "$(dirname "$0")/lib.sh"
 
@@ -25,7 +26,7 @@ while [ $# -gt 0 ]; do
     --wallet-port) WALLET_PORT="$2"; shift ;;
     --data-dir) DATA_DIR="$2"; shift ;;
     --fresh) FRESH=1 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -56,6 +57,8 @@ for ((i = 0; i < RELAYS; i++)); do
   relay_list+="${relay_list:+,}\"ws://127.0.0.1:$((BASE_PORT + i))/api/v1/ws\""
 done
 printf '{"genesis":%s,"relays":[%s]}\n' "$(cat "$DATA_DIR/genesis.json")" "$relay_list" > "$ROOT/web/dist/network.json"
+# The browser extension ships the same network configuration.
+if [ "$BUILD" = 1 ]; then build_extension; fi
 
 pids=()
 cleanup() {
@@ -90,10 +93,14 @@ for _ in $(seq 1 100); do
   kill -0 "${pids[-1]}" 2>/dev/null || { echo "the wallet server exited; its log:" >&2; cat "$DATA_DIR/wallet-server.log" >&2; exit 1; }
   sleep 0.1
 done
+# The demo dapp (web/dapp.html, for the extension's window.ruv) on an origin of its own.
+node "$ROOT/scripts/serve-wallet.mjs" --dir "$ROOT/web/dist" --listen "127.0.0.1:$((WALLET_PORT + 1))" > "$DATA_DIR/dapp-server.log" 2>&1 &
+pids+=($!)
 
 echo
 echo "rUv devnet: $RELAYS relay(s) on 127.0.0.1:$BASE_PORT..$((BASE_PORT + RELAYS - 1)), data and logs in $DATA_DIR"
 echo "Open the wallet: http://127.0.0.1:$WALLET_PORT/"
+echo "The browser extension: load extension/dist unpacked in Chromium; its demo dapp: http://127.0.0.1:$((WALLET_PORT + 1))/dapp.html"
 echo "Press Ctrl-C to stop."
 # Stop everything as soon as any relay (or the wallet server) exits.
 wait -n "${pids[@]}"

@@ -71,6 +71,15 @@ build_wallet() {
   npm run build --workspace web
 }
 
+# The browser extension (extension/dist, loadable unpacked). Its network is
+# $RUV_NETWORK_JSON, else web/dist/network.json if the devnet wrote one.
+build_extension() {
+  ensure_npm_packages
+  step "building the browser extension (Vite; extension/dist)"
+  npm run typecheck --workspace extension
+  npm run build --workspace extension
+}
+
 build_relay() {
   step "building ruv-relay"
   cargo build -p ruv-relay

@@ -4,8 +4,25 @@
 // the pages: it serves them with the devnet's network.json (run
 // scripts/devnet.sh once to write web/dist/network.json).
 import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { defineConfig, type Plugin } from "vite";
 import { subresourceIntegrity } from "./sri";
+
+/** `vite dev` only: the devnet's network.json (written into dist/ by scripts/devnet.sh). */
+function devNetwork(): Plugin {
+  return {
+    name: "ruv-dev-network",
+    apply: "serve",
+    configureServer(server) {
+      server.middlewares.use("/network.json", (_req, res, next) => {
+        const path = new URL("./dist/network.json", import.meta.url);
+        if (!existsSync(path)) return next();
+        res.setHeader("content-type", "application/json");
+        res.end(readFileSync(path));
+      });
+    },
+  };
+}
 
 export default defineConfig({
   build: {
@@ -21,5 +38,5 @@ export default defineConfig({
       },
     },
   },
-  plugins: [subresourceIntegrity(createHash) as Plugin],
+  plugins: [subresourceIntegrity(createHash) as Plugin, devNetwork()],
 });

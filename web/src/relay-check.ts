@@ -302,7 +302,7 @@ async function run(): Promise<void> {
     const balances = bobEvents.seen.map((e) => e.balance).join(" → ");
     // The resubscription's snapshot repeated an unchanged state: not delivered twice.
     expect(balances === "1000000 → 2000000", `events ${balances}`);
-    const trail = statuses.map((s) => `${s.connected ? "up" : "down"} ${new URL(s.url).port}`).join(", ");
+    const trail = statuses.map((s) => `${s.connected ? "up" : `down (${s.error?.code})`} ${new URL(s.url).port}`).join(", ");
     expect(statuses.some((s) => !s.connected && s.url === dead && s.error?.code === "connection"), `statuses ${trail}`);
     await pool.unsubscribe(sub);
     second.free();
