@@ -67,6 +67,38 @@ test("?relay= in a link is ignored: the wallet talks to its configured relays on
   expect(errors).toEqual([]);
 });
 
+test("other relays only through the settings, after a warning; a banner shows while they are used", async ({ page }) => {
+  const errors = pageErrors(page);
+  await page.goto("/");
+  await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "open");
+  await page.getByTestId("relays-details").locator("summary").click();
+  await expect(page.getByTestId("relays-configured")).toHaveText(RELAY_PORTS.map((p) => `ws://127.0.0.1:${p}/api/v1/ws`).join(", "));
+  await expect(page.getByTestId("relays-form")).toContainText("sees which addresses you look at");
+  // Nothing is saved without the acknowledgement, nor a list that is not relay URLs.
+  await expect(page.getByTestId("relays-save")).toBeDisabled();
+  await page.getByTestId("relays-understand").check();
+  await page.getByTestId("relays-list").fill("http://127.0.0.1:7302/api/v1/ws");
+  await page.getByTestId("relays-save").click();
+  await expect(page.getByTestId("relays-list-error")).toContainText("is not a ws:// or wss:// URL");
+
+  // One relay of the network's, chosen explicitly: the page reloads and uses only it.
+  const sockets: string[] = [];
+  page.on("websocket", (ws) => sockets.push(ws.url()));
+  await page.getByTestId("relays-list").fill("ws://127.0.0.1:7302/api/v1/ws");
+  await Promise.all([page.waitForEvent("load"), page.getByTestId("relays-save").click()]);
+  await expect(page.getByTestId("custom-relays-banner")).toBeVisible();
+  await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "open");
+  expect(sockets.length).toBeGreaterThan(0);
+  for (const url of sockets) expect(new URL(url).port).toBe("7302");
+
+  // Back to the network's relays.
+  await page.getByTestId("relays-details").locator("summary").click();
+  await Promise.all([page.waitForEvent("load"), page.getByTestId("relays-reset").click()]);
+  await expect(page.getByTestId("custom-relays-banner")).toBeHidden();
+  await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "open");
+  expect(errors).toEqual([]);
+});
+
 test("a payment is signed only after its confirmation screen; the activity survives a reload, verified again", async ({ page }, testInfo) => {
   const errors = pageErrors(page);
   await recordViolations(page);

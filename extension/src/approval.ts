@@ -6,7 +6,7 @@
 // the window closes. Payments are planned from the verified account state
 // (a light client of its own) with the web wallet's rules and shown in full.
 import { LightClient, Vault, type SignedTransaction, type VaultAccount } from "ruv-client";
-import { loadActivity, saveActivity, type StoredActivity } from "../../web/src/activity-store";
+import { loadActivity, PENDING_RESERVES_NONCE_MS, saveActivity, type StoredActivity } from "../../web/src/activity-store";
 import { formatRuv, microFromApi } from "../../web/src/amount";
 import { loadNetwork, type Network } from "../../web/src/network";
 import { planTransfer, signedMatches, signParams, type TransferPlan } from "../../web/src/transfer";
@@ -192,6 +192,8 @@ async function earlierPayments(address: string, verifiedNonce: bigint): Promise<
   const stored = loadActivity(localStorage, network!.chainId, address);
   for (const item of stored) {
     if (item.kind !== "sent" || item.nonce === null || item.unproven || BigInt(item.nonce) <= verifiedNonce) continue;
+    // Old enough that it may never have arrived: its nonce is offered again (see PENDING_RESERVES_NONCE_MS).
+    if (item.status !== "final" && Date.now() - item.at >= PENDING_RESERVES_NONCE_MS) continue;
     const verdict = await light!.waitForFinal(item.id, EARLIER_PAYMENT_WAIT_MS).catch(() => null);
     if (!verdict) throw new Error(`an earlier payment from this account (${item.id.slice(0, 12)}…) is not proven final yet; try again once it is`);
     if (verdict.status === "final" && BigInt(item.nonce) > last) last = BigInt(item.nonce);
@@ -355,6 +357,10 @@ async function start(): Promise<void> {
   ui.password.focus();
 }
 
+/** The background may stop when idle; asking about this request now and then keeps it (and the request) alive. */
+const KEEPALIVE_MS = 20_000;
+
 ui.dismiss.addEventListener("click", () => window.close());
+setInterval(() => void chrome.runtime.sendMessage({ type: "approval-get", id } satisfies ApprovalMessage).catch(() => {}), KEEPALIVE_MS);
 addEventListener("pagehide", () => vault?.lock());
 void start();

@@ -94,13 +94,19 @@ async function ask(approval: Approval): Promise<unknown> {
   if (approvals.size >= MAX_PENDING_APPROVALS) fail(rejected("Too many requests are waiting for the user; try again later."));
   const id = crypto.randomUUID();
   const result = new Promise<unknown>((resolve, reject) => approvals.set(id, { approval, windowId: null, resolve, reject }));
-  const created = await chrome.windows.create({
-    url: chrome.runtime.getURL(`${APPROVAL_PAGE}?id=${id}`),
-    type: "popup",
-    width: 460,
-    height: 720,
-    focused: true,
-  });
+  let created: chrome.windows.Window | undefined;
+  try {
+    created = await chrome.windows.create({
+      url: chrome.runtime.getURL(`${APPROVAL_PAGE}?id=${id}`),
+      type: "popup",
+      width: 460,
+      height: 720,
+      focused: true,
+    });
+  } catch (e) {
+    approvals.delete(id);
+    fail(internal(`Could not open the approval window: ${e instanceof Error ? e.message : String(e)}`));
+  }
   const pending = approvals.get(id);
   if (pending) pending.windowId = created?.id ?? null;
   return result.catch((e: unknown) => fail(isProviderError(e) ? e : internal(String(e))));

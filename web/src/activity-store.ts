@@ -27,6 +27,16 @@ export interface StoredActivity {
   at: number;
 }
 
+/**
+ * How long a stored payment not yet proven final keeps its nonce reserved
+ * (no new payment from the account until it is proven): 5 minutes. After
+ * that it may never have reached the network (relays drop a payment they
+ * cannot order within 2 minutes), so its nonce is offered again. That is
+ * safe: two payments with one nonce can never both be final, and the
+ * wallet shows which one was, proven.
+ */
+export const PENDING_RESERVES_NONCE_MS = 5 * 60_000;
+
 /** Most entries kept per account (oldest dropped first). */
 export const MAX_STORED_ACTIVITY = 200;
 

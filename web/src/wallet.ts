@@ -22,7 +22,7 @@ import {
   type VerifiedAccountState,
   type VerifiedFinality,
 } from "ruv-client";
-import { loadActivity, saveActivity, type StoredActivity } from "./activity-store";
+import { loadActivity, PENDING_RESERVES_NONCE_MS, saveActivity, type StoredActivity } from "./activity-store";
 import { formatRuv, microFromApi } from "./amount";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint-store";
 import { loadNetwork, type Network } from "./network";
@@ -282,8 +282,13 @@ function restoreActivity(view: AccountView): void {
     }, false);
     if (item.status === "rejected" && item.unproven) {
       settle(t, "rejected", { reason: item.reason, unproven: true }, false);
-    } else if (t.kind === "sent" && t.nonce !== null && (!view.inFlight || (view.inFlight.nonce ?? 0n) < t.nonce)) {
-      // Not proven yet (a stored "final" is proven again): its nonce may be in use.
+    } else if (
+      t.kind === "sent" &&
+      t.nonce !== null &&
+      Date.now() - t.at < PENDING_RESERVES_NONCE_MS &&
+      (!view.inFlight || (view.inFlight.nonce ?? 0n) < t.nonce)
+    ) {
+      // Not proven yet (a stored "final" is proven again) and recent: its nonce may be in use.
       view.inFlight = t;
     }
   }
