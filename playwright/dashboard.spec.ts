@@ -63,6 +63,14 @@ test("?relay= in a link is ignored: the wallet talks to its configured relays on
   expect(sockets.length).toBeGreaterThan(0);
   for (const url of sockets) expect(RELAY_PORTS.map(String)).toContain(new URL(url).port);
   await expect(page.getByTestId("relay-url")).not.toContainText("7399");
+  // The network panel: the wallet's own genesis, its relays and the newest verified checkpoint.
+  await page.getByTestId("network-details").locator("summary").click();
+  await expect(page.getByTestId("net-chain")).toHaveText("ruv-devnet");
+  await expect(page.getByTestId("net-genesis")).toHaveText(/^[0-9a-f]{64}$/);
+  await expect(page.getByTestId("net-validators")).toHaveText("4");
+  await expect(page.getByTestId("net-checkpoint")).toHaveAttribute("data-number", /^[1-9]\d*$/);
+  await expect(page.getByTestId("net-relay")).toHaveCount(RELAY_PORTS.length);
+  await expect(page.locator('[data-testid="net-relay"][data-state="in use"]')).toHaveCount(1);
   expect(await violations(page)).toEqual([]);
   expect(errors).toEqual([]);
 });

@@ -26,6 +26,7 @@ import { loadActivity, PENDING_RESERVES_NONCE_MS, saveActivity, type StoredActiv
 import { formatRuv, microFromApi } from "./amount";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint-store";
 import { loadNetwork, type Network } from "./network";
+import { renderNetworkPanel } from "./network-panel";
 import { httpOrigin } from "./relay-url";
 import { showRelaySettings } from "./relay-settings";
 import { feeFor, MAX_MEMO_BYTES, planTransfer, signedMatches, signParams, type TransferPlan } from "./transfer";
@@ -231,6 +232,7 @@ function redraw(): void {
   }
   ui.checkpoint.textContent = latest ? latest.number : "…";
   ui.relayUrl.textContent = relay ?? state.network?.relays.join(", ") ?? "";
+  if (state.network) renderNetworkPanel(state.network, light, ageText);
   renderBalance();
 }
 
