@@ -2,6 +2,7 @@
 // by a relay) with a strict CSP and subresource integrity; a `?relay=` link
 // cannot retarget it; every payment goes through a confirmation screen; the
 // activity survives a reload and is verified again (storage is not trusted).
+import { decodeQR } from "@paulmillr/qr/decode.js";
 import { expect, test, type Page } from "@playwright/test";
 import { createWallet, pageErrors, RELAY, unlock } from "./wallet-flow";
 
@@ -120,6 +121,24 @@ test("a payment is signed only after its confirmation screen; the activity survi
   expect(second).not.toBe(address);
   await page.getByTestId("account-select").selectOption("0");
   await expect(page.getByTestId("address")).toHaveValue(address);
+
+  // Receive: the QR code on the page reads back as the address (decoded from its pixels).
+  await page.getByTestId("receive-details").locator("summary").click();
+  const image = await page.getByTestId("address-qr").evaluate(async (holder) => {
+    const element = holder.querySelector("svg")!;
+    // Whole pixels per module: no edge is blurred by scaling.
+    const side = element.viewBox.baseVal.width * 8;
+    const img = new Image(side, side);
+    img.src = `data:image/svg+xml;base64,${btoa(new XMLSerializer().serializeToString(element))}`;
+    await img.decode();
+    const canvas = document.createElement("canvas");
+    canvas.width = canvas.height = side;
+    const g = canvas.getContext("2d")!;
+    g.imageSmoothingEnabled = false;
+    g.drawImage(img, 0, 0, side, side);
+    return { width: side, height: side, data: [...g.getImageData(0, 0, side, side).data] };
+  });
+  expect(decodeQR({ width: image.width, height: image.height, data: Uint8Array.from(image.data) })).toBe(address);
 
   await page.getByTestId("faucet").click();
   await expect(page.locator('[data-testid="tx"][data-kind="faucet"] [data-testid="tx-status"]')).toHaveAttribute("data-status", "final");

@@ -27,6 +27,7 @@ import { formatRuv, microFromApi } from "./amount";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint-store";
 import { loadNetwork, type Network } from "./network";
 import { renderNetworkPanel } from "./network-panel";
+import { renderQr } from "./qr";
 import { httpOrigin } from "./relay-url";
 import { showRelaySettings } from "./relay-settings";
 import { feeFor, MAX_MEMO_BYTES, planTransfer, signedMatches, signParams, type TransferPlan } from "./transfer";
@@ -51,6 +52,7 @@ const ui = {
   address: $<HTMLInputElement>("address"),
   copy: $<HTMLButtonElement>("copy-address"),
   copyStatus: $("copy-status"),
+  addressQr: $("address-qr"),
   balance: $("balance"),
   balanceState: $("balance-state"),
   faucet: $<HTMLButtonElement>("faucet"),
@@ -369,6 +371,7 @@ export function selectAccount(index: number): void {
   closeConfirm("");
   state.current = view;
   ui.address.value = view.address;
+  renderQr(ui.addressQr, view.address, `QR code of the address ${view.address}`);
   ui.copyStatus.textContent = "";
   ui.faucetStatus.textContent = "";
   ui.sendStatus.textContent = view.inFlight ? "Waiting for your previous payment from this account to be final…" : "";
@@ -400,6 +403,7 @@ export function hideAccounts(): void {
   closeConfirm();
   state.current = null;
   ui.address.value = "";
+  ui.addressQr.replaceChildren();
   ui.form.reset();
   ui.sendStatus.textContent = "";
   ui.faucetStatus.textContent = "";
