@@ -688,3 +688,16 @@ fn sign_message_signs_with_the_account_key_and_refuses_protocol_contexts() {
         codes::VAULT_LOCKED
     );
 }
+
+#[test]
+fn check_password_accepts_only_the_vaults_password() {
+    let d = driver(MemoryStorage::new());
+    block_on(d.create(PW, 0)).unwrap();
+    d.check_password(PW, 0).unwrap();
+    assert_eq!(
+        code(d.check_password("not the password", 0)),
+        codes::WRONG_PASSWORD
+    );
+    d.lock();
+    assert_eq!(code(d.check_password(PW, 0)), codes::VAULT_LOCKED);
+}

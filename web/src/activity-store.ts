@@ -77,3 +77,8 @@ export function saveActivity(storage: Pick<Storage, "setItem">, chainId: string,
     console.warn("could not store the activity:", e);
   }
 }
+
+/** Forgets the stored activity of `address` on `chainId` (the wallet was deleted from this browser). */
+export function removeActivity(storage: Pick<Storage, "removeItem">, chainId: string, address: string): void {
+  storage.removeItem(key(chainId, address));
+}

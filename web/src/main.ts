@@ -114,12 +114,16 @@ const ui = {
   importFileError: $("import-file-error"),
   importPassword: $<HTMLInputElement>("import-password"),
   importPasswordError: $("import-password-error"),
+  importCurrent: $<HTMLInputElement>("import-current"),
+  importCurrentError: $("import-current-error"),
   importReplace: $<HTMLInputElement>("import-replace"),
   importSubmit: $<HTMLButtonElement>("import-submit"),
   importStatus: $("import-status"),
   deleteForm: $<HTMLFormElement>("delete-form"),
   deleteConfirm: $<HTMLInputElement>("delete-confirm"),
   deleteSubmit: $<HTMLButtonElement>("delete-submit"),
+  deletePassword: $<HTMLInputElement>("delete-password"),
+  deletePasswordError: $("delete-password-error"),
   deleteStatus: $("delete-status"),
 };
 
@@ -378,6 +382,31 @@ function badNewPassword(
   const [input, out] = problem.field === "password" ? [password, passwordError] : [repeat, repeatError];
   fieldError(input, out, problem.message);
   input.focus();
+  return true;
+}
+
+/**
+ * Destructive actions (delete, replace from a backup) need the wallet's
+ * password: checks it in the vault (nothing secret leaves wasm); shows the
+ * problem at the field and returns false if it is not right.
+ */
+async function passwordConfirmed(v: Vault, input: HTMLInputElement, out: HTMLElement): Promise<boolean> {
+  const password = input.value;
+  if (!password) {
+    fieldError(input, out, "Enter your password to confirm.");
+    input.focus();
+    return false;
+  }
+  try {
+    await v.checkPassword(password);
+  } catch (e) {
+    if (codeOf(e) !== "wrong_password") throw e;
+    fieldError(input, out, "Wrong password. Nothing was changed.");
+    input.focus();
+    input.select();
+    return false;
+  }
+  fieldError(input, out, "");
   return true;
 }
 
@@ -817,6 +846,11 @@ async function onImport(event: SubmitEvent): Promise<void> {
     return;
   }
   try {
+    const confirmed = await busy(ui.importForm, ui.importStatus, "Checking your password…", () =>
+      passwordConfirmed(v, ui.importCurrent, ui.importCurrentError),
+    );
+    ui.importStatus.textContent = "";
+    if (!confirmed) return;
     await busy(ui.importForm, ui.importStatus, "Checking the backup and its password…", () =>
       v.importBackup(text, password, true),
     );
@@ -831,6 +865,7 @@ async function onImport(event: SubmitEvent): Promise<void> {
     return;
   }
   ui.importPassword.value = "";
+  ui.importCurrent.value = "";
   ui.importFile.value = "";
   ui.importReplace.checked = false;
   ui.importSubmit.disabled = true;
@@ -846,11 +881,17 @@ async function onDelete(event: SubmitEvent): Promise<void> {
   const v = vault;
   if (!v || ui.deleteConfirm.value !== "delete") return;
   try {
+    const confirmed = await busy(ui.deleteForm, ui.deleteStatus, "Checking your password…", () =>
+      passwordConfirmed(v, ui.deletePassword, ui.deletePasswordError),
+    );
+    ui.deleteStatus.textContent = "";
+    if (!confirmed) return;
     await busy(ui.deleteForm, ui.deleteStatus, "Deleting…", () => v.delete("delete"));
   } catch (e) {
     if (!vaultTrouble(e, ui.deleteStatus)) ui.deleteStatus.textContent = `Could not delete: ${errorText(e)}`;
     return;
   }
+  wallet.eraseStoredActivity();
   wallet.forgetAccounts();
   showWelcome();
   ui.welcomeStatus.textContent = "The wallet was deleted from this browser.";

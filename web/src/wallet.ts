@@ -22,7 +22,7 @@ import {
   type VerifiedAccountState,
   type VerifiedFinality,
 } from "ruv-client";
-import { loadActivity, PENDING_RESERVES_NONCE_MS, saveActivity, type StoredActivity } from "./activity-store";
+import { loadActivity, PENDING_RESERVES_NONCE_MS, removeActivity, saveActivity, type StoredActivity } from "./activity-store";
 import { formatRuv, microFromApi } from "./amount";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint-store";
 import { loadNetwork, type Network } from "./network";
@@ -410,6 +410,13 @@ export function hideAccounts(): void {
   ui.copyStatus.textContent = "";
   ui.activityHolder.replaceChildren();
   ui.accountSelect.replaceChildren();
+}
+
+/** The wallet was deleted from this browser: its stored activity goes too. */
+export function eraseStoredActivity(): void {
+  const network = state.network;
+  if (!network) return;
+  for (const view of state.views.values()) removeActivity(localStorage, network.chainId, view.address);
 }
 
 /** The wallet was deleted or replaced: forget every account and its activity. */

@@ -439,6 +439,15 @@ impl<S: VaultStorage> VaultDriver<S> {
         u.phrase()
     }
 
+    /// Checks `password` against the unlocked vault (`wrong_password` if it
+    /// is not the password): what a destructive action asks first.
+    pub fn check_password(&self, password: &str, now_ms: u64) -> Result<(), ClientError> {
+        self.session
+            .borrow_mut()
+            .unlocked(now_ms)?
+            .check_password(password)
+    }
+
     /// Changes the password: checks `current`, re-encrypts under `new` with
     /// a fresh salt (and the configured parameters if they are stronger),
     /// and replaces the record in one atomic write.

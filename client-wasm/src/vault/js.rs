@@ -507,6 +507,18 @@ impl Vault {
         })
     }
 
+    /// Checks `password` (the vault must be unlocked); rejects with
+    /// `wrong_password` if it is not the vault's. Nothing secret leaves wasm:
+    /// what the wallet asks before deleting or replacing the vault.
+    #[wasm_bindgen(js_name = checkPassword, unchecked_return_type = "Promise<void>")]
+    pub fn check_password(&self, password: String) -> Promise {
+        let password = Zeroizing::new(password);
+        self.run(move |inner| async move {
+            inner.driver.check_password(&password, now_ms())?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
     /// Changes the password (re-encrypts with a fresh salt; one atomic write).
     #[wasm_bindgen(js_name = changePassword, unchecked_return_type = "Promise<void>")]
     pub fn change_password(&self, current: String, next: String) -> Promise {
