@@ -40,8 +40,6 @@ pub struct RelayConfig {
     /// A transaction that cannot be issued yet (nonce gap, funds still
     /// arriving) is rejected after this many milliseconds.
     pub tx_retry_ttl_ms: u64,
-    /// Serve the built wallet (a folder with index.html) at `/`.
-    pub wallet_dir: Option<PathBuf>,
 }
 
 /// The options of `run`, each optional: as flags, and as keys of the file.
@@ -77,9 +75,6 @@ pub struct RunOptions {
     /// arriving) is rejected after this many milliseconds [default: 120000].
     #[arg(long)]
     pub tx_retry_ttl_ms: Option<u64>,
-    /// Serve the built wallet (a folder with index.html) at `/`.
-    #[arg(long)]
-    pub wallet_dir: Option<PathBuf>,
 }
 
 /// Arguments of `ruv-relay run`.
@@ -158,7 +153,6 @@ impl RunOptions {
             data_dir: join(self.data_dir),
             key_file: join(self.key_file),
             faucet_key_file: join(self.faucet_key_file),
-            wallet_dir: join(self.wallet_dir),
             ..self
         }
     }
@@ -176,7 +170,6 @@ impl RunOptions {
             faucet_key_file,
             peers,
             tx_retry_ttl_ms,
-            wallet_dir,
         } = self;
         Self {
             listen: listen.or(file.listen),
@@ -187,7 +180,6 @@ impl RunOptions {
             faucet_key_file: faucet_key_file.or(file.faucet_key_file),
             peers: if peers.is_empty() { file.peers } else { peers },
             tx_retry_ttl_ms: tx_retry_ttl_ms.or(file.tx_retry_ttl_ms),
-            wallet_dir: wallet_dir.or(file.wallet_dir),
         }
     }
 
@@ -202,7 +194,6 @@ impl RunOptions {
             faucet_key_file,
             peers,
             tx_retry_ttl_ms,
-            wallet_dir,
         } = self;
         Ok(RelayConfig {
             listen: listen.unwrap_or_else(|| {
@@ -217,7 +208,6 @@ impl RunOptions {
             faucet_key_file,
             peers,
             tx_retry_ttl_ms: tx_retry_ttl_ms.unwrap_or(DEFAULT_TX_RETRY_TTL_MS),
-            wallet_dir,
         })
     }
 }
@@ -327,7 +317,7 @@ mod tests {
             }
         }
         let all = RunOptions::from_toml(&uncommented).unwrap_or_else(|e| panic!("{e}"));
-        assert!(!all.peers.is_empty() && all.wallet_dir.is_some());
+        assert!(!all.peers.is_empty());
         for arg in command.get_arguments() {
             let Some(long) = arg.get_long() else { continue };
             if long == "config" {

@@ -199,7 +199,7 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, StartError> {
     let addr = listener
         .local_addr()
         .map_err(|e| StartError::Listen(config.listen, e))?;
-    let app = router(state.clone(), peers, config.wallet_dir.as_deref());
+    let app = router(state.clone(), peers);
     let stop = shutdown.clone();
     let server = tokio::spawn(async move {
         // Small answers right after a large pushed frame (a checkpoint event)
@@ -225,11 +225,9 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, StartError> {
     })
 }
 
-fn router(
-    state: Arc<RelayState>,
-    peers: Arc<PeerNetwork>,
-    wallet_dir: Option<&std::path::Path>,
-) -> axum::Router {
+/// The relay's API and peer endpoint only: the wallet is served from an
+/// origin of its own (`scripts/serve-wallet.mjs`), never by a relay.
+fn router(state: Arc<RelayState>, peers: Arc<PeerNetwork>) -> axum::Router {
     let peer_route = axum::Router::new().route(
         "/peer/v1",
         axum::routing::get(move |ws: axum::extract::ws::WebSocketUpgrade| {
@@ -244,16 +242,13 @@ fn router(
     let api = rest::routes()
         .route("/ws", axum::routing::get(ws::upgrade))
         .fallback(|| async { ApiFailure(ApiError::new(codes::NOT_FOUND, "no such API endpoint")) });
-    let mut app = axum::Router::new()
+    axum::Router::new()
         .route("/healthz", axum::routing::get(healthz))
         .route("/metrics", axum::routing::get(metrics))
         .nest("/api/v1", api)
         .with_state(state)
-        .merge(peer_route);
-    if let Some(dir) = wallet_dir {
-        app = app.fallback_service(tower_http::services::ServeDir::new(dir));
-    }
-    app.layer(tower_http::cors::CorsLayer::permissive())
+        .merge(peer_route)
+        .layer(tower_http::cors::CorsLayer::permissive())
 }
 
 async fn healthz(
