@@ -1,7 +1,8 @@
 //! `ruv-relay`: a slim, self-hostable rUv relay.
 //!
 //! Layout (drivers around pure cores):
-//! - [`node`]: the relay's state machine (ledger, transaction index); no I/O.
+//! - [`node`]: the consensus driver, sole owner of the engine, checkpointer
+//!   and database; handlers hold a [`node::NodeHandle`] (snapshot reads, messages).
 //! - [`storage`]: the embedded crash-safe database (redb).
 //! - [`http`]: the client API driver: REST under `/api/v1/`, WebSocket `/api/v1/ws`.
 //! - [`faucet`]: the devnet faucet (off unless configured).

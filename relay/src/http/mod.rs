@@ -173,7 +173,7 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, StartError> {
     });
     let metrics = Arc::new(Metrics::new());
     let events = tokio::sync::broadcast::channel(crate::service::EVENT_BUFFER).0;
-    let (node, submissions) = ConsensusNode::new(
+    let (node, handle, inputs) = ConsensusNode::new(
         engine,
         checkpoints,
         storage,
@@ -181,12 +181,12 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, StartError> {
         events.clone(),
         metrics.clone(),
     );
-    let driver = tokio::spawn(node.clone().run(inbound, submissions, shutdown.clone()));
+    let driver = tokio::spawn(node.run(inbound, inputs, shutdown.clone()));
     peers.spawn_dialers();
     let state = Arc::new(RelayState::new(
         config.name.clone(),
         genesis,
-        node,
+        handle,
         events,
         faucet,
         metrics,
@@ -277,8 +277,10 @@ async fn metrics(
             axum::http::header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
+        // Never touches the engine: the driver updates its gauges after
+        // every batch; the peer links' counters are read here.
         {
-            state.node().refresh_gauges();
+            state.node().refresh_gauges(&state.metrics);
             state.metrics.render()
         },
     )

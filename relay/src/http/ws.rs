@@ -142,7 +142,7 @@ async fn run(state: Arc<RelayState>, socket: WebSocket) {
                 },
                 event = events.recv() => match event {
                     Ok(event) => {
-                        for message in session.matching(&event) {
+                        for message in session.matching(&event).await {
                             enqueue(&out, &message)?;
                         }
                     }
@@ -260,7 +260,7 @@ impl Session {
             }
             ws_methods::GET_TRANSACTION => {
                 let p: TxIdParams = params(request.params)?;
-                Ok((json(&state.tx_status(p.id)?), none))
+                Ok((json(&state.tx_status(p.id).await?), none))
             }
             ws_methods::SUBMIT_TRANSACTION => {
                 let transaction = request.params.get("transaction").cloned().ok_or_else(|| {
@@ -278,11 +278,11 @@ impl Session {
                     subscription,
                     event: WsEvent::Account(state.account(p.address)),
                 }];
-                if let Some(proof) = p
-                    .proofs
-                    .then(|| state.account_proof(p.address).ok())
-                    .flatten()
-                {
+                let proof = match p.proofs {
+                    true => state.account_proof(p.address).await.ok(),
+                    false => None,
+                };
+                if let Some(proof) = proof {
                     follow_up.push(WsServerMessage::Event {
                         subscription,
                         event: WsEvent::AccountProof(proof),
@@ -294,7 +294,7 @@ impl Session {
                 let p: TxIdParams = params(request.params)?;
                 let subscription = self.add_subscription(Filter::Transaction(p.id))?;
                 let mut follow_up = Vec::new();
-                if let Ok(status) = state.tx_status(p.id) {
+                if let Ok(status) = state.tx_status(p.id).await {
                     if status.status != TxState::Pending {
                         self.subscriptions.remove(&subscription);
                     }
@@ -308,22 +308,22 @@ impl Session {
             ws_methods::GET_CHECKPOINT => {
                 let p: CheckpointParams = params(request.params)?;
                 let checkpoint = match p.number {
-                    Some(number) => state.checkpoint(number)?,
+                    Some(number) => state.checkpoint(number).await?,
                     None => state.latest_checkpoint()?,
                 };
                 Ok((json(&checkpoint), none))
             }
             ws_methods::GET_ACCOUNT_PROOF => {
                 let p: AddressParams = params(request.params)?;
-                Ok((json(&state.account_proof(p.address)?), none))
+                Ok((json(&state.account_proof(p.address).await?), none))
             }
             ws_methods::GET_TRANSACTION_PROOF => {
                 let p: TxIdParams = params(request.params)?;
-                Ok((json(&state.transaction_proof(p.id)?), none))
+                Ok((json(&state.transaction_proof(p.id).await?), none))
             }
             ws_methods::GET_NONCE_PROOF => {
                 let p: NonceParams = params(request.params)?;
-                Ok((json(&state.nonce_proof(p.address, p.nonce)?), none))
+                Ok((json(&state.nonce_proof(p.address, p.nonce).await?), none))
             }
             ws_methods::SUBSCRIBE_CHECKPOINTS => {
                 let _: serde_json::Map<String, serde_json::Value> = match request.params {
@@ -377,7 +377,7 @@ impl Session {
 
     /// Events for this connection's subscriptions; final transaction
     /// subscriptions end after their last event.
-    fn matching(&mut self, event: &NodeEvent) -> Vec<WsServerMessage> {
+    async fn matching(&mut self, event: &NodeEvent) -> Vec<WsServerMessage> {
         let mut out = Vec::new();
         let mut finished = Vec::new();
         for (&subscription, filter) in &self.subscriptions {
@@ -406,7 +406,7 @@ impl Session {
                 (Filter::Account(a, true), NodeEvent::Checkpoint(_, changed))
                     if changed.contains(a) =>
                 {
-                    if let Ok(proof) = self.state.account_proof(*a) {
+                    if let Ok(proof) = self.state.account_proof(*a).await {
                         out.push(WsServerMessage::Event {
                             subscription,
                             event: WsEvent::AccountProof(proof),
