@@ -17,6 +17,8 @@ pub struct Metrics {
     pub transactions_accepted: Counter,
     /// Transactions rejected (final, or refused on submission).
     pub transactions_rejected: Counter,
+    /// Transfers refused by admission control (clients' and peers').
+    pub admission_refused: Counter,
     /// Vertices accepted by consensus.
     pub vertices_accepted: Counter,
     /// Vertices rejected by consensus.
@@ -59,6 +61,7 @@ impl Metrics {
             transactions_submitted: Counter::default(),
             transactions_accepted: Counter::default(),
             transactions_rejected: Counter::default(),
+            admission_refused: Counter::default(),
             vertices_accepted: Counter::default(),
             vertices_rejected: Counter::default(),
             checkpoints_certified: Counter::default(),
@@ -90,6 +93,11 @@ impl Metrics {
             "transactions_rejected",
             "Transactions rejected (final or refused)",
             metrics.transactions_rejected.clone(),
+        );
+        r.register(
+            "admission_refused",
+            "Transfers refused at ingress by admission control (clients' and peers')",
+            metrics.admission_refused.clone(),
         );
         r.register(
             "vertices_accepted",

@@ -21,6 +21,7 @@ pub mod snapshot;
 pub use handle::{NodeHandle, NodeInputs, Submission};
 pub use snapshot::Snapshot;
 
+use crate::admission::{self, GossipLimits, PendingTransfers};
 use crate::metrics::Metrics;
 use crate::peer::PeerNetwork;
 use crate::storage::Storage;
@@ -100,6 +101,10 @@ pub struct ConsensusNode {
     undeliverable: Vec<(ValidatorIndex, Message)>,
     /// Accounts credited with fee rewards whenever a transaction is accepted.
     reward_addresses: Vec<Address>,
+    /// Transfers admitted here and not decided (admission control).
+    pending: PendingTransfers,
+    gossip_limits: GossipLimits,
+    last_sweep: Instant,
     /// The master copy of what is published; cloning it is O(1).
     view: Snapshot,
     publish: watch::Sender<Arc<Snapshot>>,
@@ -140,6 +145,7 @@ impl ConsensusNode {
                 .latest()
                 .map(|c| Arc::new(c.certificate.to_json())),
             engine_messages_dropped: engine.metrics().dropped_total(),
+            pending_by_sender: imbl::HashMap::new(),
         };
         let (publish, snapshot) = watch::channel(Arc::new(view.clone()));
         let reward_addresses = engine
@@ -167,6 +173,9 @@ impl ConsensusNode {
             epoch: Instant::now(),
             undeliverable: Vec::new(),
             reward_addresses,
+            pending: PendingTransfers::default(),
+            gossip_limits: GossipLimits::default(),
+            last_sweep: Instant::now(),
             view,
             publish,
         };
@@ -248,6 +257,51 @@ impl ConsensusNode {
         }
     }
 
+    /// Hands a peer frame to the engine; a gossiped transfer passes the
+    /// per-peer rate limit and admission control first (the same rules as
+    /// a client's), so peers cannot fill the pool with what clients could not.
+    fn peer_frame(
+        &mut self,
+        from: u16,
+        bytes: Vec<u8>,
+        outputs: &mut Vec<Output>,
+        senders: &mut Vec<Address>,
+    ) {
+        let input = |bytes| Input::PeerMessage {
+            from: ValidatorIndex(from),
+            bytes,
+        };
+        if !admission::is_transaction_gossip(&bytes) {
+            return self.engine.handle(input(bytes), outputs);
+        }
+        if !self.gossip_limits.allow(from, Instant::now()) {
+            self.metrics.admission_refused.inc();
+            return;
+        }
+        let Ok(Message::Transaction(tx)) = Message::decode(&bytes) else {
+            // Malformed: the engine counts it.
+            return self.engine.handle(input(bytes), outputs);
+        };
+        let id = tx.id();
+        if !matches!(self.engine.tx_status(&id), ruv_consensus::TxStatus::Unknown) {
+            return; // already known: nothing for the engine to do
+        }
+        let account = self.engine.ledger().account(&tx.transfer.from);
+        if tx.transfer.nonce <= account.nonce
+            || self.pending.admit(id, account, &tx.transfer).is_err()
+        {
+            self.metrics.admission_refused.inc();
+            return;
+        }
+        self.engine.handle(input(bytes), outputs);
+        if matches!(self.engine.tx_status(&id), ruv_consensus::TxStatus::Unknown) {
+            // The engine did not keep it (bad signature, full pool).
+            self.pending.remove(&id);
+        } else {
+            senders.push(tx.transfer.from);
+        }
+    }
+
     /// Answers a query from the state as of the last batch.
     fn answer(&mut self, query: Query) {
         // A dropped receiver means the asker went away: nothing to do.
@@ -304,17 +358,28 @@ impl ConsensusNode {
             self.engine
                 .handle(Input::Undeliverable { to, message }, &mut outputs);
         }
+        // Senders whose pending transfers changed in this batch.
+        let mut senders: Vec<Address> = Vec::new();
         for work in batch {
             match work {
-                Work::Peer(from, bytes) => self.engine.handle(
-                    Input::PeerMessage {
-                        from: ValidatorIndex(from),
-                        bytes,
-                    },
-                    &mut outputs,
-                ),
+                Work::Peer(from, bytes) => self.peer_frame(from, bytes, &mut outputs, &mut senders),
                 Work::Submit(submission) => {
                     let id = submission.tx.id();
+                    let account = self.engine.ledger().account(&submission.tx.transfer.from);
+                    // A resubmission of what the engine already holds or
+                    // decided is answered by the engine, not counted again.
+                    let known =
+                        !matches!(self.engine.tx_status(&id), ruv_consensus::TxStatus::Unknown);
+                    if !known && submission.tx.transfer.nonce > account.nonce {
+                        if let Err(refusal) =
+                            self.pending.admit(id, account, &submission.tx.transfer)
+                        {
+                            self.metrics.admission_refused.inc();
+                            let _ = submission.reply.send(Err(refusal.to_api_error()));
+                            continue;
+                        }
+                        senders.push(submission.tx.transfer.from);
+                    }
                     self.submitted_at.entry(id).or_insert_with(Instant::now);
                     let start = outputs.len();
                     self.engine
@@ -322,6 +387,24 @@ impl ConsensusNode {
                     replies.push((id, submission.reply, start..outputs.len()));
                 }
             }
+        }
+        // Transfers the engine decided leave the pending set; so do, now
+        // and then, those it let go without a verdict (dropped gossip).
+        for output in &outputs {
+            if let Output::TxAccepted { id, .. }
+            | Output::TxRejected { id, .. }
+            | Output::TxDropped { id, .. } = output
+            {
+                senders.extend(self.pending.remove(id));
+            }
+        }
+        if self.last_sweep.elapsed() >= admission::SWEEP_INTERVAL {
+            self.last_sweep = Instant::now();
+            let engine = &self.engine;
+            senders.extend(
+                self.pending
+                    .retain(|id| matches!(engine.tx_status(id), ruv_consensus::TxStatus::Pending)),
+            );
         }
 
         // The checkpointer sees what the engine decided in this batch.
@@ -462,7 +545,7 @@ impl ConsensusNode {
                 (reply, verdict)
             })
             .collect();
-        self.publish_snapshot(touched, &checkpoint_outputs);
+        self.publish_snapshot(touched, senders, &checkpoint_outputs);
         self.update_gauges();
 
         // 3. Send, answer clients, publish events.
@@ -497,7 +580,20 @@ impl ConsensusNode {
     /// Brings the master snapshot up to date with what this batch changed
     /// and publishes it (before any client hears of the batch, so a client
     /// told "accepted" reads the new balance).
-    fn publish_snapshot(&mut self, mut touched: Vec<Address>, checkpoints: &[CheckpointOutput]) {
+    fn publish_snapshot(
+        &mut self,
+        mut touched: Vec<Address>,
+        mut senders: Vec<Address>,
+        checkpoints: &[CheckpointOutput],
+    ) {
+        senders.sort_unstable();
+        senders.dedup();
+        for sender in senders {
+            match self.pending.sender(&sender) {
+                p if p.count == 0 => self.view.pending_by_sender.remove(&sender),
+                p => self.view.pending_by_sender.insert(sender, p),
+            };
+        }
         if !touched.is_empty() {
             // Fee rewards credit the validators whenever anything is accepted.
             touched.extend_from_slice(&self.reward_addresses);

@@ -1,6 +1,7 @@
 //! The client API's operations, shared by the REST and WebSocket drivers.
 //! Each returns the API's JSON types or an [`ApiError`] with a stable code.
 
+use crate::admission;
 use crate::faucet::{Faucet, FAUCET_AMOUNT};
 use crate::metrics::Metrics;
 use crate::node::{NodeEvent, NodeHandle};
@@ -198,7 +199,9 @@ impl RelayState {
         // Cheap checks first; the signature (the expensive one) last.
         let rejected = |rejection: TxRejection| ApiError::from(&rejection);
         self.rules.check_stateless(&tx, true).map_err(rejected)?;
-        let accepted_nonce = self.account(tx.transfer.from).nonce;
+        let snapshot = self.node.snapshot();
+        let account = snapshot.account_state(&tx.transfer.from);
+        let accepted_nonce = account.nonce;
         if tx.transfer.nonce <= accepted_nonce {
             // Already accepted (an idempotent resubmission), or a nonce used by another.
             if let Some(status) = self.node.tx_status(tx.id()).await? {
@@ -211,6 +214,25 @@ impl RelayState {
                 got: tx.transfer.nonce,
             }));
         }
+        // Admission control on the snapshot (the driver checks again, exactly).
+        let pending = snapshot.sender_pending(&tx.transfer.from);
+        if let Err(refusal) = admission::check(account, pending, &tx.transfer) {
+            // A resubmission of one of the sender's pending transfers is
+            // counted in `pending` already: let the driver answer it.
+            let resubmitted = pending.count > 0
+                && matches!(
+                    self.node.tx_status(tx.id()).await?,
+                    Some(TxStatus {
+                        status: TxState::Pending,
+                        ..
+                    })
+                );
+            if !resubmitted {
+                self.metrics.admission_refused.inc();
+                return Err(refusal.to_api_error());
+            }
+        }
+        drop(snapshot);
         let tx = tokio::task::spawn_blocking(move || {
             tx.verify_signature()
                 .map(|()| tx)

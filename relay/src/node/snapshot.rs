@@ -7,6 +7,7 @@
 //! A reader holds an `Arc<Snapshot>` for as long as it likes: it never
 //! blocks the driver and never sees a half-applied batch.
 
+use crate::admission::SenderPending;
 use ruv_protocol::api::AccountInfo;
 use ruv_protocol::checkpoint::CertifiedCheckpoint;
 use ruv_protocol::ledger::Account;
@@ -26,6 +27,8 @@ pub struct Snapshot {
     pub pending_transactions: u64,
     /// The latest certified checkpoint.
     pub latest_checkpoint: Option<Arc<CertifiedCheckpoint>>,
+    /// What each sender has pending at this relay (admission control).
+    pub pending_by_sender: imbl::HashMap<Address, SenderPending>,
     /// Peer messages the engine dropped (unknown senders, malformed, over limits).
     pub engine_messages_dropped: u64,
 }
@@ -33,9 +36,19 @@ pub struct Snapshot {
 impl Snapshot {
     /// An account in the accepted state (zero balance and nonce if unknown).
     pub fn account(&self, address: Address) -> AccountInfo {
-        AccountInfo::new(
-            address,
-            self.accounts.get(&address).copied().unwrap_or_default(),
-        )
+        AccountInfo::new(address, self.account_state(&address))
+    }
+
+    /// An account's balance and nonce in the accepted state.
+    pub fn account_state(&self, address: &Address) -> Account {
+        self.accounts.get(address).copied().unwrap_or_default()
+    }
+
+    /// What `sender` has pending at this relay.
+    pub fn sender_pending(&self, sender: &Address) -> SenderPending {
+        self.pending_by_sender
+            .get(sender)
+            .copied()
+            .unwrap_or_default()
     }
 }
