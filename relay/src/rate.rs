@@ -13,12 +13,17 @@ pub struct TokenBucket {
 }
 
 impl TokenBucket {
-    /// A full bucket.
+    /// A full bucket: `per_second` tokens a second, up to `burst`.
     pub fn new(per_second: u32, burst: u32, now: Instant) -> Self {
+        Self::with_rate(per_second as f64, burst, now)
+    }
+
+    /// A full bucket refilling at a fractional rate.
+    pub fn with_rate(per_second: f64, burst: u32, now: Instant) -> Self {
         Self {
             tokens: burst as f64,
             last: now,
-            per_second: per_second as f64,
+            per_second,
             burst: burst as f64,
         }
     }

@@ -3,6 +3,7 @@
 
 use crate::admission;
 use crate::faucet::{Faucet, FAUCET_AMOUNT};
+use crate::http::limits::{ClientLimits, IpLimiter};
 use crate::metrics::Metrics;
 use crate::node::{NodeEvent, NodeHandle};
 use ruv_protocol::api::{
@@ -34,6 +35,18 @@ pub struct RelayState {
     pub metrics: Arc<Metrics>,
     /// Cancelled when the relay shuts down.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// WebSocket requests per client IP, over all its connections.
+    pub ws_budget: IpLimiter,
+    /// Faucet requests per client IP.
+    pub faucet_budget: IpLimiter,
+}
+
+/// The WebSocket and faucet budgets per IP.
+fn budgets(limits: &ClientLimits) -> (IpLimiter, IpLimiter) {
+    (
+        IpLimiter::per_second(limits.ws_per_second, limits.ws_burst),
+        IpLimiter::every_seconds(limits.faucet_seconds_per_request, limits.faucet_burst),
+    )
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
@@ -52,6 +65,7 @@ impl RelayState {
         metrics: Arc<Metrics>,
         shutdown: tokio_util::sync::CancellationToken,
     ) -> Self {
+        let (ws_budget, faucet_budget) = budgets(&ClientLimits::default());
         Self {
             name,
             rules: LedgerRules::from_genesis(&genesis),
@@ -61,6 +75,18 @@ impl RelayState {
             faucet: faucet.map(tokio::sync::Mutex::new),
             metrics,
             shutdown,
+            ws_budget,
+            faucet_budget,
+        }
+    }
+
+    /// The same state with other per-IP budgets than the defaults.
+    pub fn with_limits(self, limits: &ClientLimits) -> Self {
+        let (ws_budget, faucet_budget) = budgets(limits);
+        Self {
+            ws_budget,
+            faucet_budget,
+            ..self
         }
     }
 

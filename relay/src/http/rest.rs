@@ -1,10 +1,12 @@
 //! REST handlers under `/api/v1/`.
 
+use super::limits::rate_limited;
+use super::listener::ClientAddr;
 use super::ApiFailure;
 use crate::service::RelayState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -179,8 +181,12 @@ async fn fee_estimate(
 
 async fn faucet(
     State(state): Shared,
+    ConnectInfo(ClientAddr(addr)): ConnectInfo<ClientAddr>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<(StatusCode, Json<TxStatus>)> {
+    if !state.faucet_budget.allow(addr.ip()) {
+        return Err(rate_limited("faucet requests").into());
+    }
     let value = json_body(body)?;
     if let Some(serde_json::Value::String(text)) = value.get("address") {
         parse_address(text)?;
