@@ -37,6 +37,8 @@ pub struct Metrics {
     pub finality_seconds: Histogram,
     /// Authenticated peer links.
     pub peers_connected: Gauge,
+    /// Peer links closed because the peer stopped reading.
+    pub peer_links_closed_not_reading: Gauge,
     /// Open client WebSocket connections.
     pub websocket_connections: Gauge,
     /// Frames waiting in the peer inbound queue.
@@ -72,6 +74,7 @@ impl Metrics {
             // 1 ms .. ~16 s
             finality_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
             peers_connected: Gauge::default(),
+            peer_links_closed_not_reading: Gauge::default(),
             websocket_connections: Gauge::default(),
             peer_inbound_queue: Gauge::default(),
             engine_queue: Gauge::default(),
@@ -139,6 +142,11 @@ impl Metrics {
             "peers_connected",
             "Authenticated peer links",
             metrics.peers_connected.clone(),
+        );
+        r.register(
+            "peer_links_closed_not_reading",
+            "Peer links closed because the peer stopped reading (total)",
+            metrics.peer_links_closed_not_reading.clone(),
         );
         r.register(
             "websocket_connections",

@@ -23,7 +23,7 @@ pub use snapshot::Snapshot;
 
 use crate::admission::{self, GossipLimits, PendingTransfers};
 use crate::metrics::Metrics;
-use crate::peer::PeerNetwork;
+use crate::peer::{InboundFrame, PeerNetwork};
 use crate::storage::Storage;
 use handle::Query;
 use ruv_consensus::checkpoint::{CheckpointInput, CheckpointOutput, CheckpointPersist};
@@ -195,7 +195,7 @@ impl ConsensusNode {
     /// the rest of the relay if consensus stopped on its own.
     pub async fn run(
         mut self,
-        mut inbound: mpsc::Receiver<(u16, Vec<u8>)>,
+        mut inbound: mpsc::Receiver<InboundFrame>,
         mut inputs: NodeInputs,
         shutdown: tokio_util::sync::CancellationToken,
     ) {
@@ -207,7 +207,7 @@ impl ConsensusNode {
 
     async fn drive(
         &mut self,
-        inbound: &mut mpsc::Receiver<(u16, Vec<u8>)>,
+        inbound: &mut mpsc::Receiver<InboundFrame>,
         inputs: &mut NodeInputs,
         shutdown: tokio_util::sync::CancellationToken,
     ) {
@@ -219,7 +219,8 @@ impl ConsensusNode {
                 _ = shutdown.cancelled() => return,
                 _ = ticker.tick() => {}
                 frame = inbound.recv() => match frame {
-                    Some((from, bytes)) => batch.push(Work::Peer(from, bytes)),
+                    // The frame's inbound budget is released here.
+                    Some(frame) => batch.push(Work::Peer(frame.from, frame.bytes)),
                     None => return,
                 },
                 submission = inputs.submissions.recv() => match submission {
@@ -240,8 +241,8 @@ impl ConsensusNode {
             while batch.len() < MAX_BATCH {
                 if let Ok(s) = inputs.submissions.try_recv() {
                     batch.push(Work::Submit(s));
-                } else if let Ok((from, bytes)) = inbound.try_recv() {
-                    batch.push(Work::Peer(from, bytes));
+                } else if let Ok(frame) = inbound.try_recv() {
+                    batch.push(Work::Peer(frame.from, frame.bytes));
                 } else {
                     break;
                 }
@@ -656,4 +657,7 @@ pub fn refresh_peer_gauges(metrics: &Metrics, peers: &PeerNetwork, engine_droppe
         + engine_dropped;
     metrics.peer_messages_dropped.set(peer_drops as i64);
     metrics.peers_connected.set(peers.connected().len() as i64);
+    metrics
+        .peer_links_closed_not_reading
+        .set(counters.links_closed_not_reading.load(Ordering::Relaxed) as i64);
 }
