@@ -158,7 +158,17 @@ async fn main() -> anyhow::Result<()> {
     // at a relay: fund in chunks of that size, each final before the next.
     let deadline = Instant::now() + Duration::from_secs(120);
     let chunk = ruv_relay::admission::MAX_PENDING_PER_SENDER as usize;
+    let chunks = addresses.len().div_ceil(chunk);
     for (c, chunk_addresses) in addresses.chunks(chunk).enumerate() {
+        // The last chunk is awaited on every relay: admission control counts
+        // accepted funds only, and the load goes to all of them. (Its
+        // transfers carry the faucet's highest nonces, so every earlier one
+        // is accepted there too.)
+        let watched = if c + 1 == chunks {
+            &args.relays[..]
+        } else {
+            &args.relays[..1]
+        };
         let mut funding_ids = Vec::new();
         for (i, to) in chunk_addresses.iter().enumerate() {
             let nonce = faucet_nonce + 1 + (c * chunk + i) as u64;
@@ -173,10 +183,13 @@ async fn main() -> anyhow::Result<()> {
                 bail!("funding failed: {}", response.text().await?);
             }
         }
-        for id in &funding_ids {
+        for (id, relay) in funding_ids
+            .iter()
+            .flat_map(|id| watched.iter().map(move |relay| (id, relay)))
+        {
             loop {
                 let status: Value = http
-                    .get(format!("{}/api/v1/transactions/{id}", args.relays[0]))
+                    .get(format!("{relay}/api/v1/transactions/{id}"))
                     .send()
                     .await?
                     .json()
