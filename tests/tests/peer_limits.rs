@@ -1,7 +1,8 @@
-//! Peer links bounded in bytes, attacked on loopback: a validator that asks
-//! for large answers (`GetAncestors`) and then stops reading is
-//! disconnected once a frame waits longer than `PEER_WRITE_TIMEOUT`, while
-//! the other links keep working.
+//! Peer links attacked on loopback: a validator that asks for large answers
+//! (`GetAncestors`) and then stops reading is disconnected once a frame
+//! waits longer than `PEER_WRITE_TIMEOUT`, while the other links keep
+//! working; handshakes left hanging take at most `MAX_PENDING_HANDSHAKES`
+//! slots, and the next connection is refused until they time out.
 
 use futures_util::{SinkExt, StreamExt};
 use ruv_consensus::Message;
@@ -151,5 +152,38 @@ async fn a_peer_that_stops_reading_is_disconnected() {
     assert_eq!(relays[0].state.node().peer_count(), 2);
     for relay in relays {
         relay.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hanging_handshakes_are_bounded() {
+    let devnet = ruv_integration_tests::Devnet::start(1).await;
+    let url = peer_url(devnet.relays[0].addr);
+    // Each of these gets its challenge and never answers.
+    let mut hanging = Vec::new();
+    for _ in 0..ruv_relay::peer::MAX_PENDING_HANDSHAKES {
+        let (mut link, _) = tokio_tungstenite::connect_async(url.as_str())
+            .await
+            .unwrap();
+        assert!(matches!(link.next().await, Some(Ok(Frame::Binary(_)))));
+        hanging.push(link);
+    }
+    let refused = tokio_tungstenite::connect_async(url.as_str()).await;
+    let Err(tokio_tungstenite::tungstenite::Error::Http(response)) = refused else {
+        panic!("one handshake too many was accepted: {refused:?}");
+    };
+    assert_eq!(response.status(), 503);
+    // They time out and free their slots.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok((mut link, _)) = tokio_tungstenite::connect_async(url.as_str()).await {
+            assert!(matches!(link.next().await, Some(Ok(Frame::Binary(_)))));
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "handshake slots were never freed"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

@@ -237,9 +237,16 @@ fn router(state: Arc<RelayState>, peers: Arc<PeerNetwork>, config: &RelayConfig)
         axum::routing::get(move |ws: axum::extract::ws::WebSocketUpgrade| {
             let peers = peers.clone();
             async move {
+                let Some(slot) = peers.handshake_slot() else {
+                    return (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "too many peer handshakes under way",
+                    )
+                        .into_response();
+                };
                 ws.max_message_size(MAX_PEER_FRAME)
                     .max_frame_size(MAX_PEER_FRAME)
-                    .on_upgrade(move |socket| peers.accept(socket))
+                    .on_upgrade(move |socket| peers.accept(socket, slot))
             }
         }),
     );

@@ -38,6 +38,9 @@ pub const PEER_INBOUND_QUEUE: usize = 8192;
 pub const PEER_INBOUND_BYTES_PER_PEER: usize = 32 * 1024 * 1024;
 /// How long a handshake may take.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Accepted connections that may be in their handshake at once; more get
+/// `503` before the WebSocket upgrade (each costs a signature check).
+pub const MAX_PENDING_HANDSHAKES: usize = 16;
 const BACKOFF_START: Duration = Duration::from_millis(200);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
 
@@ -57,6 +60,11 @@ pub struct PeerCounters {
     pub frames_dropped_malformed: AtomicU64,
     /// Links closed because the peer stopped reading.
     pub links_closed_not_reading: AtomicU64,
+}
+
+/// One of the [`MAX_PENDING_HANDSHAKES`] slots, held while a handshake runs.
+pub struct HandshakeSlot {
+    _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 /// A frame from an authenticated peer, waiting for the consensus driver;
@@ -111,6 +119,7 @@ pub struct PeerNetwork {
     config: PeerConfig,
     links: Mutex<HashMap<u16, Link>>,
     next_generation: AtomicU64,
+    handshake_slots: Arc<tokio::sync::Semaphore>,
     inbound: mpsc::Sender<InboundFrame>,
     /// Counters.
     pub counters: PeerCounters,
@@ -145,6 +154,7 @@ impl PeerNetwork {
             config,
             links: Mutex::new(HashMap::new()),
             next_generation: AtomicU64::new(1),
+            handshake_slots: Arc::new(tokio::sync::Semaphore::new(MAX_PENDING_HANDSHAKES)),
             inbound,
             counters: PeerCounters::default(),
         });
@@ -275,8 +285,23 @@ impl PeerNetwork {
             .map_err(|e| e.to_string())
     }
 
-    /// Serves an accepted WebSocket (the `/peer/v1` route).
-    pub async fn accept(self: Arc<Self>, socket: axum::extract::ws::WebSocket) {
+    /// A slot for one more accepted handshake, if fewer than
+    /// [`MAX_PENDING_HANDSHAKES`] are under way.
+    pub fn handshake_slot(&self) -> Option<HandshakeSlot> {
+        self.handshake_slots
+            .clone()
+            .try_acquire_owned()
+            .ok()
+            .map(|permit| HandshakeSlot { _permit: permit })
+    }
+
+    /// Serves an accepted WebSocket (the `/peer/v1` route); the slot is
+    /// given back when the handshake ends.
+    pub async fn accept(
+        self: Arc<Self>,
+        socket: axum::extract::ws::WebSocket,
+        slot: HandshakeSlot,
+    ) {
         let mut io = AxumIo(socket);
         let handshake = async {
             let challenge = self.identity().challenge(random_32());
@@ -298,7 +323,9 @@ impl PeerNetwork {
                 .map_err(|()| "socket error".to_string())?;
             Ok::<u16, String>(peer)
         };
-        match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
+        let outcome = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await;
+        drop(slot);
+        match outcome {
             Ok(Ok(peer)) => {
                 tracing::info!(peer, "peer link up (accepted)");
                 self.run_link(peer, io).await;
