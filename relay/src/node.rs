@@ -229,10 +229,15 @@ impl ConsensusNode {
                 },
                 query = inputs.queries.recv() => match query {
                     Some(query) => {
-                        self.answer(query);
-                        while let Ok(query) = inputs.queries.try_recv() {
+                        // A proof may first build the checkpoint's tree: blocking work.
+                        // At most a batch's worth at once, so queries never starve consensus.
+                        tokio::task::block_in_place(|| {
                             self.answer(query);
-                        }
+                            for _ in 1..MAX_BATCH {
+                                let Ok(query) = inputs.queries.try_recv() else { break };
+                                self.answer(query);
+                            }
+                        });
                         continue;
                     }
                     None => return,
