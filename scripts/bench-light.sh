@@ -76,6 +76,7 @@ for i in 0 1 2 3; do
   args=(run --listen "127.0.0.1:$((BASE + i))" --genesis "$DEVNET/genesis.json" --data-dir "$DEVNET/relay-$i"
         --key-file "$DEVNET/relay-$i.key" --name "relay-$i")
   [ "$i" = 0 ] && args+=(--faucet-key-file "$DEVNET/faucet.key")
+  args+=(--cors-origin "http://127.0.0.1:$((BASE + 80))")
   for ((j = 0; j < i; j++)); do args+=(--peer "ws://127.0.0.1:$((BASE + j))/peer/v1"); done
   RUST_LOG=warn "$BIN/ruv-relay" "${args[@]}" > "$DEVNET/relay-$i.log" 2>&1 &
   pids+=($!)

@@ -71,6 +71,9 @@ for ((i = 0; i < RELAYS; i++)); do
   args=(run --listen "127.0.0.1:$((BASE_PORT + i))" --genesis "$DATA_DIR/genesis.json"
         --data-dir "$DATA_DIR/relay-$i" --key-file "$DATA_DIR/relay-$i.key" --name "relay-$i")
   [ "$i" = 0 ] && args+=(--faucet-key-file "$DATA_DIR/faucet.key")
+  # The wallet and the demo dapp live on origins of their own: let their pages
+  # call the REST API (the faucet); WebSockets need no CORS.
+  args+=(--cors-origin "http://127.0.0.1:$WALLET_PORT" --cors-origin "http://127.0.0.1:$((WALLET_PORT + 1))")
   # Each relay dials the ones before it: one authenticated link per pair.
   for ((j = 0; j < i; j++)); do args+=(--peer "ws://127.0.0.1:$((BASE_PORT + j))/peer/v1"); done
   "$RELAY_BIN" "${args[@]}" > "$DATA_DIR/relay-$i.log" 2>&1 &

@@ -40,6 +40,11 @@ pub struct RelayConfig {
     /// A transaction that cannot be issued yet (nonce gap, funds still
     /// arriving) is rejected after this many milliseconds.
     pub tx_retry_ttl_ms: u64,
+    /// Web origins allowed to call the REST API from a browser (CORS); empty: none.
+    pub cors_origins: Vec<String>,
+    /// Per-IP limits of the client API (not options: a relay runs the
+    /// documented defaults; tests lower them).
+    pub client_limits: crate::http::limits::ClientLimits,
 }
 
 /// The options of `run`, each optional: as flags, and as keys of the file.
@@ -75,6 +80,12 @@ pub struct RunOptions {
     /// arriving) is rejected after this many milliseconds [default: 120000].
     #[arg(long)]
     pub tx_retry_ttl_ms: Option<u64>,
+    /// A web origin (`https://host[:port]`) whose pages may call the REST
+    /// API from a browser (CORS); repeat the flag (the file's key is a list,
+    /// which flags replace). None by default: no cross-origin access.
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    #[serde(default)]
+    pub cors_origin: Vec<String>,
 }
 
 /// Arguments of `ruv-relay run`.
@@ -107,6 +118,14 @@ pub enum ConfigError {
         path: String,
         /// The parser's message (line, column, expected keys).
         message: String,
+    },
+    /// An option's value is unusable.
+    #[error("`{option}`: {reason}")]
+    Invalid {
+        /// The option.
+        option: &'static str,
+        /// Why.
+        reason: String,
     },
     /// A required option is in neither the flags nor the file.
     #[error("`{0}` is required: pass `--{0}` or set `{0} = ...` in the config file")]
@@ -170,6 +189,7 @@ impl RunOptions {
             faucet_key_file,
             peers,
             tx_retry_ttl_ms,
+            cors_origin,
         } = self;
         Self {
             listen: listen.or(file.listen),
@@ -180,6 +200,11 @@ impl RunOptions {
             faucet_key_file: faucet_key_file.or(file.faucet_key_file),
             peers: if peers.is_empty() { file.peers } else { peers },
             tx_retry_ttl_ms: tx_retry_ttl_ms.or(file.tx_retry_ttl_ms),
+            cors_origin: if cors_origin.is_empty() {
+                file.cors_origin
+            } else {
+                cors_origin
+            },
         }
     }
 
@@ -194,7 +219,14 @@ impl RunOptions {
             faucet_key_file,
             peers,
             tx_retry_ttl_ms,
+            cors_origin,
         } = self;
+        for origin in &cors_origin {
+            check_origin(origin).map_err(|reason| ConfigError::Invalid {
+                option: "cors-origin",
+                reason: format!("{origin:?}: {reason}"),
+            })?;
+        }
         Ok(RelayConfig {
             listen: listen.unwrap_or_else(|| {
                 DEFAULT_LISTEN
@@ -208,7 +240,27 @@ impl RunOptions {
             faucet_key_file,
             peers,
             tx_retry_ttl_ms: tx_retry_ttl_ms.unwrap_or(DEFAULT_TX_RETRY_TTL_MS),
+            cors_origins: cors_origin,
+            client_limits: Default::default(),
         })
+    }
+}
+
+/// A CORS origin is `http://` or `https://`, a host and maybe a port:
+/// nothing else (no path, no `*`, nothing a header cannot carry).
+fn check_origin(origin: &str) -> Result<(), &'static str> {
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .ok_or("an origin starts with http:// or https://")?;
+    let host_ok = !rest.is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    if host_ok {
+        Ok(())
+    } else {
+        Err("an origin is scheme://host[:port], without a path or wildcard")
     }
 }
 
@@ -297,6 +349,46 @@ mod tests {
         let err = resolve(&["--genesis", "g", "--key-file", "k"]).unwrap_err();
         assert!(matches!(err, ConfigError::Missing("data-dir")), "{err}");
         assert!(err.to_string().contains("--data-dir"));
+        for bad in ["*", "example.org", "https://example.org/wallet", "https://"] {
+            let err = resolve(&[
+                "--genesis",
+                "g",
+                "--data-dir",
+                "d",
+                "--key-file",
+                "k",
+                "--cors-origin",
+                bad,
+            ])
+            .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ConfigError::Invalid {
+                        option: "cors-origin",
+                        ..
+                    }
+                ),
+                "{bad}: {err}"
+            );
+        }
+        let c = resolve(&[
+            "--genesis",
+            "g",
+            "--data-dir",
+            "d",
+            "--key-file",
+            "k",
+            "--cors-origin",
+            "http://127.0.0.1:5173",
+            "--cors-origin",
+            "https://[::1]:8443",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.cors_origins,
+            ["http://127.0.0.1:5173", "https://[::1]:8443"]
+        );
         let err = resolve(&["--config", "/nonexistent/relay.toml"]).unwrap_err();
         assert!(matches!(err, ConfigError::Read { .. }), "{err}");
     }
@@ -318,6 +410,7 @@ mod tests {
         }
         let all = RunOptions::from_toml(&uncommented).unwrap_or_else(|e| panic!("{e}"));
         assert!(!all.peers.is_empty());
+        assert!(!all.cors_origin.is_empty());
         for arg in command.get_arguments() {
             let Some(long) = arg.get_long() else { continue };
             if long == "config" {

@@ -1,9 +1,12 @@
 //! `ruv-relay`: a slim, self-hostable rUv relay.
 //!
 //! Layout (drivers around pure cores):
-//! - [`node`]: the relay's state machine (ledger, transaction index); no I/O.
+//! - [`node`]: the consensus driver, sole owner of the engine, checkpointer
+//!   and database; handlers hold a [`node::NodeHandle`] (snapshot reads, messages).
 //! - [`storage`]: the embedded crash-safe database (redb).
 //! - [`http`]: the client API driver: REST under `/api/v1/`, WebSocket `/api/v1/ws`.
+//! - [`admission`]: which transfers may enter the engine at all (ingress limits).
+//! - [`rate`]: the token bucket every rate limit uses.
 //! - [`faucet`]: the devnet faucet (off unless configured).
 //! - [`devnet`]: generates a local devnet (keys and genesis).
 //! - [`config`]: the options of `run`, from flags and a TOML file.
@@ -11,6 +14,7 @@
 //! - [`chain_id`]: chain ids bound to their genesis.
 #![forbid(unsafe_code)]
 
+pub mod admission;
 pub mod chain_id;
 pub mod cli;
 pub mod config;
@@ -22,6 +26,7 @@ pub mod metrics;
 pub mod node;
 pub mod operator;
 pub mod peer;
+pub mod rate;
 pub mod service;
 pub mod storage;
 

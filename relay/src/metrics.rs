@@ -17,6 +17,8 @@ pub struct Metrics {
     pub transactions_accepted: Counter,
     /// Transactions rejected (final, or refused on submission).
     pub transactions_rejected: Counter,
+    /// Transfers refused by admission control (clients' and peers').
+    pub admission_refused: Counter,
     /// Vertices accepted by consensus.
     pub vertices_accepted: Counter,
     /// Vertices rejected by consensus.
@@ -35,6 +37,8 @@ pub struct Metrics {
     pub finality_seconds: Histogram,
     /// Authenticated peer links.
     pub peers_connected: Gauge,
+    /// Peer links closed because the peer stopped reading.
+    pub peer_links_closed_not_reading: Gauge,
     /// Open client WebSocket connections.
     pub websocket_connections: Gauge,
     /// Frames waiting in the peer inbound queue.
@@ -59,6 +63,7 @@ impl Metrics {
             transactions_submitted: Counter::default(),
             transactions_accepted: Counter::default(),
             transactions_rejected: Counter::default(),
+            admission_refused: Counter::default(),
             vertices_accepted: Counter::default(),
             vertices_rejected: Counter::default(),
             checkpoints_certified: Counter::default(),
@@ -69,6 +74,7 @@ impl Metrics {
             // 1 ms .. ~16 s
             finality_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
             peers_connected: Gauge::default(),
+            peer_links_closed_not_reading: Gauge::default(),
             websocket_connections: Gauge::default(),
             peer_inbound_queue: Gauge::default(),
             engine_queue: Gauge::default(),
@@ -90,6 +96,11 @@ impl Metrics {
             "transactions_rejected",
             "Transactions rejected (final or refused)",
             metrics.transactions_rejected.clone(),
+        );
+        r.register(
+            "admission_refused",
+            "Transfers refused at ingress by admission control (clients' and peers')",
+            metrics.admission_refused.clone(),
         );
         r.register(
             "vertices_accepted",
@@ -131,6 +142,11 @@ impl Metrics {
             "peers_connected",
             "Authenticated peer links",
             metrics.peers_connected.clone(),
+        );
+        r.register(
+            "peer_links_closed_not_reading",
+            "Peer links closed because the peer stopped reading (total)",
+            metrics.peer_links_closed_not_reading.clone(),
         );
         r.register(
             "websocket_connections",

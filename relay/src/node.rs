@@ -1,31 +1,43 @@
-//! The consensus driver: owns the QR-Avalanche [`Engine`] (a pure state
-//! machine) and connects it to the world. One task feeds it ticks, peer frames
-//! and client submissions in batches; for each batch it persists what the
-//! engine asks (one database transaction, in order) *before* sending any
-//! message or telling any client, then sends, then publishes events.
+//! The consensus driver: the sole owner of the QR-Avalanche [`Engine`] (a
+//! pure state machine), the [`Checkpointer`] and the database. One task
+//! feeds the engine ticks, peer frames and client submissions in batches;
+//! for each batch it persists what the engine asks (one database
+//! transaction, in order) *before* sending any message or telling any
+//! client, then publishes a new [`Snapshot`], sends, answers and publishes
+//! events.
 //!
-//! The same task owns the [`Checkpointer`]: every vertex the engine accepts
-//! and every checkpoint message the engine passes through goes to it in the
-//! same batch, and its persistence requests (the "signed n" lock, certified
-//! checkpoints) share the batch's database commit.
+//! Every vertex the engine accepts and every checkpoint message the engine
+//! passes through goes to the checkpointer in the same batch, and its
+//! persistence requests (the "signed n" lock, certified checkpoints) share
+//! the batch's database commit.
+//!
+//! Nothing else touches this state: handlers hold a [`NodeHandle`] (smoldot's
+//! handle + background task), read the published snapshot, and send the
+//! driver messages for what needs the engine (see [`handle`]).
 
+pub mod handle;
+pub mod snapshot;
+
+pub use handle::{NodeHandle, NodeInputs, Submission};
+pub use snapshot::Snapshot;
+
+use crate::admission::{self, GossipLimits, PendingTransfers};
 use crate::metrics::Metrics;
-use crate::peer::PeerNetwork;
+use crate::peer::{InboundFrame, PeerNetwork};
 use crate::storage::Storage;
+use handle::Query;
 use ruv_consensus::checkpoint::{CheckpointInput, CheckpointOutput, CheckpointPersist};
 use ruv_consensus::{
     Checkpointer, Engine, Input, Message, Output, Persist, TxDropReason, ValidatorIndex,
 };
 use ruv_protocol::api::{codes, AccountInfo, ApiError, TxState, TxStatus};
 use ruv_protocol::checkpoint::CertifiedCheckpoint;
-use ruv_protocol::ledger::TxRejection;
-use ruv_protocol::light::{AccountProof, TransactionProof};
-use ruv_protocol::{Address, SignedTransfer, TxId};
+use ruv_protocol::{Address, TxId};
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, watch};
 
 /// How often the engine is ticked when nothing else happens.
 pub const TICK: Duration = Duration::from_millis(10);
@@ -33,6 +45,9 @@ pub const TICK: Duration = Duration::from_millis(10);
 pub const MAX_BATCH: usize = 512;
 /// Client submissions waiting for the driver, at most.
 pub const SUBMISSION_QUEUE: usize = 4096;
+/// Queries (statuses, proofs) waiting for the driver, at most; askers wait
+/// for room rather than fail.
+pub const QUERY_QUEUE: usize = 1024;
 /// How many recent rejections are remembered for status queries.
 pub const REMEMBERED_REJECTIONS: usize = 100_000;
 
@@ -45,12 +60,6 @@ pub enum NodeEvent {
     Transaction(TxStatus),
     /// A new certified checkpoint, and the accounts that changed in it.
     Checkpoint(Arc<CertifiedCheckpoint>, Arc<[Address]>),
-}
-
-/// A client submission on its way to the engine.
-pub struct Submission {
-    tx: Arc<SignedTransfer>,
-    reply: oneshot::Sender<Result<TxStatus, ApiError>>,
 }
 
 enum Work {
@@ -77,28 +86,28 @@ impl Rejections {
     }
 }
 
-/// The running consensus node.
+/// The consensus driver; [`ConsensusNode::run`] consumes it.
 pub struct ConsensusNode {
-    engine: Mutex<Engine>,
-    checkpoints: Mutex<Checkpointer>,
-    /// Taken (and so closed) when the driver stops.
-    storage: Mutex<Option<Storage>>,
+    engine: Engine,
+    checkpoints: Checkpointer,
+    storage: Storage,
     peers: Arc<PeerNetwork>,
     events: broadcast::Sender<NodeEvent>,
     metrics: Arc<Metrics>,
-    rejections: Mutex<Rejections>,
-    submitted_at: Mutex<HashMap<TxId, Instant>>,
-    submissions: mpsc::Sender<Submission>,
-    healthy: AtomicBool,
+    rejections: Rejections,
+    submitted_at: HashMap<TxId, Instant>,
     epoch: Instant,
     /// Queries no link could take, handed back to the engine next batch.
-    undeliverable: Mutex<Vec<(ValidatorIndex, Message)>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Every mutation under these locks completes or is not started, so a
-    // poisoned lock still guards consistent data.
-    m.lock().unwrap_or_else(|p| p.into_inner())
+    undeliverable: Vec<(ValidatorIndex, Message)>,
+    /// Accounts credited with fee rewards whenever a transaction is accepted.
+    reward_addresses: Vec<Address>,
+    /// Transfers admitted here and not decided (admission control).
+    pending: PendingTransfers,
+    gossip_limits: GossipLimits,
+    last_sweep: Instant,
+    /// The master copy of what is published; cloning it is O(1).
+    view: Snapshot,
+    publish: watch::Sender<Arc<Snapshot>>,
 }
 
 fn dropped_reason(reason: TxDropReason) -> ApiError {
@@ -111,7 +120,8 @@ fn dropped_reason(reason: TxDropReason) -> ApiError {
 }
 
 impl ConsensusNode {
-    /// Wraps a (restored) engine; call [`ConsensusNode::run`] to drive it.
+    /// Wraps a (restored) engine; returns the driver, the handle for
+    /// everyone else, and the handle's channels for [`ConsensusNode::run`].
     pub fn new(
         engine: Engine,
         checkpoints: Checkpointer,
@@ -119,144 +129,86 @@ impl ConsensusNode {
         peers: Arc<PeerNetwork>,
         events: broadcast::Sender<NodeEvent>,
         metrics: Arc<Metrics>,
-    ) -> (Arc<Self>, mpsc::Receiver<Submission>) {
-        let (submissions, receiver) = mpsc::channel(SUBMISSION_QUEUE);
-        let node = Arc::new(Self {
-            engine: Mutex::new(engine),
-            checkpoints: Mutex::new(checkpoints),
-            storage: Mutex::new(Some(storage)),
+    ) -> (Self, NodeHandle, NodeInputs) {
+        let (submissions, submissions_rx) = mpsc::channel(SUBMISSION_QUEUE);
+        let (queries, queries_rx) = mpsc::channel(QUERY_QUEUE);
+        let view = Snapshot {
+            healthy: true,
+            accounts: engine
+                .ledger()
+                .accounts()
+                .map(|(address, account)| (*address, *account))
+                .collect(),
+            accepted_transactions: engine.metrics().transactions_accepted,
+            pending_transactions: engine.pending_tx_count() as u64,
+            latest_checkpoint: checkpoints
+                .latest()
+                .map(|c| Arc::new(c.certificate.to_json())),
+            engine_messages_dropped: engine.metrics().dropped_total(),
+            pending_by_sender: imbl::HashMap::new(),
+        };
+        let (publish, snapshot) = watch::channel(Arc::new(view.clone()));
+        let reward_addresses = engine
+            .ledger()
+            .rules()
+            .validators
+            .iter()
+            .map(|(address, _)| *address)
+            .collect();
+        let handle = NodeHandle {
+            submissions,
+            queries,
+            snapshot,
+            peers: peers.clone(),
+        };
+        let node = Self {
+            engine,
+            checkpoints,
+            storage,
             peers,
             events,
             metrics,
-            rejections: Mutex::default(),
-            submitted_at: Mutex::default(),
-            submissions,
-            healthy: AtomicBool::new(true),
+            rejections: Rejections::default(),
+            submitted_at: HashMap::new(),
             epoch: Instant::now(),
-            undeliverable: Mutex::default(),
-        });
-        (node, receiver)
+            undeliverable: Vec::new(),
+            reward_addresses,
+            pending: PendingTransfers::default(),
+            gossip_limits: GossipLimits::default(),
+            last_sweep: Instant::now(),
+            view,
+            publish,
+        };
+        node.update_gauges();
+        (
+            node,
+            handle,
+            NodeInputs {
+                submissions: submissions_rx,
+                queries: queries_rx,
+            },
+        )
     }
 
-    /// False once storage failed: the node stopped deciding.
-    pub fn is_healthy(&self) -> bool {
-        self.healthy.load(Ordering::Relaxed)
-    }
-
-    /// Authenticated peer links right now.
-    pub fn peer_count(&self) -> usize {
-        self.peers.connected().len()
-    }
-
-    /// Reads the engine (accepted ledger, statuses, counters).
-    pub fn with_engine<T>(&self, f: impl FnOnce(&Engine) -> T) -> T {
-        f(&lock(&self.engine))
-    }
-
-    /// An account in the accepted state.
-    pub fn account(&self, address: Address) -> AccountInfo {
-        AccountInfo::new(address, lock(&self.engine).ledger().account(&address))
-    }
-
-    /// The latest certified checkpoint (None before the first).
-    pub fn latest_checkpoint(&self) -> Option<CertifiedCheckpoint> {
-        lock(&self.checkpoints)
-            .latest()
-            .map(|c| c.certificate.to_json())
-    }
-
-    /// A certified checkpoint by number.
-    pub fn checkpoint(&self, number: u64) -> Option<CertifiedCheckpoint> {
-        lock(&self.checkpoints)
-            .certified(number)
-            .map(|c| c.certificate.to_json())
-    }
-
-    /// An account with its proof against the latest certified checkpoint.
-    pub fn account_proof(&self, address: &Address) -> Option<AccountProof> {
-        lock(&self.checkpoints).prove_account(address)
-    }
-
-    /// A transaction's inclusion proof, once a certified checkpoint holds it.
-    pub fn transaction_proof(&self, id: &TxId) -> Option<TransactionProof> {
-        lock(&self.checkpoints).prove_transaction(id)
-    }
-
-    /// The inclusion proof of the transaction that used `nonce` of `from`.
-    pub fn nonce_proof(&self, from: &Address, nonce: u64) -> Option<TransactionProof> {
-        lock(&self.checkpoints).prove_nonce(from, nonce)
-    }
-
-    /// A transaction's status as this relay knows it.
-    pub fn tx_status(&self, id: TxId) -> Option<TxStatus> {
-        let status = lock(&self.engine).tx_status(&id);
-        match status {
-            ruv_consensus::TxStatus::Accepted { .. } => Some(TxStatus {
-                id,
-                status: TxState::Accepted,
-                reason: None,
-            }),
-            ruv_consensus::TxStatus::Pending => Some(TxStatus {
-                id,
-                status: TxState::Pending,
-                reason: None,
-            }),
-            ruv_consensus::TxStatus::Unknown => {
-                lock(&self.rejections)
-                    .reasons
-                    .get(&id)
-                    .map(|reason| TxStatus {
-                        id,
-                        status: TxState::Rejected,
-                        reason: Some(reason.clone()),
-                    })
-            }
-        }
-    }
-
-    /// Hands a verified transaction to the engine and waits for its first
-    /// verdict: pending, accepted, or a typed rejection.
-    pub async fn submit(&self, tx: SignedTransfer) -> Result<TxStatus, ApiError> {
-        if !self.is_healthy() {
-            return Err(ApiError::new(
-                codes::INTERNAL,
-                "this relay's storage failed; it no longer decides",
-            ));
-        }
-        let (reply, answer) = oneshot::channel();
-        self.submissions
-            .try_send(Submission {
-                tx: Arc::new(tx),
-                reply,
-            })
-            .map_err(|_| ApiError::new(codes::MEMPOOL_FULL, "the relay is busy; resubmit later"))?;
-        answer.await.unwrap_or_else(|_| {
-            Err(ApiError::new(
-                codes::INTERNAL,
-                "the consensus driver stopped",
-            ))
-        })
-    }
-
-    /// Drives the engine until the inputs close or storage fails.
+    /// Drives the engine until shutdown, until the inputs close or until
+    /// storage fails; then closes the database (by dropping it) and stops
+    /// the rest of the relay if consensus stopped on its own.
     pub async fn run(
-        self: Arc<Self>,
-        mut inbound: mpsc::Receiver<(u16, Vec<u8>)>,
-        mut submissions: mpsc::Receiver<Submission>,
+        mut self,
+        mut inbound: mpsc::Receiver<InboundFrame>,
+        mut inputs: NodeInputs,
         shutdown: tokio_util::sync::CancellationToken,
     ) {
-        self.drive(&mut inbound, &mut submissions, shutdown.clone())
+        self.drive(&mut inbound, &mut inputs, shutdown.clone())
             .await;
-        // Close the database now, whoever still holds the node, and stop the
-        // rest of the relay if consensus stopped on its own.
-        lock(&self.storage).take();
+        drop(self);
         shutdown.cancel();
     }
 
     async fn drive(
-        self: &Arc<Self>,
-        inbound: &mut mpsc::Receiver<(u16, Vec<u8>)>,
-        submissions: &mut mpsc::Receiver<Submission>,
+        &mut self,
+        inbound: &mut mpsc::Receiver<InboundFrame>,
+        inputs: &mut NodeInputs,
         shutdown: tokio_util::sync::CancellationToken,
     ) {
         let mut ticker = tokio::time::interval(TICK);
@@ -267,89 +219,222 @@ impl ConsensusNode {
                 _ = shutdown.cancelled() => return,
                 _ = ticker.tick() => {}
                 frame = inbound.recv() => match frame {
-                    Some((from, bytes)) => batch.push(Work::Peer(from, bytes)),
+                    // The frame's inbound budget is released here.
+                    Some(frame) => batch.push(Work::Peer(frame.from, frame.bytes)),
                     None => return,
                 },
-                submission = submissions.recv() => match submission {
+                submission = inputs.submissions.recv() => match submission {
                     Some(s) => batch.push(Work::Submit(s)),
+                    None => return,
+                },
+                query = inputs.queries.recv() => match query {
+                    Some(query) => {
+                        // A proof may first build the checkpoint's tree: blocking work.
+                        // At most a batch's worth at once, so queries never starve consensus.
+                        tokio::task::block_in_place(|| {
+                            self.answer(query);
+                            for _ in 1..MAX_BATCH {
+                                let Ok(query) = inputs.queries.try_recv() else { break };
+                                self.answer(query);
+                            }
+                        });
+                        continue;
+                    }
                     None => return,
                 },
             }
             while batch.len() < MAX_BATCH {
-                if let Ok(s) = submissions.try_recv() {
+                if let Ok(s) = inputs.submissions.try_recv() {
                     batch.push(Work::Submit(s));
-                } else if let Ok((from, bytes)) = inbound.try_recv() {
-                    batch.push(Work::Peer(from, bytes));
+                } else if let Ok(frame) = inbound.try_recv() {
+                    batch.push(Work::Peer(frame.from, frame.bytes));
                 } else {
                     break;
                 }
             }
             self.metrics.peer_inbound_queue.set(inbound.len() as i64);
-            self.metrics.engine_queue.set(submissions.len() as i64);
-            let node = self.clone();
+            self.metrics
+                .engine_queue
+                .set(inputs.submissions.len() as i64);
             // Signature checks and the durable commit are blocking work.
-            if !tokio::task::block_in_place(|| node.process(batch)) {
+            if !tokio::task::block_in_place(|| self.process(batch)) {
                 return;
             }
         }
     }
 
+    /// Hands a peer frame to the engine; a gossiped transfer passes the
+    /// per-peer rate limit and admission control first (the same rules as
+    /// a client's), so peers cannot fill the pool with what clients could not.
+    fn peer_frame(
+        &mut self,
+        from: u16,
+        bytes: Vec<u8>,
+        outputs: &mut Vec<Output>,
+        senders: &mut Vec<Address>,
+    ) {
+        let input = |bytes| Input::PeerMessage {
+            from: ValidatorIndex(from),
+            bytes,
+        };
+        if !admission::is_transaction_gossip(&bytes) {
+            return self.engine.handle(input(bytes), outputs);
+        }
+        if !self.gossip_limits.allow(from, Instant::now()) {
+            self.metrics.admission_refused.inc();
+            return;
+        }
+        let Ok(Message::Transaction(tx)) = Message::decode(&bytes) else {
+            // Malformed: the engine counts it.
+            return self.engine.handle(input(bytes), outputs);
+        };
+        let id = tx.id();
+        if !matches!(self.engine.tx_status(&id), ruv_consensus::TxStatus::Unknown) {
+            return; // already known: nothing for the engine to do
+        }
+        let account = self.engine.ledger().account(&tx.transfer.from);
+        if tx.transfer.nonce <= account.nonce
+            || self.pending.admit(id, account, &tx.transfer).is_err()
+        {
+            self.metrics.admission_refused.inc();
+            return;
+        }
+        self.engine.handle(input(bytes), outputs);
+        if matches!(self.engine.tx_status(&id), ruv_consensus::TxStatus::Unknown) {
+            // The engine did not keep it (bad signature, full pool).
+            self.pending.remove(&id);
+        } else {
+            senders.push(tx.transfer.from);
+        }
+    }
+
+    /// Answers a query from the state as of the last batch.
+    fn answer(&mut self, query: Query) {
+        // A dropped receiver means the asker went away: nothing to do.
+        match query {
+            Query::TxStatus(id, reply) => {
+                let _ = reply.send(self.tx_status(id));
+            }
+            Query::Checkpoint(number, reply) => {
+                let checkpoint = self
+                    .checkpoints
+                    .certified(number)
+                    .map(|c| c.certificate.to_json());
+                let _ = reply.send(checkpoint);
+            }
+            Query::AccountProof(address, reply) => {
+                let _ = reply.send(self.checkpoints.prove_account(&address));
+            }
+            Query::TransactionProof(id, reply) => {
+                let _ = reply.send(self.checkpoints.prove_transaction(&id));
+            }
+            Query::NonceProof(from, nonce, reply) => {
+                let _ = reply.send(self.checkpoints.prove_nonce(&from, nonce));
+            }
+        }
+    }
+
+    /// A transaction's status as this relay knows it.
+    fn tx_status(&self, id: TxId) -> Option<TxStatus> {
+        let status = match self.engine.tx_status(&id) {
+            ruv_consensus::TxStatus::Accepted { .. } => TxState::Accepted,
+            ruv_consensus::TxStatus::Pending => TxState::Pending,
+            ruv_consensus::TxStatus::Unknown => {
+                return self.rejections.reasons.get(&id).map(|reason| TxStatus {
+                    id,
+                    status: TxState::Rejected,
+                    reason: Some(reason.clone()),
+                })
+            }
+        };
+        Some(TxStatus {
+            id,
+            status,
+            reason: None,
+        })
+    }
+
     /// Handles one batch. Returns false if the node must stop.
-    fn process(&self, batch: Vec<Work>) -> bool {
+    fn process(&mut self, batch: Vec<Work>) -> bool {
         let now_ms = self.epoch.elapsed().as_millis() as u64;
         let mut outputs = Vec::new();
         let mut replies = Vec::new();
-        let mut engine = lock(&self.engine);
-        engine.handle(Input::Tick { now_ms }, &mut outputs);
-        for (to, message) in std::mem::take(&mut *lock(&self.undeliverable)) {
-            engine.handle(Input::Undeliverable { to, message }, &mut outputs);
+        self.engine.handle(Input::Tick { now_ms }, &mut outputs);
+        for (to, message) in std::mem::take(&mut self.undeliverable) {
+            self.engine
+                .handle(Input::Undeliverable { to, message }, &mut outputs);
         }
+        // Senders whose pending transfers changed in this batch.
+        let mut senders: Vec<Address> = Vec::new();
         for work in batch {
             match work {
-                Work::Peer(from, bytes) => engine.handle(
-                    Input::PeerMessage {
-                        from: ValidatorIndex(from),
-                        bytes,
-                    },
-                    &mut outputs,
-                ),
+                Work::Peer(from, bytes) => self.peer_frame(from, bytes, &mut outputs, &mut senders),
                 Work::Submit(submission) => {
                     let id = submission.tx.id();
-                    lock(&self.submitted_at)
-                        .entry(id)
-                        .or_insert_with(Instant::now);
+                    let account = self.engine.ledger().account(&submission.tx.transfer.from);
+                    // A resubmission of what the engine already holds or
+                    // decided is answered by the engine, not counted again.
+                    let known =
+                        !matches!(self.engine.tx_status(&id), ruv_consensus::TxStatus::Unknown);
+                    if !known && submission.tx.transfer.nonce > account.nonce {
+                        if let Err(refusal) =
+                            self.pending.admit(id, account, &submission.tx.transfer)
+                        {
+                            self.metrics.admission_refused.inc();
+                            let _ = submission.reply.send(Err(refusal.to_api_error()));
+                            continue;
+                        }
+                        senders.push(submission.tx.transfer.from);
+                    }
+                    self.submitted_at.entry(id).or_insert_with(Instant::now);
                     let start = outputs.len();
-                    engine.handle(Input::SubmitTransaction(submission.tx), &mut outputs);
+                    self.engine
+                        .handle(Input::SubmitTransaction(submission.tx), &mut outputs);
                     replies.push((id, submission.reply, start..outputs.len()));
                 }
             }
         }
+        // Transfers the engine decided leave the pending set; so do, now
+        // and then, those it let go without a verdict (dropped gossip).
+        for output in &outputs {
+            if let Output::TxAccepted { id, .. }
+            | Output::TxRejected { id, .. }
+            | Output::TxDropped { id, .. } = output
+            {
+                senders.extend(self.pending.remove(id));
+            }
+        }
+        if self.last_sweep.elapsed() >= admission::SWEEP_INTERVAL {
+            self.last_sweep = Instant::now();
+            let engine = &self.engine;
+            senders.extend(
+                self.pending
+                    .retain(|id| matches!(engine.tx_status(id), ruv_consensus::TxStatus::Pending)),
+            );
+        }
 
         // The checkpointer sees what the engine decided in this batch.
         let mut checkpoint_outputs = Vec::new();
-        {
-            let mut checkpoints = lock(&self.checkpoints);
-            let unix_ms = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64);
-            checkpoints.handle(
-                CheckpointInput::Tick { now_ms, unix_ms },
-                &mut checkpoint_outputs,
-            );
-            for output in &outputs {
-                let input = match output {
-                    Output::VertexAccepted { id, .. } => match engine.vertex(id) {
-                        Some(vertex) => CheckpointInput::VertexAccepted(vertex.clone()),
-                        None => continue,
-                    },
-                    Output::Checkpoint { from, message } => CheckpointInput::Peer {
-                        from: *from,
-                        message: message.clone(),
-                    },
-                    _ => continue,
-                };
-                checkpoints.handle(input, &mut checkpoint_outputs);
-            }
+        let unix_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        self.checkpoints.handle(
+            CheckpointInput::Tick { now_ms, unix_ms },
+            &mut checkpoint_outputs,
+        );
+        for output in &outputs {
+            let input = match output {
+                Output::VertexAccepted { id, .. } => match self.engine.vertex(id) {
+                    Some(vertex) => CheckpointInput::VertexAccepted(vertex.clone()),
+                    None => continue,
+                },
+                Output::Checkpoint { from, message } => CheckpointInput::Peer {
+                    from: *from,
+                    message: message.clone(),
+                },
+                _ => continue,
+            };
+            self.checkpoints.handle(input, &mut checkpoint_outputs);
         }
 
         // 1. Persist, in order, before anything leaves this relay.
@@ -368,26 +453,22 @@ impl ConsensusNode {
             })
             .collect();
         if !persist.is_empty() || !checkpoint_persist.is_empty() {
-            let stored = match lock(&self.storage).as_ref() {
-                Some(storage) => storage
-                    .apply_all(persist, checkpoint_persist)
-                    .map_err(|e| e.to_string()),
-                None => Err("the database is closed".to_owned()),
-            };
-            if let Err(e) = stored {
+            if let Err(e) = self.storage.apply_all(persist, checkpoint_persist) {
                 tracing::error!(error = %e, "storage failed; this relay stops deciding");
-                self.healthy.store(false, Ordering::Relaxed);
+                self.view.healthy = false;
+                self.publish.send_replace(Arc::new(self.view.clone()));
                 return false;
             }
         }
 
-        // 2. Work out client-visible events while the engine is at hand.
+        // 2. Work out client-visible events and the new snapshot.
         let mut events = Vec::new();
+        let mut touched: Vec<Address> = Vec::new();
         for output in &outputs {
             match output {
                 Output::TxAccepted { id, vertex } => {
                     self.metrics.transactions_accepted.inc();
-                    if let Some(at) = lock(&self.submitted_at).remove(id) {
+                    if let Some(at) = self.submitted_at.remove(id) {
                         self.metrics
                             .finality_seconds
                             .observe(at.elapsed().as_secs_f64());
@@ -397,7 +478,8 @@ impl ConsensusNode {
                         status: TxState::Accepted,
                         reason: None,
                     }));
-                    if let Some(tx) = engine
+                    if let Some(tx) = self
+                        .engine
                         .vertex(vertex)
                         // Vertices carry their transaction ids: no re-hashing.
                         .and_then(|v| {
@@ -406,9 +488,10 @@ impl ConsensusNode {
                         })
                     {
                         for address in [tx.transfer.from, tx.transfer.to] {
+                            touched.push(address);
                             events.push(NodeEvent::Account(AccountInfo::new(
                                 address,
-                                engine.ledger().account(&address),
+                                self.engine.ledger().account(&address),
                             )));
                         }
                     }
@@ -433,12 +516,11 @@ impl ConsensusNode {
         }
         for output in &checkpoint_outputs {
             if let CheckpointOutput::Certified { number } = output {
-                let checkpoints = lock(&self.checkpoints);
-                if let Some(stored) = checkpoints.certified(*number) {
+                if let Some(stored) = self.checkpoints.certified(*number) {
                     self.metrics.checkpoints_certified.inc();
                     events.push(NodeEvent::Checkpoint(
                         Arc::new(stored.certificate.to_json()),
-                        checkpoints.latest_changes().into(),
+                        self.checkpoints.latest_changes().into(),
                     ));
                 }
             }
@@ -456,7 +538,7 @@ impl ConsensusNode {
                     _ => None,
                 });
                 let verdict = verdict.unwrap_or_else(|| {
-                    let status = match engine.tx_status(&id) {
+                    let status = match self.engine.tx_status(&id) {
                         ruv_consensus::TxStatus::Accepted { .. } => TxState::Accepted,
                         _ => TxState::Pending,
                     };
@@ -469,14 +551,14 @@ impl ConsensusNode {
                 (reply, verdict)
             })
             .collect();
-        self.update_gauges(&engine);
-        drop(engine);
+        self.publish_snapshot(touched, senders, &checkpoint_outputs);
+        self.update_gauges();
 
-        // 3. Send, answer clients, publish.
+        // 3. Send, answer clients, publish events.
         for output in outputs {
             match output {
                 Output::Send { to, message } if !self.peers.send(to.0, message.encode()) => {
-                    lock(&self.undeliverable).push((to, message));
+                    self.undeliverable.push((to, message));
                 }
                 Output::Broadcast { message } => self.peers.broadcast(&message.encode()),
                 _ => {}
@@ -501,10 +583,52 @@ impl ConsensusNode {
         true
     }
 
-    fn reject(&self, id: TxId, reason: ApiError, events: &mut Vec<NodeEvent>) {
+    /// Brings the master snapshot up to date with what this batch changed
+    /// and publishes it (before any client hears of the batch, so a client
+    /// told "accepted" reads the new balance).
+    fn publish_snapshot(
+        &mut self,
+        mut touched: Vec<Address>,
+        mut senders: Vec<Address>,
+        checkpoints: &[CheckpointOutput],
+    ) {
+        senders.sort_unstable();
+        senders.dedup();
+        for sender in senders {
+            match self.pending.sender(&sender) {
+                p if p.count == 0 => self.view.pending_by_sender.remove(&sender),
+                p => self.view.pending_by_sender.insert(sender, p),
+            };
+        }
+        if !touched.is_empty() {
+            // Fee rewards credit the validators whenever anything is accepted.
+            touched.extend_from_slice(&self.reward_addresses);
+            touched.sort_unstable();
+            touched.dedup();
+            let ledger = self.engine.ledger();
+            for address in touched {
+                self.view.accounts.insert(address, ledger.account(&address));
+            }
+        }
+        if checkpoints
+            .iter()
+            .any(|o| matches!(o, CheckpointOutput::Certified { .. }))
+        {
+            self.view.latest_checkpoint = self
+                .checkpoints
+                .latest()
+                .map(|c| Arc::new(c.certificate.to_json()));
+        }
+        self.view.accepted_transactions = self.engine.metrics().transactions_accepted;
+        self.view.pending_transactions = self.engine.pending_tx_count() as u64;
+        self.view.engine_messages_dropped = self.engine.metrics().dropped_total();
+        self.publish.send_replace(Arc::new(self.view.clone()));
+    }
+
+    fn reject(&mut self, id: TxId, reason: ApiError, events: &mut Vec<NodeEvent>) {
         self.metrics.transactions_rejected.inc();
-        lock(&self.submitted_at).remove(&id);
-        lock(&self.rejections).insert(id, reason.clone());
+        self.submitted_at.remove(&id);
+        self.rejections.insert(id, reason.clone());
         events.push(NodeEvent::Transaction(TxStatus {
             id,
             status: TxState::Rejected,
@@ -512,38 +636,33 @@ impl ConsensusNode {
         }));
     }
 
-    /// Brings the gauges up to date (called when `/metrics` is scraped, so a
-    /// scrape never shows values from before the last batch).
-    pub fn refresh_gauges(&self) {
-        self.update_gauges(&lock(&self.engine));
-    }
-
-    fn update_gauges(&self, engine: &Engine) {
-        let m = engine.metrics();
-        let counters = &self.peers.counters;
+    /// Brings the gauges up to date after every batch (`/metrics` only
+    /// renders them; it never touches the engine).
+    fn update_gauges(&self) {
+        let m = self.engine.metrics();
         self.metrics.queries_sent.set(m.queries_sent as i64);
         self.metrics.queries_answered.set(m.queries_answered as i64);
         self.metrics.polls.set(m.polls_completed as i64);
-        let peer_drops = counters.handshakes_failed.load(Ordering::Relaxed)
-            + counters.frames_dropped_unsendable.load(Ordering::Relaxed)
-            + counters.frames_dropped_malformed.load(Ordering::Relaxed)
-            + m.dropped_total();
-        self.metrics.peer_messages_dropped.set(peer_drops as i64);
         self.metrics
             .pending_transactions
-            .set(engine.pending_tx_count() as i64);
-        self.metrics
-            .peers_connected
-            .set(self.peers.connected().len() as i64);
+            .set(self.engine.pending_tx_count() as i64);
+        refresh_peer_gauges(&self.metrics, &self.peers, m.dropped_total());
     }
+}
 
-    /// Whether a transaction can never be accepted given the accepted state
-    /// (its nonce is already used). Other rules may still be met later.
-    pub fn stale_nonce(&self, tx: &SignedTransfer) -> Option<TxRejection> {
-        let account = lock(&self.engine).ledger().account(&tx.transfer.from);
-        (tx.transfer.nonce <= account.nonce).then(|| TxRejection::StaleNonce {
-            expected: account.nonce.saturating_add(1),
-            got: tx.transfer.nonce,
-        })
-    }
+/// Sets the gauges that come from the peer links (their atomic counters),
+/// with the engine's own drop count as of the last batch. Called by the
+/// driver after each batch and by `/metrics` at scrape time (peer links
+/// count on their own, between batches).
+pub fn refresh_peer_gauges(metrics: &Metrics, peers: &PeerNetwork, engine_dropped: u64) {
+    let counters = &peers.counters;
+    let peer_drops = counters.handshakes_failed.load(Ordering::Relaxed)
+        + counters.frames_dropped_unsendable.load(Ordering::Relaxed)
+        + counters.frames_dropped_malformed.load(Ordering::Relaxed)
+        + engine_dropped;
+    metrics.peer_messages_dropped.set(peer_drops as i64);
+    metrics.peers_connected.set(peers.connected().len() as i64);
+    metrics
+        .peer_links_closed_not_reading
+        .set(counters.links_closed_not_reading.load(Ordering::Relaxed) as i64);
 }

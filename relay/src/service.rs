@@ -1,14 +1,16 @@
 //! The client API's operations, shared by the REST and WebSocket drivers.
 //! Each returns the API's JSON types or an [`ApiError`] with a stable code.
 
+use crate::admission;
 use crate::faucet::{Faucet, FAUCET_AMOUNT};
+use crate::http::limits::{ClientLimits, IpLimiter};
 use crate::metrics::Metrics;
-use crate::node::{ConsensusNode, NodeEvent};
+use crate::node::{NodeEvent, NodeHandle};
 use ruv_protocol::api::{
     codes, AccountInfo, ApiError, FeeEstimate, NetworkStatus, TxState, TxStatus,
 };
 use ruv_protocol::checkpoint::{CertifiedCheckpoint, Hash32};
-use ruv_protocol::ledger::LedgerRules;
+use ruv_protocol::ledger::{LedgerRules, TxRejection};
 use ruv_protocol::light::{AccountProof, TransactionProof};
 use ruv_protocol::tx::{SignedTransfer, Transfer, MAX_MEMO_LEN, SIGNED_TRANSFER_FIXED_LEN};
 use ruv_protocol::{Address, Genesis, TxId};
@@ -26,13 +28,25 @@ pub struct RelayState {
     /// The network's genesis.
     pub genesis: Genesis,
     rules: LedgerRules,
-    node: Arc<ConsensusNode>,
+    node: NodeHandle,
     events: broadcast::Sender<NodeEvent>,
     faucet: Option<tokio::sync::Mutex<Faucet>>,
     /// Prometheus series.
     pub metrics: Arc<Metrics>,
     /// Cancelled when the relay shuts down.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// WebSocket requests per client IP, over all its connections.
+    pub ws_budget: IpLimiter,
+    /// Faucet requests per client IP.
+    pub faucet_budget: IpLimiter,
+}
+
+/// The WebSocket and faucet budgets per IP.
+fn budgets(limits: &ClientLimits) -> (IpLimiter, IpLimiter) {
+    (
+        IpLimiter::per_second(limits.ws_per_second, limits.ws_burst),
+        IpLimiter::every_seconds(limits.faucet_seconds_per_request, limits.faucet_burst),
+    )
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
@@ -45,12 +59,13 @@ impl RelayState {
     pub fn new(
         name: String,
         genesis: Genesis,
-        node: Arc<ConsensusNode>,
+        node: NodeHandle,
         events: broadcast::Sender<NodeEvent>,
         faucet: Option<Faucet>,
         metrics: Arc<Metrics>,
         shutdown: tokio_util::sync::CancellationToken,
     ) -> Self {
+        let (ws_budget, faucet_budget) = budgets(&ClientLimits::default());
         Self {
             name,
             rules: LedgerRules::from_genesis(&genesis),
@@ -60,11 +75,23 @@ impl RelayState {
             faucet: faucet.map(tokio::sync::Mutex::new),
             metrics,
             shutdown,
+            ws_budget,
+            faucet_budget,
         }
     }
 
-    /// The consensus node.
-    pub fn node(&self) -> &Arc<ConsensusNode> {
+    /// The same state with other per-IP budgets than the defaults.
+    pub fn with_limits(self, limits: &ClientLimits) -> Self {
+        let (ws_budget, faucet_budget) = budgets(limits);
+        Self {
+            ws_budget,
+            faucet_budget,
+            ..self
+        }
+    }
+
+    /// The handle to the consensus driver.
+    pub fn node(&self) -> &NodeHandle {
         &self.node
     }
 
@@ -73,39 +100,40 @@ impl RelayState {
         self.events.subscribe()
     }
 
-    /// `network_status`.
+    /// `network_status`, from the published snapshot.
     pub fn network_status(&self) -> NetworkStatus {
-        let (accepted, pending) = self.node.with_engine(|e| {
-            (
-                e.metrics().transactions_accepted,
-                e.pending_tx_count() as u64,
-            )
-        });
+        let snapshot = self.node.snapshot();
         NetworkStatus {
             chain_id: self.genesis.chain_id.clone(),
             relay: self.name.clone(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             validators: self.genesis.validators.len() as u32,
             peers_connected: self.metrics.peers_connected.get() as u32,
-            accepted_transactions: accepted,
-            pending_transactions: pending,
+            accepted_transactions: snapshot.accepted_transactions,
+            pending_transactions: snapshot.pending_transactions,
             faucet: self.faucet.is_some(),
             fees: self.genesis.fees.clone(),
             genesis_hash: Hash32(self.genesis.hash()),
-            latest_checkpoint: self.node.latest_checkpoint().map_or(0, |c| c.header.number),
+            latest_checkpoint: snapshot
+                .latest_checkpoint
+                .as_ref()
+                .map_or(0, |c| c.header.number),
         }
     }
 
     /// `GET /checkpoints/latest`, `get_checkpoint` without a number.
     pub fn latest_checkpoint(&self) -> Result<CertifiedCheckpoint, ApiError> {
         self.node
-            .latest_checkpoint()
+            .snapshot()
+            .latest_checkpoint
+            .as_deref()
+            .cloned()
             .ok_or_else(|| ApiError::new(codes::NOT_CERTIFIED, "no checkpoint is certified yet"))
     }
 
     /// `GET /checkpoints/{number}`, `get_checkpoint`.
-    pub fn checkpoint(&self, number: u64) -> Result<CertifiedCheckpoint, ApiError> {
-        self.node.checkpoint(number).ok_or_else(|| {
+    pub async fn checkpoint(&self, number: u64) -> Result<CertifiedCheckpoint, ApiError> {
+        self.node.checkpoint(number).await?.ok_or_else(|| {
             ApiError::new(
                 codes::NOT_FOUND,
                 format!("this relay holds no certified checkpoint {number}"),
@@ -114,15 +142,20 @@ impl RelayState {
     }
 
     /// `GET /accounts/{address}/proof`, `get_account_proof`.
-    pub fn account_proof(&self, address: Address) -> Result<AccountProof, ApiError> {
+    pub async fn account_proof(&self, address: Address) -> Result<AccountProof, ApiError> {
         self.node
-            .account_proof(&address)
+            .account_proof(address)
+            .await?
             .ok_or_else(|| ApiError::new(codes::NOT_CERTIFIED, "no checkpoint is certified yet"))
     }
 
     /// `GET /accounts/{address}/nonces/{nonce}/proof`, `get_nonce_proof`.
-    pub fn nonce_proof(&self, address: Address, nonce: u64) -> Result<TransactionProof, ApiError> {
-        self.node.nonce_proof(&address, nonce).ok_or_else(|| {
+    pub async fn nonce_proof(
+        &self,
+        address: Address,
+        nonce: u64,
+    ) -> Result<TransactionProof, ApiError> {
+        self.node.nonce_proof(address, nonce).await?.ok_or_else(|| {
             ApiError::new(
                 codes::NOT_CERTIFIED,
                 format!(
@@ -133,8 +166,8 @@ impl RelayState {
     }
 
     /// `GET /transactions/{id}/proof`, `get_transaction_proof`.
-    pub fn transaction_proof(&self, id: TxId) -> Result<TransactionProof, ApiError> {
-        self.node.transaction_proof(&id).ok_or_else(|| {
+    pub async fn transaction_proof(&self, id: TxId) -> Result<TransactionProof, ApiError> {
+        self.node.transaction_proof(id).await?.ok_or_else(|| {
             ApiError::new(
                 codes::NOT_CERTIFIED,
                 format!("transaction {id} is in no certified checkpoint (yet)"),
@@ -142,15 +175,16 @@ impl RelayState {
         })
     }
 
-    /// `get_account`.
+    /// `get_account`, from the published snapshot.
     pub fn account(&self, address: Address) -> AccountInfo {
-        self.node.account(address)
+        self.node.snapshot().account(address)
     }
 
     /// `get_transaction`.
-    pub fn tx_status(&self, id: TxId) -> Result<TxStatus, ApiError> {
+    pub async fn tx_status(&self, id: TxId) -> Result<TxStatus, ApiError> {
         self.node
             .tx_status(id)
+            .await?
             .ok_or_else(|| ApiError::new(codes::NOT_FOUND, format!("no transaction {id}")))
     }
 
@@ -174,37 +208,66 @@ impl RelayState {
         })
     }
 
-    /// `submit_transaction`: checks what needs no consensus (signature, chain,
-    /// fee, a nonce already used), then hands it to consensus. Answers
-    /// `pending` (or `accepted` if it already was); the final verdict arrives
-    /// as a transaction event.
+    /// `submit_transaction`: checks what needs no consensus (chain, fee, a
+    /// nonce already used, then the signature), then hands it to consensus.
+    /// Answers `pending` (or `accepted` if it already was: resubmission is
+    /// idempotent); the final verdict arrives as a transaction event.
     pub async fn submit(self: &Arc<Self>, tx: SignedTransfer) -> Result<TxStatus, ApiError> {
         self.metrics.transactions_submitted.inc();
-        let state = self.clone();
-        let checked = tokio::task::spawn_blocking(move || {
-            // Known transactions are answered from the index (idempotent resubmission).
-            if let Some(status) = state.node.tx_status(tx.id()) {
-                if status.status == TxState::Accepted {
-                    return Ok(Err(status));
-                }
-            }
-            state.rules.check_stateless(&tx, false)?;
-            if let Some(stale) = state.node.stale_nonce(&tx) {
-                return Err(stale);
-            }
-            Ok(Ok(tx))
-        })
-        .await
-        .map_err(internal)?;
-        let result = match checked {
-            Ok(Ok(tx)) => self.node.submit(tx).await,
-            Ok(Err(known)) => Ok(known),
-            Err(rejection) => Err(ApiError::from(&rejection)),
-        };
+        let result = self.check_and_submit(tx).await;
         if result.is_err() {
             self.metrics.transactions_rejected.inc();
         }
         result
+    }
+
+    async fn check_and_submit(self: &Arc<Self>, tx: SignedTransfer) -> Result<TxStatus, ApiError> {
+        // Cheap checks first; the signature (the expensive one) last.
+        let rejected = |rejection: TxRejection| ApiError::from(&rejection);
+        self.rules.check_stateless(&tx, true).map_err(rejected)?;
+        let snapshot = self.node.snapshot();
+        let account = snapshot.account_state(&tx.transfer.from);
+        let accepted_nonce = account.nonce;
+        if tx.transfer.nonce <= accepted_nonce {
+            // Already accepted (an idempotent resubmission), or a nonce used by another.
+            if let Some(status) = self.node.tx_status(tx.id()).await? {
+                if status.status == TxState::Accepted {
+                    return Ok(status);
+                }
+            }
+            return Err(rejected(TxRejection::StaleNonce {
+                expected: accepted_nonce.saturating_add(1),
+                got: tx.transfer.nonce,
+            }));
+        }
+        // Admission control on the snapshot (the driver checks again, exactly).
+        let pending = snapshot.sender_pending(&tx.transfer.from);
+        if let Err(refusal) = admission::check(account, pending, &tx.transfer) {
+            // A resubmission of one of the sender's pending transfers is
+            // counted in `pending` already: let the driver answer it.
+            let resubmitted = pending.count > 0
+                && matches!(
+                    self.node.tx_status(tx.id()).await?,
+                    Some(TxStatus {
+                        status: TxState::Pending,
+                        ..
+                    })
+                );
+            if !resubmitted {
+                self.metrics.admission_refused.inc();
+                return Err(refusal.to_api_error());
+            }
+        }
+        drop(snapshot);
+        let tx = tokio::task::spawn_blocking(move || {
+            tx.verify_signature()
+                .map(|()| tx)
+                .map_err(|_| TxRejection::BadSignature)
+        })
+        .await
+        .map_err(internal)?
+        .map_err(rejected)?;
+        self.node.submit(tx).await
     }
 
     /// Devnet faucet: pays [`FAUCET_AMOUNT`] to `to` with a real signed transfer.
@@ -225,7 +288,7 @@ impl RelayState {
             )
         })?;
         let from = faucet.address();
-        let nonce = faucet.next_nonce(self.node.account(from).nonce);
+        let nonce = faucet.next_nonce(self.account(from).nonce);
         let transfer = Transfer {
             chain_id: self.genesis.chain_id.clone(),
             from,

@@ -48,12 +48,19 @@ pub fn relay_config(
         key_file: files.relay_keys[i].clone(),
         name: format!("relay-{i}"),
         faucet_key_file: faucet.then(|| files.faucet_key.clone()),
+        cors_origins: Vec::new(),
+        client_limits: Default::default(),
     }
 }
 
 impl Devnet {
     /// Generates a devnet and starts its relays (relay 0 runs the faucet).
     pub async fn start(relays: usize) -> Self {
+        Self::start_with(relays, |_| {}).await
+    }
+
+    /// Like [`Devnet::start`], with every relay's config passed through `adjust` first.
+    pub async fn start_with(relays: usize, adjust: impl Fn(&mut RelayConfig)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let files = devnet::init(dir.path(), relays).unwrap();
         let genesis =
@@ -62,7 +69,8 @@ impl Devnet {
         for i in 0..relays {
             // Each relay dials the ones started before it: one link per pair.
             let peers = running.iter().map(|r| peer_url(r.addr)).collect();
-            let config = relay_config(&files, dir.path(), i, i == 0, peers);
+            let mut config = relay_config(&files, dir.path(), i, i == 0, peers);
+            adjust(&mut config);
             running.push(ruv_relay::start(config).await.unwrap());
         }
         let devnet = Self {

@@ -252,10 +252,16 @@ async fn checkpoints_keep_forming_across_a_chain_of_payments() {
         (&alice, address(&bob), 2_000_000, 2),
         (&alice, address(&bob), 3_000_000, 3),
     ];
+    let mut previous: Option<String> = None;
     for (i, (from, to, amount, nonce)) in steps.into_iter().enumerate() {
         let tx = devnet.transfer(from, to, amount, nonce);
         let id = tx.id().to_string();
         let relay = i % 4;
+        // Admission control counts accepted funds only: the relay paid
+        // through must have accepted the previous step too.
+        if let Some(previous) = previous.replace(id.clone()) {
+            devnet.wait_final(relay, &previous).await;
+        }
         let (code, body) = post(format!("{}/api/v1/transactions", devnet.url(relay)), &tx).await;
         assert_eq!(code, 202, "step {i}: {body}");
         let included = proven_final(&devnet, relay, &anchor, &id).await;

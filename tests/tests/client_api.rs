@@ -91,16 +91,32 @@ async fn transfers_are_accepted_and_bad_input_gets_its_code() {
             "{reply}"
         );
     }
-    // A nonce gap or missing funds may still resolve (an earlier transfer may
-    // be in flight), so consensus holds them for the retry window, then
-    // rejects them with their own reason.
-    for (tx, want_code) in [
-        (devnet.transfer(&faucet, address(&bob), 1, 9), "nonce_gap"),
+    // Admission control: an unfunded sender, or a nonce too far ahead, is
+    // refused at once, before the signature is even checked.
+    let far = ruv_relay::admission::NONCE_WINDOW + 2;
+    for (tx, want_status, want_code) in [
         (
             devnet.transfer(&key(3), address(&bob), 1, 1),
+            422,
             "insufficient_funds",
         ),
+        (
+            devnet.transfer(&faucet, address(&bob), 1, far),
+            409,
+            "nonce_gap",
+        ),
     ] {
+        let (status, reply) = post_tx(serde_json::to_value(&tx).unwrap()).await;
+        assert_eq!(
+            (status, error_code(&reply)),
+            (want_status, want_code),
+            "{reply}"
+        );
+    }
+    // A nonce gap within the window may still resolve (an earlier transfer
+    // may be in flight), so consensus holds it for the retry window, then
+    // rejects it with its own reason.
+    for (tx, want_code) in [(devnet.transfer(&faucet, address(&bob), 1, 9), "nonce_gap")] {
         let (status, reply) = post_tx(serde_json::to_value(&tx).unwrap()).await;
         assert_eq!(
             (status, reply["status"].as_str()),

@@ -1,6 +1,8 @@
 //! The client API driver: axum routes for REST under `/api/v1/`, the
-//! WebSocket `/api/v1/ws`, `/healthz`, and the wallet's static files.
+//! WebSocket `/api/v1/ws`, `/healthz`, `/metrics` and the peer endpoint.
 
+pub mod limits;
+pub mod listener;
 mod rest;
 mod ws;
 
@@ -11,9 +13,10 @@ use crate::node::ConsensusNode;
 use crate::peer::{PeerConfig, PeerNetwork, MAX_PEER_FRAME};
 use crate::service::RelayState;
 use crate::storage::Storage;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use listener::{ClientAddr, LimitedListener};
 use ruv_consensus::checkpoint::CheckpointTiming;
 use ruv_consensus::{CheckpointConfig, Checkpointer, Engine, EngineConfig, Tuning, Vertex};
 use ruv_protocol::api::{codes, ApiError, ErrorBody};
@@ -21,6 +24,8 @@ use ruv_protocol::Genesis;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 /// Why a relay could not start.
 #[derive(Debug, thiserror::Error)]
@@ -173,7 +178,7 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, StartError> {
     });
     let metrics = Arc::new(Metrics::new());
     let events = tokio::sync::broadcast::channel(crate::service::EVENT_BUFFER).0;
-    let (node, submissions) = ConsensusNode::new(
+    let (node, handle, inputs) = ConsensusNode::new(
         engine,
         checkpoints,
         storage,
@@ -181,17 +186,20 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, StartError> {
         events.clone(),
         metrics.clone(),
     );
-    let driver = tokio::spawn(node.clone().run(inbound, submissions, shutdown.clone()));
+    let driver = tokio::spawn(node.run(inbound, inputs, shutdown.clone()));
     peers.spawn_dialers();
-    let state = Arc::new(RelayState::new(
-        config.name.clone(),
-        genesis,
-        node,
-        events,
-        faucet,
-        metrics,
-        shutdown.clone(),
-    ));
+    let state = Arc::new(
+        RelayState::new(
+            config.name.clone(),
+            genesis,
+            handle,
+            events,
+            faucet,
+            metrics,
+            shutdown.clone(),
+        )
+        .with_limits(&config.client_limits),
+    );
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -199,17 +207,15 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, StartError> {
     let addr = listener
         .local_addr()
         .map_err(|e| StartError::Listen(config.listen, e))?;
-    let app = router(state.clone(), peers);
+    let listener = LimitedListener::new(
+        listener,
+        config.client_limits.max_connections_per_ip,
+        config.client_limits.idle_timeout,
+    );
+    let app = router(state.clone(), peers, &config);
     let stop = shutdown.clone();
     let server = tokio::spawn(async move {
-        // Small answers right after a large pushed frame (a checkpoint event)
-        // must not wait for Nagle's algorithm (measured: ~45 ms per connect).
-        use axum::serve::ListenerExt;
-        let listener = listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-            }
-        });
+        let app = app.into_make_service_with_connect_info::<ClientAddr>();
         let serve = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned());
         if let Err(e) = serve.await {
             tracing::error!(error = %e, "server stopped");
@@ -227,28 +233,77 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, StartError> {
 
 /// The relay's API and peer endpoint only: the wallet is served from an
 /// origin of its own (`scripts/serve-wallet.mjs`), never by a relay.
-fn router(state: Arc<RelayState>, peers: Arc<PeerNetwork>) -> axum::Router {
+fn router(state: Arc<RelayState>, peers: Arc<PeerNetwork>, config: &RelayConfig) -> axum::Router {
     let peer_route = axum::Router::new().route(
         "/peer/v1",
         axum::routing::get(move |ws: axum::extract::ws::WebSocketUpgrade| {
             let peers = peers.clone();
             async move {
+                let Some(slot) = peers.handshake_slot() else {
+                    return (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "too many peer handshakes under way",
+                    )
+                        .into_response();
+                };
                 ws.max_message_size(MAX_PEER_FRAME)
                     .max_frame_size(MAX_PEER_FRAME)
-                    .on_upgrade(move |socket| peers.accept(socket))
+                    .on_upgrade(move |socket| peers.accept(socket, slot))
             }
         }),
     );
     let api = rest::routes()
         .route("/ws", axum::routing::get(ws::upgrade))
-        .fallback(|| async { ApiFailure(ApiError::new(codes::NOT_FOUND, "no such API endpoint")) });
-    axum::Router::new()
+        .fallback(|| async { ApiFailure(ApiError::new(codes::NOT_FOUND, "no such API endpoint")) })
+        // JSON answers never render as a page, embed anything or get framed.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        ));
+    let rest_budget = Arc::new(limits::IpLimiter::per_second(
+        config.client_limits.rest_per_second,
+        config.client_limits.rest_burst,
+    ));
+    let app = axum::Router::new()
         .route("/healthz", axum::routing::get(healthz))
         .route("/metrics", axum::routing::get(metrics))
         .nest("/api/v1", api)
         .with_state(state)
-        .merge(peer_route)
-        .layer(tower_http::cors::CorsLayer::permissive())
+        .merge(peer_route);
+    // Layers run bottom-up on a request: the budget is spent before
+    // anything else, including CORS preflights.
+    let app = app
+        .layer(cors(&config.cors_origins))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ));
+    app.layer(axum::middleware::from_fn_with_state(
+        rest_budget,
+        limits::rest_budget,
+    ))
+}
+
+/// CORS: only the configured origins (none by default, so browsers refuse
+/// cross-origin reads); GET and POST with a JSON body.
+fn cors(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        // The config checked every origin; one a header cannot carry is skipped.
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE])
 }
 
 async fn healthz(
@@ -272,8 +327,10 @@ async fn metrics(
             axum::http::header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
+        // Never touches the engine: the driver updates its gauges after
+        // every batch; the peer links' counters are read here.
         {
-            state.node().refresh_gauges();
+            state.node().refresh_gauges(&state.metrics);
             state.metrics.render()
         },
     )

@@ -1,10 +1,12 @@
 //! REST handlers under `/api/v1/`.
 
+use super::limits::rate_limited;
+use super::listener::ClientAddr;
 use super::ApiFailure;
 use crate::service::RelayState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -106,7 +108,7 @@ async fn account_proof(
     State(state): Shared,
     Path(address): Path<String>,
 ) -> ApiResult<Json<AccountProof>> {
-    Ok(Json(state.account_proof(parse_address(&address)?)?))
+    Ok(Json(state.account_proof(parse_address(&address)?).await?))
 }
 
 async fn nonce_proof(
@@ -115,7 +117,9 @@ async fn nonce_proof(
 ) -> ApiResult<Json<TransactionProof>> {
     let nonce = ruv_protocol::serde_bytes::u64_string::parse(&nonce)
         .map_err(|e| ApiError::new(codes::NOT_FOUND, format!("{nonce:?} is not a nonce: {e}")))?;
-    Ok(Json(state.nonce_proof(parse_address(&address)?, nonce)?))
+    Ok(Json(
+        state.nonce_proof(parse_address(&address)?, nonce).await?,
+    ))
 }
 
 async fn latest_checkpoint(State(state): Shared) -> ApiResult<Json<CertifiedCheckpoint>> {
@@ -136,18 +140,20 @@ async fn checkpoint(
     State(state): Shared,
     Path(number): Path<String>,
 ) -> ApiResult<Json<CertifiedCheckpoint>> {
-    Ok(Json(state.checkpoint(parse_checkpoint_number(&number)?)?))
+    Ok(Json(
+        state.checkpoint(parse_checkpoint_number(&number)?).await?,
+    ))
 }
 
 async fn transaction_proof(
     State(state): Shared,
     Path(id): Path<String>,
 ) -> ApiResult<Json<TransactionProof>> {
-    Ok(Json(state.transaction_proof(parse_tx_id(&id)?)?))
+    Ok(Json(state.transaction_proof(parse_tx_id(&id)?).await?))
 }
 
 async fn transaction(State(state): Shared, Path(id): Path<String>) -> ApiResult<Json<TxStatus>> {
-    Ok(Json(state.tx_status(parse_tx_id(&id)?)?))
+    Ok(Json(state.tx_status(parse_tx_id(&id)?).await?))
 }
 
 async fn submit(
@@ -175,8 +181,12 @@ async fn fee_estimate(
 
 async fn faucet(
     State(state): Shared,
+    ConnectInfo(ClientAddr(addr)): ConnectInfo<ClientAddr>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<(StatusCode, Json<TxStatus>)> {
+    if !state.faucet_budget.allow(addr.ip()) {
+        return Err(rate_limited("faucet requests").into());
+    }
     let value = json_body(body)?;
     if let Some(serde_json::Value::String(text)) = value.get("address") {
         parse_address(text)?;

@@ -10,11 +10,13 @@
 //! a connection holds at most `MAX_SUBSCRIPTIONS_PER_CONNECTION`; a client
 //! that lets `WS_SEND_QUEUE` messages pile up is disconnected, not buffered.
 
+use super::limits::{rate_limited, WS_PING_INTERVAL};
+use super::listener::ClientAddr;
 use super::rest::{parse_address, parse_transaction, parse_tx_id};
 use crate::node::NodeEvent;
 use crate::service::RelayState;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use ruv_protocol::api::{
@@ -25,6 +27,7 @@ use ruv_protocol::api::{CheckpointParams, NonceParams, SubscribeAccountParams};
 use ruv_protocol::{Address, TxId};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{broadcast, mpsc};
@@ -34,11 +37,12 @@ pub const TRANSPORT_MAX_MESSAGE: usize = 1024 * 1024;
 
 pub(super) async fn upgrade(
     State(state): State<Arc<RelayState>>,
+    ConnectInfo(ClientAddr(addr)): ConnectInfo<ClientAddr>,
     ws: WebSocketUpgrade,
 ) -> Response {
     ws.max_message_size(TRANSPORT_MAX_MESSAGE)
         .max_frame_size(TRANSPORT_MAX_MESSAGE)
-        .on_upgrade(move |socket| run(state, socket))
+        .on_upgrade(move |socket| run(state, socket, addr.ip()))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +83,8 @@ impl RateLimit {
 
 struct Session {
     state: Arc<RelayState>,
+    /// The client's IP: its requests also spend the per-IP budget.
+    ip: IpAddr,
     subscriptions: HashMap<u64, Filter>,
     next_subscription: u64,
     rate: RateLimit,
@@ -102,7 +108,7 @@ fn enqueue(out: &mpsc::Sender<Message>, message: &WsServerMessage) -> Result<(),
     })
 }
 
-async fn run(state: Arc<RelayState>, socket: WebSocket) {
+async fn run(state: Arc<RelayState>, socket: WebSocket, ip: IpAddr) {
     let (mut sink, mut stream) = socket.split();
     let (out, mut out_rx) = mpsc::channel::<Message>(limits::WS_SEND_QUEUE);
     let writer = tokio::spawn(async move {
@@ -118,15 +124,28 @@ async fn run(state: Arc<RelayState>, socket: WebSocket) {
     let connection_gauge = state.clone();
     let mut session = Session {
         state,
+        ip,
         subscriptions: HashMap::new(),
         next_subscription: 1,
         rate: RateLimit::new(),
     };
 
+    // Pings keep a quiet subscription's connection from counting as idle
+    // (the client's pong is traffic).
+    let mut ping = tokio::time::interval_at(
+        tokio::time::Instant::now() + WS_PING_INTERVAL,
+        WS_PING_INTERVAL,
+    );
     let outcome: Result<(), Disconnect> = async {
         loop {
             tokio::select! {
                 _ = session.state.shutdown.cancelled() => return Ok(()),
+                _ = ping.tick() => {
+                    out.try_send(Message::Ping(Default::default())).map_err(|e| match e {
+                        mpsc::error::TrySendError::Full(_) => Disconnect::SlowConsumer,
+                        mpsc::error::TrySendError::Closed(_) => Disconnect::Gone,
+                    })?;
+                }
                 incoming = stream.next() => match incoming {
                     None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(()),
                     Some(Ok(Message::Text(text))) => {
@@ -142,7 +161,7 @@ async fn run(state: Arc<RelayState>, socket: WebSocket) {
                 },
                 event = events.recv() => match event {
                     Ok(event) => {
-                        for message in session.matching(&event) {
+                        for message in session.matching(&event).await {
                             enqueue(&out, &message)?;
                         }
                     }
@@ -185,6 +204,14 @@ fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
 
 impl Session {
     async fn handle_text(&mut self, text: &str) -> Vec<WsServerMessage> {
+        // The per-IP budget is spent before the message is even parsed (so
+        // the error cannot name the request's id).
+        if !self.state.ws_budget.allow(self.ip) {
+            return vec![WsServerMessage::Error {
+                id: None,
+                error: rate_limited("WebSocket requests"),
+            }];
+        }
         if text.len() > limits::MAX_WS_FRAME_BYTES {
             return vec![WsServerMessage::Error {
                 id: None,
@@ -260,7 +287,7 @@ impl Session {
             }
             ws_methods::GET_TRANSACTION => {
                 let p: TxIdParams = params(request.params)?;
-                Ok((json(&state.tx_status(p.id)?), none))
+                Ok((json(&state.tx_status(p.id).await?), none))
             }
             ws_methods::SUBMIT_TRANSACTION => {
                 let transaction = request.params.get("transaction").cloned().ok_or_else(|| {
@@ -278,11 +305,11 @@ impl Session {
                     subscription,
                     event: WsEvent::Account(state.account(p.address)),
                 }];
-                if let Some(proof) = p
-                    .proofs
-                    .then(|| state.account_proof(p.address).ok())
-                    .flatten()
-                {
+                let proof = match p.proofs {
+                    true => state.account_proof(p.address).await.ok(),
+                    false => None,
+                };
+                if let Some(proof) = proof {
                     follow_up.push(WsServerMessage::Event {
                         subscription,
                         event: WsEvent::AccountProof(proof),
@@ -294,7 +321,7 @@ impl Session {
                 let p: TxIdParams = params(request.params)?;
                 let subscription = self.add_subscription(Filter::Transaction(p.id))?;
                 let mut follow_up = Vec::new();
-                if let Ok(status) = state.tx_status(p.id) {
+                if let Ok(status) = state.tx_status(p.id).await {
                     if status.status != TxState::Pending {
                         self.subscriptions.remove(&subscription);
                     }
@@ -308,22 +335,22 @@ impl Session {
             ws_methods::GET_CHECKPOINT => {
                 let p: CheckpointParams = params(request.params)?;
                 let checkpoint = match p.number {
-                    Some(number) => state.checkpoint(number)?,
+                    Some(number) => state.checkpoint(number).await?,
                     None => state.latest_checkpoint()?,
                 };
                 Ok((json(&checkpoint), none))
             }
             ws_methods::GET_ACCOUNT_PROOF => {
                 let p: AddressParams = params(request.params)?;
-                Ok((json(&state.account_proof(p.address)?), none))
+                Ok((json(&state.account_proof(p.address).await?), none))
             }
             ws_methods::GET_TRANSACTION_PROOF => {
                 let p: TxIdParams = params(request.params)?;
-                Ok((json(&state.transaction_proof(p.id)?), none))
+                Ok((json(&state.transaction_proof(p.id).await?), none))
             }
             ws_methods::GET_NONCE_PROOF => {
                 let p: NonceParams = params(request.params)?;
-                Ok((json(&state.nonce_proof(p.address, p.nonce)?), none))
+                Ok((json(&state.nonce_proof(p.address, p.nonce).await?), none))
             }
             ws_methods::SUBSCRIBE_CHECKPOINTS => {
                 let _: serde_json::Map<String, serde_json::Value> = match request.params {
@@ -377,7 +404,7 @@ impl Session {
 
     /// Events for this connection's subscriptions; final transaction
     /// subscriptions end after their last event.
-    fn matching(&mut self, event: &NodeEvent) -> Vec<WsServerMessage> {
+    async fn matching(&mut self, event: &NodeEvent) -> Vec<WsServerMessage> {
         let mut out = Vec::new();
         let mut finished = Vec::new();
         for (&subscription, filter) in &self.subscriptions {
@@ -406,7 +433,7 @@ impl Session {
                 (Filter::Account(a, true), NodeEvent::Checkpoint(_, changed))
                     if changed.contains(a) =>
                 {
-                    if let Ok(proof) = self.state.account_proof(*a) {
+                    if let Ok(proof) = self.state.account_proof(*a).await {
                         out.push(WsServerMessage::Event {
                             subscription,
                             event: WsEvent::AccountProof(proof),

@@ -1,11 +1,17 @@
 //! Peer links between relays: WebSockets with binary frames (axum accepts at
 //! `/peer/v1`, tokio-tungstenite dials), authenticated by [`handshake`] before
-//! any other frame counts. Bounded queues everywhere: a full outgoing queue
-//! drops the frame (and counts it) instead of growing; a full inbound queue
-//! slows the sending link down. Dialers reconnect with exponential backoff
-//! and jitter.
+//! any other frame counts. Queues are bounded in bytes as well as frames: a
+//! full outgoing queue drops the frame (and counts it) instead of growing,
+//! and a peer that stops reading (a frame not written within
+//! [`PEER_WRITE_TIMEOUT`]) is disconnected; each peer's frames waiting for
+//! the driver are bounded in bytes per peer, so one peer cannot take the
+//! others' share and a full share slows only that peer's link down.
+//! Dialers reconnect with exponential backoff and jitter.
 
+pub mod budget;
 pub mod handshake;
+
+use budget::ByteBudget;
 
 use futures_util::{SinkExt, StreamExt};
 use handshake::{Challenge, Hello, Identity, Welcome};
@@ -20,10 +26,21 @@ use tokio::sync::mpsc;
 pub const MAX_PEER_FRAME: usize = 2 * 1024 * 1024;
 /// Frames queued to one peer before new ones are dropped.
 pub const PEER_SEND_QUEUE: usize = 4096;
+/// Bytes queued to one peer before new frames are dropped.
+pub const PEER_SEND_QUEUE_BYTES: usize = 32 * 1024 * 1024;
+/// A peer that does not take one frame within this long has stopped
+/// reading: its link is closed (it reconnects, or is dialed again).
+pub const PEER_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Frames from all peers waiting for the consensus driver.
 pub const PEER_INBOUND_QUEUE: usize = 8192;
+/// Bytes of one peer's frames waiting for the consensus driver; beyond
+/// this, that link stops reading until the driver catches up.
+pub const PEER_INBOUND_BYTES_PER_PEER: usize = 32 * 1024 * 1024;
 /// How long a handshake may take.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Accepted connections that may be in their handshake at once; more get
+/// `503` before the WebSocket upgrade (each costs a signature check).
+pub const MAX_PENDING_HANDSHAKES: usize = 16;
 const BACKOFF_START: Duration = Duration::from_millis(200);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
 
@@ -41,6 +58,23 @@ pub struct PeerCounters {
     pub handshakes_failed: AtomicU64,
     /// Non-binary frames from peers, dropped.
     pub frames_dropped_malformed: AtomicU64,
+    /// Links closed because the peer stopped reading.
+    pub links_closed_not_reading: AtomicU64,
+}
+
+/// One of the [`MAX_PENDING_HANDSHAKES`] slots, held while a handshake runs.
+pub struct HandshakeSlot {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+/// A frame from an authenticated peer, waiting for the consensus driver;
+/// its bytes count against the peer's inbound budget until it is dropped.
+pub struct InboundFrame {
+    /// The sending validator.
+    pub from: u16,
+    /// The frame.
+    pub bytes: Vec<u8>,
+    _budget: tokio::sync::OwnedSemaphorePermit,
 }
 
 /// Who we are and whom we may talk to.
@@ -62,6 +96,22 @@ pub struct PeerConfig {
 struct Link {
     generation: u64,
     outgoing: mpsc::Sender<Vec<u8>>,
+    queued: Arc<ByteBudget>,
+}
+
+impl Link {
+    /// Queues a frame if both the frame and the byte bounds allow.
+    fn try_queue(&self, frame: Vec<u8>) -> bool {
+        let len = frame.len();
+        if !self.queued.try_reserve(len) {
+            return false;
+        }
+        if self.outgoing.try_send(frame).is_err() {
+            self.queued.release(len);
+            return false;
+        }
+        true
+    }
 }
 
 /// The set of live peer links.
@@ -69,10 +119,16 @@ pub struct PeerNetwork {
     config: PeerConfig,
     links: Mutex<HashMap<u16, Link>>,
     next_generation: AtomicU64,
-    inbound: mpsc::Sender<(u16, Vec<u8>)>,
+    handshake_slots: Arc<tokio::sync::Semaphore>,
+    inbound: mpsc::Sender<InboundFrame>,
     /// Counters.
     pub counters: PeerCounters,
 }
+
+/// The sending half of a link: binary frames in.
+type FrameSink = std::pin::Pin<Box<dyn futures_util::Sink<Vec<u8>, Error = ()> + Send>>;
+/// The receiving half of a link: binary frames out (`Err` ends the link).
+type FrameStream = std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Vec<u8>, ()>> + Send>>;
 
 /// A framed, bidirectional byte channel (both WebSocket libraries fit it).
 trait FrameIo: Send {
@@ -80,6 +136,8 @@ trait FrameIo: Send {
     async fn recv(&mut self) -> Option<Result<Vec<u8>, ()>>;
     /// Sends one binary frame.
     async fn send(&mut self, frame: Vec<u8>) -> Result<(), ()>;
+    /// Splits the channel so that reading goes on while a write waits.
+    fn into_halves(self) -> (FrameSink, FrameStream);
 }
 
 fn random_32() -> [u8; 32] {
@@ -90,12 +148,13 @@ fn random_32() -> [u8; 32] {
 
 impl PeerNetwork {
     /// A network with no links yet, and the receiver of inbound frames.
-    pub fn new(config: PeerConfig) -> (Arc<Self>, mpsc::Receiver<(u16, Vec<u8>)>) {
+    pub fn new(config: PeerConfig) -> (Arc<Self>, mpsc::Receiver<InboundFrame>) {
         let (inbound, receiver) = mpsc::channel(PEER_INBOUND_QUEUE);
         let network = Arc::new(Self {
             config,
             links: Mutex::new(HashMap::new()),
             next_generation: AtomicU64::new(1),
+            handshake_slots: Arc::new(tokio::sync::Semaphore::new(MAX_PENDING_HANDSHAKES)),
             inbound,
             counters: PeerCounters::default(),
         });
@@ -127,7 +186,7 @@ impl PeerNetwork {
         let sent = self
             .links()
             .get(&to)
-            .is_some_and(|link| link.outgoing.try_send(frame).is_ok());
+            .is_some_and(|link| link.try_queue(frame));
         let counter = if sent {
             &self.counters.frames_sent
         } else {
@@ -226,8 +285,23 @@ impl PeerNetwork {
             .map_err(|e| e.to_string())
     }
 
-    /// Serves an accepted WebSocket (the `/peer/v1` route).
-    pub async fn accept(self: Arc<Self>, socket: axum::extract::ws::WebSocket) {
+    /// A slot for one more accepted handshake, if fewer than
+    /// [`MAX_PENDING_HANDSHAKES`] are under way.
+    pub fn handshake_slot(&self) -> Option<HandshakeSlot> {
+        self.handshake_slots
+            .clone()
+            .try_acquire_owned()
+            .ok()
+            .map(|permit| HandshakeSlot { _permit: permit })
+    }
+
+    /// Serves an accepted WebSocket (the `/peer/v1` route); the slot is
+    /// given back when the handshake ends.
+    pub async fn accept(
+        self: Arc<Self>,
+        socket: axum::extract::ws::WebSocket,
+        slot: HandshakeSlot,
+    ) {
         let mut io = AxumIo(socket);
         let handshake = async {
             let challenge = self.identity().challenge(random_32());
@@ -249,7 +323,9 @@ impl PeerNetwork {
                 .map_err(|()| "socket error".to_string())?;
             Ok::<u16, String>(peer)
         };
-        match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
+        let outcome = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await;
+        drop(slot);
+        match outcome {
             Ok(Ok(peer)) => {
                 tracing::info!(peer, "peer link up (accepted)");
                 self.run_link(peer, io).await;
@@ -270,11 +346,13 @@ impl PeerNetwork {
     }
 
     /// Pumps frames both ways until the link ends or is replaced by a newer one.
-    async fn run_link(self: Arc<Self>, peer: u16, mut io: impl FrameIo) {
+    async fn run_link(self: Arc<Self>, peer: u16, io: impl FrameIo) {
         if peer == self.config.validator {
             return; // dialed ourselves
         }
         let (outgoing, mut queue) = mpsc::channel::<Vec<u8>>(PEER_SEND_QUEUE);
+        let queued = Arc::new(ByteBudget::new(PEER_SEND_QUEUE_BYTES));
+        let inbound_budget = Arc::new(tokio::sync::Semaphore::new(PEER_INBOUND_BYTES_PER_PEER));
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
         // The newest link to a peer wins; the older one ends when its queue closes.
         self.links().insert(
@@ -282,25 +360,53 @@ impl PeerNetwork {
             Link {
                 generation,
                 outgoing,
+                queued: queued.clone(),
             },
         );
-        loop {
-            tokio::select! {
-                _ = self.config.shutdown.cancelled() => break,
-                frame = queue.recv() => match frame {
-                    Some(frame) => if io.send(frame).await.is_err() { break },
-                    None => break,
-                },
-                incoming = io.recv() => match incoming {
-                    Some(Ok(frame)) => {
-                        self.counters.frames_received.fetch_add(1, Ordering::Relaxed);
-                        if self.inbound.send((peer, frame)).await.is_err() {
-                            break;
-                        }
+        let (mut sink, mut stream) = io.into_halves();
+        // Writing and reading run side by side: a write waiting for a slow
+        // peer never stops this relay from reading that peer (two relays
+        // both blocked writing to each other would otherwise never recover).
+        let writer = async {
+            while let Some(frame) = queue.recv().await {
+                queued.release(frame.len());
+                match tokio::time::timeout(PEER_WRITE_TIMEOUT, sink.send(frame)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(())) => return,
+                    Err(_) => {
+                        self.counters
+                            .links_closed_not_reading
+                            .fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(peer, "peer stopped reading; link closed");
+                        return;
                     }
-                    Some(Err(())) | None => break,
-                },
+                }
             }
+        };
+        let reader = async {
+            while let Some(Ok(bytes)) = stream.next().await {
+                self.counters
+                    .frames_received
+                    .fetch_add(1, Ordering::Relaxed);
+                // Frames are at most MAX_PEER_FRAME: within u32 and the budget.
+                let cost = bytes.len().clamp(1, PEER_INBOUND_BYTES_PER_PEER) as u32;
+                let Ok(budget) = inbound_budget.clone().acquire_many_owned(cost).await else {
+                    return;
+                };
+                let frame = InboundFrame {
+                    from: peer,
+                    bytes,
+                    _budget: budget,
+                };
+                if self.inbound.send(frame).await.is_err() {
+                    return;
+                }
+            }
+        };
+        tokio::select! {
+            _ = self.config.shutdown.cancelled() => {}
+            _ = writer => {}
+            _ = reader => {}
         }
         let mut links = self.links();
         if links.get(&peer).is_some_and(|l| l.generation == generation) {
@@ -328,6 +434,21 @@ impl FrameIo for AxumIo {
             .await
             .map_err(|_| ())
     }
+    fn into_halves(self) -> (FrameSink, FrameStream) {
+        use axum::extract::ws::Message;
+        let (sink, stream) = self.0.split();
+        let sink = sink
+            .sink_map_err(|_| ())
+            .with(|frame: Vec<u8>| std::future::ready(Ok(Message::Binary(frame.into()))));
+        let stream = stream.filter_map(|message| {
+            std::future::ready(match message {
+                Ok(Message::Binary(bytes)) => Some(Ok(bytes.to_vec())),
+                Ok(Message::Close(_)) | Err(_) => Some(Err(())),
+                Ok(_) => None, // ping/pong/text: not part of the peer protocol
+            })
+        });
+        (Box::pin(sink), Box::pin(stream))
+    }
 }
 
 struct TungsteniteIo(
@@ -352,5 +473,20 @@ impl FrameIo for TungsteniteIo {
             ))
             .await
             .map_err(|_| ())
+    }
+    fn into_halves(self) -> (FrameSink, FrameStream) {
+        use tokio_tungstenite::tungstenite::Message;
+        let (sink, stream) = self.0.split();
+        let sink = sink
+            .sink_map_err(|_| ())
+            .with(|frame: Vec<u8>| std::future::ready(Ok(Message::Binary(frame.into()))));
+        let stream = stream.filter_map(|message| {
+            std::future::ready(match message {
+                Ok(Message::Binary(bytes)) => Some(Ok(bytes.to_vec())),
+                Ok(Message::Close(_)) | Err(_) => Some(Err(())),
+                Ok(_) => None,
+            })
+        });
+        (Box::pin(sink), Box::pin(stream))
     }
 }

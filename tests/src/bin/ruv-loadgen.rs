@@ -154,33 +154,52 @@ async fn main() -> anyhow::Result<()> {
         .as_str()
         .context("faucet nonce")?
         .parse()?;
-    let mut funding_ids = Vec::new();
-    for (i, to) in addresses.iter().enumerate() {
-        let tx = transfer(&faucet, *to, 1_000_000_000, faucet_nonce + 1 + i as u64);
-        funding_ids.push(tx.id());
-        let response = http
-            .post(format!("{}/api/v1/transactions", args.relays[0]))
-            .json(&tx)
-            .send()
-            .await?;
-        if !response.status().is_success() {
-            bail!("funding failed: {}", response.text().await?);
-        }
-    }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    for id in &funding_ids {
-        loop {
-            let status: Value = http
-                .get(format!("{}/api/v1/transactions/{id}", args.relays[0]))
+    // Admission control lets one sender have only so many transfers pending
+    // at a relay: fund in chunks of that size, each final before the next.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let chunk = ruv_relay::admission::MAX_PENDING_PER_SENDER as usize;
+    let chunks = addresses.len().div_ceil(chunk);
+    for (c, chunk_addresses) in addresses.chunks(chunk).enumerate() {
+        // The last chunk is awaited on every relay: admission control counts
+        // accepted funds only, and the load goes to all of them. (Its
+        // transfers carry the faucet's highest nonces, so every earlier one
+        // is accepted there too.)
+        let watched = if c + 1 == chunks {
+            &args.relays[..]
+        } else {
+            &args.relays[..1]
+        };
+        let mut funding_ids = Vec::new();
+        for (i, to) in chunk_addresses.iter().enumerate() {
+            let nonce = faucet_nonce + 1 + (c * chunk + i) as u64;
+            let tx = transfer(&faucet, *to, 1_000_000_000, nonce);
+            funding_ids.push(tx.id());
+            let response = http
+                .post(format!("{}/api/v1/transactions", args.relays[0]))
+                .json(&tx)
                 .send()
-                .await?
-                .json()
                 .await?;
-            match status["status"].as_str() {
-                Some("accepted") => break,
-                Some("rejected") => bail!("funding transaction rejected: {status}"),
-                _ if Instant::now() > deadline => bail!("funding not accepted within 60 s"),
-                _ => tokio::time::sleep(Duration::from_millis(50)).await,
+            if !response.status().is_success() {
+                bail!("funding failed: {}", response.text().await?);
+            }
+        }
+        for (id, relay) in funding_ids
+            .iter()
+            .flat_map(|id| watched.iter().map(move |relay| (id, relay)))
+        {
+            loop {
+                let status: Value = http
+                    .get(format!("{relay}/api/v1/transactions/{id}"))
+                    .send()
+                    .await?
+                    .json()
+                    .await?;
+                match status["status"].as_str() {
+                    Some("accepted") => break,
+                    Some("rejected") => bail!("funding transaction rejected: {status}"),
+                    _ if Instant::now() > deadline => bail!("funding not accepted within 120 s"),
+                    _ => tokio::time::sleep(Duration::from_millis(20)).await,
+                }
             }
         }
     }

@@ -1,0 +1,54 @@
+//! The read model the consensus driver publishes after every batch: what
+//! HTTP and WebSocket handlers answer from without asking the driver.
+//!
+//! The driver keeps one master [`Snapshot`] and changes only what a batch
+//! touched; publishing clones it, which costs O(1) because the maps are
+//! persistent (imbl's HAMT shares every unchanged node between versions).
+//! A reader holds an `Arc<Snapshot>` for as long as it likes: it never
+//! blocks the driver and never sees a half-applied batch.
+
+use crate::admission::SenderPending;
+use ruv_protocol::api::AccountInfo;
+use ruv_protocol::checkpoint::CertifiedCheckpoint;
+use ruv_protocol::ledger::Account;
+use ruv_protocol::Address;
+use std::sync::Arc;
+
+/// An immutable view of the relay's accepted state after one batch.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// False once storage failed: the relay stopped deciding.
+    pub healthy: bool,
+    /// Every account with a balance or a nonce, in the accepted state.
+    pub accounts: imbl::HashMap<Address, Account>,
+    /// Transactions accepted (final) since genesis, as the engine counts them.
+    pub accepted_transactions: u64,
+    /// Transactions known to the engine but not decided.
+    pub pending_transactions: u64,
+    /// The latest certified checkpoint.
+    pub latest_checkpoint: Option<Arc<CertifiedCheckpoint>>,
+    /// What each sender has pending at this relay (admission control).
+    pub pending_by_sender: imbl::HashMap<Address, SenderPending>,
+    /// Peer messages the engine dropped (unknown senders, malformed, over limits).
+    pub engine_messages_dropped: u64,
+}
+
+impl Snapshot {
+    /// An account in the accepted state (zero balance and nonce if unknown).
+    pub fn account(&self, address: Address) -> AccountInfo {
+        AccountInfo::new(address, self.account_state(&address))
+    }
+
+    /// An account's balance and nonce in the accepted state.
+    pub fn account_state(&self, address: &Address) -> Account {
+        self.accounts.get(address).copied().unwrap_or_default()
+    }
+
+    /// What `sender` has pending at this relay.
+    pub fn sender_pending(&self, sender: &Address) -> SenderPending {
+        self.pending_by_sender
+            .get(sender)
+            .copied()
+            .unwrap_or_default()
+    }
+}
