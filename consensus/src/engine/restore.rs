@@ -81,9 +81,10 @@ impl Engine {
             .collect();
         processing.sort_by_key(|v| (v.height(), v.id()));
         engine.restoring = true;
+        let me = engine.validators.me();
         for vertex in processing {
             if !engine.dag.contains(&vertex.id()) {
-                engine.receive_vertex(vertex, engine.me, Trust::Own, out);
+                engine.receive_vertex(vertex, me, Trust::Own, out);
             }
         }
         engine.restoring = false;
@@ -102,8 +103,8 @@ impl Engine {
         let mut height = None;
         for parent in vertex.parents() {
             match self.dag.get(parent) {
-                Some(node) if node.status == VertexStatus::Accepted => {
-                    height = height.max(Some(node.vertex.height() + 1));
+                Some(node) if node.status() == VertexStatus::Accepted => {
+                    height = height.max(Some(node.vertex().height() + 1));
                 }
                 _ => return Err(RestoreError::ParentMissing(id, *parent)),
             }
@@ -112,18 +113,13 @@ impl Engine {
             return Err(RestoreError::BadHeight(id));
         }
         for (tx_id, tx) in vertex.tx_ids().iter().zip(vertex.txs()) {
-            if let Some(copies) = self.accepted_txs.get_mut(tx_id) {
-                copies.push(id);
-                continue;
-            }
-            self.ledger.apply_checked_signature(tx).map_err(|reason| {
-                RestoreError::LedgerRejected {
+            self.accepted
+                .apply(id, *tx_id, tx)
+                .map_err(|reason| RestoreError::LedgerRejected {
                     vertex: id,
                     tx: *tx_id,
                     reason,
-                }
-            })?;
-            self.accepted_txs.insert(*tx_id, vec![id]);
+                })?;
         }
         self.dag.insert(vertex, VertexStatus::Accepted);
         self.dirty = true;

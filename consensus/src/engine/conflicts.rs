@@ -1,0 +1,353 @@
+//! The undecided transactions and their conflict sets, each with its
+//! Snowball instance (avalanchego's "snowstorm" layer), plus what the issuer
+//! needs to know per transaction (owned here, orphaned since when, failing
+//! since when).
+//!
+//! Invariants kept here: every record's conflict set exists and lists it;
+//! every conflict set lists only known records and is never empty; a set
+//! with two choices or more is rogue (and stays rogue).
+
+use crate::snowball::Snowball;
+use crate::vertex::VertexId;
+use ruv_protocol::{Address, SignedTransfer, TxId, TxRejection};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// A conflict set: the undecided transactions spending one (sender, nonce).
+pub(crate) type ConflictKey = (Address, u64);
+
+#[derive(Debug)]
+struct ConflictSet {
+    choices: BTreeSet<TxId>,
+    /// Ever had two choices: acceptance needs `beta_rogue`.
+    rogue: bool,
+    snowball: Snowball,
+}
+
+/// An undecided transaction this relay knows.
+#[derive(Debug)]
+struct TxRecord {
+    tx: Arc<SignedTransfer>,
+    key: ConflictKey,
+    /// Processing vertices that hold it.
+    live_vertices: BTreeSet<VertexId>,
+    /// A client submitted it here, or this relay issued it before: re-issue
+    /// it without the standby delay.
+    owned: bool,
+    /// Set while it is in no live (virtuous, if it has no conflict) vertex:
+    /// from then on this relay may issue it.
+    issue_after_ms: Option<u64>,
+    /// First failed attempt to issue it, and why it failed last.
+    failing: Option<(u64, TxRejection)>,
+}
+
+/// Conflict-set parameters: poll thresholds and decision thresholds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Thresholds {
+    pub(crate) alpha_preference: u32,
+    pub(crate) alpha_confidence: u32,
+    pub(crate) beta_virtuous: u32,
+    pub(crate) beta_rogue: u32,
+}
+
+/// A transaction due for issuing.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Due {
+    pub(crate) id: TxId,
+    /// Its conflict set has no other choice.
+    pub(crate) conflict_free: bool,
+    /// Since when it may be issued.
+    pub(crate) after_ms: u64,
+}
+
+/// The undecided transactions and their conflict sets.
+#[derive(Debug, Default)]
+pub(crate) struct Conflicts {
+    txs: BTreeMap<TxId, TxRecord>,
+    sets: BTreeMap<ConflictKey, ConflictSet>,
+}
+
+impl Conflicts {
+    pub(crate) fn contains(&self, id: &TxId) -> bool {
+        self.txs.contains_key(id)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.txs.len()
+    }
+
+    pub(crate) fn tx(&self, id: &TxId) -> Option<&Arc<SignedTransfer>> {
+        self.txs.get(id).map(|r| &r.tx)
+    }
+
+    /// The conflict set a known transaction belongs to.
+    pub(crate) fn key_of(&self, id: &TxId) -> Option<ConflictKey> {
+        self.txs.get(id).map(|r| r.key)
+    }
+
+    /// Starts tracking an undecided transaction (its checks passed).
+    pub(crate) fn register(&mut self, id: TxId, tx: Arc<SignedTransfer>, owned: bool) {
+        let key = (tx.transfer.from, tx.transfer.nonce);
+        let set = self.sets.entry(key).or_insert_with(|| ConflictSet {
+            choices: BTreeSet::new(),
+            rogue: false,
+            snowball: Snowball::new(id),
+        });
+        set.choices.insert(id);
+        if set.choices.len() > 1 {
+            set.rogue = true;
+        }
+        self.txs.insert(
+            id,
+            TxRecord {
+                tx,
+                key,
+                live_vertices: BTreeSet::new(),
+                owned,
+                issue_after_ms: None,
+                failing: None,
+            },
+        );
+    }
+
+    /// A client submitted a known transaction here: this relay issues it
+    /// (at once if it waits out the standby delay). False if unknown.
+    pub(crate) fn claim(&mut self, id: &TxId, now_ms: u64) -> bool {
+        let Some(record) = self.txs.get_mut(id) else {
+            return false;
+        };
+        record.owned = true;
+        if let Some(after) = record.issue_after_ms.as_mut() {
+            *after = (*after).min(now_ms);
+        }
+        true
+    }
+
+    /// This relay issued the transaction in a vertex of its own.
+    pub(crate) fn set_owned(&mut self, id: &TxId) {
+        if let Some(record) = self.txs.get_mut(id) {
+            record.owned = true;
+        }
+    }
+
+    pub(crate) fn add_live_vertex(&mut self, id: &TxId, vertex: VertexId) {
+        if let Some(record) = self.txs.get_mut(id) {
+            record.live_vertices.insert(vertex);
+        }
+    }
+
+    pub(crate) fn remove_live_vertex(&mut self, id: &TxId, vertex: &VertexId) {
+        if let Some(record) = self.txs.get_mut(id) {
+            record.live_vertices.remove(vertex);
+        }
+    }
+
+    /// `winner` was accepted: forgets it and its conflict set; returns the
+    /// other choices, which the caller rejects.
+    pub(crate) fn resolve(&mut self, winner: &TxId) -> Vec<TxId> {
+        let Some(record) = self.txs.remove(winner) else {
+            return Vec::new();
+        };
+        let Some(set) = self.sets.remove(&record.key) else {
+            return Vec::new();
+        };
+        set.choices.into_iter().filter(|c| c != winner).collect()
+    }
+
+    /// Forgets a rejected transaction; returns the processing vertices that
+    /// held it (None if it was not known).
+    pub(crate) fn remove(&mut self, id: &TxId) -> Option<BTreeSet<VertexId>> {
+        let record = self.txs.remove(id)?;
+        if let Some(set) = self.sets.get_mut(&record.key) {
+            set.choices.remove(id);
+            if set.choices.is_empty() {
+                self.sets.remove(&record.key);
+            } else {
+                let remaining: Vec<TxId> = set.choices.iter().copied().collect();
+                set.snowball.remove_choice(id, remaining.into_iter());
+            }
+        }
+        Some(record.live_vertices)
+    }
+
+    /// Preferred in its set, and alone in it (None if unknown).
+    pub(crate) fn flags(&self, id: &TxId) -> Option<(bool, bool)> {
+        let set = self.txs.get(id).and_then(|r| self.sets.get(&r.key))?;
+        Some((set.snowball.preference() == *id, set.choices.len() == 1))
+    }
+
+    /// Its conflict set has `beta` consecutive successful polls for it
+    /// (`beta_rogue` if the set was ever rogue).
+    pub(crate) fn decided(&self, id: &TxId, thresholds: &Thresholds) -> bool {
+        let Some(set) = self.txs.get(id).and_then(|r| self.sets.get(&r.key)) else {
+            return false;
+        };
+        let beta = if set.rogue {
+            thresholds.beta_rogue
+        } else {
+            thresholds.beta_virtuous
+        };
+        set.snowball.confidence_in(id) >= beta
+    }
+
+    /// Records one poll in every conflict set: the votes per transaction
+    /// it got (a set with none records an unsuccessful round).
+    pub(crate) fn record_poll(
+        &mut self,
+        counts: &BTreeMap<ConflictKey, BTreeMap<TxId, u32>>,
+        thresholds: &Thresholds,
+    ) {
+        for (key, set) in self.sets.iter_mut() {
+            let best = counts.get(key).and_then(|votes| {
+                // Most votes; ties (only possible below alpha) go to the lower id.
+                votes
+                    .iter()
+                    .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+                    .map(|(id, n)| (*id, *n))
+            });
+            match best {
+                Some((choice, votes)) => set.snowball.record(
+                    choice,
+                    votes,
+                    thresholds.alpha_preference,
+                    thresholds.alpha_confidence,
+                ),
+                None => set.snowball.record_unsuccessful(),
+            }
+        }
+    }
+
+    /// Marks transactions that need a (new) vertex: a conflict-free one in no
+    /// virtuous vertex, or a conflicting one in no live vertex at all.
+    pub(crate) fn update_orphans(
+        &mut self,
+        now_ms: u64,
+        standby_delay_ms: u64,
+        is_virtuous: impl Fn(&VertexId) -> bool,
+    ) {
+        for record in self.txs.values_mut() {
+            let conflict_free = self
+                .sets
+                .get(&record.key)
+                .is_some_and(|s| s.choices.len() == 1);
+            let orphan = if conflict_free {
+                !record.live_vertices.iter().any(&is_virtuous)
+            } else {
+                record.live_vertices.is_empty()
+            };
+            if orphan {
+                if record.issue_after_ms.is_none() {
+                    let delay = if record.owned { 0 } else { standby_delay_ms };
+                    record.issue_after_ms = Some(now_ms.saturating_add(delay));
+                }
+            } else {
+                record.issue_after_ms = None;
+                record.failing = None;
+            }
+        }
+    }
+
+    /// Transactions this relay may issue now, in id order.
+    pub(crate) fn due(&self, now_ms: u64) -> Vec<Due> {
+        self.txs
+            .iter()
+            .filter_map(|(id, r)| {
+                let after = r.issue_after_ms?;
+                (after <= now_ms).then(|| Due {
+                    id: *id,
+                    conflict_free: self.sets.get(&r.key).is_some_and(|s| s.choices.len() == 1),
+                    after_ms: after,
+                })
+            })
+            .collect()
+    }
+
+    /// The earliest time an orphan becomes due (None if there is none).
+    pub(crate) fn next_due_ms(&self) -> Option<u64> {
+        self.txs.values().filter_map(|r| r.issue_after_ms).min()
+    }
+
+    /// An attempt to issue the transaction failed for `reason`.
+    pub(crate) fn record_failure(&mut self, id: &TxId, now_ms: u64, reason: TxRejection) {
+        if let Some(record) = self.txs.get_mut(id) {
+            let since = record.failing.as_ref().map_or(now_ms, |(since, _)| *since);
+            record.failing = Some((since, reason));
+        }
+    }
+
+    /// Transactions in no live vertex that failed to issue for `ttl_ms`.
+    pub(crate) fn expired_failures(&self, now_ms: u64, ttl_ms: u64) -> Vec<(TxId, TxRejection)> {
+        self.txs
+            .iter()
+            .filter(|(_, r)| r.live_vertices.is_empty())
+            .filter_map(|(id, r)| {
+                let (since, reason) = r.failing.as_ref()?;
+                (since.saturating_add(ttl_ms) <= now_ms).then(|| (*id, reason.clone()))
+            })
+            .collect()
+    }
+
+    /// The earliest time a failing transaction may expire (None if none).
+    pub(crate) fn next_failure_expiry_ms(&self, ttl_ms: u64) -> Option<u64> {
+        self.txs
+            .values()
+            .filter(|r| r.live_vertices.is_empty())
+            .filter_map(|r| {
+                r.failing
+                    .as_ref()
+                    .map(|(since, _)| since.saturating_add(ttl_ms))
+            })
+            .min()
+    }
+
+    /// One line per transaction, then one per live vertex holding it
+    /// (`vertex_flags` gives its preferred / virtuous flags).
+    pub(crate) fn report(
+        &self,
+        report: &mut String,
+        vertex_flags: impl Fn(&VertexId) -> Option<(bool, bool)>,
+    ) {
+        use std::fmt::Write;
+        for (id, record) in &self.txs {
+            let set = self.sets.get(&record.key);
+            let _ = write!(
+                report,
+                "\n  tx {id:?} nonce {} owned {} issue_after {:?} failing {:?} choices {} rogue {} preferred {} confidence {}",
+                record.key.1,
+                record.owned,
+                record.issue_after_ms,
+                record.failing,
+                set.map_or(0, |s| s.choices.len()),
+                set.is_some_and(|s| s.rogue),
+                set.is_some_and(|s| s.snowball.preference() == *id),
+                set.map_or(0, |s| s.snowball.confidence_in(id)),
+            );
+            for vertex in &record.live_vertices {
+                let flags = vertex_flags(vertex);
+                let _ = write!(
+                    report,
+                    "\n      in {vertex:?} preferred {} virtuous {}",
+                    flags.is_some_and(|f| f.0),
+                    flags.is_some_and(|f| f.1)
+                );
+            }
+        }
+    }
+
+    /// The invariants above, checked in full (debug builds).
+    #[cfg(debug_assertions)]
+    pub(crate) fn assert_consistent(&self) {
+        for (id, record) in &self.txs {
+            let set = self.sets.get(&record.key);
+            debug_assert!(
+                set.is_some_and(|s| s.choices.contains(id)),
+                "transaction {id} is missing from its conflict set"
+            );
+        }
+        for set in self.sets.values() {
+            debug_assert!(!set.choices.is_empty(), "empty conflict set");
+            debug_assert!(set.choices.len() == 1 || set.rogue);
+            debug_assert!(set.choices.iter().all(|c| self.txs.contains_key(c)));
+        }
+    }
+}
