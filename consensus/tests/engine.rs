@@ -813,3 +813,44 @@ fn unreachable_validators_end_a_poll_at_once() {
         TxStatus::Accepted { .. }
     ));
 }
+
+#[test]
+fn next_deadline_names_the_tick_that_has_work() {
+    let w = world();
+    let tuning = Tuning::default();
+    let mut engine = Engine::new(config(0)).expect("engine");
+    // Idle: the next idle poll.
+    assert_eq!(engine.next_deadline(), tuning.idle_poll_interval_ms);
+    let mut out = Vec::new();
+    engine.handle(Input::Tick { now_ms: 5 }, &mut out);
+    engine.handle(
+        Input::SubmitTransaction(transfer(&w.alice, &w.bob, 10, 1)),
+        &mut out,
+    );
+    // An owned orphan waits out the batch delay (nothing to do before it).
+    assert_eq!(engine.next_deadline(), 5 + tuning.batch_delay_ms);
+    out.clear();
+    engine.handle(
+        Input::Tick {
+            now_ms: 5 + tuning.batch_delay_ms,
+        },
+        &mut out,
+    );
+    assert!(
+        out.iter().any(|o| matches!(
+            o,
+            Output::Send {
+                message: Message::Query { .. },
+                ..
+            }
+        )),
+        "the batch was issued and polled: {out:?}"
+    );
+    // Polls run: the next deadline is when they are asked again.
+    let now = 5 + tuning.batch_delay_ms;
+    assert_eq!(engine.next_deadline(), now + tuning.poll_timeout_ms / 2);
+    // A tick before the deadline does nothing.
+    out.clear();
+    engine.handle(Input::Tick { now_ms: now + 1 }, &mut out);
+    assert!(out.is_empty(), "{out:?}");
+}

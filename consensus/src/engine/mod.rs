@@ -179,9 +179,9 @@ pub enum ConfigError {
 /// What the driver hands the engine.
 #[derive(Debug, Clone)]
 pub enum Input {
-    /// Time passed. Drive this every 10-50 ms; `now_ms` is monotonic
-    /// milliseconds (any epoch). Polls time out, batches are issued, fetches
-    /// are retried on ticks.
+    /// Time passed. Drive this at [`Engine::next_deadline`] (earlier is
+    /// harmless); `now_ms` is monotonic milliseconds (any epoch). Polls time
+    /// out, batches are issued, fetches are retried on ticks.
     Tick {
         /// Current time.
         now_ms: u64,
