@@ -3,9 +3,15 @@
 //! needs to know per transaction (owned here, orphaned since when, failing
 //! since when).
 //!
+//! Finality is sticky (as avalanchego's snowball finalizes): once a choice
+//! reaches its beta it is the set's decision, and later polls (an
+//! unsuccessful one while its vertex waits for its parents, say) neither
+//! reset it nor move the preference.
+//!
 //! Invariants kept here: every record's conflict set exists and lists it;
 //! every conflict set lists only known records and is never empty; a set
-//! with two choices or more is rogue (and stays rogue).
+//! with two choices or more is rogue (and stays rogue); a decided set's
+//! decision is one of its choices and is its preference.
 
 use crate::snowball::Snowball;
 use crate::vertex::VertexId;
@@ -22,6 +28,14 @@ struct ConflictSet {
     /// Ever had two choices: acceptance needs `beta_rogue`.
     rogue: bool,
     snowball: Snowball,
+    /// The choice that reached its beta: final, whatever later polls say.
+    decided: Option<TxId>,
+}
+
+impl ConflictSet {
+    fn preference(&self) -> TxId {
+        self.decided.unwrap_or_else(|| self.snowball.preference())
+    }
 }
 
 /// An undecided transaction this relay knows.
@@ -92,6 +106,7 @@ impl Conflicts {
             choices: BTreeSet::new(),
             rogue: false,
             snowball: Snowball::new(id),
+            decided: None,
         });
         set.choices.insert(id);
         if set.choices.len() > 1 {
@@ -160,6 +175,9 @@ impl Conflicts {
         let record = self.txs.remove(id)?;
         if let Some(set) = self.sets.get_mut(&record.key) {
             set.choices.remove(id);
+            if set.decided == Some(*id) {
+                set.decided = None;
+            }
             if set.choices.is_empty() {
                 self.sets.remove(&record.key);
             } else {
@@ -173,21 +191,16 @@ impl Conflicts {
     /// Preferred in its set, and alone in it (None if unknown).
     pub(crate) fn flags(&self, id: &TxId) -> Option<(bool, bool)> {
         let set = self.txs.get(id).and_then(|r| self.sets.get(&r.key))?;
-        Some((set.snowball.preference() == *id, set.choices.len() == 1))
+        Some((set.preference() == *id, set.choices.len() == 1))
     }
 
-    /// Its conflict set has `beta` consecutive successful polls for it
-    /// (`beta_rogue` if the set was ever rogue).
-    pub(crate) fn decided(&self, id: &TxId, thresholds: &Thresholds) -> bool {
-        let Some(set) = self.txs.get(id).and_then(|r| self.sets.get(&r.key)) else {
-            return false;
-        };
-        let beta = if set.rogue {
-            thresholds.beta_rogue
-        } else {
-            thresholds.beta_virtuous
-        };
-        set.snowball.confidence_in(id) >= beta
+    /// Its conflict set decided for it: it once had `beta` consecutive
+    /// successful polls (`beta_rogue` if the set was rogue by then).
+    pub(crate) fn decided(&self, id: &TxId) -> bool {
+        self.txs
+            .get(id)
+            .and_then(|r| self.sets.get(&r.key))
+            .is_some_and(|set| set.decided == Some(*id))
     }
 
     /// Records one poll in every conflict set: the votes per transaction
@@ -198,6 +211,9 @@ impl Conflicts {
         thresholds: &Thresholds,
     ) {
         for (key, set) in self.sets.iter_mut() {
+            if set.decided.is_some() {
+                continue;
+            }
             let best = counts.get(key).and_then(|votes| {
                 // Most votes; ties (only possible below alpha) go to the lower id.
                 votes
@@ -205,14 +221,23 @@ impl Conflicts {
                     .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
                     .map(|(id, n)| (*id, *n))
             });
-            match best {
-                Some((choice, votes)) => set.snowball.record(
-                    choice,
-                    votes,
-                    thresholds.alpha_preference,
-                    thresholds.alpha_confidence,
-                ),
-                None => set.snowball.record_unsuccessful(),
+            let Some((choice, votes)) = best else {
+                set.snowball.record_unsuccessful();
+                continue;
+            };
+            set.snowball.record(
+                choice,
+                votes,
+                thresholds.alpha_preference,
+                thresholds.alpha_confidence,
+            );
+            let beta = if set.rogue {
+                thresholds.beta_rogue
+            } else {
+                thresholds.beta_virtuous
+            };
+            if set.snowball.confidence_in(&choice) >= beta {
+                set.decided = Some(choice);
             }
         }
     }
@@ -312,15 +337,16 @@ impl Conflicts {
             let set = self.sets.get(&record.key);
             let _ = write!(
                 report,
-                "\n  tx {id:?} nonce {} owned {} issue_after {:?} failing {:?} choices {} rogue {} preferred {} confidence {}",
+                "\n  tx {id:?} nonce {} owned {} issue_after {:?} failing {:?} choices {} rogue {} preferred {} confidence {} decided {}",
                 record.key.1,
                 record.owned,
                 record.issue_after_ms,
                 record.failing,
                 set.map_or(0, |s| s.choices.len()),
                 set.is_some_and(|s| s.rogue),
-                set.is_some_and(|s| s.snowball.preference() == *id),
+                set.is_some_and(|s| s.preference() == *id),
                 set.map_or(0, |s| s.snowball.confidence_in(id)),
+                set.is_some_and(|s| s.decided == Some(*id)),
             );
             for vertex in &record.live_vertices {
                 let flags = vertex_flags(vertex);
@@ -348,6 +374,99 @@ impl Conflicts {
             debug_assert!(!set.choices.is_empty(), "empty conflict set");
             debug_assert!(set.choices.len() == 1 || set.rogue);
             debug_assert!(set.choices.iter().all(|c| self.txs.contains_key(c)));
+            debug_assert!(set.decided.is_none_or(|d| set.choices.contains(&d)));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ruv_protocol::tx::Transfer;
+    use ruv_protocol::SigningKey;
+
+    const THRESHOLDS: Thresholds = Thresholds {
+        alpha_preference: 3,
+        alpha_confidence: 4,
+        beta_virtuous: 2,
+        beta_rogue: 3,
+    };
+
+    fn transfer(from: &SigningKey, amount: u64) -> (TxId, Arc<SignedTransfer>) {
+        let t = Transfer {
+            chain_id: "ruv-conflicts".into(),
+            from: Address::from_public_key(from.public_key()),
+            to: Address::from_public_key(from.public_key()),
+            amount,
+            fee: 1_000,
+            nonce: 1,
+            memo: String::new(),
+            public_key: from.public_key().clone(),
+        };
+        let tx = Arc::new(t.sign(from, [amount as u8; 32]).expect("signs"));
+        (tx.id(), tx)
+    }
+
+    fn poll(conflicts: &mut Conflicts, key: ConflictKey, votes: &[(TxId, u32)]) {
+        let counts = BTreeMap::from([(key, votes.iter().copied().collect())]);
+        conflicts.record_poll(&counts, &THRESHOLDS);
+    }
+
+    #[test]
+    fn a_choice_that_reached_beta_stays_decided() {
+        let key = SigningKey::from_seed(&[7; 32]);
+        let (a, tx_a) = transfer(&key, 1);
+        let (b, tx_b) = transfer(&key, 2);
+        let mut conflicts = Conflicts::default();
+        conflicts.register(a, tx_a, false);
+        let set = conflicts.key_of(&a).expect("known");
+        poll(&mut conflicts, set, &[(a, 4)]);
+        assert!(!conflicts.decided(&a));
+        poll(&mut conflicts, set, &[(a, 4)]);
+        assert!(conflicts.decided(&a), "beta_virtuous successes decide");
+        // Its vertex waits for parents; meanwhile polls fail or go elsewhere.
+        poll(&mut conflicts, set, &[]);
+        assert!(
+            conflicts.decided(&a),
+            "an unsuccessful poll does not undo it"
+        );
+        conflicts.register(b, tx_b, false);
+        for _ in 0..5 {
+            poll(&mut conflicts, set, &[(b, 4)]);
+        }
+        assert!(conflicts.decided(&a), "a later conflict does not undo it");
+        assert!(!conflicts.decided(&b));
+        assert_eq!(conflicts.flags(&a), Some((true, false)));
+        assert_eq!(conflicts.flags(&b), Some((false, false)));
+        // Without stickiness the failed poll would have reset it.
+        let mut fresh = Conflicts::default();
+        let (c, tx_c) = transfer(&SigningKey::from_seed(&[8; 32]), 3);
+        fresh.register(c, tx_c, false);
+        let set_c = fresh.key_of(&c).expect("known");
+        poll(&mut fresh, set_c, &[(c, 4)]);
+        poll(&mut fresh, set_c, &[]);
+        poll(&mut fresh, set_c, &[(c, 4)]);
+        assert!(!fresh.decided(&c), "successes must be consecutive");
+    }
+
+    #[test]
+    fn a_rogue_set_needs_beta_rogue() {
+        let key = SigningKey::from_seed(&[9; 32]);
+        let (a, tx_a) = transfer(&key, 1);
+        let (b, tx_b) = transfer(&key, 2);
+        let mut conflicts = Conflicts::default();
+        conflicts.register(a, tx_a, false);
+        conflicts.register(b, tx_b, false);
+        let set = conflicts.key_of(&a).expect("known");
+        poll(&mut conflicts, set, &[(a, 4)]);
+        poll(&mut conflicts, set, &[(a, 4)]);
+        assert!(!conflicts.decided(&a));
+        poll(&mut conflicts, set, &[(a, 4)]);
+        assert!(conflicts.decided(&a));
+        // The loser leaves; a decided winner that is rejected leaves no decision behind.
+        assert!(conflicts.remove(&a).is_some());
+        assert!(!conflicts.decided(&b));
+        #[cfg(debug_assertions)]
+        conflicts.assert_consistent();
     }
 }

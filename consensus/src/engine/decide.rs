@@ -86,10 +86,10 @@ impl Engine {
             .collect()
     }
 
-    /// The transaction is accepted, or its conflict set has beta consecutive
-    /// successful polls for it.
+    /// The transaction is accepted, or its conflict set decided for it
+    /// (sticky: it once had beta consecutive successful polls).
     fn tx_decided_for(&self, id: &TxId) -> bool {
-        self.accepted.contains(id) || self.conflicts.decided(id, &self.thresholds())
+        self.accepted.contains(id) || self.conflicts.decided(id)
     }
 
     fn accept_vertex(&mut self, id: &VertexId, out: &mut Vec<Output>) {
