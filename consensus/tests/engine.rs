@@ -854,3 +854,100 @@ fn next_deadline_names_the_tick_that_has_work() {
     engine.handle(Input::Tick { now_ms: now + 1 }, &mut out);
     assert!(out.is_empty(), "{out:?}");
 }
+
+fn chits_answer(outputs: &[Output]) -> Option<Vec<VertexId>> {
+    outputs.iter().find_map(|o| match o {
+        Output::Send {
+            message: Message::Chits { preferred, .. },
+            ..
+        } => Some(preferred.clone()),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_restarted_relay_abstains_until_its_own_poll_caught_up() {
+    let w = world();
+    // Relay 1 issues a vertex; relay 0 stored it and restarts with it.
+    let mut issuer = Engine::new(config(1)).expect("engine");
+    let mut out = Vec::new();
+    issuer.handle(Input::Tick { now_ms: 1 }, &mut out);
+    issuer.handle(
+        Input::SubmitTransaction(transfer(&w.alice, &w.bob, 10, 1)),
+        &mut out,
+    );
+    issuer.handle(Input::Tick { now_ms: 100 }, &mut out);
+    let (vertex, bytes) = out
+        .iter()
+        .find_map(|o| match o {
+            Output::Persist(ruv_consensus::Persist::Processing { id, bytes }) => {
+                Some((*id, bytes.clone()))
+            }
+            _ => None,
+        })
+        .expect("issued a vertex");
+    let state = PersistedState {
+        accepted: Vec::new(),
+        processing: vec![bytes],
+    };
+    let mut restarted = Engine::restore(config(0), &state, &mut Vec::new()).expect("restores");
+    assert_eq!(restarted.preferred_frontier(), &[vertex]);
+    let answer = deliver(&mut restarted, 1, &Message::Query { request_id: 7 });
+    assert_eq!(chits_answer(&answer), Some(Vec::new()), "abstains at first");
+
+    // Its own polls: the other relays answer with the vertex.
+    let mut now = 1_000;
+    let mut caught_up = false;
+    for _ in 0..100 {
+        now += 10;
+        let mut out = Vec::new();
+        restarted.handle(Input::Tick { now_ms: now }, &mut out);
+        let queries: Vec<(ValidatorIndex, u32)> = out
+            .iter()
+            .filter_map(|o| match o {
+                Output::Send {
+                    to,
+                    message: Message::Query { request_id },
+                } => Some((*to, *request_id)),
+                _ => None,
+            })
+            .collect();
+        for (to, request_id) in queries {
+            let chits = Message::Chits {
+                request_id,
+                preferred: vec![vertex],
+                accepted: Vec::new(),
+            };
+            deliver(&mut restarted, to.0 as usize, &chits);
+        }
+        let answer = deliver(&mut restarted, 2, &Message::Query { request_id: 8 });
+        match chits_answer(&answer) {
+            Some(preferred) if preferred.is_empty() => continue,
+            Some(preferred) => {
+                assert_eq!(preferred, vec![vertex]);
+                caught_up = true;
+                break;
+            }
+            None => continue, // rate limited or accepted meanwhile
+        }
+    }
+    assert!(caught_up, "never stopped abstaining");
+
+    // Request ids of the restarted relay do not start again at 1.
+    let first_ids: Vec<u32> = {
+        let mut fresh = Engine::restore(config(0), &state, &mut Vec::new()).expect("restores");
+        let mut out = Vec::new();
+        fresh.handle(Input::Tick { now_ms: 5_000 }, &mut out);
+        out.iter()
+            .filter_map(|o| match o {
+                Output::Send {
+                    message: Message::Query { request_id },
+                    ..
+                } => Some(*request_id),
+                _ => None,
+            })
+            .collect()
+    };
+    assert!(!first_ids.is_empty());
+    assert!(first_ids.iter().all(|id| *id > 16), "{first_ids:?}");
+}

@@ -30,6 +30,10 @@ struct ConflictSet {
     snowball: Snowball,
     /// The choice that reached its beta: final, whatever later polls say.
     decided: Option<TxId>,
+    /// Rebuilt at a restart and no successful poll since: its preference
+    /// is only the order the stored vertices came back in, so this relay
+    /// votes for none of its choices yet.
+    restored: bool,
 }
 
 impl ConflictSet {
@@ -107,6 +111,7 @@ impl Conflicts {
             rogue: false,
             snowball: Snowball::new(id),
             decided: None,
+            restored: false,
         });
         set.choices.insert(id);
         if set.choices.len() > 1 {
@@ -188,10 +193,23 @@ impl Conflicts {
         Some(record.live_vertices)
     }
 
-    /// Preferred in its set, and alone in it (None if unknown).
+    /// Preferred in its set, and alone in it (None if unknown). A choice
+    /// of a rogue set rebuilt at a restart is not preferred until a poll
+    /// succeeded for the set.
     pub(crate) fn flags(&self, id: &TxId) -> Option<(bool, bool)> {
         let set = self.txs.get(id).and_then(|r| self.sets.get(&r.key))?;
-        Some((set.preference() == *id, set.choices.len() == 1))
+        let unsettled = set.restored && set.choices.len() > 1;
+        Some((
+            !unsettled && set.preference() == *id,
+            set.choices.len() == 1,
+        ))
+    }
+
+    /// Every conflict set now known was rebuilt at a restart.
+    pub(crate) fn mark_restored(&mut self) {
+        for set in self.sets.values_mut() {
+            set.restored = true;
+        }
     }
 
     /// Its conflict set decided for it: it once had `beta` consecutive
@@ -231,6 +249,9 @@ impl Conflicts {
                 thresholds.alpha_preference,
                 thresholds.alpha_confidence,
             );
+            if votes >= thresholds.alpha_preference {
+                set.restored = false;
+            }
             let beta = if set.rogue {
                 thresholds.beta_rogue
             } else {

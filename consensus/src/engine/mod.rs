@@ -319,13 +319,22 @@ pub enum TxStatus {
     Unknown,
 }
 
-/// Request ids of this engine's queries and ancestor requests.
-#[derive(Debug, Default)]
+/// Request ids of this engine's queries and ancestor requests. They start
+/// at a random point, so a restarted relay does not reuse the ids its
+/// previous run had outstanding (late answers to those are then dropped as
+/// unsolicited instead of counting in a new poll).
+#[derive(Debug)]
 struct RequestIds {
     last: u32,
 }
 
 impl RequestIds {
+    fn starting_at_random(rng: &mut ChaCha20Rng) -> Self {
+        Self {
+            last: rng.next_u32(),
+        }
+    }
+
     fn next(&mut self) -> u32 {
         self.last = self.last.wrapping_add(1);
         self.last
@@ -388,13 +397,15 @@ impl Engine {
         }
         let validators = Validators::new(genesis.validator_keys(), signing_key.public_key())?;
         let count = validators.count();
+        let mut rng = ChaCha20Rng::from_seed(rng_seed);
+        let request_ids = RequestIds::starting_at_random(&mut rng);
         Ok(Self {
             key: signing_key,
             chain_id: genesis.chain_id.clone(),
             params,
-            rng: ChaCha20Rng::from_seed(rng_seed),
+            rng,
             now_ms: 0,
-            request_ids: RequestIds::default(),
+            request_ids,
             validators,
             request_limits: RequestLimits::new(count, tuning.max_requests_per_peer_per_second),
             accepted: Accepted::new(&genesis),

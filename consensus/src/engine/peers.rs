@@ -110,7 +110,13 @@ impl Engine {
             return;
         }
         self.settle(out);
-        let preferred = self.chits();
+        // A restarted relay abstains (an empty vote) until its own poll
+        // showed it what the network prefers; see `Polls::abstain`.
+        let preferred = if self.polls.abstaining() {
+            Vec::new()
+        } else {
+            self.chits()
+        };
         let accepted = self.accepted_tips();
         self.metrics.queries_answered += 1;
         out.push(Output::Send {

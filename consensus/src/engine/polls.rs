@@ -63,6 +63,9 @@ pub(crate) struct Polls {
     last_idle_poll_ms: u64,
     /// Each validator's latest accepted tips, from its chits.
     accepted_claims: Vec<Vec<VertexId>>,
+    /// Restarted: answer queries with no preference until an own poll
+    /// caught up with the network ([`Polls::caught_up`]).
+    abstaining: bool,
 }
 
 impl Polls {
@@ -71,6 +74,39 @@ impl Polls {
             running: BTreeMap::new(),
             last_idle_poll_ms: 0,
             accepted_claims: vec![Vec::new(); validator_count],
+            abstaining: false,
+        }
+    }
+
+    /// After a restart the preferences were rebuilt from stored vertices in
+    /// an order an attacker may have chosen, and the Snowball counters are
+    /// gone: vote for nothing until [`Polls::caught_up`].
+    pub(crate) fn abstain(&mut self) {
+        self.abstaining = true;
+    }
+
+    pub(crate) fn abstaining(&self) -> bool {
+        self.abstaining
+    }
+
+    /// An own poll finished: stop abstaining if other validators holding at
+    /// least `alpha` of its slots answered with a preference this relay
+    /// knows in full (every vertex named is in its DAG), so that poll's
+    /// round counted the network's preference.
+    pub(crate) fn caught_up(&mut self, poll: &Poll, me: ValidatorIndex, alpha: u32, dag: &Dag) {
+        if !self.abstaining {
+            return;
+        }
+        let informed: u32 = poll
+            .answers
+            .iter()
+            .filter(|(voter, chits)| {
+                **voter != me && !chits.is_empty() && chits.iter().all(|id| dag.contains(id))
+            })
+            .map(|(voter, _)| poll.slots.get(voter).copied().unwrap_or(0))
+            .sum();
+        if informed >= alpha {
+            self.abstaining = false;
         }
     }
 

@@ -60,7 +60,12 @@ impl Engine {
     /// An engine restarted from persisted state. Accepted vertices are
     /// replayed into the ledger in log order (their signatures were checked
     /// before they were stored); undecided ones re-enter consensus with fresh
-    /// counters, and requests for vertices they miss go to `out`.
+    /// counters, and requests for vertices they miss go to `out`. Until one
+    /// of its own polls has caught up with the network, the engine answers
+    /// queries with no preference (it abstains): its preferences were
+    /// rebuilt in an order it did not choose and its counters are gone. A
+    /// conflict with two choices stays out of its votes until a poll
+    /// succeeds for it.
     pub fn restore(
         config: EngineConfig,
         state: &PersistedState,
@@ -88,6 +93,8 @@ impl Engine {
             }
         }
         engine.restoring = false;
+        engine.polls.abstain();
+        engine.conflicts.mark_restored();
         engine.settle(out);
         Ok(engine)
     }

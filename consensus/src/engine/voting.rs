@@ -143,6 +143,9 @@ impl Engine {
         let counts = count_votes(&poll, &self.dag, &self.conflicts, &mut self.metrics);
         let thresholds = self.thresholds();
         self.conflicts.record_poll(&counts, &thresholds);
+        let me = self.validators.me();
+        self.polls
+            .caught_up(&poll, me, thresholds.alpha_preference, &self.dag);
         self.dirty = true;
     }
 }
