@@ -951,3 +951,98 @@ fn a_restarted_relay_abstains_until_its_own_poll_caught_up() {
     assert!(!first_ids.is_empty());
     assert!(first_ids.iter().all(|id| *id > 16), "{first_ids:?}");
 }
+
+#[test]
+fn no_cap_starves_a_preferred_vertex_of_chits() {
+    let w = world();
+    let mut engine = Engine::new(config(0)).expect("engine");
+    let tx = transfer(&w.alice, &w.bob, 10, 1);
+    // 70 preferred tips (copies of one transfer, different signatures):
+    // more than one Chits message can name.
+    let mut tips = std::collections::BTreeSet::new();
+    for i in 0..70u8 {
+        let v = VertexContent {
+            chain_id: w.genesis.chain_id.clone(),
+            issuer: ValidatorIndex(1),
+            height: 0,
+            parents: Vec::new(),
+            txs: vec![tx.clone()],
+        }
+        .sign(&w.relays[1], [i; 32])
+        .expect("signs");
+        tips.insert(v.id());
+        deliver(&mut engine, 1, &Message::Vertex(v.bytes().clone()));
+    }
+    assert_eq!(engine.processing_count(), 70);
+    let mut named = std::collections::BTreeSet::new();
+    for request_id in 0..60 {
+        let answer = deliver(&mut engine, 2, &Message::Query { request_id });
+        let chits = chits_answer(&answer).expect("answered");
+        assert_eq!(chits.len(), ruv_consensus::message::MAX_CHITS);
+        named.extend(chits);
+    }
+    assert_eq!(
+        named, tips,
+        "every preferred vertex is named in some answer"
+    );
+}
+
+#[test]
+fn a_chit_for_a_parked_vertex_counts_for_its_known_ancestors() {
+    let w = world();
+    let mut engine = Engine::new(config(0)).expect("engine");
+    let parent = vertex(
+        1,
+        &w.relays[1],
+        0,
+        Vec::new(),
+        vec![transfer(&w.alice, &w.bob, 10, 1)],
+    );
+    // Never delivered: the child waits for it.
+    let missing = vertex(
+        2,
+        &w.relays[2],
+        0,
+        Vec::new(),
+        vec![transfer(&w.bob, &w.alice, 10, 1)],
+    );
+    let child = vertex(
+        1,
+        &w.relays[1],
+        1,
+        vec![parent.id(), missing.id()],
+        vec![transfer(&w.alice, &w.bob, 10, 2)],
+    );
+    deliver(&mut engine, 1, &Message::Vertex(parent.bytes().clone()));
+    deliver(&mut engine, 1, &Message::Vertex(child.bytes().clone()));
+    assert_eq!(engine.waiting_count(), 1, "the child is parked");
+    // Every peer votes for the parked child only, and never sends the
+    // missing parent: those votes count for the known parent.
+    let mut now = 10;
+    for _ in 0..200 {
+        if engine.vertex_status(&parent.id()) == Some(VertexStatus::Accepted) {
+            break;
+        }
+        now += 10;
+        let mut out = Vec::new();
+        engine.handle(Input::Tick { now_ms: now }, &mut out);
+        for output in out {
+            if let Output::Send {
+                to,
+                message: Message::Query { request_id },
+            } = output
+            {
+                let chits = Message::Chits {
+                    request_id,
+                    preferred: vec![child.id()],
+                    accepted: Vec::new(),
+                };
+                deliver(&mut engine, to.0 as usize, &chits);
+            }
+        }
+    }
+    assert_eq!(
+        engine.vertex_status(&parent.id()),
+        Some(VertexStatus::Accepted)
+    );
+}

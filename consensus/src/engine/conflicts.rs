@@ -13,6 +13,7 @@
 //! with two choices or more is rogue (and stays rogue); a decided set's
 //! decision is one of its choices and is its preference.
 
+use super::polls::Tally;
 use crate::snowball::Snowball;
 use crate::vertex::VertexId;
 use ruv_protocol::{Address, SignedTransfer, TxId, TxRejection};
@@ -221,18 +222,16 @@ impl Conflicts {
             .is_some_and(|set| set.decided == Some(*id))
     }
 
-    /// Records one poll in every conflict set: the votes per transaction
-    /// it got (a set with none records an unsuccessful round).
-    pub(crate) fn record_poll(
-        &mut self,
-        counts: &BTreeMap<ConflictKey, BTreeMap<TxId, u32>>,
-        thresholds: &Thresholds,
-    ) {
+    /// Records one poll in every undecided conflict set its answers
+    /// reached: the votes per transaction it got (a reached set with too few
+    /// records an unsuccessful round). A set no answer reached records
+    /// nothing: the poll says nothing about it.
+    pub(crate) fn record_poll(&mut self, tally: &Tally, thresholds: &Thresholds) {
         for (key, set) in self.sets.iter_mut() {
-            if set.decided.is_some() {
+            if set.decided.is_some() || !tally.reached.contains(key) {
                 continue;
             }
-            let best = counts.get(key).and_then(|votes| {
+            let best = tally.counts.get(key).and_then(|votes| {
                 // Most votes; ties (only possible below alpha) go to the lower id.
                 votes
                     .iter()
@@ -428,9 +427,13 @@ mod tests {
         (tx.id(), tx)
     }
 
+    /// One poll whose answers reached the set `key` with these votes.
     fn poll(conflicts: &mut Conflicts, key: ConflictKey, votes: &[(TxId, u32)]) {
-        let counts = BTreeMap::from([(key, votes.iter().copied().collect())]);
-        conflicts.record_poll(&counts, &THRESHOLDS);
+        let tally = Tally {
+            counts: BTreeMap::from([(key, votes.iter().copied().collect())]),
+            reached: BTreeSet::from([key]),
+        };
+        conflicts.record_poll(&tally, &THRESHOLDS);
     }
 
     #[test]
@@ -468,6 +471,22 @@ mod tests {
         poll(&mut fresh, set_c, &[]);
         poll(&mut fresh, set_c, &[(c, 4)]);
         assert!(!fresh.decided(&c), "successes must be consecutive");
+    }
+
+    #[test]
+    fn a_poll_that_reached_no_choice_records_no_round() {
+        let key = SigningKey::from_seed(&[10; 32]);
+        let (a, tx_a) = transfer(&key, 1);
+        let mut conflicts = Conflicts::default();
+        conflicts.register(a, tx_a, false);
+        let set = conflicts.key_of(&a).expect("known");
+        poll(&mut conflicts, set, &[(a, 4)]);
+        // Every answer's chits missed this set (they named other vertices,
+        // or nothing): no failed round, so the next success is consecutive.
+        conflicts.record_poll(&Tally::default(), &THRESHOLDS);
+        assert!(!conflicts.decided(&a));
+        poll(&mut conflicts, set, &[(a, 4)]);
+        assert!(conflicts.decided(&a));
     }
 
     #[test]

@@ -55,6 +55,11 @@ impl Fetcher {
         self.invalid.contains(id)
     }
 
+    /// The parents of a parked vertex (None if it is not parked).
+    pub(crate) fn parked_parents(&self, id: &VertexId) -> Option<&[VertexId]> {
+        self.waiting.get(id).map(|w| w.vertex.parents())
+    }
+
     pub(crate) fn waiting_count(&self) -> usize {
         self.waiting.len()
     }

@@ -7,6 +7,7 @@ use crate::dag::VertexStatus;
 use crate::message::{Message, MAX_ANCESTORS, MAX_CHITS, MAX_MESSAGE_LEN};
 use crate::metrics::DropReason;
 use crate::vertex::{ValidatorIndex, VertexId};
+use rand_chacha::rand_core::RngCore;
 use std::collections::{BTreeSet, BinaryHeap};
 use std::sync::Arc;
 
@@ -141,14 +142,28 @@ impl Engine {
         tips.into_iter().take(MAX_CHITS).map(|(_, id)| id).collect()
     }
 
-    /// This relay's vote: its preferred frontier, capped.
-    pub(super) fn chits(&self) -> Vec<VertexId> {
-        self.dag
-            .preferred_frontier()
+    /// This relay's vote: its preferred frontier, capped at [`MAX_CHITS`].
+    /// When more undecided vertices are on it than fit, a fresh random
+    /// choice of them each time, so no cap starves a vertex of votes for
+    /// ever (a fixed choice would let 65 preferred tips, honest or
+    /// Byzantine, keep the rest out of every answer).
+    pub(super) fn chits(&mut self) -> Vec<VertexId> {
+        let frontier = self.dag.preferred_frontier();
+        let undecided = frontier
             .iter()
-            .take(MAX_CHITS)
-            .copied()
-            .collect()
+            .take_while(|id| self.dag.status(id) == Some(VertexStatus::Processing))
+            .count();
+        if undecided <= MAX_CHITS {
+            return frontier.iter().take(MAX_CHITS).copied().collect();
+        }
+        let mut pool: Vec<VertexId> = frontier[..undecided].to_vec();
+        // A partial Fisher-Yates shuffle: the first MAX_CHITS are a uniform choice.
+        for i in 0..MAX_CHITS {
+            let j = i + (self.rng.next_u64() % (pool.len() - i) as u64) as usize;
+            pool.swap(i, j);
+        }
+        pool.truncate(MAX_CHITS);
+        pool
     }
 
     /// Answers with the requested vertices and as many of their ancestors as

@@ -7,11 +7,12 @@
 //! longer matches an answer).
 
 use super::conflicts::{ConflictKey, Conflicts};
+use super::fetcher::Fetcher;
 use crate::dag::Dag;
 use crate::metrics::{DropReason, Metrics};
 use crate::vertex::{ValidatorIndex, VertexId};
 use ruv_protocol::TxId;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One poll: who was sampled (with multiplicity) and who answered what.
 #[derive(Debug)]
@@ -247,19 +248,34 @@ impl Polls {
     }
 }
 
+/// What a finished poll says about the conflict sets.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    /// Votes per conflict set and transaction.
+    pub(crate) counts: BTreeMap<ConflictKey, BTreeMap<TxId, u32>>,
+    /// Conflict sets some answer's chits reached (counted or not): only
+    /// these record a round; the poll says nothing about the others.
+    pub(crate) reached: BTreeSet<ConflictKey>,
+}
+
 /// Votes per conflict set and transaction. A chit for a vertex is a vote
-/// for every undecided transaction in it and in its undecided ancestry;
-/// each sampled slot of a voter is one vote.
+/// for every undecided transaction in it and in its undecided ancestry; a
+/// chit for a vertex parked here (its parents not all known yet) counts
+/// for its known ancestors, as avalanchego's voter does; a chit for a
+/// vertex not known at all counts for nothing. Each sampled slot of a
+/// voter is one vote.
 pub(crate) fn count_votes(
     poll: &Poll,
     dag: &Dag,
+    fetcher: &Fetcher,
     conflicts: &Conflicts,
     metrics: &mut Metrics,
-) -> BTreeMap<ConflictKey, BTreeMap<TxId, u32>> {
-    let mut counts: BTreeMap<ConflictKey, BTreeMap<TxId, u32>> = BTreeMap::new();
+) -> Tally {
+    let mut tally = Tally::default();
     for (voter, chits) in &poll.answers {
         let weight = poll.slots.get(voter).copied().unwrap_or(0);
-        let closure = dag.processing_closure(chits);
+        let roots = known_roots(chits, dag, fetcher);
+        let closure = dag.processing_closure(&roots);
         let mut votes: BTreeMap<ConflictKey, Vote> = BTreeMap::new();
         for id in &closure {
             let Some(node) = dag.get(id) else {
@@ -280,13 +296,38 @@ pub(crate) fn count_votes(
             }
         }
         for (key, vote) in votes {
+            tally.reached.insert(key);
             match vote {
                 Vote::For(tx_id) => {
-                    *counts.entry(key).or_default().entry(tx_id).or_insert(0) += weight
+                    *tally
+                        .counts
+                        .entry(key)
+                        .or_default()
+                        .entry(tx_id)
+                        .or_insert(0) += weight
                 }
                 Vote::Both => metrics.conflicting_votes += 1,
             }
         }
     }
-    counts
+    tally
+}
+
+/// The chits with each parked vertex replaced by its parents (through
+/// parked ancestors), keeping those in the DAG.
+fn known_roots(chits: &[VertexId], dag: &Dag, fetcher: &Fetcher) -> Vec<VertexId> {
+    let mut roots = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut stack: Vec<VertexId> = chits.to_vec();
+    while let Some(id) = stack.pop() {
+        if !seen.insert(id) {
+            continue;
+        }
+        if dag.contains(&id) {
+            roots.push(id);
+        } else if let Some(parents) = fetcher.parked_parents(&id) {
+            stack.extend(parents.iter().copied());
+        }
+    }
+    roots
 }

@@ -134,15 +134,21 @@ impl Engine {
     }
 
     /// Counts the votes and records one snowball round in every undecided
-    /// conflict set.
+    /// conflict set the answers reached.
     fn finish_poll(&mut self, request_id: u32) {
         let Some(poll) = self.polls.take(request_id) else {
             return;
         };
         self.metrics.polls_completed += 1;
-        let counts = count_votes(&poll, &self.dag, &self.conflicts, &mut self.metrics);
+        let tally = count_votes(
+            &poll,
+            &self.dag,
+            &self.fetcher,
+            &self.conflicts,
+            &mut self.metrics,
+        );
         let thresholds = self.thresholds();
-        self.conflicts.record_poll(&counts, &thresholds);
+        self.conflicts.record_poll(&tally, &thresholds);
         let me = self.validators.me();
         self.polls
             .caught_up(&poll, me, thresholds.alpha_preference, &self.dag);
