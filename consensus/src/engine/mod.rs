@@ -17,7 +17,8 @@
 //!   per-issuer processing counts;
 //! - [`conflicts::Conflicts`]: undecided transactions and their conflict
 //!   sets, each with its [`crate::snowball::Snowball`];
-//! - [`polls::Polls`]: running polls and the accepted tips validators claim;
+//! - [`polls::Polls`]: running polls, the accepted tips validators claim,
+//!   and whether a restarted relay still abstains;
 //! - [`fetcher::Fetcher`]: vertices parked until their parents arrive,
 //!   outstanding requests for missing vertices, ids found invalid;
 //! - [`issue::Issuer`]: the last issuing attempt; [`peers::RequestLimits`]:

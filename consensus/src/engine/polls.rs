@@ -1,6 +1,7 @@
 //! The running polls: whom each sampled (with multiplicity), who answered
 //! what, and when it started; the latest accepted tips each validator
-//! claimed in its chits; and the vote count of a finished poll.
+//! claimed in its chits; whether this relay abstains from voting after a
+//! restart; and the vote count of a finished poll.
 //!
 //! Invariants kept here: a poll holds answers only from validators it
 //! sampled, at most one each; a finished poll is gone (its request id no
