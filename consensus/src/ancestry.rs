@@ -143,14 +143,14 @@ impl Walk<'_> {
 
     fn mark(&mut self, id: &VertexId, mark: u8) -> Result<(), AncestryError> {
         let node = self.dag.get(id).ok_or(AncestryError::MissingVertex)?;
-        if mark == IN_ANCESTRY && node.status == VertexStatus::Rejected {
+        if mark == IN_ANCESTRY && node.status() == VertexStatus::Rejected {
             return Err(AncestryError::RejectedAncestor);
         }
         match self.marks.entry(*id) {
             Entry::Vacant(slot) => {
                 slot.insert(mark);
-                self.heap.push((node.vertex.height(), *id));
-                if Self::needs_visit(mark, node.status) {
+                self.heap.push((node.vertex().height(), *id));
+                if Self::needs_visit(mark, node.status()) {
                     self.needed += 1;
                 }
             }
@@ -159,10 +159,10 @@ impl Walk<'_> {
                 let new = old | mark;
                 // A popped vertex cannot gain marks: only higher vertices reach it.
                 if old & POPPED == 0 && new != old {
-                    if Self::needs_visit(old, node.status) {
+                    if Self::needs_visit(old, node.status()) {
                         self.needed = self.needed.saturating_sub(1);
                     }
-                    if Self::needs_visit(new, node.status) {
+                    if Self::needs_visit(new, node.status()) {
                         self.needed += 1;
                     }
                     slot.insert(new);
@@ -192,7 +192,7 @@ pub(crate) fn ancestry_view<'l>(
     for parent in parents {
         walk.mark(parent, IN_ANCESTRY)?;
     }
-    for tip in &dag.accepted_tips {
+    for tip in dag.accepted_tips() {
         walk.mark(tip, FROM_ACCEPTED_TIP)?;
     }
     let mut processing_ancestors = Vec::new();
@@ -205,7 +205,7 @@ pub(crate) fn ancestry_view<'l>(
         let node = dag.get(&id).ok_or(AncestryError::MissingVertex)?;
         let marks = walk.marks.get(&id).copied().unwrap_or(0);
         walk.marks.insert(id, marks | POPPED);
-        if Walk::needs_visit(marks, node.status) {
+        if Walk::needs_visit(marks, node.status()) {
             walk.needed = walk.needed.saturating_sub(1);
         }
         visited += 1;
@@ -213,7 +213,7 @@ pub(crate) fn ancestry_view<'l>(
             return Err(AncestryError::TooDeep);
         }
         let next = if marks & IN_ANCESTRY != 0 {
-            if node.status == VertexStatus::Processing {
+            if node.status() == VertexStatus::Processing {
                 processing_ancestors.push(id);
             }
             IN_ANCESTRY
@@ -221,7 +221,7 @@ pub(crate) fn ancestry_view<'l>(
             outside.insert(id);
             FROM_ACCEPTED_TIP
         };
-        for parent in node.vertex.parents() {
+        for parent in node.vertex().parents() {
             walk.mark(parent, next)?;
         }
     }
@@ -230,7 +230,7 @@ pub(crate) fn ancestry_view<'l>(
     let mut removed = BTreeSet::new();
     for id in &outside {
         let Some(node) = dag.get(id) else { continue };
-        for (tx_id, tx) in node.vertex.tx_ids().iter().zip(node.vertex.txs()) {
+        for (tx_id, tx) in node.vertex().tx_ids().iter().zip(node.vertex().txs()) {
             if removed.contains(tx_id) {
                 continue;
             }
@@ -248,7 +248,7 @@ pub(crate) fn ancestry_view<'l>(
     processing_ancestors.sort_by_key(|id| dag.height(id).unwrap_or(0));
     for id in &processing_ancestors {
         let Some(node) = dag.get(id) else { continue };
-        for (tx_id, tx) in node.vertex.tx_ids().iter().zip(node.vertex.txs()) {
+        for (tx_id, tx) in node.vertex().tx_ids().iter().zip(node.vertex().txs()) {
             let accepted = accepted_txs.contains_key(tx_id);
             if added.contains(tx_id) || (accepted && !removed.contains(tx_id)) {
                 continue;

@@ -1,7 +1,17 @@
-//! The vertex DAG as one relay knows it: every vertex with its status,
-//! children links, the processing set in height order and the accepted tips.
+//! The vertex DAG as one relay knows it (avalanchego's "avalanche" layer
+//! without the voting): every vertex with its status and children, the
+//! processing set in height order, the accepted tips, the preferred and
+//! virtuous flags with the two frontiers they give, and how many processing
+//! vertices each issuer has.
+//!
+//! Invariants kept here: a vertex's parents are in the DAG before it;
+//! `processing` holds exactly the processing vertices; `accepted_tips` are
+//! the accepted vertices without accepted children; the per-issuer counts
+//! match `processing`. Flags and frontiers are only as fresh as the last
+//! [`Dag::refresh_flags`] (the engine calls it after every change).
 
-use crate::vertex::{Vertex, VertexId};
+use crate::vertex::{ValidatorIndex, Vertex, VertexId};
+use ruv_protocol::TxId;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -21,26 +31,63 @@ pub enum VertexStatus {
 /// One vertex in the DAG.
 #[derive(Debug)]
 pub(crate) struct Node {
-    pub(crate) vertex: Arc<Vertex>,
-    pub(crate) status: VertexStatus,
+    vertex: Arc<Vertex>,
+    status: VertexStatus,
     /// Vertices that name this one as a parent (any status).
-    pub(crate) children: Vec<VertexId>,
+    children: Vec<VertexId>,
     /// All transactions preferred and all parents preferred (or accepted).
-    pub(crate) preferred: bool,
+    preferred: bool,
     /// All transactions without conflicts and all parents virtuous (or accepted).
+    virtuous: bool,
+}
+
+impl Node {
+    pub(crate) fn vertex(&self) -> &Arc<Vertex> {
+        &self.vertex
+    }
+
+    pub(crate) fn status(&self) -> VertexStatus {
+        self.status
+    }
+
+    pub(crate) fn children(&self) -> &[VertexId] {
+        &self.children
+    }
+
+    pub(crate) fn preferred(&self) -> bool {
+        self.preferred
+    }
+
+    pub(crate) fn virtuous(&self) -> bool {
+        self.virtuous
+    }
+}
+
+/// How an undecided transaction stands in its conflict set, for the flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TxFlags {
+    /// Accepted, or its conflict set prefers it.
+    pub(crate) preferred: bool,
+    /// Accepted, or its conflict set has no other choice.
     pub(crate) virtuous: bool,
 }
 
 /// The DAG store.
 #[derive(Debug, Default)]
 pub(crate) struct Dag {
-    pub(crate) nodes: BTreeMap<VertexId, Node>,
+    nodes: BTreeMap<VertexId, Node>,
     /// Processing vertices ordered by (height, id): parents before children.
-    pub(crate) processing: BTreeSet<(u64, VertexId)>,
+    processing: BTreeSet<(u64, VertexId)>,
+    /// Processing vertices per issuer.
+    processing_by_issuer: BTreeMap<ValidatorIndex, usize>,
     /// Accepted vertices without accepted children.
-    pub(crate) accepted_tips: BTreeSet<VertexId>,
+    accepted_tips: BTreeSet<VertexId>,
+    /// Preferred frontier, chits order (undecided first, then higher first).
+    preferred_frontier: Vec<VertexId>,
+    /// Virtuous frontier, parent-choice order (lower first).
+    virtuous_frontier: Vec<VertexId>,
     /// Bumped on every change, so callers can skip work when nothing moved.
-    pub(crate) version: u64,
+    version: u64,
 }
 
 impl Dag {
@@ -60,9 +107,87 @@ impl Dag {
         self.nodes.get(id).map(|n| n.vertex.height())
     }
 
+    /// Processing vertices in (height, id) order: parents before children.
+    pub(crate) fn processing(&self) -> impl Iterator<Item = (u64, VertexId)> + '_ {
+        self.processing.iter().copied()
+    }
+
+    /// Processing vertices in (height, id) order, collected.
+    pub(crate) fn processing_ids(&self) -> Vec<VertexId> {
+        self.processing.iter().map(|(_, id)| *id).collect()
+    }
+
+    pub(crate) fn processing_count(&self) -> usize {
+        self.processing.len()
+    }
+
+    /// Processing vertices of one issuer.
+    pub(crate) fn processing_by(&self, issuer: ValidatorIndex) -> usize {
+        self.processing_by_issuer.get(&issuer).copied().unwrap_or(0)
+    }
+
+    pub(crate) fn accepted_tips(&self) -> &BTreeSet<VertexId> {
+        &self.accepted_tips
+    }
+
+    pub(crate) fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Preferred vertices without preferred children (undecided first,
+    /// higher first), as of the last [`Dag::refresh_flags`].
+    pub(crate) fn preferred_frontier(&self) -> &[VertexId] {
+        &self.preferred_frontier
+    }
+
+    /// Virtuous vertices without virtuous children (lower first), as of the
+    /// last [`Dag::refresh_flags`].
+    pub(crate) fn virtuous_frontier(&self) -> &[VertexId] {
+        &self.virtuous_frontier
+    }
+
+    /// The processing vertices in the closure of `roots` (the processing
+    /// ones among them and their processing ancestors).
+    pub(crate) fn processing_closure<'a>(
+        &self,
+        roots: impl IntoIterator<Item = &'a VertexId>,
+    ) -> BTreeSet<VertexId> {
+        let mut stack: Vec<VertexId> = roots
+            .into_iter()
+            .filter(|id| self.status(id) == Some(VertexStatus::Processing))
+            .copied()
+            .collect();
+        let mut closure: BTreeSet<VertexId> = stack.iter().copied().collect();
+        while let Some(id) = stack.pop() {
+            let Some(node) = self.get(&id) else {
+                continue;
+            };
+            for parent in node.vertex.parents() {
+                if self.status(parent) == Some(VertexStatus::Processing) && closure.insert(*parent)
+                {
+                    stack.push(*parent);
+                }
+            }
+        }
+        closure
+    }
+
     /// Adds a vertex whose parents are all present.
     pub(crate) fn insert(&mut self, vertex: Arc<Vertex>, status: VertexStatus) {
         let id = vertex.id();
+        debug_assert!(!self.nodes.contains_key(&id), "vertex {id} inserted twice");
+        debug_assert!(
+            vertex.parents().iter().all(|p| self.nodes.contains_key(p)),
+            "vertex {id} inserted before its parents"
+        );
+        debug_assert!(
+            status != VertexStatus::Accepted
+                || vertex
+                    .parents()
+                    .iter()
+                    .all(|p| self.status(p) == Some(VertexStatus::Accepted)),
+            "vertex {id} accepted before its parents"
+        );
         for parent in vertex.parents() {
             if let Some(node) = self.nodes.get_mut(parent) {
                 node.children.push(id);
@@ -71,6 +196,10 @@ impl Dag {
         match status {
             VertexStatus::Processing => {
                 self.processing.insert((vertex.height(), id));
+                *self
+                    .processing_by_issuer
+                    .entry(vertex.issuer())
+                    .or_insert(0) += 1;
             }
             VertexStatus::Accepted => self.add_accepted_tip(&vertex),
             VertexStatus::Rejected => {}
@@ -95,14 +224,31 @@ impl Dag {
         self.accepted_tips.insert(vertex.id());
     }
 
-    /// Marks a processing vertex accepted.
+    fn leave_processing(&mut self, id: &VertexId, vertex: &Vertex) {
+        self.processing.remove(&(vertex.height(), *id));
+        if let Some(count) = self.processing_by_issuer.get_mut(&vertex.issuer()) {
+            *count = count.saturating_sub(1);
+        }
+    }
+
+    /// Marks a processing vertex accepted (its parents must be).
     pub(crate) fn set_accepted(&mut self, id: &VertexId) {
-        let Some(node) = self.nodes.get_mut(id) else {
+        let Some(node) = self.nodes.get(id) else {
             return;
         };
-        node.status = VertexStatus::Accepted;
+        debug_assert_eq!(node.status, VertexStatus::Processing);
         let vertex = node.vertex.clone();
-        self.processing.remove(&(vertex.height(), *id));
+        debug_assert!(
+            vertex
+                .parents()
+                .iter()
+                .all(|p| self.status(p) == Some(VertexStatus::Accepted)),
+            "vertex {id} accepted before its parents"
+        );
+        if let Some(node) = self.nodes.get_mut(id) {
+            node.status = VertexStatus::Accepted;
+        }
+        self.leave_processing(id, &vertex);
         self.add_accepted_tip(&vertex);
         self.version += 1;
     }
@@ -112,9 +258,126 @@ impl Dag {
         let Some(node) = self.nodes.get_mut(id) else {
             return;
         };
+        debug_assert_eq!(node.status, VertexStatus::Processing);
         node.status = VertexStatus::Rejected;
-        let height = node.vertex.height();
-        self.processing.remove(&(height, *id));
+        let vertex = node.vertex.clone();
+        self.leave_processing(id, &vertex);
         self.version += 1;
+    }
+
+    /// Recomputes which processing vertices are preferred and virtuous
+    /// (`tx_flags` says how each transaction stands; `None` for one no
+    /// longer known), and the two frontiers.
+    pub(crate) fn refresh_flags(&mut self, tx_flags: impl Fn(&TxId) -> Option<TxFlags>) {
+        let order = self.processing_ids();
+        for id in &order {
+            let Some(node) = self.nodes.get(id) else {
+                continue;
+            };
+            let mut preferred = true;
+            let mut virtuous = true;
+            for parent in node.vertex.parents() {
+                match self.nodes.get(parent) {
+                    Some(p) if p.status == VertexStatus::Accepted => {}
+                    Some(p) if p.status == VertexStatus::Processing => {
+                        preferred &= p.preferred;
+                        virtuous &= p.virtuous;
+                    }
+                    _ => {
+                        preferred = false;
+                        virtuous = false;
+                    }
+                }
+            }
+            for tx_id in node.vertex.tx_ids() {
+                match tx_flags(tx_id) {
+                    Some(flags) => {
+                        preferred &= flags.preferred;
+                        virtuous &= flags.virtuous;
+                    }
+                    None => {
+                        preferred = false;
+                        virtuous = false;
+                    }
+                }
+            }
+            if let Some(node) = self.nodes.get_mut(id) {
+                node.preferred = preferred;
+                node.virtuous = virtuous;
+            }
+        }
+
+        let has_child = |node: &Node, flag: fn(&Node) -> bool| {
+            node.children.iter().any(|c| {
+                self.nodes
+                    .get(c)
+                    .is_some_and(|child| child.status == VertexStatus::Processing && flag(child))
+            })
+        };
+        let mut preferred_processing = Vec::new();
+        let mut virtuous_processing = Vec::new();
+        for id in &order {
+            let Some(node) = self.nodes.get(id) else {
+                continue;
+            };
+            if node.preferred && !has_child(node, |n| n.preferred) {
+                preferred_processing.push((node.vertex.height(), *id));
+            }
+            if node.virtuous && !has_child(node, |n| n.virtuous) {
+                virtuous_processing.push((node.vertex.height(), *id));
+            }
+        }
+        let mut preferred_tips = Vec::new();
+        let mut virtuous_tips = Vec::new();
+        for tip in &self.accepted_tips {
+            let Some(node) = self.nodes.get(tip) else {
+                continue;
+            };
+            if !has_child(node, |n| n.preferred) {
+                preferred_tips.push((node.vertex.height(), *tip));
+            }
+            if !has_child(node, |n| n.virtuous) {
+                virtuous_tips.push((node.vertex.height(), *tip));
+            }
+        }
+        // Chits: undecided vertices first (they need the votes), higher first.
+        preferred_processing.sort_by(|a, b| b.cmp(a));
+        preferred_tips.sort_by(|a, b| b.cmp(a));
+        self.preferred_frontier = preferred_processing
+            .into_iter()
+            .chain(preferred_tips)
+            .map(|(_, id)| id)
+            .collect();
+        // Parents: lowest first, so stale tips are absorbed instead of piling up.
+        virtuous_processing.extend(virtuous_tips);
+        virtuous_processing.sort();
+        self.virtuous_frontier = virtuous_processing.into_iter().map(|(_, id)| id).collect();
+        #[cfg(debug_assertions)]
+        self.assert_consistent();
+    }
+
+    /// The invariants above, checked in full (debug builds, after a refresh).
+    #[cfg(debug_assertions)]
+    fn assert_consistent(&self) {
+        let mut by_issuer: BTreeMap<ValidatorIndex, usize> = BTreeMap::new();
+        for (height, id) in &self.processing {
+            let node = &self.nodes[id];
+            debug_assert_eq!(node.status, VertexStatus::Processing);
+            debug_assert_eq!(node.vertex.height(), *height);
+            *by_issuer.entry(node.vertex.issuer()).or_insert(0) += 1;
+        }
+        for (issuer, count) in &self.processing_by_issuer {
+            debug_assert_eq!(by_issuer.get(issuer).copied().unwrap_or(0), *count);
+        }
+        for id in self
+            .preferred_frontier
+            .iter()
+            .chain(&self.virtuous_frontier)
+        {
+            debug_assert!(
+                self.status(id) != Some(VertexStatus::Rejected),
+                "rejected vertex {id} on a frontier"
+            );
+        }
     }
 }

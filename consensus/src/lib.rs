@@ -16,7 +16,7 @@
 //! ```text
 //! let mut engine = Engine::new(config)?;            // or Engine::restore(config, &persisted, &mut out)?
 //! loop {
-//!     let input = next_event();                     // a tick, a client submission, a peer message
+//!     let input = next_event();                     // a peer message, a client submission, or a tick at engine.next_deadline()
 //!     let mut out = Vec::new();
 //!     engine.handle(input, &mut out);
 //!     for output in out { execute(output); }        // in order
@@ -24,9 +24,9 @@
 //! ```
 //!
 //! Inputs ([`Input`]):
-//! - `Tick { now_ms }` every 10-50 ms with a monotonic clock. Time only
-//!   enters the engine here; polls time out, batches are issued and missing
-//!   vertices are re-requested on ticks.
+//! - `Tick { now_ms }` at [`Engine::next_deadline`] (earlier is harmless)
+//!   with a monotonic clock. Time only enters the engine here; polls time
+//!   out, batches are issued and missing vertices are re-requested on ticks.
 //! - `SubmitTransaction(tx)` when a client submits a signed transfer.
 //! - `PeerMessage { from, bytes }` when a frame arrives on the authenticated
 //!   link of validator `from` (its index in the genesis validator list). The

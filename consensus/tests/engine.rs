@@ -813,3 +813,236 @@ fn unreachable_validators_end_a_poll_at_once() {
         TxStatus::Accepted { .. }
     ));
 }
+
+#[test]
+fn next_deadline_names_the_tick_that_has_work() {
+    let w = world();
+    let tuning = Tuning::default();
+    let mut engine = Engine::new(config(0)).expect("engine");
+    // Idle: the next idle poll.
+    assert_eq!(engine.next_deadline(), tuning.idle_poll_interval_ms);
+    let mut out = Vec::new();
+    engine.handle(Input::Tick { now_ms: 5 }, &mut out);
+    engine.handle(
+        Input::SubmitTransaction(transfer(&w.alice, &w.bob, 10, 1)),
+        &mut out,
+    );
+    // An owned orphan waits out the batch delay (nothing to do before it).
+    assert_eq!(engine.next_deadline(), 5 + tuning.batch_delay_ms);
+    out.clear();
+    engine.handle(
+        Input::Tick {
+            now_ms: 5 + tuning.batch_delay_ms,
+        },
+        &mut out,
+    );
+    assert!(
+        out.iter().any(|o| matches!(
+            o,
+            Output::Send {
+                message: Message::Query { .. },
+                ..
+            }
+        )),
+        "the batch was issued and polled: {out:?}"
+    );
+    // Polls run: the next deadline is when they are asked again.
+    let now = 5 + tuning.batch_delay_ms;
+    assert_eq!(engine.next_deadline(), now + tuning.poll_timeout_ms / 2);
+    // A tick before the deadline does nothing.
+    out.clear();
+    engine.handle(Input::Tick { now_ms: now + 1 }, &mut out);
+    assert!(out.is_empty(), "{out:?}");
+}
+
+fn chits_answer(outputs: &[Output]) -> Option<Vec<VertexId>> {
+    outputs.iter().find_map(|o| match o {
+        Output::Send {
+            message: Message::Chits { preferred, .. },
+            ..
+        } => Some(preferred.clone()),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_restarted_relay_abstains_until_its_own_poll_caught_up() {
+    let w = world();
+    // Relay 1 issues a vertex; relay 0 stored it and restarts with it.
+    let mut issuer = Engine::new(config(1)).expect("engine");
+    let mut out = Vec::new();
+    issuer.handle(Input::Tick { now_ms: 1 }, &mut out);
+    issuer.handle(
+        Input::SubmitTransaction(transfer(&w.alice, &w.bob, 10, 1)),
+        &mut out,
+    );
+    issuer.handle(Input::Tick { now_ms: 100 }, &mut out);
+    let (vertex, bytes) = out
+        .iter()
+        .find_map(|o| match o {
+            Output::Persist(ruv_consensus::Persist::Processing { id, bytes }) => {
+                Some((*id, bytes.clone()))
+            }
+            _ => None,
+        })
+        .expect("issued a vertex");
+    let state = PersistedState {
+        accepted: Vec::new(),
+        processing: vec![bytes],
+    };
+    let mut restarted = Engine::restore(config(0), &state, &mut Vec::new()).expect("restores");
+    assert_eq!(restarted.preferred_frontier(), &[vertex]);
+    let answer = deliver(&mut restarted, 1, &Message::Query { request_id: 7 });
+    assert_eq!(chits_answer(&answer), Some(Vec::new()), "abstains at first");
+
+    // Its own polls: the other relays answer with the vertex.
+    let mut now = 1_000;
+    let mut caught_up = false;
+    for _ in 0..100 {
+        now += 10;
+        let mut out = Vec::new();
+        restarted.handle(Input::Tick { now_ms: now }, &mut out);
+        let queries: Vec<(ValidatorIndex, u32)> = out
+            .iter()
+            .filter_map(|o| match o {
+                Output::Send {
+                    to,
+                    message: Message::Query { request_id },
+                } => Some((*to, *request_id)),
+                _ => None,
+            })
+            .collect();
+        for (to, request_id) in queries {
+            let chits = Message::Chits {
+                request_id,
+                preferred: vec![vertex],
+                accepted: Vec::new(),
+            };
+            deliver(&mut restarted, to.0 as usize, &chits);
+        }
+        let answer = deliver(&mut restarted, 2, &Message::Query { request_id: 8 });
+        match chits_answer(&answer) {
+            Some(preferred) if preferred.is_empty() => continue,
+            Some(preferred) => {
+                assert_eq!(preferred, vec![vertex]);
+                caught_up = true;
+                break;
+            }
+            None => continue, // rate limited or accepted meanwhile
+        }
+    }
+    assert!(caught_up, "never stopped abstaining");
+
+    // Request ids of the restarted relay do not start again at 1.
+    let first_ids: Vec<u32> = {
+        let mut fresh = Engine::restore(config(0), &state, &mut Vec::new()).expect("restores");
+        let mut out = Vec::new();
+        fresh.handle(Input::Tick { now_ms: 5_000 }, &mut out);
+        out.iter()
+            .filter_map(|o| match o {
+                Output::Send {
+                    message: Message::Query { request_id },
+                    ..
+                } => Some(*request_id),
+                _ => None,
+            })
+            .collect()
+    };
+    assert!(!first_ids.is_empty());
+    assert!(first_ids.iter().all(|id| *id > 16), "{first_ids:?}");
+}
+
+#[test]
+fn no_cap_starves_a_preferred_vertex_of_chits() {
+    let w = world();
+    let mut engine = Engine::new(config(0)).expect("engine");
+    let tx = transfer(&w.alice, &w.bob, 10, 1);
+    // 70 preferred tips (copies of one transfer, different signatures):
+    // more than one Chits message can name.
+    let mut tips = std::collections::BTreeSet::new();
+    for i in 0..70u8 {
+        let v = VertexContent {
+            chain_id: w.genesis.chain_id.clone(),
+            issuer: ValidatorIndex(1),
+            height: 0,
+            parents: Vec::new(),
+            txs: vec![tx.clone()],
+        }
+        .sign(&w.relays[1], [i; 32])
+        .expect("signs");
+        tips.insert(v.id());
+        deliver(&mut engine, 1, &Message::Vertex(v.bytes().clone()));
+    }
+    assert_eq!(engine.processing_count(), 70);
+    let mut named = std::collections::BTreeSet::new();
+    for request_id in 0..60 {
+        let answer = deliver(&mut engine, 2, &Message::Query { request_id });
+        let chits = chits_answer(&answer).expect("answered");
+        assert_eq!(chits.len(), ruv_consensus::message::MAX_CHITS);
+        named.extend(chits);
+    }
+    assert_eq!(
+        named, tips,
+        "every preferred vertex is named in some answer"
+    );
+}
+
+#[test]
+fn a_chit_for_a_parked_vertex_counts_for_its_known_ancestors() {
+    let w = world();
+    let mut engine = Engine::new(config(0)).expect("engine");
+    let parent = vertex(
+        1,
+        &w.relays[1],
+        0,
+        Vec::new(),
+        vec![transfer(&w.alice, &w.bob, 10, 1)],
+    );
+    // Never delivered: the child waits for it.
+    let missing = vertex(
+        2,
+        &w.relays[2],
+        0,
+        Vec::new(),
+        vec![transfer(&w.bob, &w.alice, 10, 1)],
+    );
+    let child = vertex(
+        1,
+        &w.relays[1],
+        1,
+        vec![parent.id(), missing.id()],
+        vec![transfer(&w.alice, &w.bob, 10, 2)],
+    );
+    deliver(&mut engine, 1, &Message::Vertex(parent.bytes().clone()));
+    deliver(&mut engine, 1, &Message::Vertex(child.bytes().clone()));
+    assert_eq!(engine.waiting_count(), 1, "the child is parked");
+    // Every peer votes for the parked child only, and never sends the
+    // missing parent: those votes count for the known parent.
+    let mut now = 10;
+    for _ in 0..200 {
+        if engine.vertex_status(&parent.id()) == Some(VertexStatus::Accepted) {
+            break;
+        }
+        now += 10;
+        let mut out = Vec::new();
+        engine.handle(Input::Tick { now_ms: now }, &mut out);
+        for output in out {
+            if let Output::Send {
+                to,
+                message: Message::Query { request_id },
+            } = output
+            {
+                let chits = Message::Chits {
+                    request_id,
+                    preferred: vec![child.id()],
+                    accepted: Vec::new(),
+                };
+                deliver(&mut engine, to.0 as usize, &chits);
+            }
+        }
+    }
+    assert_eq!(
+        engine.vertex_status(&parent.id()),
+        Some(VertexStatus::Accepted)
+    );
+}

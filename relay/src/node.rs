@@ -39,8 +39,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, watch};
 
-/// How often the engine is ticked when nothing else happens.
-pub const TICK: Duration = Duration::from_millis(10);
+/// The engine is ticked at its `next_deadline()`, and at least this often:
+/// the checkpointer has no deadline of its own.
+pub const MAX_WAIT: Duration = Duration::from_millis(50);
 /// Inputs handled per batch at most (one database commit per batch).
 pub const MAX_BATCH: usize = 512;
 /// Client submissions waiting for the driver, at most.
@@ -211,13 +212,12 @@ impl ConsensusNode {
         inputs: &mut NodeInputs,
         shutdown: tokio_util::sync::CancellationToken,
     ) {
-        let mut ticker = tokio::time::interval(TICK);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             let mut batch = Vec::new();
+            let wake = self.next_wake();
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = ticker.tick() => {}
+                _ = tokio::time::sleep_until(wake) => {}
                 frame = inbound.recv() => match frame {
                     // The frame's inbound budget is released here.
                     Some(frame) => batch.push(Work::Peer(frame.from, frame.bytes)),
@@ -352,6 +352,24 @@ impl ConsensusNode {
             status,
             reason: None,
         })
+    }
+
+    /// When to tick the engine if nothing arrives: its deadline, between
+    /// 1 ms (never a busy loop) and [`MAX_WAIT`] away; at once if queries
+    /// wait to be handed back.
+    fn next_wake(&self) -> tokio::time::Instant {
+        let now = Instant::now();
+        if !self.undeliverable.is_empty() {
+            return tokio::time::Instant::from_std(now);
+        }
+        let latest = now + MAX_WAIT;
+        let deadline = Duration::from_millis(self.engine.next_deadline());
+        let wake = self
+            .epoch
+            .checked_add(deadline)
+            .map_or(latest, |at| at.min(latest))
+            .max(now + Duration::from_millis(1));
+        tokio::time::Instant::from_std(wake)
     }
 
     /// Handles one batch. Returns false if the node must stop.

@@ -74,8 +74,12 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::Arc;
 
-/// Milliseconds between ticks of each simulated relay.
+/// Each relay's first tick comes within this many milliseconds of the start.
 const TICK_MS: u64 = 10;
+/// A relay is ticked at its engine's [`Engine::next_deadline`], and at least
+/// this often: its checkpointer has no deadline of its own (as in the
+/// relay's driver, `relay/src/node.rs`).
+pub const MAX_WAKE_MS: u64 = 50;
 /// Milliseconds between liveness checks after the workload.
 const CHECK_MS: u64 = 100;
 /// Events one run may process before it is declared stuck.
@@ -151,6 +155,8 @@ struct Node {
     accepted_set: ([u8; 32], u64),
     state_digest: [u8; 32],
     state_dirty: bool,
+    /// When its next tick is scheduled (earlier queued ticks are stale).
+    tick_at: Option<u64>,
 }
 
 /// A transfer the simulation created, and what it is for.
@@ -257,6 +263,7 @@ impl<'s> Simulation<'s> {
                 accepted_set: ([0; 32], 0),
                 state_digest: [0; 32],
                 state_dirty: true,
+                tick_at: None,
             });
         }
         let honest = (0..count)
@@ -356,7 +363,11 @@ impl<'s> Simulation<'s> {
                 self.feed(to, input)?;
             }
             Event::Tick { node } => {
-                self.schedule(self.now + TICK_MS, Event::Tick { node });
+                if self.nodes[node].tick_at.is_some_and(|at| at != self.now) {
+                    // Superseded by an earlier wake-up.
+                    return Ok(());
+                }
+                self.nodes[node].tick_at = None;
                 self.feed(node, Input::Tick { now_ms: self.now })?;
             }
             Event::Submit { tx, node } => self.submit(tx, node)?,
@@ -453,7 +464,25 @@ impl<'s> Simulation<'s> {
         let inputs = self.checkpoint_inputs(node, &out);
         self.execute(node, out)?;
         self.drive_checkpoints(node, inputs)?;
-        self.check_node(node)
+        self.check_node(node)?;
+        self.schedule_wake(node);
+        Ok(())
+    }
+
+    /// Schedules the relay's next tick at its engine's deadline (at most
+    /// [`MAX_WAKE_MS`] away, at least 1 ms), unless one is due sooner.
+    fn schedule_wake(&mut self, node: usize) {
+        let Some(engine) = self.nodes[node].engine.as_ref() else {
+            return;
+        };
+        let wake = engine
+            .next_deadline()
+            .min(self.now + MAX_WAKE_MS)
+            .max(self.now + 1);
+        if self.nodes[node].tick_at.is_none_or(|at| wake < at) {
+            self.nodes[node].tick_at = Some(wake);
+            self.schedule(wake, Event::Tick { node });
+        }
     }
 
     /// Like `relay/src/node.rs`: every accepted vertex and every checkpoint

@@ -1,6 +1,9 @@
 //! Transactions in (client submissions, gossip) and vertices out: batching
-//! orphaned transactions into new vertices on the virtuous frontier.
+//! orphaned transactions into new vertices on the virtuous frontier. The
+//! [`Issuer`] remembers the last attempt so an unchanged DAG is not retried;
+//! the transactions themselves live in the conflict sets.
 
+use super::conflicts::Due;
 use super::vertices::Trust;
 use super::{Engine, Output, TxDropReason};
 use crate::ancestry::ancestry_view;
@@ -13,31 +16,46 @@ use std::sync::Arc;
 /// Conflicting transactions issued per tick at most (each in its own vertex).
 const MAX_ROGUE_VERTICES_PER_TICK: usize = 4;
 
+/// The issuer's memory between attempts.
+#[derive(Debug, Default)]
+pub(crate) struct Issuer {
+    /// (DAG version, due transactions) after the last issuing attempt: the
+    /// next attempt waits until one of them changes.
+    last_attempt: Option<(u64, Vec<TxId>)>,
+}
+
+impl Issuer {
+    /// Nothing changed since the last attempt left `due` behind.
+    pub(super) fn unchanged(&self, dag_version: u64, due: &[TxId]) -> bool {
+        self.last_attempt
+            .as_ref()
+            .is_some_and(|(version, ids)| *version == dag_version && ids == due)
+    }
+
+    fn record(&mut self, attempt: Option<(u64, Vec<TxId>)>) {
+        self.last_attempt = attempt;
+    }
+}
+
 impl Engine {
     pub(super) fn on_submit(&mut self, tx: Arc<SignedTransfer>, out: &mut Vec<Output>) {
         let id = tx.id();
         self.metrics.transactions_submitted += 1;
-        if let Some(vertex) = self.accepted_txs.get(&id).and_then(|v| v.first()) {
-            out.push(Output::TxAccepted {
-                id,
-                vertex: *vertex,
-            });
+        if let Some(vertex) = self.accepted.vertex_of(&id) {
+            out.push(Output::TxAccepted { id, vertex });
             return;
         }
-        if let Some(record) = self.txs.get_mut(&id) {
-            record.owned = true;
-            // An orphan waiting out the standby delay becomes ours to issue now.
-            if let Some(after) = record.issue_after_ms.as_mut() {
-                *after = (*after).min(self.now_ms);
-            }
+        // Known already: it becomes ours to issue (at once if orphaned).
+        if self.conflicts.claim(&id, self.now_ms) {
             return;
         }
-        if let Err(reason) = self.ledger.rules().check_stateless(&tx, false) {
+        let ledger = self.accepted.ledger();
+        if let Err(reason) = ledger.rules().check_stateless(&tx, false) {
             self.metrics.transactions_rejected += 1;
             out.push(Output::TxRejected { id, reason });
             return;
         }
-        let accepted_nonce = self.ledger.account(&tx.transfer.from).nonce;
+        let accepted_nonce = ledger.account(&tx.transfer.from).nonce;
         if tx.transfer.nonce <= accepted_nonce {
             self.metrics.transactions_rejected += 1;
             let expected = accepted_nonce.saturating_add(1);
@@ -50,7 +68,7 @@ impl Engine {
             });
             return;
         }
-        if self.txs.len() >= self.tuning.max_pending_txs {
+        if self.conflicts.len() >= self.tuning.max_pending_txs {
             self.metrics.transactions_dropped += 1;
             out.push(Output::TxDropped {
                 id,
@@ -66,17 +84,22 @@ impl Engine {
 
     pub(super) fn on_gossip_transaction(&mut self, tx: Arc<SignedTransfer>) {
         let id = tx.id();
-        if self.accepted_txs.contains_key(&id) || self.txs.contains_key(&id) {
+        if self.accepted.contains(&id) || self.conflicts.contains(&id) {
             self.metrics.drop(DropReason::Duplicate);
             return;
         }
-        if self.ledger.rules().check_stateless(&tx, false).is_err()
-            || tx.transfer.nonce <= self.ledger.account(&tx.transfer.from).nonce
+        if self
+            .accepted
+            .ledger()
+            .rules()
+            .check_stateless(&tx, false)
+            .is_err()
+            || self.accepted.nonce_used(&tx)
         {
             self.metrics.drop(DropReason::InvalidGossipTransaction);
             return;
         }
-        if self.txs.len() >= self.tuning.max_pending_txs {
+        if self.conflicts.len() >= self.tuning.max_pending_txs {
             self.metrics.drop(DropReason::PoolFull);
             return;
         }
@@ -90,43 +113,27 @@ impl Engine {
     pub(super) fn issue_ready(&mut self, out: &mut Vec<Output>) {
         self.settle(out);
         let now = self.now_ms;
-        let mut due: Vec<(TxId, bool, u64)> = self
-            .txs
-            .iter()
-            .filter_map(|(id, r)| {
-                let after = r.issue_after_ms?;
-                (after <= now).then(|| {
-                    let conflict_free = self
-                        .conflicts
-                        .get(&r.key)
-                        .is_some_and(|s| s.choices.len() == 1);
-                    (*id, conflict_free, after)
-                })
-            })
-            .collect();
+        let mut due: Vec<Due> = self.conflicts.due(now);
         if due.is_empty() {
-            self.last_issue_attempt = None;
+            self.issuer.record(None);
             return;
         }
-        let oldest = due.iter().map(|(_, _, after)| *after).min().unwrap_or(now);
+        let oldest = due.iter().map(|d| d.after_ms).min().unwrap_or(now);
         let batch_size = self.params.batch_size as usize;
         if due.len() < batch_size && oldest.saturating_add(self.tuning.batch_delay_ms) > now {
             return;
         }
         // Nothing changed since the last attempt left these behind: wait.
-        let due_ids: Vec<TxId> = due.iter().map(|(id, _, _)| *id).collect();
-        if self
-            .last_issue_attempt
-            .as_ref()
-            .is_some_and(|(version, ids)| *version == self.dag.version && *ids == due_ids)
-        {
+        let due_ids: Vec<TxId> = due.iter().map(|d| d.id).collect();
+        if self.issuer.unchanged(self.dag.version(), &due_ids) {
             self.expire_failing(out);
             return;
         }
         // Senders' nonce chains in order.
-        due.sort_by_key(|(id, _, _)| self.txs.get(id).map(|r| r.key));
+        due.sort_by_key(|d| self.conflicts.key_of(&d.id));
         let parents: Vec<VertexId> = self
-            .virtuous_frontier
+            .dag
+            .virtuous_frontier()
             .iter()
             .take(self.params.parents as usize)
             .copied()
@@ -134,8 +141,8 @@ impl Engine {
 
         let conflict_free: Vec<TxId> = due
             .iter()
-            .filter(|(_, free, _)| *free)
-            .map(|(id, _, _)| *id)
+            .filter(|d| d.conflict_free)
+            .map(|d| d.id)
             .collect();
         if !conflict_free.is_empty() {
             let batch = self.select_batch(&parents, &conflict_free, batch_size);
@@ -145,8 +152,8 @@ impl Engine {
         }
         let rogue: Vec<TxId> = due
             .iter()
-            .filter(|(_, free, _)| !*free)
-            .map(|(id, _, _)| *id)
+            .filter(|d| !d.conflict_free)
+            .map(|d| d.id)
             .collect();
         for id in rogue.into_iter().take(MAX_ROGUE_VERTICES_PER_TICK) {
             let batch = self.select_batch(&parents, &[id], 1);
@@ -155,13 +162,8 @@ impl Engine {
             }
         }
         self.settle(out);
-        let left: Vec<TxId> = self
-            .txs
-            .iter()
-            .filter(|(_, r)| r.issue_after_ms.is_some_and(|after| after <= now))
-            .map(|(id, _)| *id)
-            .collect();
-        self.last_issue_attempt = Some((self.dag.version, left));
+        let left: Vec<TxId> = self.conflicts.due(now).into_iter().map(|d| d.id).collect();
+        self.issuer.record(Some((self.dag.version(), left)));
         self.expire_failing(out);
     }
 
@@ -176,8 +178,8 @@ impl Engine {
     ) -> Vec<Arc<SignedTransfer>> {
         let view = ancestry_view(
             &self.dag,
-            &self.ledger,
-            &self.accepted_txs,
+            self.accepted.ledger(),
+            self.accepted.txs(),
             parents,
             self.tuning.max_ancestry_walk,
         );
@@ -188,26 +190,22 @@ impl Engine {
                 return Vec::new();
             }
         };
-        let now = self.now_ms;
         let mut batch = Vec::new();
         let mut failures = Vec::new();
         for id in candidates {
             if batch.len() >= limit {
                 break;
             }
-            let Some(record) = self.txs.get(id) else {
+            let Some(tx) = self.conflicts.tx(id) else {
                 continue;
             };
-            match view.try_apply(&record.tx) {
-                Ok(()) => batch.push(record.tx.clone()),
+            match view.try_apply(tx) {
+                Ok(()) => batch.push(tx.clone()),
                 Err(reason) => failures.push((*id, reason)),
             }
         }
         for (id, reason) in failures {
-            if let Some(record) = self.txs.get_mut(&id) {
-                let since = record.failing.as_ref().map_or(now, |(since, _)| *since);
-                record.failing = Some((since, reason));
-            }
+            self.conflicts.record_failure(&id, self.now_ms, reason);
         }
         batch
     }
@@ -215,17 +213,9 @@ impl Engine {
     /// Rejects transactions that failed to issue for longer than the retry
     /// TTL and are in no live vertex.
     fn expire_failing(&mut self, out: &mut Vec<Output>) {
-        let now = self.now_ms;
-        let ttl = self.tuning.tx_retry_ttl_ms;
-        let expired: Vec<(TxId, TxRejection)> = self
-            .txs
-            .iter()
-            .filter(|(_, r)| r.live_vertices.is_empty())
-            .filter_map(|(id, r)| {
-                let (since, reason) = r.failing.as_ref()?;
-                (since.saturating_add(ttl) <= now).then(|| (*id, reason.clone()))
-            })
-            .collect();
+        let expired = self
+            .conflicts
+            .expired_failures(self.now_ms, self.tuning.tx_retry_ttl_ms);
         for (id, reason) in expired {
             self.reject_tx(&id, reason, out);
         }
@@ -242,9 +232,10 @@ impl Engine {
             .filter_map(|p| self.dag.height(p))
             .max()
             .map_or(0, |h| h.saturating_add(1));
+        let me = self.validators.me();
         let content = VertexContent {
             chain_id: self.chain_id.clone(),
-            issuer: self.me,
+            issuer: me,
             height,
             parents,
             txs,
@@ -260,11 +251,9 @@ impl Engine {
         let id = vertex.id();
         let bytes = vertex.bytes().clone();
         for tx_id in vertex.tx_ids() {
-            if let Some(record) = self.txs.get_mut(tx_id) {
-                record.owned = true;
-            }
+            self.conflicts.set_owned(tx_id);
         }
-        self.receive_vertex(vertex, self.me, Trust::Own, out);
+        self.receive_vertex(vertex, me, Trust::Own, out);
         if self.dag.contains(&id) {
             self.metrics.vertices_issued += 1;
             tracing::debug!(%id, height, "issued vertex");

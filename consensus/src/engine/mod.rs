@@ -1,28 +1,79 @@
 //! The QR-Avalanche engine: a pure state machine. See the crate docs for how
 //! a driver feeds it and executes what it returns.
+//!
+//! # Owners
+//!
+//! Each piece of state has one owner, a type with private fields whose
+//! methods keep its invariants (layered as avalanchego layers snowball,
+//! snowstorm and avalanche, and composed as quinn-proto composes its
+//! sub-states):
+//!
+//! - [`validators::Validators`]: the genesis validator set, this relay's
+//!   index, stake-weighted sampling and random peer choice;
+//! - [`accepted::Accepted`]: the accepted ledger and which accepted vertices
+//!   hold each accepted transaction;
+//! - [`crate::dag::Dag`]: every vertex with its status and children, the
+//!   processing set, accepted tips, preferred / virtuous flags and frontiers,
+//!   per-issuer processing counts;
+//! - [`conflicts::Conflicts`]: undecided transactions and their conflict
+//!   sets, each with its [`crate::snowball::Snowball`];
+//! - [`polls::Polls`]: running polls, the accepted tips validators claim,
+//!   and whether a restarted relay still abstains;
+//! - [`fetcher::Fetcher`]: vertices parked until their parents arrive,
+//!   outstanding requests for missing vertices, ids found invalid;
+//! - [`issue::Issuer`]: the last issuing attempt; [`peers::RequestLimits`]:
+//!   per-peer request rates.
+//!
+//! [`Engine`] holds the owners and the context they share (parameters,
+//! clock, the one RNG, request ids, metrics). `Engine::handle` only routes
+//! an input to the files that coordinate owners — `peers.rs` (messages in),
+//! `vertices.rs` (arrival), `voting.rs` (polls), `decide.rs` (acceptance and
+//! rejection), `issue.rs` (transactions in, vertices out), `restore.rs` —
+//! and those call owners' methods; no file touches another owner's fields.
+//!
+//! # Method convention
+//!
+//! - Inputs: [`Engine::handle`] takes one [`Input`] and appends [`Output`]s
+//!   to `out`, in the order the driver must execute them. It is the only
+//!   method that changes state (besides the constructors [`Engine::new`] and
+//!   [`Engine::restore`]). Internally, `on_*` methods handle one kind of
+//!   input; every change sets `dirty` and `settle` brings decisions, flags
+//!   and frontiers up to date before `handle` returns.
+//! - Outputs: only through `out`; the engine never calls out.
+//! - Queries: `&self` getters ([`Engine::ledger`], [`Engine::tx_status`],
+//!   [`Engine::metrics`], frontiers, counts) that never change state, and
+//!   [`Engine::next_deadline`]: when the driver must deliver the next
+//!   [`Input::Tick`] if nothing else arrives.
 
+mod accepted;
+mod conflicts;
 mod decide;
+mod fetcher;
 mod issue;
 mod peers;
 mod polls;
 mod restore;
+mod validators;
 mod vertices;
+mod voting;
 
 use crate::dag::{Dag, VertexStatus};
 use crate::message::Message;
 use crate::metrics::Metrics;
-use crate::snowball::Snowball;
 use crate::vertex::{ValidatorIndex, Vertex, VertexId, MAX_VERTEX_PARENTS, MAX_VERTEX_TXS};
+use accepted::Accepted;
+use conflicts::{Conflicts, Thresholds};
+use fetcher::Fetcher;
+use issue::Issuer;
+use peers::RequestLimits;
+use polls::Polls;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use ruv_protocol::genesis::ConsensusParams;
-use ruv_protocol::{
-    Address, Genesis, GenesisError, Ledger, PublicKey, SignedTransfer, SigningKey, TxId,
-    TxRejection,
-};
+use ruv_protocol::{Genesis, GenesisError, Ledger, SignedTransfer, SigningKey, TxId, TxRejection};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use validators::Validators;
 
 pub use restore::{PersistedState, RestoreError};
 
@@ -129,9 +180,9 @@ pub enum ConfigError {
 /// What the driver hands the engine.
 #[derive(Debug, Clone)]
 pub enum Input {
-    /// Time passed. Drive this every 10-50 ms; `now_ms` is monotonic
-    /// milliseconds (any epoch). Polls time out, batches are issued, fetches
-    /// are retried on ticks.
+    /// Time passed. Drive this at [`Engine::next_deadline`] (earlier is
+    /// harmless); `now_ms` is monotonic milliseconds (any epoch). Polls time
+    /// out, batches are issued, fetches are retried on ticks.
     Tick {
         /// Current time.
         now_ms: u64,
@@ -269,107 +320,55 @@ pub enum TxStatus {
     Unknown,
 }
 
-/// A conflict set: the undecided transactions spending one (sender, nonce).
-pub(crate) type ConflictKey = (Address, u64);
-
+/// Request ids of this engine's queries and ancestor requests. They start
+/// at a random point, so a restarted relay does not reuse the ids its
+/// previous run had outstanding (late answers to those are then dropped as
+/// unsolicited instead of counting in a new poll).
 #[derive(Debug)]
-pub(crate) struct ConflictSet {
-    pub(crate) choices: BTreeSet<TxId>,
-    /// Ever had two choices: acceptance needs `beta_rogue`.
-    pub(crate) rogue: bool,
-    pub(crate) snowball: Snowball,
+struct RequestIds {
+    last: u32,
 }
 
-/// An undecided transaction this relay knows.
-#[derive(Debug)]
-pub(crate) struct TxRecord {
-    pub(crate) tx: Arc<SignedTransfer>,
-    pub(crate) key: ConflictKey,
-    /// Processing vertices that hold it.
-    pub(crate) live_vertices: BTreeSet<VertexId>,
-    /// A client submitted it here, or this relay issued it before: re-issue
-    /// it without the standby delay.
-    pub(crate) owned: bool,
-    /// Set while it is in no live (virtuous, if it has no conflict) vertex:
-    /// from then on this relay may issue it.
-    pub(crate) issue_after_ms: Option<u64>,
-    /// First failed attempt to issue it, and why it failed last.
-    pub(crate) failing: Option<(u64, TxRejection)>,
-}
-
-/// A validator as the engine sees it.
-#[derive(Debug, Clone)]
-pub(crate) struct Validator {
-    pub(crate) key: PublicKey,
-    pub(crate) stake: u64,
-}
-
-/// Per-peer request counter over one-second windows.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct RateWindow {
-    start_ms: u64,
-    count: u32,
-}
-
-impl RateWindow {
-    pub(crate) fn allow(&mut self, now_ms: u64, limit: u32) -> bool {
-        if now_ms >= self.start_ms.saturating_add(1_000) {
-            self.start_ms = now_ms;
-            self.count = 0;
+impl RequestIds {
+    fn starting_at_random(rng: &mut ChaCha20Rng) -> Self {
+        Self {
+            last: rng.next_u32(),
         }
-        self.count = self.count.saturating_add(1);
-        self.count <= limit
+    }
+
+    fn next(&mut self) -> u32 {
+        self.last = self.last.wrapping_add(1);
+        self.last
     }
 }
 
-/// The consensus engine of one relay. See the crate documentation.
+/// The consensus engine of one relay. See the module documentation for the
+/// calling convention and the crate documentation for a driver's loop.
 #[derive(Debug)]
 pub struct Engine {
-    me: ValidatorIndex,
     key: Arc<SigningKey>,
     chain_id: String,
-    validators: Vec<Validator>,
-    /// Prefix sums of stake, for sampling.
-    cumulative_stake: Vec<u64>,
     params: ConsensusParams,
     tuning: Tuning,
+    /// The one source of randomness (sampling, peer choice, signing), so a
+    /// seed and the inputs fix every output.
     rng: ChaCha20Rng,
     now_ms: u64,
+    request_ids: RequestIds,
 
+    validators: Validators,
+    request_limits: RequestLimits,
+    accepted: Accepted,
     dag: Dag,
-    ledger: Ledger,
-    /// Accepted transactions and the accepted vertices holding them.
-    accepted_txs: BTreeMap<TxId, Vec<VertexId>>,
-    txs: BTreeMap<TxId, TxRecord>,
-    conflicts: BTreeMap<ConflictKey, ConflictSet>,
-    processing_by_issuer: Vec<usize>,
-    /// Vertices found invalid (bounded; forgetting one only costs a re-check).
-    invalid: BTreeSet<VertexId>,
+    conflicts: Conflicts,
+    fetcher: Fetcher,
+    polls: Polls,
+    issuer: Issuer,
 
-    waiting: BTreeMap<VertexId, vertices::WaitingVertex>,
-    waiting_on: BTreeMap<VertexId, BTreeSet<VertexId>>,
-    waiting_bytes: usize,
-    fetching: BTreeMap<VertexId, vertices::Fetch>,
-    fetch_requests: BTreeMap<u32, (ValidatorIndex, u64)>,
-
-    polls: BTreeMap<u32, polls::Poll>,
-    /// Each validator's latest accepted tips, from its chits.
-    accepted_claims: Vec<Vec<VertexId>>,
-    next_request_id: u32,
-    last_idle_poll_ms: u64,
-    request_limits: Vec<RateWindow>,
-
-    /// Preferred frontier, chits order (undecided first, then higher first).
-    preferred_frontier: Vec<VertexId>,
-    /// Virtuous frontier, parent-choice order (lower first).
-    virtuous_frontier: Vec<VertexId>,
-    /// Flags and frontiers need recomputing.
+    /// Decisions, flags and frontiers need recomputing ([`Engine::settle`]).
     dirty: bool,
-    /// (DAG version, due transactions) after the last issuing attempt: the
-    /// next attempt waits until one of them changes.
-    last_issue_attempt: Option<(u64, Vec<TxId>)>,
+    /// Restoring stored vertices: they are not persisted again.
     restoring: bool,
-
     metrics: Metrics,
 }
 
@@ -397,57 +396,27 @@ impl Engine {
                 "max_concurrent_polls and max_ancestry_walk must be positive",
             ));
         }
-        let validators: Vec<Validator> = genesis
-            .validator_keys()
-            .into_iter()
-            .map(|(key, stake)| Validator { key, stake })
-            .collect();
-        if validators.len() > u16::MAX as usize {
-            return Err(ConfigError::TooManyValidators);
-        }
-        let me = validators
-            .iter()
-            .position(|v| v.key == *signing_key.public_key())
-            .ok_or(ConfigError::NotAValidator)?;
-        let mut cumulative_stake = Vec::with_capacity(validators.len());
-        let mut total = 0u64;
-        for v in &validators {
-            // Genesis validation rules out overflow.
-            total = total.saturating_add(v.stake);
-            cumulative_stake.push(total);
-        }
-        let count = validators.len();
+        let validators = Validators::new(genesis.validator_keys(), signing_key.public_key())?;
+        let count = validators.count();
+        let mut rng = ChaCha20Rng::from_seed(rng_seed);
+        let request_ids = RequestIds::starting_at_random(&mut rng);
         Ok(Self {
-            me: ValidatorIndex(me as u16),
             key: signing_key,
             chain_id: genesis.chain_id.clone(),
-            validators,
-            cumulative_stake,
             params,
-            tuning,
-            rng: ChaCha20Rng::from_seed(rng_seed),
+            rng,
             now_ms: 0,
+            request_ids,
+            validators,
+            request_limits: RequestLimits::new(count, tuning.max_requests_per_peer_per_second),
+            accepted: Accepted::new(&genesis),
             dag: Dag::default(),
-            ledger: Ledger::from_genesis(&genesis),
-            accepted_txs: BTreeMap::new(),
-            txs: BTreeMap::new(),
-            conflicts: BTreeMap::new(),
-            processing_by_issuer: vec![0; count],
-            invalid: BTreeSet::new(),
-            waiting: BTreeMap::new(),
-            waiting_on: BTreeMap::new(),
-            waiting_bytes: 0,
-            fetching: BTreeMap::new(),
-            fetch_requests: BTreeMap::new(),
-            polls: BTreeMap::new(),
-            accepted_claims: vec![Vec::new(); count],
-            next_request_id: 0,
-            last_idle_poll_ms: 0,
-            request_limits: vec![RateWindow::default(); count],
-            preferred_frontier: Vec::new(),
-            virtuous_frontier: Vec::new(),
+            conflicts: Conflicts::default(),
+            fetcher: Fetcher::default(),
+            polls: Polls::new(count),
+            issuer: Issuer::default(),
+            tuning,
             dirty: false,
-            last_issue_attempt: None,
             restoring: false,
             metrics: Metrics::default(),
         })
@@ -469,17 +438,69 @@ impl Engine {
 
     /// This relay's validator index.
     pub fn validator_index(&self) -> ValidatorIndex {
-        self.me
+        self.validators.me()
     }
 
     /// Number of genesis validators.
     pub fn validator_count(&self) -> usize {
-        self.validators.len()
+        self.validators.count()
     }
 
     /// The consensus parameters in force (from genesis).
     pub fn params(&self) -> &ConsensusParams {
         &self.params
+    }
+
+    /// When the driver must next hand the engine an [`Input::Tick`] if no
+    /// other input arrives (monotonic ms, as `Tick::now_ms`; at or before
+    /// [`Engine::now_ms`] means at once). A tick earlier than this is
+    /// harmless; a later one delays polls, fetch retries and issuing.
+    pub fn next_deadline(&self) -> u64 {
+        let now = self.now_ms;
+        let tuning = &self.tuning;
+        let mut deadline = u64::MAX;
+        if self.has_undecided() {
+            if self.polls.len() < tuning.max_concurrent_polls {
+                return now;
+            }
+        } else if self.polls.is_empty() {
+            deadline = self.polls.next_idle_poll_ms(tuning.idle_poll_interval_ms);
+        }
+        let candidates = [
+            self.polls.next_deadline(tuning.poll_timeout_ms),
+            self.fetcher
+                .next_deadline(tuning.fetch_timeout_ms, tuning.waiting_ttl_ms),
+            self.next_issue_ms(),
+        ];
+        for at in candidates.into_iter().flatten() {
+            deadline = deadline.min(at);
+        }
+        deadline
+    }
+
+    /// When issuing has something to do: an orphan becomes due, a partial
+    /// batch's delay ends, or a failing transaction expires.
+    fn next_issue_ms(&self) -> Option<u64> {
+        let expiry = self
+            .conflicts
+            .next_failure_expiry_ms(self.tuning.tx_retry_ttl_ms);
+        let due = self.conflicts.due(self.now_ms);
+        let issue = if due.is_empty() {
+            self.conflicts.next_due_ms()
+        } else {
+            let ids: Vec<TxId> = due.iter().map(|d| d.id).collect();
+            if self.issuer.unchanged(self.dag.version(), &ids) {
+                // Waits for the DAG to change, which only an input does.
+                None
+            } else if due.len() >= self.params.batch_size as usize {
+                Some(self.now_ms)
+            } else {
+                due.iter()
+                    .map(|d| d.after_ms.saturating_add(self.tuning.batch_delay_ms))
+                    .min()
+            }
+        };
+        issue.into_iter().chain(expiry).min()
     }
 
     /// The last time a tick reported.
@@ -494,17 +515,15 @@ impl Engine {
 
     /// The ledger after every accepted vertex.
     pub fn ledger(&self) -> &Ledger {
-        &self.ledger
+        self.accepted.ledger()
     }
 
     /// What this engine knows about a transaction.
     pub fn tx_status(&self, id: &TxId) -> TxStatus {
-        if let Some(vertices) = self.accepted_txs.get(id) {
-            if let Some(vertex) = vertices.first() {
-                return TxStatus::Accepted { vertex: *vertex };
-            }
+        if let Some(vertex) = self.accepted.vertex_of(id) {
+            return TxStatus::Accepted { vertex };
         }
-        if self.txs.contains_key(id) {
+        if self.conflicts.contains(id) {
             TxStatus::Pending
         } else {
             TxStatus::Unknown
@@ -513,7 +532,7 @@ impl Engine {
 
     /// A vertex in the DAG (any status).
     pub fn vertex(&self, id: &VertexId) -> Option<&Arc<Vertex>> {
-        self.dag.get(id).map(|node| &node.vertex)
+        self.dag.get(id).map(|node| node.vertex())
     }
 
     /// A vertex's status, if it is in the DAG.
@@ -524,28 +543,28 @@ impl Engine {
     /// Preferred vertices without preferred children: what this relay votes
     /// for when queried (undecided first).
     pub fn preferred_frontier(&self) -> &[VertexId] {
-        &self.preferred_frontier
+        self.dag.preferred_frontier()
     }
 
     /// Virtuous vertices without virtuous children: where this relay attaches
     /// new vertices (lowest first).
     pub fn virtuous_frontier(&self) -> &[VertexId] {
-        &self.virtuous_frontier
+        self.dag.virtuous_frontier()
     }
 
     /// Number of undecided vertices.
     pub fn processing_count(&self) -> usize {
-        self.dag.processing.len()
+        self.dag.processing_count()
     }
 
     /// Number of undecided transactions held.
     pub fn pending_tx_count(&self) -> usize {
-        self.txs.len()
+        self.conflicts.len()
     }
 
     /// Number of vertices waiting for missing parents.
     pub fn waiting_count(&self) -> usize {
-        self.waiting.len()
+        self.fetcher.waiting_count()
     }
 
     /// A human-readable account of every undecided transaction and vertex
@@ -553,36 +572,16 @@ impl Engine {
     pub fn pending_report(&self) -> String {
         use std::fmt::Write;
         let mut report = String::new();
-        for (id, record) in &self.txs {
-            let set = self.conflicts.get(&record.key);
-            let _ = write!(
-                report,
-                "\n  tx {id:?} nonce {} owned {} issue_after {:?} failing {:?} choices {} rogue {} preferred {} confidence {}",
-                record.key.1,
-                record.owned,
-                record.issue_after_ms,
-                record.failing,
-                set.map_or(0, |s| s.choices.len()),
-                set.is_some_and(|s| s.rogue),
-                set.is_some_and(|s| s.snowball.preference() == *id),
-                set.map_or(0, |s| s.snowball.confidence_in(id)),
-            );
-            for vertex in &record.live_vertices {
-                let node = self.dag.get(vertex);
-                let _ = write!(
-                    report,
-                    "\n      in {vertex:?} preferred {} virtuous {}",
-                    node.is_some_and(|n| n.preferred),
-                    node.is_some_and(|n| n.virtuous)
-                );
-            }
-        }
-        for (height, id) in &self.dag.processing {
-            let Some(node) = self.dag.get(id) else {
+        let dag = &self.dag;
+        self.conflicts.report(&mut report, |vertex| {
+            dag.get(vertex).map(|n| (n.preferred(), n.virtuous()))
+        });
+        for (height, id) in self.dag.processing() {
+            let Some(node) = self.dag.get(&id) else {
                 continue;
             };
             let parents: Vec<String> = node
-                .vertex
+                .vertex()
                 .parents()
                 .iter()
                 .map(|p| format!("{p:?}={:?}", self.dag.status(p)))
@@ -590,17 +589,18 @@ impl Engine {
             let _ = write!(
                 report,
                 "\n  vertex {id:?} h{height} issuer {} preferred {} virtuous {} txs {} parents [{}]",
-                node.vertex.issuer(),
-                node.preferred,
-                node.virtuous,
-                node.vertex.txs().len(),
+                node.vertex().issuer(),
+                node.preferred(),
+                node.virtuous(),
+                node.vertex().txs().len(),
                 parents.join(", ")
             );
         }
         let _ = write!(
             report,
             "\n  preferred frontier {:?}\n  virtuous frontier {:?}",
-            self.preferred_frontier, self.virtuous_frontier
+            self.dag.preferred_frontier(),
+            self.dag.virtuous_frontier()
         );
         report
     }
@@ -611,28 +611,20 @@ impl Engine {
         bytes
     }
 
-    /// A uniformly random validator other than this one (None if alone).
-    fn random_peer(&mut self, except: Option<ValidatorIndex>) -> Option<ValidatorIndex> {
-        let candidates: Vec<ValidatorIndex> = (0..self.validators.len() as u16)
-            .map(ValidatorIndex)
-            .filter(|v| *v != self.me && Some(*v) != except)
-            .collect();
-        if candidates.is_empty() {
-            return None;
+    fn thresholds(&self) -> Thresholds {
+        Thresholds {
+            alpha_preference: self.params.alpha_preference,
+            alpha_confidence: self.params.alpha_confidence,
+            beta_virtuous: self.params.beta_virtuous,
+            beta_rogue: self.params.beta_rogue,
         }
-        let pick = (self.rng.next_u64() % candidates.len() as u64) as usize;
-        Some(candidates[pick])
-    }
-
-    fn next_request_id(&mut self) -> u32 {
-        self.next_request_id = self.next_request_id.wrapping_add(1);
-        self.next_request_id
     }
 
     fn on_tick(&mut self, out: &mut Vec<Output>) {
         self.expire_polls(out);
         self.retry_fetches(out);
-        self.expire_waiting();
+        self.fetcher
+            .expire_waiting(self.now_ms, self.tuning.waiting_ttl_ms, &mut self.metrics);
         self.settle(out);
         self.issue_ready(out);
         self.start_polls(out);

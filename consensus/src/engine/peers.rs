@@ -1,16 +1,60 @@
-//! Incoming peer messages: decoding, rate limits, and the answers that need
-//! no consensus state change (chits for queries, ancestors for requests).
+//! Incoming peer messages: decoding, per-peer rate limits ([`RequestLimits`]),
+//! routing to the owner each message is for, and the answers that need no
+//! consensus state change (chits for queries, ancestors for requests).
 
 use super::{Engine, Output};
 use crate::dag::VertexStatus;
 use crate::message::{Message, MAX_ANCESTORS, MAX_CHITS, MAX_MESSAGE_LEN};
 use crate::metrics::DropReason;
 use crate::vertex::{ValidatorIndex, VertexId};
+use rand_chacha::rand_core::RngCore;
 use std::collections::{BTreeSet, BinaryHeap};
 use std::sync::Arc;
 
 /// Room left in an ancestors answer for its header and length prefixes.
 const ANCESTORS_OVERHEAD: usize = 64 + 4 * MAX_ANCESTORS;
+
+/// Per-peer request counter over one-second windows.
+#[derive(Debug, Clone, Copy, Default)]
+struct RateWindow {
+    start_ms: u64,
+    count: u32,
+}
+
+impl RateWindow {
+    fn allow(&mut self, now_ms: u64, limit: u32) -> bool {
+        if now_ms >= self.start_ms.saturating_add(1_000) {
+            self.start_ms = now_ms;
+            self.count = 0;
+        }
+        self.count = self.count.saturating_add(1);
+        self.count <= limit
+    }
+}
+
+/// Queries and ancestor requests answered per peer per second, at most.
+#[derive(Debug)]
+pub(crate) struct RequestLimits {
+    windows: Vec<RateWindow>,
+    per_second: u32,
+}
+
+impl RequestLimits {
+    pub(crate) fn new(validator_count: usize, per_second: u32) -> Self {
+        Self {
+            windows: vec![RateWindow::default(); validator_count],
+            per_second,
+        }
+    }
+
+    /// Counts one request from `from`; false if it is over its limit.
+    fn allow(&mut self, from: ValidatorIndex, now_ms: u64) -> bool {
+        let limit = self.per_second;
+        self.windows
+            .get_mut(from.0 as usize)
+            .is_some_and(|window| window.allow(now_ms, limit))
+    }
+}
 
 impl Engine {
     pub(super) fn on_peer_message(
@@ -19,7 +63,7 @@ impl Engine {
         bytes: &[u8],
         out: &mut Vec<Output>,
     ) {
-        if from.0 as usize >= self.validators.len() {
+        if !self.validators.contains(from) {
             self.metrics.drop(DropReason::UnknownSender);
             return;
         }
@@ -56,12 +100,7 @@ impl Engine {
     }
 
     fn allow_request(&mut self, from: ValidatorIndex) -> bool {
-        let limit = self.tuning.max_requests_per_peer_per_second;
-        let now = self.now_ms;
-        let allowed = self
-            .request_limits
-            .get_mut(from.0 as usize)
-            .is_some_and(|window| window.allow(now, limit));
+        let allowed = self.request_limits.allow(from, self.now_ms);
         if !allowed {
             self.metrics.drop(DropReason::RateLimited);
         }
@@ -73,7 +112,13 @@ impl Engine {
             return;
         }
         self.settle(out);
-        let preferred = self.chits();
+        // A restarted relay abstains (an empty vote) until its own poll
+        // showed it what the network prefers; see `Polls::abstain`.
+        let preferred = if self.polls.abstaining() {
+            Vec::new()
+        } else {
+            self.chits()
+        };
         let accepted = self.accepted_tips();
         self.metrics.queries_answered += 1;
         out.push(Output::Send {
@@ -90,7 +135,7 @@ impl Engine {
     pub(super) fn accepted_tips(&self) -> Vec<VertexId> {
         let mut tips: Vec<(u64, VertexId)> = self
             .dag
-            .accepted_tips
+            .accepted_tips()
             .iter()
             .filter_map(|id| Some((self.dag.height(id)?, *id)))
             .collect();
@@ -98,13 +143,28 @@ impl Engine {
         tips.into_iter().take(MAX_CHITS).map(|(_, id)| id).collect()
     }
 
-    /// This relay's vote: its preferred frontier, capped.
-    pub(super) fn chits(&self) -> Vec<VertexId> {
-        self.preferred_frontier
+    /// This relay's vote: its preferred frontier, capped at [`MAX_CHITS`].
+    /// When more undecided vertices are on it than fit, a fresh random
+    /// choice of them each time, so no cap starves a vertex of votes for
+    /// ever (a fixed choice would let 65 preferred tips, honest or
+    /// Byzantine, keep the rest out of every answer).
+    pub(super) fn chits(&mut self) -> Vec<VertexId> {
+        let frontier = self.dag.preferred_frontier();
+        let undecided = frontier
             .iter()
-            .take(MAX_CHITS)
-            .copied()
-            .collect()
+            .take_while(|id| self.dag.status(id) == Some(VertexStatus::Processing))
+            .count();
+        if undecided <= MAX_CHITS {
+            return frontier.iter().take(MAX_CHITS).copied().collect();
+        }
+        let mut pool: Vec<VertexId> = frontier[..undecided].to_vec();
+        // A partial Fisher-Yates shuffle: the first MAX_CHITS are a uniform choice.
+        for i in 0..MAX_CHITS {
+            let j = i + (self.rng.next_u64() % (pool.len() - i) as u64) as usize;
+            pool.swap(i, j);
+        }
+        pool.truncate(MAX_CHITS);
+        pool
     }
 
     /// Answers with the requested vertices and as many of their ancestors as
@@ -137,15 +197,15 @@ impl Engine {
             let Some(node) = self.dag.get(&id) else {
                 continue;
             };
-            let bytes = node.vertex.bytes().clone();
+            let bytes = node.vertex().bytes().clone();
             if bytes.len() > budget {
                 break;
             }
             budget -= bytes.len();
             chosen.push((height, bytes));
             // Rejected vertices have no descendants worth sending their ancestry for.
-            if node.status != VertexStatus::Rejected {
-                for parent in node.vertex.parents() {
+            if node.status() != VertexStatus::Rejected {
+                for parent in node.vertex().parents() {
                     if seen.insert(*parent) {
                         if let Some(h) = self.dag.height(parent) {
                             heap.push((h, *parent));
@@ -176,14 +236,9 @@ impl Engine {
         vertices: Vec<Arc<[u8]>>,
         out: &mut Vec<Output>,
     ) {
-        match self.fetch_requests.get(&request_id) {
-            Some((asked, _)) if *asked == from => {
-                self.fetch_requests.remove(&request_id);
-            }
-            _ => {
-                self.metrics.drop(DropReason::Unsolicited);
-                return;
-            }
+        if !self.fetcher.take_request(request_id, from) {
+            self.metrics.drop(DropReason::Unsolicited);
+            return;
         }
         for bytes in vertices {
             self.on_vertex_bytes(from, &bytes, true, out);

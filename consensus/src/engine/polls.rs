@@ -1,12 +1,17 @@
-//! Polls: sample k validators by stake, query them, and count their chits
-//! as votes for the transactions of every undecided conflict set.
+//! The running polls: whom each sampled (with multiplicity), who answered
+//! what, and when it started; the latest accepted tips each validator
+//! claimed in its chits; whether this relay abstains from voting after a
+//! restart; and the vote count of a finished poll.
+//!
+//! Invariants kept here: a poll holds answers only from validators it
+//! sampled, at most one each; a finished poll is gone (its request id no
+//! longer matches an answer).
 
-use super::{ConflictKey, Engine, Output};
-use crate::dag::VertexStatus;
-use crate::message::Message;
-use crate::metrics::DropReason;
+use super::conflicts::{ConflictKey, Conflicts};
+use super::fetcher::Fetcher;
+use crate::dag::Dag;
+use crate::metrics::{DropReason, Metrics};
 use crate::vertex::{ValidatorIndex, VertexId};
-use rand_chacha::rand_core::RngCore;
 use ruv_protocol::TxId;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,6 +25,33 @@ pub(crate) struct Poll {
     answers: BTreeMap<ValidatorIndex, Vec<VertexId>>,
 }
 
+impl Poll {
+    /// A poll of the sampled `slots`, started now.
+    pub(crate) fn new(started_ms: u64, slots: BTreeMap<ValidatorIndex, u32>) -> Self {
+        Self {
+            started_ms,
+            requeried: false,
+            slots,
+            answers: BTreeMap::new(),
+        }
+    }
+
+    /// The validators sampled, in index order.
+    pub(crate) fn sampled(&self) -> impl Iterator<Item = ValidatorIndex> + '_ {
+        self.slots.keys().copied()
+    }
+
+    /// Records a sampled validator's answer (this relay's own, at the start).
+    pub(crate) fn answer(&mut self, from: ValidatorIndex, chits: Vec<VertexId>) {
+        debug_assert!(self.slots.contains_key(&from));
+        self.answers.insert(from, chits);
+    }
+
+    fn complete(&self) -> bool {
+        self.answers.len() == self.slots.len()
+    }
+}
+
 /// A voter's position on one conflict set in one poll.
 enum Vote {
     For(TxId),
@@ -27,270 +59,276 @@ enum Vote {
     Both,
 }
 
-impl Engine {
-    /// Draws `k` validators with replacement, each with probability
-    /// proportional to stake; returns each drawn validator with its count.
-    fn sample(&mut self) -> BTreeMap<ValidatorIndex, u32> {
-        let total = self.cumulative_stake.last().copied().unwrap_or(0);
-        let mut slots = BTreeMap::new();
-        if total == 0 {
-            return slots;
+#[derive(Debug)]
+pub(crate) struct Polls {
+    running: BTreeMap<u32, Poll>,
+    last_idle_poll_ms: u64,
+    /// Each validator's latest accepted tips, from its chits.
+    accepted_claims: Vec<Vec<VertexId>>,
+    /// Restarted: answer queries with no preference until an own poll
+    /// caught up with the network ([`Polls::caught_up`]).
+    abstaining: bool,
+}
+
+impl Polls {
+    pub(crate) fn new(validator_count: usize) -> Self {
+        Self {
+            running: BTreeMap::new(),
+            last_idle_poll_ms: 0,
+            accepted_claims: vec![Vec::new(); validator_count],
+            abstaining: false,
         }
-        for _ in 0..self.params.k {
-            // Multiply-shift maps a uniform u64 onto [0, total) (bias < 2^-40 for real stakes).
-            let point = ((self.rng.next_u64() as u128 * total as u128) >> 64) as u64;
-            let index = self.cumulative_stake.partition_point(|&c| c <= point);
-            *slots.entry(ValidatorIndex(index as u16)).or_insert(0) += 1;
-        }
-        slots
     }
 
-    /// A query could not be delivered: count it as an empty answer.
-    pub(super) fn on_undeliverable(
-        &mut self,
-        to: ValidatorIndex,
-        message: Message,
-        out: &mut Vec<Output>,
-    ) {
-        let Message::Query { request_id } = message else {
+    /// After a restart the preferences were rebuilt from stored vertices in
+    /// an order an attacker may have chosen, and the Snowball counters are
+    /// gone: vote for nothing until [`Polls::caught_up`].
+    pub(crate) fn abstain(&mut self) {
+        self.abstaining = true;
+    }
+
+    pub(crate) fn abstaining(&self) -> bool {
+        self.abstaining
+    }
+
+    /// An own poll finished: stop abstaining if other validators holding at
+    /// least `alpha` of its slots answered with a preference this relay
+    /// knows in full (every vertex named is in its DAG), so that poll's
+    /// round counted the network's preference.
+    pub(crate) fn caught_up(&mut self, poll: &Poll, me: ValidatorIndex, alpha: u32, dag: &Dag) {
+        if !self.abstaining {
             return;
+        }
+        let informed: u32 = poll
+            .answers
+            .iter()
+            .filter(|(voter, chits)| {
+                **voter != me && !chits.is_empty() && chits.iter().all(|id| dag.contains(id))
+            })
+            .map(|(voter, _)| poll.slots.get(voter).copied().unwrap_or(0))
+            .sum();
+        if informed >= alpha {
+            self.abstaining = false;
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.running.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.running.is_empty()
+    }
+
+    /// Starts tracking a poll; true if it is already complete (every slot
+    /// is this relay's own).
+    pub(crate) fn insert(&mut self, request_id: u32, poll: Poll) -> bool {
+        let complete = poll.complete();
+        self.running.insert(request_id, poll);
+        complete
+    }
+
+    /// Each validator's latest accepted tips (by index).
+    pub(crate) fn accepted_claims(&self) -> &[Vec<VertexId>] {
+        &self.accepted_claims
+    }
+
+    /// Records `from`'s claimed accepted tips; true if they changed.
+    pub(crate) fn claim_accepted(&mut self, from: ValidatorIndex, accepted: Vec<VertexId>) -> bool {
+        match self.accepted_claims.get_mut(from.0 as usize) {
+            Some(claims) if *claims != accepted => {
+                *claims = accepted;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether an idle poll is due now (and if so, counts it as started).
+    pub(crate) fn idle_poll_due(&mut self, now_ms: u64, interval_ms: u64) -> bool {
+        if self.running.is_empty() && now_ms >= self.last_idle_poll_ms.saturating_add(interval_ms) {
+            self.last_idle_poll_ms = now_ms;
+            return true;
+        }
+        false
+    }
+
+    /// A query to `to` could not be delivered: an empty answer. True if that
+    /// completed the poll.
+    pub(crate) fn undeliverable(&mut self, request_id: u32, to: ValidatorIndex) -> bool {
+        let Some(poll) = self.running.get_mut(&request_id) else {
+            return false;
         };
-        if let Some(poll) = self.polls.get_mut(&request_id) {
-            if poll.slots.contains_key(&to) && !poll.answers.contains_key(&to) {
-                poll.answers.insert(to, Vec::new());
-                if poll.answers.len() == poll.slots.len() {
-                    self.finish_poll(request_id);
-                    if self.has_undecided() && self.polls.len() < self.tuning.max_concurrent_polls {
-                        self.start_poll(out);
-                    }
-                }
-            }
+        if poll.slots.contains_key(&to) && !poll.answers.contains_key(&to) {
+            poll.answers.insert(to, Vec::new());
+            return poll.complete();
         }
+        false
     }
 
-    fn has_undecided(&self) -> bool {
-        !self.dag.processing.is_empty()
-    }
-
-    /// Tops up the running polls (on a tick).
-    pub(super) fn start_polls(&mut self, out: &mut Vec<Output>) {
-        if self.has_undecided() {
-            let missing = self
-                .tuning
-                .max_concurrent_polls
-                .saturating_sub(self.polls.len());
-            for _ in 0..missing {
-                self.start_poll(out);
-            }
-        } else if self.polls.is_empty()
-            && self.now_ms
-                >= self
-                    .last_idle_poll_ms
-                    .saturating_add(self.tuning.idle_poll_interval_ms)
-        {
-            self.last_idle_poll_ms = self.now_ms;
-            self.start_poll(out);
-        }
-    }
-
-    fn start_poll(&mut self, out: &mut Vec<Output>) {
-        self.settle(out);
-        let slots = self.sample();
-        if slots.is_empty() {
-            return;
-        }
-        let request_id = self.next_request_id();
-        let mut answers = BTreeMap::new();
-        for validator in slots.keys() {
-            if *validator == self.me {
-                answers.insert(self.me, self.chits());
-            } else {
-                self.metrics.queries_sent += 1;
-                out.push(Output::Send {
-                    to: *validator,
-                    message: Message::Query { request_id },
-                });
-            }
-        }
-        self.metrics.polls_started += 1;
-        let complete = answers.len() == slots.len();
-        self.polls.insert(
-            request_id,
-            Poll {
-                started_ms: self.now_ms,
-                requeried: false,
-                slots,
-                answers,
-            },
-        );
-        if complete {
-            self.finish_poll(request_id);
-        }
-    }
-
-    pub(super) fn on_chits(
+    /// `from` answered poll `request_id`. Ok(true) if that completed it; an
+    /// error for an answer nobody asked for or a second answer.
+    pub(crate) fn answer(
         &mut self,
-        from: ValidatorIndex,
         request_id: u32,
+        from: ValidatorIndex,
         preferred: Vec<VertexId>,
-        accepted: Vec<VertexId>,
-        out: &mut Vec<Output>,
-    ) {
-        let Some(poll) = self.polls.get_mut(&request_id) else {
-            self.metrics.drop(DropReason::Unsolicited);
-            return;
+    ) -> Result<bool, DropReason> {
+        let Some(poll) = self.running.get_mut(&request_id) else {
+            return Err(DropReason::Unsolicited);
         };
         if !poll.slots.contains_key(&from) {
-            self.metrics.drop(DropReason::Unsolicited);
-            return;
+            return Err(DropReason::Unsolicited);
         }
         if poll.answers.contains_key(&from) {
             // The answer to a repeated query.
-            self.metrics.drop(DropReason::Duplicate);
-            return;
+            return Err(DropReason::Duplicate);
         }
-        let unknown: Vec<VertexId> = preferred
-            .iter()
-            .chain(&accepted)
-            .filter(|id| !self.dag.contains(id))
-            .copied()
-            .collect();
         poll.answers.insert(from, preferred);
-        let complete = poll.answers.len() == poll.slots.len();
-        self.metrics.chits_received += 1;
-        if let Some(claims) = self.accepted_claims.get_mut(from.0 as usize) {
-            if *claims != accepted {
-                *claims = accepted;
-                self.dirty = true;
-            }
-        }
-        self.request_vertices(unknown, from, out);
-        if complete {
-            self.finish_poll(request_id);
-            // Keep polling at full speed while work remains.
-            if self.has_undecided() && self.polls.len() < self.tuning.max_concurrent_polls {
-                self.start_poll(out);
-            }
-        }
+        Ok(poll.complete())
     }
 
-    /// Asks again, once, the validators that have not answered after half
-    /// the timeout (a lost query or answer otherwise costs the whole poll),
-    /// and finishes polls that ran out of time with the answers they have.
-    pub(super) fn expire_polls(&mut self, out: &mut Vec<Output>) {
-        let halfway = self.now_ms.saturating_sub(self.tuning.poll_timeout_ms / 2);
-        for (request_id, poll) in self.polls.iter_mut() {
+    /// Polls past half their timeout that were not asked again yet: marks
+    /// them asked and returns whom to ask again (those that have not
+    /// answered), per request id.
+    pub(crate) fn requery_due(
+        &mut self,
+        now_ms: u64,
+        timeout_ms: u64,
+    ) -> Vec<(u32, Vec<ValidatorIndex>)> {
+        let halfway = now_ms.saturating_sub(timeout_ms / 2);
+        let mut due = Vec::new();
+        for (request_id, poll) in self.running.iter_mut() {
             if poll.requeried || poll.started_ms > halfway {
                 continue;
             }
             poll.requeried = true;
-            for validator in poll.slots.keys() {
-                if !poll.answers.contains_key(validator) {
-                    self.metrics.queries_sent += 1;
-                    out.push(Output::Send {
-                        to: *validator,
-                        message: Message::Query {
-                            request_id: *request_id,
-                        },
-                    });
-                }
-            }
+            let silent = poll
+                .slots
+                .keys()
+                .filter(|v| !poll.answers.contains_key(v))
+                .copied()
+                .collect();
+            due.push((*request_id, silent));
         }
-        let deadline = self.now_ms.saturating_sub(self.tuning.poll_timeout_ms);
-        let expired: Vec<u32> = self
-            .polls
+        due
+    }
+
+    /// Polls that ran out of time.
+    pub(crate) fn expired(&self, now_ms: u64, timeout_ms: u64) -> Vec<u32> {
+        let deadline = now_ms.saturating_sub(timeout_ms);
+        self.running
             .iter()
             .filter(|(_, poll)| poll.started_ms <= deadline)
             .map(|(id, _)| *id)
-            .collect();
-        for request_id in expired {
-            self.metrics.polls_timed_out += 1;
-            self.finish_poll(request_id);
-        }
+            .collect()
     }
 
-    /// Counts the votes and records one snowball round in every undecided
-    /// conflict set.
-    fn finish_poll(&mut self, request_id: u32) {
-        let Some(poll) = self.polls.remove(&request_id) else {
-            return;
-        };
-        self.metrics.polls_completed += 1;
-        let counts = self.count_votes(&poll);
-        let alpha_preference = self.params.alpha_preference;
-        let alpha_confidence = self.params.alpha_confidence;
-        for (key, set) in self.conflicts.iter_mut() {
-            let best = counts.get(key).and_then(|votes| {
-                // Most votes; ties (only possible below alpha) go to the lower id.
+    /// Ends a poll; the caller counts its votes.
+    pub(crate) fn take(&mut self, request_id: u32) -> Option<Poll> {
+        self.running.remove(&request_id)
+    }
+
+    /// When the next poll is due to be asked again or to time out.
+    pub(crate) fn next_deadline(&self, timeout_ms: u64) -> Option<u64> {
+        self.running
+            .values()
+            .map(|poll| {
+                if poll.requeried {
+                    poll.started_ms.saturating_add(timeout_ms)
+                } else {
+                    poll.started_ms.saturating_add(timeout_ms / 2)
+                }
+            })
+            .min()
+    }
+
+    /// When an idle poll is due (if none is running).
+    pub(crate) fn next_idle_poll_ms(&self, interval_ms: u64) -> u64 {
+        self.last_idle_poll_ms.saturating_add(interval_ms)
+    }
+}
+
+/// What a finished poll says about the conflict sets.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    /// Votes per conflict set and transaction.
+    pub(crate) counts: BTreeMap<ConflictKey, BTreeMap<TxId, u32>>,
+    /// Conflict sets some answer's chits reached (counted or not): only
+    /// these record a round; the poll says nothing about the others.
+    pub(crate) reached: BTreeSet<ConflictKey>,
+}
+
+/// Votes per conflict set and transaction. A chit for a vertex is a vote
+/// for every undecided transaction in it and in its undecided ancestry; a
+/// chit for a vertex parked here (its parents not all known yet) counts
+/// for its known ancestors, as avalanchego's voter does; a chit for a
+/// vertex not known at all counts for nothing. Each sampled slot of a
+/// voter is one vote.
+pub(crate) fn count_votes(
+    poll: &Poll,
+    dag: &Dag,
+    fetcher: &Fetcher,
+    conflicts: &Conflicts,
+    metrics: &mut Metrics,
+) -> Tally {
+    let mut tally = Tally::default();
+    for (voter, chits) in &poll.answers {
+        let weight = poll.slots.get(voter).copied().unwrap_or(0);
+        let roots = known_roots(chits, dag, fetcher);
+        let closure = dag.processing_closure(&roots);
+        let mut votes: BTreeMap<ConflictKey, Vote> = BTreeMap::new();
+        for id in &closure {
+            let Some(node) = dag.get(id) else {
+                continue;
+            };
+            for tx_id in node.vertex().tx_ids() {
+                let Some(key) = conflicts.key_of(tx_id) else {
+                    continue;
+                };
                 votes
-                    .iter()
-                    .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-                    .map(|(id, n)| (*id, *n))
-            });
-            match best {
-                Some((choice, votes)) => {
-                    set.snowball
-                        .record(choice, votes, alpha_preference, alpha_confidence)
-                }
-                None => set.snowball.record_unsuccessful(),
+                    .entry(key)
+                    .and_modify(|vote| {
+                        if matches!(vote, Vote::For(other) if other != tx_id) {
+                            *vote = Vote::Both;
+                        }
+                    })
+                    .or_insert(Vote::For(*tx_id));
             }
         }
-        self.dirty = true;
+        for (key, vote) in votes {
+            tally.reached.insert(key);
+            match vote {
+                Vote::For(tx_id) => {
+                    *tally
+                        .counts
+                        .entry(key)
+                        .or_default()
+                        .entry(tx_id)
+                        .or_insert(0) += weight
+                }
+                Vote::Both => metrics.conflicting_votes += 1,
+            }
+        }
     }
+    tally
+}
 
-    /// Votes per conflict set and transaction. A chit for a vertex is a vote
-    /// for every undecided transaction in it and in its undecided ancestry;
-    /// each sampled slot of a voter is one vote.
-    fn count_votes(&mut self, poll: &Poll) -> BTreeMap<ConflictKey, BTreeMap<TxId, u32>> {
-        let mut counts: BTreeMap<ConflictKey, BTreeMap<TxId, u32>> = BTreeMap::new();
-        for (voter, chits) in &poll.answers {
-            let weight = poll.slots.get(voter).copied().unwrap_or(0);
-            let mut stack: Vec<VertexId> = chits
-                .iter()
-                .filter(|id| self.dag.status(id) == Some(VertexStatus::Processing))
-                .copied()
-                .collect();
-            let mut closure: BTreeSet<VertexId> = stack.iter().copied().collect();
-            while let Some(id) = stack.pop() {
-                let Some(node) = self.dag.get(&id) else {
-                    continue;
-                };
-                for parent in node.vertex.parents() {
-                    if self.dag.status(parent) == Some(VertexStatus::Processing)
-                        && closure.insert(*parent)
-                    {
-                        stack.push(*parent);
-                    }
-                }
-            }
-            let mut votes: BTreeMap<ConflictKey, Vote> = BTreeMap::new();
-            for id in &closure {
-                let Some(node) = self.dag.get(id) else {
-                    continue;
-                };
-                for tx_id in node.vertex.tx_ids() {
-                    let Some(record) = self.txs.get(tx_id) else {
-                        continue;
-                    };
-                    votes
-                        .entry(record.key)
-                        .and_modify(|vote| {
-                            if matches!(vote, Vote::For(other) if other != tx_id) {
-                                *vote = Vote::Both;
-                            }
-                        })
-                        .or_insert(Vote::For(*tx_id));
-                }
-            }
-            for (key, vote) in votes {
-                match vote {
-                    Vote::For(tx_id) => {
-                        *counts.entry(key).or_default().entry(tx_id).or_insert(0) += weight
-                    }
-                    Vote::Both => self.metrics.conflicting_votes += 1,
-                }
-            }
+/// The chits with each parked vertex replaced by its parents (through
+/// parked ancestors), keeping those in the DAG.
+fn known_roots(chits: &[VertexId], dag: &Dag, fetcher: &Fetcher) -> Vec<VertexId> {
+    let mut roots = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut stack: Vec<VertexId> = chits.to_vec();
+    while let Some(id) = stack.pop() {
+        if !seen.insert(id) {
+            continue;
         }
-        counts
+        if dag.contains(&id) {
+            roots.push(id);
+        } else if let Some(parents) = fetcher.parked_parents(&id) {
+            stack.extend(parents.iter().copied());
+        }
     }
+    roots
 }

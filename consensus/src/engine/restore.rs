@@ -60,7 +60,12 @@ impl Engine {
     /// An engine restarted from persisted state. Accepted vertices are
     /// replayed into the ledger in log order (their signatures were checked
     /// before they were stored); undecided ones re-enter consensus with fresh
-    /// counters, and requests for vertices they miss go to `out`.
+    /// counters, and requests for vertices they miss go to `out`. Until one
+    /// of its own polls has caught up with the network, the engine answers
+    /// queries with no preference (it abstains): its preferences were
+    /// rebuilt in an order it did not choose and its counters are gone. A
+    /// conflict with two choices stays out of its votes until a poll
+    /// succeeds for it.
     pub fn restore(
         config: EngineConfig,
         state: &PersistedState,
@@ -81,12 +86,15 @@ impl Engine {
             .collect();
         processing.sort_by_key(|v| (v.height(), v.id()));
         engine.restoring = true;
+        let me = engine.validators.me();
         for vertex in processing {
             if !engine.dag.contains(&vertex.id()) {
-                engine.receive_vertex(vertex, engine.me, Trust::Own, out);
+                engine.receive_vertex(vertex, me, Trust::Own, out);
             }
         }
         engine.restoring = false;
+        engine.polls.abstain();
+        engine.conflicts.mark_restored();
         engine.settle(out);
         Ok(engine)
     }
@@ -102,8 +110,8 @@ impl Engine {
         let mut height = None;
         for parent in vertex.parents() {
             match self.dag.get(parent) {
-                Some(node) if node.status == VertexStatus::Accepted => {
-                    height = height.max(Some(node.vertex.height() + 1));
+                Some(node) if node.status() == VertexStatus::Accepted => {
+                    height = height.max(Some(node.vertex().height() + 1));
                 }
                 _ => return Err(RestoreError::ParentMissing(id, *parent)),
             }
@@ -112,18 +120,13 @@ impl Engine {
             return Err(RestoreError::BadHeight(id));
         }
         for (tx_id, tx) in vertex.tx_ids().iter().zip(vertex.txs()) {
-            if let Some(copies) = self.accepted_txs.get_mut(tx_id) {
-                copies.push(id);
-                continue;
-            }
-            self.ledger.apply_checked_signature(tx).map_err(|reason| {
-                RestoreError::LedgerRejected {
+            self.accepted
+                .apply(id, *tx_id, tx)
+                .map_err(|reason| RestoreError::LedgerRejected {
                     vertex: id,
                     tx: *tx_id,
                     reason,
-                }
-            })?;
-            self.accepted_txs.insert(*tx_id, vec![id]);
+                })?;
         }
         self.dag.insert(vertex, VertexStatus::Accepted);
         self.dirty = true;

@@ -1,35 +1,17 @@
-//! Receiving vertices: checks, waiting for missing parents, fetching them,
-//! and adding a vertex to the DAG once its ancestry is known.
+//! Receiving vertices, across owners: checks against genesis and the
+//! accepted state, parking in the [`super::fetcher::Fetcher`] until parents
+//! arrive and fetching them, and adding a vertex to the DAG (and its
+//! transactions to the conflict sets) once its ancestry is known.
 
-use super::{ConflictSet, Engine, Output, Persist, TxRecord};
+use super::{Engine, Output, Persist};
 use crate::ancestry::{ancestry_view, AncestryError};
 use crate::dag::VertexStatus;
 use crate::message::{Message, MAX_REQUESTED_IDS};
 use crate::metrics::DropReason;
-use crate::snowball::Snowball;
 use crate::vertex::{ValidatorIndex, Vertex, VertexId};
 use ruv_protocol::{SignedTransfer, TxId};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-
-/// Invalid vertex ids remembered at most (then the memory starts over).
-const MAX_REMEMBERED_INVALID: usize = 100_000;
-
-/// A checked vertex whose parents are not all in the DAG yet.
-#[derive(Debug)]
-pub(crate) struct WaitingVertex {
-    vertex: Arc<Vertex>,
-    missing: BTreeSet<VertexId>,
-    since_ms: u64,
-}
-
-/// An outstanding request for a missing vertex.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Fetch {
-    asked: ValidatorIndex,
-    sent_ms: u64,
-    attempts: u32,
-}
 
 /// How much of a vertex to check (vertices from this relay's own store skip
 /// the signature checks they passed before).
@@ -52,8 +34,8 @@ impl Engine {
     ) {
         let id = Vertex::id_of(bytes);
         // The id is the hash of these bytes: whatever they are, they are that vertex.
-        self.fetching.remove(&id);
-        if self.dag.contains(&id) || self.waiting.contains_key(&id) || self.invalid.contains(&id) {
+        self.fetcher.arrived(&id);
+        if self.dag.contains(&id) || self.fetcher.is_waiting(&id) || self.fetcher.is_invalid(&id) {
             self.metrics.drop(DropReason::Duplicate);
             return;
         }
@@ -87,7 +69,7 @@ impl Engine {
             tracing::debug!(id = %vertex.id(), %from, reason = reason.as_str(), "vertex dropped");
             self.metrics.drop(reason);
             if !matches!(reason, DropReason::IssuerQuota) {
-                self.remember_invalid(vertex.id());
+                self.fetcher.remember_invalid(vertex.id());
             }
             return;
         }
@@ -99,7 +81,7 @@ impl Engine {
         if vertex.chain_id() != self.chain_id {
             return Err(DropReason::WrongChain);
         }
-        let Some(issuer) = self.validators.get(vertex.issuer().0 as usize) else {
+        let Some(issuer_key) = self.validators.key(vertex.issuer()) else {
             return Err(DropReason::UnknownIssuer);
         };
         if vertex.parents().len() > self.params.parents as usize {
@@ -116,43 +98,37 @@ impl Engine {
             return Ok(());
         };
         if enforce_quota
-            && self
-                .processing_by_issuer
-                .get(vertex.issuer().0 as usize)
-                .copied()
-                .unwrap_or(0)
-                >= self.tuning.max_processing_per_issuer
+            && self.dag.processing_by(vertex.issuer()) >= self.tuning.max_processing_per_issuer
         {
             return Err(DropReason::IssuerQuota);
         }
-        if vertex.verify_signature(&issuer.key).is_err() {
+        if vertex.verify_signature(issuer_key).is_err() {
             return Err(DropReason::BadSignature);
         }
         for (id, tx) in vertex.tx_ids().iter().zip(vertex.txs()) {
             // Known transactions passed these checks (signature included) before.
-            if self.accepted_txs.contains_key(id) || self.txs.contains_key(id) {
+            if self.accepted.contains(id) || self.conflicts.contains(id) {
                 continue;
             }
-            if self.ledger.rules().check_stateless(tx, false).is_err() {
+            if self
+                .accepted
+                .ledger()
+                .rules()
+                .check_stateless(tx, false)
+                .is_err()
+            {
                 return Err(DropReason::InvalidTransaction);
             }
         }
         Ok(())
     }
 
-    fn remember_invalid(&mut self, id: VertexId) {
-        if self.invalid.len() >= MAX_REMEMBERED_INVALID {
-            self.invalid.clear();
-        }
-        self.invalid.insert(id);
-    }
-
     /// Adds a checked vertex, or parks it until its parents are here; then
     /// adds every parked vertex this completes.
     fn add_vertex(&mut self, vertex: Arc<Vertex>, from: ValidatorIndex, out: &mut Vec<Output>) {
-        if vertex.parents().iter().any(|p| self.invalid.contains(p)) {
+        if vertex.parents().iter().any(|p| self.fetcher.is_invalid(p)) {
             self.metrics.drop(DropReason::InvalidAncestor);
-            self.remember_invalid(vertex.id());
+            self.fetcher.remember_invalid(vertex.id());
             return;
         }
         let missing: BTreeSet<VertexId> = vertex
@@ -162,110 +138,20 @@ impl Engine {
             .copied()
             .collect();
         if !missing.is_empty() {
-            self.park(vertex, missing, from, out);
+            let parked =
+                self.fetcher
+                    .park(vertex, missing, self.now_ms, self.tuning.max_waiting_bytes);
+            match parked {
+                Some(to_fetch) => self.request_vertices(to_fetch, from, out),
+                None => self.metrics.drop(DropReason::WaitingFull),
+            }
             return;
         }
         let mut ready = vec![vertex];
         while let Some(vertex) = ready.pop() {
             let id = vertex.id();
             let added = self.insert_ready(vertex, out);
-            let Some(children) = self.waiting_on.remove(&id) else {
-                continue;
-            };
-            for child in children {
-                if !added {
-                    self.drop_waiting(&child, DropReason::InvalidAncestor, true);
-                    continue;
-                }
-                let Some(entry) = self.waiting.get_mut(&child) else {
-                    continue;
-                };
-                entry.missing.remove(&id);
-                if entry.missing.is_empty() {
-                    if let Some(entry) = self.waiting.remove(&child) {
-                        self.waiting_bytes = self
-                            .waiting_bytes
-                            .saturating_sub(entry.vertex.bytes().len());
-                        ready.push(entry.vertex);
-                    }
-                }
-            }
-        }
-    }
-
-    fn park(
-        &mut self,
-        vertex: Arc<Vertex>,
-        missing: BTreeSet<VertexId>,
-        from: ValidatorIndex,
-        out: &mut Vec<Output>,
-    ) {
-        let size = vertex.bytes().len();
-        if self.waiting_bytes + size > self.tuning.max_waiting_bytes {
-            self.metrics.drop(DropReason::WaitingFull);
-            return;
-        }
-        let id = vertex.id();
-        for parent in &missing {
-            self.waiting_on.entry(*parent).or_default().insert(id);
-        }
-        let to_fetch: Vec<VertexId> = missing
-            .iter()
-            .filter(|p| !self.waiting.contains_key(p) && !self.fetching.contains_key(p))
-            .copied()
-            .collect();
-        self.waiting_bytes += size;
-        self.waiting.insert(
-            id,
-            WaitingVertex {
-                vertex,
-                missing,
-                since_ms: self.now_ms,
-            },
-        );
-        self.request_vertices(to_fetch, from, out);
-    }
-
-    /// Removes a parked vertex (and, if `invalid`, everything parked on it).
-    fn drop_waiting(&mut self, id: &VertexId, reason: DropReason, invalid: bool) {
-        let mut stack = vec![*id];
-        while let Some(id) = stack.pop() {
-            let Some(entry) = self.waiting.remove(&id) else {
-                continue;
-            };
-            self.waiting_bytes = self
-                .waiting_bytes
-                .saturating_sub(entry.vertex.bytes().len());
-            self.metrics.drop(reason);
-            for parent in &entry.missing {
-                if let Some(children) = self.waiting_on.get_mut(parent) {
-                    children.remove(&id);
-                    if children.is_empty() {
-                        self.waiting_on.remove(parent);
-                    }
-                }
-            }
-            if invalid {
-                self.remember_invalid(id);
-                if let Some(children) = self.waiting_on.remove(&id) {
-                    stack.extend(children);
-                }
-            }
-        }
-    }
-
-    /// Drops parked vertices whose parents never came.
-    pub(super) fn expire_waiting(&mut self) {
-        let now = self.now_ms;
-        let ttl = self.tuning.waiting_ttl_ms;
-        let expired: Vec<VertexId> = self
-            .waiting
-            .iter()
-            .filter(|(_, w)| w.since_ms.saturating_add(ttl) <= now)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in expired {
-            self.drop_waiting(&id, DropReason::WaitingExpired, false);
+            ready.extend(self.fetcher.resolved(&id, added, &mut self.metrics));
         }
     }
 
@@ -280,15 +166,15 @@ impl Engine {
             .into_iter()
             .filter(|id| {
                 !self.dag.contains(id)
-                    && !self.waiting.contains_key(id)
-                    && !self.fetching.contains_key(id)
+                    && !self.fetcher.is_waiting(id)
+                    && !self.fetcher.is_fetching(id)
             })
             .collect();
         if ids.is_empty() {
             return;
         }
-        let to = if from == self.me {
-            self.random_peer(None)
+        let to = if from == self.validators.me() {
+            self.validators.random_peer(&mut self.rng, None)
         } else {
             Some(from)
         };
@@ -304,18 +190,9 @@ impl Engine {
         out: &mut Vec<Output>,
     ) {
         for chunk in ids.chunks(MAX_REQUESTED_IDS) {
-            let request_id = self.next_request_id();
-            self.fetch_requests.insert(request_id, (to, self.now_ms));
-            for id in chunk {
-                self.fetching.insert(
-                    *id,
-                    Fetch {
-                        asked: to,
-                        sent_ms: self.now_ms,
-                        attempts,
-                    },
-                );
-            }
+            let request_id = self.request_ids.next();
+            self.fetcher
+                .requested(request_id, to, chunk, attempts, self.now_ms);
             self.metrics.ancestors_requested += 1;
             out.push(Output::Send {
                 to,
@@ -329,27 +206,22 @@ impl Engine {
 
     /// Asks another validator for vertices whose request timed out.
     pub(super) fn retry_fetches(&mut self, out: &mut Vec<Output>) {
-        let now = self.now_ms;
-        let timeout = self.tuning.fetch_timeout_ms;
-        self.fetch_requests
-            .retain(|_, (_, sent)| sent.saturating_add(timeout) > now);
-        let due: Vec<(VertexId, Fetch)> = self
-            .fetching
-            .iter()
-            .filter(|(_, f)| f.sent_ms.saturating_add(timeout) <= now)
-            .map(|(id, f)| (*id, *f))
-            .collect();
+        let timed_out = self
+            .fetcher
+            .take_timed_out(self.now_ms, self.tuning.fetch_timeout_ms);
         let mut retries: BTreeMap<(ValidatorIndex, u32), Vec<VertexId>> = BTreeMap::new();
-        for (id, fetch) in due {
-            self.fetching.remove(&id);
-            if self.dag.contains(&id) || self.waiting.contains_key(&id) {
+        for (id, fetch) in timed_out {
+            if self.dag.contains(&id) || self.fetcher.is_waiting(&id) {
                 continue;
             }
             self.metrics.ancestor_timeouts += 1;
             if fetch.attempts >= self.tuning.max_fetch_attempts {
                 continue;
             }
-            if let Some(peer) = self.random_peer(Some(fetch.asked)) {
+            if let Some(peer) = self
+                .validators
+                .random_peer(&mut self.rng, Some(fetch.asked))
+            {
                 retries
                     .entry((peer, fetch.attempts + 1))
                     .or_default()
@@ -373,7 +245,7 @@ impl Engine {
             .map_or(0, |h| h.saturating_add(1));
         if vertex.height() != expected_height {
             self.metrics.drop(DropReason::BadHeight);
-            self.remember_invalid(id);
+            self.fetcher.remember_invalid(id);
             return false;
         }
         if vertex
@@ -384,19 +256,19 @@ impl Engine {
             self.insert_doomed(vertex, out);
             return true;
         }
-        let conflicts_with_accepted =
-            vertex.tx_ids().iter().zip(vertex.txs()).any(|(tx_id, tx)| {
-                !self.accepted_txs.contains_key(tx_id)
-                    && self.ledger.account(&tx.transfer.from).nonce >= tx.transfer.nonce
-            });
+        let conflicts_with_accepted = vertex
+            .tx_ids()
+            .iter()
+            .zip(vertex.txs())
+            .any(|(tx_id, tx)| !self.accepted.contains(tx_id) && self.accepted.nonce_used(tx));
         if conflicts_with_accepted {
             self.insert_doomed(vertex, out);
             return true;
         }
         let view = ancestry_view(
             &self.dag,
-            &self.ledger,
-            &self.accepted_txs,
+            self.accepted.ledger(),
+            self.accepted.txs(),
             vertex.parents(),
             self.tuning.max_ancestry_walk,
         );
@@ -408,7 +280,7 @@ impl Engine {
             }
             Err(AncestryError::TooDeep) => {
                 self.metrics.drop(DropReason::AncestryTooDeep);
-                self.remember_invalid(id);
+                self.fetcher.remember_invalid(id);
                 return false;
             }
             Err(AncestryError::MissingVertex) => {
@@ -421,24 +293,18 @@ impl Engine {
             if let Err(reason) = view.try_apply(tx) {
                 tracing::debug!(%id, tx = %tx_id, %reason, "vertex holds a transaction invalid in its ancestry");
                 self.metrics.drop(DropReason::InvalidTransaction);
-                self.remember_invalid(id);
+                self.fetcher.remember_invalid(id);
                 return false;
             }
         }
-        let issuer = vertex.issuer().0 as usize;
-        if let Some(count) = self.processing_by_issuer.get_mut(issuer) {
-            *count += 1;
-        }
         for (tx_id, tx) in vertex.tx_ids().iter().zip(vertex.txs()) {
-            if self.accepted_txs.contains_key(tx_id) {
+            if self.accepted.contains(tx_id) {
                 continue;
             }
-            if !self.txs.contains_key(tx_id) {
+            if !self.conflicts.contains(tx_id) {
                 self.register_tx(*tx_id, tx.clone(), false);
             }
-            if let Some(record) = self.txs.get_mut(tx_id) {
-                record.live_vertices.insert(id);
-            }
+            self.conflicts.add_live_vertex(tx_id, id);
         }
         if !self.restoring {
             out.push(Output::Persist(Persist::Processing {
@@ -459,11 +325,10 @@ impl Engine {
     fn insert_doomed(&mut self, vertex: Arc<Vertex>, out: &mut Vec<Output>) {
         let id = vertex.id();
         for (tx_id, tx) in vertex.tx_ids().iter().zip(vertex.txs()) {
-            let decided = self.accepted_txs.contains_key(tx_id)
-                || self.ledger.account(&tx.transfer.from).nonce >= tx.transfer.nonce;
+            let decided = self.accepted.contains(tx_id) || self.accepted.nonce_used(tx);
             if !decided
-                && !self.txs.contains_key(tx_id)
-                && self.txs.len() < self.tuning.max_pending_txs
+                && !self.conflicts.contains(tx_id)
+                && self.conflicts.len() < self.tuning.max_pending_txs
             {
                 self.register_tx(*tx_id, tx.clone(), false);
             }
@@ -476,27 +341,7 @@ impl Engine {
 
     /// Starts tracking an undecided transaction (its checks passed).
     pub(super) fn register_tx(&mut self, id: TxId, tx: Arc<SignedTransfer>, owned: bool) {
-        let key = (tx.transfer.from, tx.transfer.nonce);
-        let set = self.conflicts.entry(key).or_insert_with(|| ConflictSet {
-            choices: BTreeSet::new(),
-            rogue: false,
-            snowball: Snowball::new(id),
-        });
-        set.choices.insert(id);
-        if set.choices.len() > 1 {
-            set.rogue = true;
-        }
-        self.txs.insert(
-            id,
-            TxRecord {
-                tx,
-                key,
-                live_vertices: BTreeSet::new(),
-                owned,
-                issue_after_ms: None,
-                failing: None,
-            },
-        );
+        self.conflicts.register(id, tx, owned);
         self.dirty = true;
     }
 }

@@ -279,12 +279,12 @@ fn print_run(scenario: &Scenario, result: &Result<RunReport, SimFailure>) {
         r.resubmissions,
         r.dropped_by_honest,
         r.checkpoint_round_timeouts,
-        hex_prefix(&r.trace_digest),
+        hex_digest(&r.trace_digest),
     );
 }
 
-fn hex_prefix(bytes: &[u8; 32]) -> String {
-    bytes[..8].iter().map(|b| format!("{b:02x}")).collect()
+fn hex_digest(bytes: &[u8; 32]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn first_lines(text: &str, n: usize) -> String {
