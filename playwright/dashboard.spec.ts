@@ -4,7 +4,7 @@
 // activity survives a reload and is verified again (storage is not trusted).
 import { decodeQR } from "@paulmillr/qr/decode.js";
 import { expect, test, type Page } from "@playwright/test";
-import { createWallet, pageErrors, RELAY, unlock } from "./wallet-flow";
+import { createWallet, DEVNET_CHAIN, pageErrors, RELAY, unlock } from "./wallet-flow";
 
 /** The devnet's relays (playwright.config.ts): the only servers the page may reach. */
 const RELAY_PORTS = [7300, 7301, 7302, 7303];
@@ -66,7 +66,7 @@ test("?relay= in a link is ignored: the wallet talks to its configured relays on
   await expect(page.getByTestId("relay-url")).not.toContainText("7399");
   // The network panel: the wallet's own genesis, its relays and the newest verified checkpoint.
   await page.getByTestId("network-details").locator("summary").click();
-  await expect(page.getByTestId("net-chain")).toHaveText("ruv-devnet");
+  await expect(page.getByTestId("net-chain")).toHaveText(DEVNET_CHAIN);
   await expect(page.getByTestId("net-genesis")).toHaveText(/^[0-9a-f]{64}$/);
   await expect(page.getByTestId("net-validators")).toHaveText("4");
   await expect(page.getByTestId("net-checkpoint")).toHaveAttribute("data-number", /^[1-9]\d*$/);
@@ -151,7 +151,7 @@ test("a payment is signed only after its confirmation screen; the activity survi
   await page.getByTestId("send").click();
   const confirm = page.getByTestId("confirm");
   await expect(confirm).toBeVisible();
-  await expect(page.getByTestId("confirm-network")).toHaveText("ruv-devnet");
+  await expect(page.getByTestId("confirm-network")).toHaveText(DEVNET_CHAIN);
   await expect(page.getByTestId("confirm-to")).toHaveText(second);
   await expect(page.getByTestId("confirm-amount")).toHaveText("2.5 rUv");
   const feeText = await page.getByTestId("confirm-fee").textContent();
@@ -179,13 +179,13 @@ test("a payment is signed only after its confirmation screen; the activity survi
   // A stored entry nothing proves (storage is not trusted): it must not show as final after the reload.
   const forged = "ab".repeat(32);
   await page.evaluate(
-    ({ address, forged }) => {
-      const key = `ruv-wallet/activity/ruv-devnet/${address}`;
+    ({ address, forged, chain }) => {
+      const key = `ruv-wallet/activity/${chain}/${address}`;
       const items = JSON.parse(localStorage.getItem(key) ?? "[]");
       items.push({ id: forged, kind: "faucet", amount: "5000000", counterpart: "faucet", nonce: null, status: "final", checkpoint: "1", at: Date.now() });
       localStorage.setItem(key, JSON.stringify(items));
     },
-    { address, forged },
+    { address, forged, chain: (await (await fetch(`${RELAY}/api/v1/network/status`)).json()).chain_id as string },
   );
 
   await page.reload();

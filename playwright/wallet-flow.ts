@@ -6,6 +6,8 @@ export const RELAY = "http://127.0.0.1:7300";
 
 /** A bech32m rUv address. */
 export const BECH32 = /^ruv1[02-9ac-hj-np-z]{58}$/;
+/** The devnet's chain id: its name bound to its genesis (`ruv-relay devnet-init`). */
+export const DEVNET_CHAIN = /^ruv-devnet-[a-z2-7]{20}$/;
 
 export const PASSWORD = "correct horse battery staple";
 
