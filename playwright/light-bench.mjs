@@ -13,12 +13,12 @@
 //                  transfers one after another, each timed from submit until
 //                  waitForFinal resolves with a verified inclusion proof.
 //
-//   node playwright/light-bench.mjs --url http://127.0.0.1:7600/light-bench.html \
+//   node playwright/light-bench.mjs --url http://127.0.0.1:7680/light-bench.html \
 //     [--part load|submit] [--runs 10] [--transfers 40] [--json out.json]
 //
-// The page must come from a relay (same origin as its faucet) whose wallet
-// folder holds the built web/dist and a network.json; scripts/bench-light.sh
-// sets all of that up.
+// The page comes from the wallet's own static origin (scripts/serve-wallet.mjs
+// serving the built web/dist with a network.json naming the relays);
+// scripts/bench-light.sh sets all of that up.
 import { chromium } from "@playwright/test";
 import { writeFile } from "node:fs/promises";
 

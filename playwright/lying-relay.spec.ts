@@ -166,7 +166,9 @@ interface WalletPage {
 
 /** Opens the wallet on a fresh profile with `relays` as its relay list; records every balance the page shows. */
 async function openWallet(browser: Browser, relays: string[]): Promise<WalletPage> {
-  const context = await browser.newContext();
+  // The wallet's origin allows connections to the devnet's own relays only
+  // (its CSP connect-src); the liars listen on ports of their own.
+  const context = await browser.newContext({ bypassCSP: true });
   await context.addInitScript(() => {
     const w = window as unknown as { __shown: unknown[] };
     w.__shown = [];
@@ -196,13 +198,12 @@ async function openWallet(browser: Browser, relays: string[]): Promise<WalletPag
       attributeFilter: ["data-micro", "data-state", "data-checkpoint"],
     });
   });
-  // The network.json scripts/devnet.sh writes into web/dist, made here from
-  // the devnet's genesis: the wallet's trust anchor stays the devnet's own,
-  // and a rebuild of web/dist while this spec runs cannot take it away.
+  // A network.json like the one scripts/devnet.sh writes, made here from the
+  // devnet's genesis (the wallet's trust anchor stays the devnet's own) with
+  // `relays` as its relay list: the wallet takes its relays from there only.
   const genesis = readFileSync(join(process.env.RUV_E2E_DATA_DIR ?? "", "genesis.json"), "utf8");
-  const devnetRelays = [7300, 7301, 7302, 7303].map((port) => `ws://127.0.0.1:${port}/api/v1/ws`);
   await context.route("**/network.json", (route) =>
-    route.fulfill({ contentType: "application/json", body: `{"genesis":${genesis},"relays":${JSON.stringify(devnetRelays)}}` }),
+    route.fulfill({ contentType: "application/json", body: `{"genesis":${genesis},"relays":${JSON.stringify(relays)}}` }),
   );
   const page = await context.newPage();
   const log: string[] = [];
@@ -211,7 +212,7 @@ async function openWallet(browser: Browser, relays: string[]): Promise<WalletPag
   });
   const pageErrors: string[] = [];
   page.on("pageerror", (e) => pageErrors.push(e.message));
-  await page.goto(`/?relay=${encodeURIComponent(relays.join(","))}`);
+  await page.goto("/");
   return { context, page, console: log, pageErrors };
 }
 

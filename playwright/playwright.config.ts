@@ -1,13 +1,15 @@
 // End-to-end tests in real headless Chromium (Debian's /usr/bin/chromium;
 // Playwright's own browser downloads are never used) against a real devnet
-// started by scripts/devnet.sh, which serves the built wallet (web/dist).
+// started by scripts/devnet.sh: relays on 7300..7303, and the built wallet
+// (web/dist) on an origin of its own, 7380 (scripts/serve-wallet.mjs).
 import { defineConfig } from "@playwright/test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const PORT = 7300;
-const BASE_URL = `http://127.0.0.1:${PORT}`;
+const WALLET_PORT = PORT + 80;
+const BASE_URL = `http://127.0.0.1:${WALLET_PORT}`;
 
 // The config is evaluated in the runner and again in every worker: the
 // runner makes the fresh devnet folder, hands it down through the
@@ -48,8 +50,9 @@ export default defineConfig({
     trace: "retain-on-failure",
   },
   webServer: {
-    command: `bash ../scripts/devnet.sh --no-build --base-port ${PORT} --data-dir ${process.env.RUV_E2E_DATA_DIR}`,
-    url: `${BASE_URL}/healthz`,
+    command: `bash ../scripts/devnet.sh --no-build --base-port ${PORT} --wallet-port ${WALLET_PORT} --data-dir ${process.env.RUV_E2E_DATA_DIR}`,
+    // Served once every relay answers /healthz.
+    url: `${BASE_URL}/network.json`,
     // Never test against some other process that happens to hold the port.
     reuseExistingServer: false,
     timeout: 60_000,

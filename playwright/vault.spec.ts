@@ -143,6 +143,13 @@ test("settings: rename, reveal the phrase, change password, export, import and d
   await page.getByTestId("import-file").setInputFiles(backupFile);
   await page.getByTestId("import-password").fill(PASSWORD);
   await page.getByTestId("import-replace").check();
+  // Replacing the wallet needs its current password first.
+  await page.getByTestId("import-submit").click();
+  await expect(page.getByTestId("import-current-error")).toHaveText("Enter your password to confirm.");
+  await page.getByTestId("import-current").fill(PASSWORD);
+  await page.getByTestId("import-submit").click();
+  await expect(page.getByTestId("import-current-error")).toHaveText("Wrong password. Nothing was changed.");
+  await page.getByTestId("import-current").fill(NEW_PASSWORD);
   await page.getByTestId("import-submit").click();
   await expect(page.getByTestId("import-password-error")).toHaveText(
     "This password does not open the backup file. Nothing was changed.",
@@ -183,12 +190,17 @@ test("settings: rename, reveal the phrase, change password, export, import and d
   await expect(other.getByTestId("address")).toHaveValue(address);
   await expect(other.getByTestId("account-select").locator("option")).toHaveText([/^Savings · ruv1/]);
 
-  // Delete, with the typed confirmation.
+  // Delete, with the typed confirmation and the password.
   await openSettings(other, "Delete wallet");
   await expect(other.getByTestId("delete-submit")).toBeDisabled();
   await other.getByTestId("delete-confirm").fill("Delete");
   await expect(other.getByTestId("delete-submit")).toBeDisabled();
   await other.getByTestId("delete-confirm").fill("delete");
+  await other.getByTestId("delete-password").fill(PASSWORD);
+  await other.getByTestId("delete-submit").click();
+  await expect(other.getByTestId("delete-password-error")).toHaveText("Wrong password. Nothing was changed.");
+  await expect(other.getByTestId("screen-wallet")).toBeVisible();
+  await other.getByTestId("delete-password").fill(NEW_PASSWORD);
   await other.getByTestId("delete-submit").click();
   await expect(other.getByTestId("screen-welcome")).toBeVisible();
   await expect(other.getByTestId("welcome-status")).toHaveText("The wallet was deleted from this browser.");

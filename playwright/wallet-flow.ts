@@ -1,6 +1,9 @@
 // Steps a person takes on the wallet page, shared by the specs.
 import { expect, type Page } from "@playwright/test";
 
+/** Devnet relay 0 (playwright.config.ts), for the specs' own REST calls. */
+export const RELAY = "http://127.0.0.1:7300";
+
 /** A bech32m rUv address. */
 export const BECH32 = /^ruv1[02-9ac-hj-np-z]{58}$/;
 
@@ -15,8 +18,9 @@ export function pageErrors(page: Page): string[] {
 
 /**
  * On a wallet page opened on a fresh browser profile: creates a wallet with
- * `password`, reads the recovery phrase shown once, confirms writing it down;
- * returns the phrase and the first account's address.
+ * `password`, reads the recovery phrase shown once, confirms writing it down
+ * and types three of its words back; returns the phrase and the first
+ * account's address.
  */
 export async function createWallet(page: Page, password = PASSWORD): Promise<{ phrase: string[]; address: string }> {
   await expect(page.getByTestId("screen-welcome")).toBeVisible();
@@ -46,6 +50,21 @@ export async function createWallet(page: Page, password = PASSWORD): Promise<{ p
   await page.getByTestId("backup-confirm").check();
   await expect(page.getByTestId("backup-done")).toBeEnabled();
   await page.getByTestId("backup-done").click();
+
+  // Three words typed back from the paper; a wrong one is refused.
+  await expect(page.getByTestId("backup-quiz")).toBeVisible();
+  await expect(page.getByTestId("recovery-phrase")).toBeHidden();
+  const positions: number[] = [];
+  for (let i = 0; i < 3; i++) positions.push(Number(await page.getByTestId(`quiz-${i}-label`).getAttribute("data-position")));
+  expect(new Set(positions).size).toBe(3);
+  for (const [i, position] of positions.entries()) await page.getByTestId(`quiz-${i}`).fill(phrase[position - 1]);
+  const other = phrase.find((w) => w !== phrase[positions[0] - 1])!;
+  await page.getByTestId("quiz-0").fill(other);
+  await page.getByTestId("quiz-done").click();
+  await expect(page.getByTestId("quiz-error")).toContainText(`Word ${positions[0]} is not what the phrase has`);
+  await expect(page.getByTestId("screen-backup")).toBeVisible();
+  await page.getByTestId("quiz-0").fill(phrase[positions[0] - 1]);
+  await page.getByTestId("quiz-done").click();
 
   await expect(page.getByTestId("screen-wallet")).toBeVisible();
   // Shown once: the words are gone from the page.

@@ -5,7 +5,7 @@
 // balance shown is verified (a Merkle proof against a certified checkpoint)
 // and "final" needs a verified inclusion proof.
 import { expect, test, type Page } from "@playwright/test";
-import { createWallet } from "./wallet-flow";
+import { createWallet, RELAY } from "./wallet-flow";
 
 /** Opens the wallet on a fresh profile, waits for the relay connection, creates a wallet; returns the address. */
 async function openWalletWithNewWallet(page: Page): Promise<string> {
@@ -62,13 +62,15 @@ test("Alice gets faucet funds and pays Bob; both pages update live", async ({ br
   await expect(alice.locator('[data-testid="tx"][data-kind="sent"]')).toHaveCount(0);
 
   // The fee the page shows is the relay's own estimate for this size.
-  const estimate = await (await request.get("/api/v1/fees/estimate?memo_bytes=0")).json();
+  const estimate = await (await request.get(`${RELAY}/api/v1/fees/estimate?memo_bytes=0`)).json();
   const fee = BigInt(estimate.minimum_fee);
 
   // Pay Bob 12.5 rUv.
   await alice.getByTestId("send-to").fill(bobAddress);
   await alice.getByTestId("send-amount").fill("12.5");
   await alice.getByTestId("send").click();
+  await expect(alice.getByTestId("confirm-total")).toHaveText(`${12.5 + Number(fee) / 1e6} rUv`);
+  await alice.getByTestId("confirm-sign").click();
   const sent = alice.locator('[data-testid="tx"][data-kind="sent"]');
   await expect(sent).toHaveCount(1);
   await expect(sent.getByTestId("tx-status")).toHaveAttribute("data-status", "final");
@@ -82,9 +84,9 @@ test("Alice gets faucet funds and pays Bob; both pages update live", async ({ br
   // The relay agrees, and the transaction it stores is the one the page shows.
   const txId = await sent.getAttribute("data-tx-id");
   expect(txId).toMatch(/^[0-9a-f]{64}$/);
-  const status = await (await request.get(`/api/v1/transactions/${txId}`)).json();
+  const status = await (await request.get(`${RELAY}/api/v1/transactions/${txId}`)).json();
   expect(status).toEqual({ id: txId, status: "accepted" });
-  const bobAccount = await (await request.get(`/api/v1/accounts/${bobAddress}`)).json();
+  const bobAccount = await (await request.get(`${RELAY}/api/v1/accounts/${bobAddress}`)).json();
   expect(bobAccount).toEqual({ address: bobAddress, balance: "12500000", nonce: "0" });
 
   // Bob cannot overspend: the page says why before anything is signed.

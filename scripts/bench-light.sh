@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The light client in headless Chromium against a real 4-relay loopback
-# devnet (release relays; the relays serve the release wallet build):
+# devnet (release relays; scripts/serve-wallet.mjs serves the wallet build):
 #
 # 1. page load to a verified balance, cold and warm, on the quiet devnet:
 #    p50/p90, WebSocket requests after connect, bytes received, verify CPU;
@@ -15,7 +15,7 @@
 # Without --rate the sustained rate is measured first, as scripts/bench-load.sh
 # does (ruv-loadgen offering 2000 tx/s, here for 10 s on the same devnet), and
 # the background load is half of it. Defaults: 10 runs, 40 transfers, ports
-# 7600..7603. Data and logs in .tmp/light-bench/.
+# 7600..7603, the wallet on 7680. Data and logs in .tmp/light-bench/.
 source "$(dirname "$0")/lib.sh"
 
 BUILD=1
@@ -54,7 +54,7 @@ WWW="$WORK/www"
 rm -rf "$WORK"
 mkdir -p "$WORK"
 
-# The relays serve a copy of the wallet build with this devnet's network.json
+# The wallet server serves a copy of the wallet build with this devnet's network.json
 # (web/dist/network.json may belong to a devnet someone else is running).
 step "4-relay devnet (release) on 127.0.0.1:$BASE..$((BASE + 3))"
 cp -a web/dist "$WWW"
@@ -74,7 +74,7 @@ trap cleanup EXIT INT TERM
 
 for i in 0 1 2 3; do
   args=(run --listen "127.0.0.1:$((BASE + i))" --genesis "$DEVNET/genesis.json" --data-dir "$DEVNET/relay-$i"
-        --key-file "$DEVNET/relay-$i.key" --name "relay-$i" --wallet-dir "$WWW")
+        --key-file "$DEVNET/relay-$i.key" --name "relay-$i")
   [ "$i" = 0 ] && args+=(--faucet-key-file "$DEVNET/faucet.key")
   for ((j = 0; j < i; j++)); do args+=(--peer "ws://127.0.0.1:$((BASE + j))/peer/v1"); done
   RUST_LOG=warn "$BIN/ruv-relay" "${args[@]}" > "$DEVNET/relay-$i.log" 2>&1 &
@@ -88,6 +88,13 @@ for i in 0 1 2 3; do
   done
 done
 
+node "$ROOT/scripts/serve-wallet.mjs" --dir "$WWW" --listen "127.0.0.1:$((BASE + 80))" > "$WORK/wallet-server.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do
+  curl -sf "http://127.0.0.1:$((BASE + 80))/network.json" >/dev/null && break
+  sleep 0.1
+done
+
 # A Prometheus counter of relay 0 (0 if absent).
 metric() {
   curl -sf "http://127.0.0.1:$BASE/metrics" | awk -v name="$1" '$1 == name { print $2; found = 1 } END { if (!found) print 0 }'
@@ -96,10 +103,10 @@ for _ in $(seq 1 300); do
   [ "$(metric ruv_checkpoints_certified_total)" -ge 1 ] && break
   sleep 0.1
 done
-echo "first checkpoint certified; wallet at http://127.0.0.1:$BASE/light-bench.html"
+echo "first checkpoint certified; wallet at http://127.0.0.1:$((BASE + 80))/light-bench.html"
 
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores; other work on the machine shows here)"
-URL="http://127.0.0.1:$BASE/light-bench.html"
+URL="http://127.0.0.1:$((BASE + 80))/light-bench.html"
 relays=()
 for i in 0 1 2 3; do relays+=(--relay "http://127.0.0.1:$((BASE + i))"); done
 

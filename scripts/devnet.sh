@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # Runs the product: a local devnet of relays on 127.0.0.1 with an embedded
-# database each, serving the wallet. Ctrl-C stops everything.
+# database each, and the wallet on an origin of its own. Ctrl-C stops everything.
 #
-#   scripts/devnet.sh [--no-build] [--relays N] [--base-port P] [--data-dir DIR] [--fresh]
+#   scripts/devnet.sh [--no-build] [--relays N] [--base-port P] [--wallet-port W] [--data-dir DIR] [--fresh]
 #
 # Relay i listens on 127.0.0.1:(P+i) (client API and peer endpoint); the
 # relays run QR-Avalanche among themselves; relay 0 also runs the devnet
-# faucet; every relay serves the wallet (http://127.0.0.1:P/ is printed).
-# Defaults: 4 relays, base port 7100, data in .devnet/.
+# faucet. The built wallet (web/dist) is served by scripts/serve-wallet.mjs
+# on 127.0.0.1:W, never by a relay (http://127.0.0.1:W/ is printed); the
+# demo dapp for the browser extension (extension/dist) on 127.0.0.1:(W+1).
+# Defaults: 4 relays, base port 7100, wallet port P+80, data in .devnet/.
 source "$(dirname "$0")/lib.sh"
 
 BUILD=1
 RELAYS=4
 BASE_PORT=7100
+WALLET_PORT=""
 DATA_DIR="$ROOT/.devnet"
 FRESH=0
 while [ $# -gt 0 ]; do
@@ -20,13 +23,15 @@ while [ $# -gt 0 ]; do
     --no-build) BUILD=0 ;;
     --relays) RELAYS="$2"; shift ;;
     --base-port) BASE_PORT="$2"; shift ;;
+    --wallet-port) WALLET_PORT="$2"; shift ;;
     --data-dir) DATA_DIR="$2"; shift ;;
     --fresh) FRESH=1 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
 done
+WALLET_PORT="${WALLET_PORT:-$((BASE_PORT + 80))}"
 
 if [ "$BUILD" = 1 ]; then
   ensure_tools
@@ -52,6 +57,8 @@ for ((i = 0; i < RELAYS; i++)); do
   relay_list+="${relay_list:+,}\"ws://127.0.0.1:$((BASE_PORT + i))/api/v1/ws\""
 done
 printf '{"genesis":%s,"relays":[%s]}\n' "$(cat "$DATA_DIR/genesis.json")" "$relay_list" > "$ROOT/web/dist/network.json"
+# The browser extension ships the same network configuration.
+if [ "$BUILD" = 1 ]; then build_extension; fi
 
 pids=()
 cleanup() {
@@ -62,9 +69,10 @@ trap cleanup EXIT INT TERM
 
 for ((i = 0; i < RELAYS; i++)); do
   args=(run --listen "127.0.0.1:$((BASE_PORT + i))" --genesis "$DATA_DIR/genesis.json"
-        --data-dir "$DATA_DIR/relay-$i" --key-file "$DATA_DIR/relay-$i.key" --name "relay-$i"
-        --wallet-dir "$ROOT/web/dist")
+        --data-dir "$DATA_DIR/relay-$i" --key-file "$DATA_DIR/relay-$i.key" --name "relay-$i")
   [ "$i" = 0 ] && args+=(--faucet-key-file "$DATA_DIR/faucet.key")
+  # The wallet's origin calls the REST API (faucet) cross-origin.
+  args+=(--cors-origin "http://127.0.0.1:$WALLET_PORT")
   # Each relay dials the ones before it: one authenticated link per pair.
   for ((j = 0; j < i; j++)); do args+=(--peer "ws://127.0.0.1:$((BASE_PORT + j))/peer/v1"); done
   "$RELAY_BIN" "${args[@]}" > "$DATA_DIR/relay-$i.log" 2>&1 &
@@ -79,11 +87,24 @@ for ((i = 0; i < RELAYS; i++)); do
   done
 done
 
+# The wallet's own origin: static files with a strict CSP (connect-src: the relays above).
+node "$ROOT/scripts/serve-wallet.mjs" --dir "$ROOT/web/dist" --listen "127.0.0.1:$WALLET_PORT" > "$DATA_DIR/wallet-server.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do
+  curl -sf "http://127.0.0.1:$WALLET_PORT/network.json" >/dev/null && break
+  kill -0 "${pids[-1]}" 2>/dev/null || { echo "the wallet server exited; its log:" >&2; cat "$DATA_DIR/wallet-server.log" >&2; exit 1; }
+  sleep 0.1
+done
+# The demo dapp (web/dapp.html, for the extension's window.ruv) on an origin of its own.
+node "$ROOT/scripts/serve-wallet.mjs" --dir "$ROOT/web/dist" --listen "127.0.0.1:$((WALLET_PORT + 1))" > "$DATA_DIR/dapp-server.log" 2>&1 &
+pids+=($!)
+
 echo
 echo "rUv devnet: $RELAYS relay(s) on 127.0.0.1:$BASE_PORT..$((BASE_PORT + RELAYS - 1)), data and logs in $DATA_DIR"
-echo "Open the wallet: http://127.0.0.1:$BASE_PORT/"
+echo "Open the wallet: http://127.0.0.1:$WALLET_PORT/"
+echo "The browser extension: load extension/dist unpacked in Chromium; its demo dapp: http://127.0.0.1:$((WALLET_PORT + 1))/dapp.html"
 echo "Press Ctrl-C to stop."
-# Stop everything as soon as any relay exits.
+# Stop everything as soon as any relay (or the wallet server) exits.
 wait -n "${pids[@]}"
-echo "a relay exited; stopping the devnet (logs in $DATA_DIR)" >&2
+echo "a relay or the wallet server exited; stopping the devnet (logs in $DATA_DIR)" >&2
 exit 1

@@ -55,6 +55,15 @@ build_wasm_package() {
   step "building the ruv-client npm package (wasm-pack, release; bundler and web targets)"
   wasm-pack build client-wasm --release --target bundler --out-dir pkg --mode no-install
   wasm-pack build client-wasm --release --target web --out-dir pkg-web --mode no-install
+  # The package's license (MIT OR Apache-2.0): one LICENSE file, which npm
+  # always packs, holding both texts.
+  for out in client-wasm/pkg client-wasm/pkg-web; do
+    { echo "ruv-client is licensed under either of"
+      echo "  - the MIT License, or"
+      echo "  - the Apache License, Version 2.0,"
+      echo "at your option. Both texts follow."
+      echo; cat LICENSE-MIT; echo; cat LICENSE-APACHE; } > "$out/LICENSE"
+  done
 }
 
 ensure_npm_packages() {
@@ -69,6 +78,15 @@ build_wallet() {
   ensure_npm_packages
   step "building the wallet (Vite)"
   npm run build --workspace web
+}
+
+# The browser extension (extension/dist, loadable unpacked). Its network is
+# $RUV_NETWORK_JSON, else web/dist/network.json if the devnet wrote one.
+build_extension() {
+  ensure_npm_packages
+  step "building the browser extension (Vite; extension/dist)"
+  npm run typecheck --workspace extension
+  npm run build --workspace extension
 }
 
 build_relay() {

@@ -29,11 +29,14 @@ step "wasm tests in Node"
 (cd client-wasm && wasm-pack test --node --mode no-install -- --test node)
 
 build_wallet
+step "type-checking the wallet"
+npm run typecheck --workspace web
+build_extension
 build_relay
 build_liar
 build_example
 
-step "Playwright (real headless Chromium against a real devnet)"
+step "Playwright (real headless Chromium against a real devnet; the extension loaded unpacked)"
 (cd playwright && npx playwright test)
 
 step "all tests passed"

@@ -1,22 +1,42 @@
-// The wallet (index.html) and the benchmark pages (bench.html, light-bench.html). `vite dev`
-// proxies the relay API (REST and WebSocket) to a local devnet relay, so the
-// page talks to "its own origin" exactly as it does when a relay serves it.
-import { defineConfig } from "vite";
+// The wallet (index.html), the demo dapp (dapp.html) and the benchmark and
+// self-check pages. Built into dist/ and served from an origin of its own
+// (scripts/serve-wallet.mjs), never by a relay. `vite dev` is for working on
+// the pages: it serves them with the devnet's network.json (run
+// scripts/devnet.sh once to write web/dist/network.json).
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { defineConfig, type Plugin } from "vite";
+import { subresourceIntegrity } from "./sri";
 
-const relay = process.env.RUV_RELAY ?? "http://127.0.0.1:7100";
+/** `vite dev` only: the devnet's network.json (written into dist/ by scripts/devnet.sh). */
+function devNetwork(): Plugin {
+  return {
+    name: "ruv-dev-network",
+    apply: "serve",
+    configureServer(server) {
+      server.middlewares.use("/network.json", (_req, res, next) => {
+        const path = new URL("./dist/network.json", import.meta.url);
+        if (!existsSync(path)) return next();
+        res.setHeader("content-type", "application/json");
+        res.end(readFileSync(path));
+      });
+    },
+  };
+}
 
 export default defineConfig({
   build: {
     // Top-level await and BigInt literals; every browser with WebAssembly ESM support has both.
     target: "es2022",
     rollupOptions: {
-      input: { wallet: "index.html", bench: "bench.html", relayCheck: "relay-check.html", lightBench: "light-bench.html" },
+      input: {
+        wallet: "index.html",
+        bench: "bench.html",
+        dapp: "dapp.html",
+        relayCheck: "relay-check.html",
+        lightBench: "light-bench.html",
+      },
     },
   },
-  server: {
-    proxy: {
-      "/api": { target: relay, ws: true },
-      "/healthz": relay,
-    },
-  },
+  plugins: [subresourceIntegrity(createHash) as Plugin, devNetwork()],
 });

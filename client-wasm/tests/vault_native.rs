@@ -646,3 +646,58 @@ fn file_backend_round_trip_conflict_and_failures() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn sign_message_signs_with_the_account_key_and_refuses_protocol_contexts() {
+    let d = driver(MemoryStorage::new());
+    block_on(d.create(PW, 0)).unwrap();
+    let address = d.accounts(0).unwrap()[0].address.clone();
+    // The account's public key, from a transfer it signs.
+    let public_key = d
+        .sign_transfer(0, transfer_to(&address), 0)
+        .unwrap()
+        .transfer
+        .public_key;
+    let signature = d
+        .sign_message(0, b"log in to example.org", b"example.org/login", 0)
+        .unwrap();
+    let signature = ruv_protocol::crypto::Signature::from_bytes(&signature).unwrap();
+    public_key
+        .verify(b"log in to example.org", b"example.org/login", &signature)
+        .unwrap();
+    // Under another context, or for another message, it does not verify.
+    assert!(public_key
+        .verify(b"log in to example.org", b"example.org/other", &signature)
+        .is_err());
+    for context in [
+        &b"ruv/tx/v1"[..],
+        b"ruv/vertex/v1",
+        b"RUV/anything",
+        b"ruv/",
+    ] {
+        assert!(ruv_client::vault::driver::is_reserved_context(context));
+        assert_eq!(code(d.sign_message(0, b"x", context, 0)), "invalid_params");
+    }
+    assert!(!ruv_client::vault::driver::is_reserved_context(b"ruv"));
+    assert!(!ruv_client::vault::driver::is_reserved_context(
+        b"example/ruv/"
+    ));
+    d.lock();
+    assert_eq!(
+        code(d.sign_message(0, b"x", b"example.org", 0)),
+        codes::VAULT_LOCKED
+    );
+}
+
+#[test]
+fn check_password_accepts_only_the_vaults_password() {
+    let d = driver(MemoryStorage::new());
+    block_on(d.create(PW, 0)).unwrap();
+    d.check_password(PW, 0).unwrap();
+    assert_eq!(
+        code(d.check_password("not the password", 0)),
+        codes::WRONG_PASSWORD
+    );
+    d.lock();
+    assert_eq!(code(d.check_password(PW, 0)), codes::VAULT_LOCKED);
+}

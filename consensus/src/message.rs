@@ -18,6 +18,7 @@
 //! | 6 | [`Message::CheckpointVote`] | u32 length + checkpoint header (at most `MAX_HEADER_LEN`), anchor: u16 count (at most `MAX_ANCHOR_VERTICES`) + 32-byte vertex ids, 3309-byte signature |
 //! | 7 | [`Message::CheckpointCertified`] | u32 length + certificate (at most `MAX_CERTIFICATE_LEN`), anchor as in 6 |
 //! | 8 | [`Message::GetCheckpoint`] | u64 checkpoint number |
+//! | 9 | [`Message::CheckpointPrevote`] | u32 round, u32 length + checkpoint header (at most `MAX_HEADER_LEN`), anchor as in 6 |
 //!
 //! A whole message is at most [`MAX_MESSAGE_LEN`] bytes (the relay's peer
 //! frame limit). Decoding is total and allocates nothing beyond these limits.
@@ -106,6 +107,17 @@ pub enum Message {
         /// The checkpoint number.
         number: u64,
     },
+    /// A validator's prevote for a checkpoint header in one round (the
+    /// first phase: no signature, the peer link authenticates the sender);
+    /// from the round's proposer it is also the proposal.
+    CheckpointPrevote {
+        /// The round of the header's number.
+        round: u32,
+        /// The header encoding.
+        header: Arc<[u8]>,
+        /// Accepted vertices whose closure the checkpoint adds.
+        anchor: Vec<VertexId>,
+    },
 }
 
 const TAG_TRANSACTION: u8 = 0;
@@ -117,6 +129,7 @@ const TAG_ANCESTORS: u8 = 5;
 const TAG_CHECKPOINT_VOTE: u8 = 6;
 const TAG_CHECKPOINT_CERTIFIED: u8 = 7;
 const TAG_GET_CHECKPOINT: u8 = 8;
+const TAG_CHECKPOINT_PREVOTE: u8 = 9;
 
 impl Message {
     /// A short stable name (for logs and metrics labels).
@@ -131,6 +144,7 @@ impl Message {
             Self::CheckpointVote { .. } => "checkpoint_vote",
             Self::CheckpointCertified { .. } => "checkpoint_certified",
             Self::GetCheckpoint { .. } => "get_checkpoint",
+            Self::CheckpointPrevote { .. } => "checkpoint_prevote",
         }
     }
 
@@ -191,6 +205,14 @@ impl Message {
             }
             Self::GetCheckpoint { number } => {
                 w.u8(TAG_GET_CHECKPOINT).u64(*number);
+            }
+            Self::CheckpointPrevote {
+                round,
+                header,
+                anchor,
+            } => {
+                w.u8(TAG_CHECKPOINT_PREVOTE).u32(*round).long_bytes(header);
+                write_ids(&mut w, anchor);
             }
         }
         w.finish()
@@ -278,6 +300,16 @@ impl Message {
                 }
             }
             TAG_GET_CHECKPOINT => Self::GetCheckpoint { number: r.u64()? },
+            TAG_CHECKPOINT_PREVOTE => {
+                let round = r.u32()?;
+                let header = r.long_bytes("checkpoint header", MAX_HEADER_LEN)?.into();
+                let anchor = read_ids(&mut r, "checkpoint anchor", MAX_ANCHOR_VERTICES)?;
+                Self::CheckpointPrevote {
+                    round,
+                    header,
+                    anchor,
+                }
+            }
             tag => {
                 return Err(DecodeError::UnknownTag {
                     field: "message",
@@ -354,6 +386,11 @@ mod tests {
                 anchor: ids(1),
             },
             Message::GetCheckpoint { number: 42 },
+            Message::CheckpointPrevote {
+                round: 3,
+                header: vec![8u8; 40].into(),
+                anchor: ids(2),
+            },
         ];
         for message in messages {
             assert_eq!(

@@ -40,8 +40,6 @@ pub struct RelayConfig {
     /// A transaction that cannot be issued yet (nonce gap, funds still
     /// arriving) is rejected after this many milliseconds.
     pub tx_retry_ttl_ms: u64,
-    /// Serve the built wallet (a folder with index.html) at `/`.
-    pub wallet_dir: Option<PathBuf>,
     /// Web origins allowed to call the REST API from a browser (CORS); empty: none.
     pub cors_origins: Vec<String>,
     /// Per-IP limits of the client API (not options: a relay runs the
@@ -82,9 +80,6 @@ pub struct RunOptions {
     /// arriving) is rejected after this many milliseconds [default: 120000].
     #[arg(long)]
     pub tx_retry_ttl_ms: Option<u64>,
-    /// Serve the built wallet (a folder with index.html) at `/`.
-    #[arg(long)]
-    pub wallet_dir: Option<PathBuf>,
     /// A web origin (`https://host[:port]`) whose pages may call the REST
     /// API from a browser (CORS); repeat the flag (the file's key is a list,
     /// which flags replace). None by default: no cross-origin access.
@@ -177,7 +172,6 @@ impl RunOptions {
             data_dir: join(self.data_dir),
             key_file: join(self.key_file),
             faucet_key_file: join(self.faucet_key_file),
-            wallet_dir: join(self.wallet_dir),
             ..self
         }
     }
@@ -195,7 +189,6 @@ impl RunOptions {
             faucet_key_file,
             peers,
             tx_retry_ttl_ms,
-            wallet_dir,
             cors_origin,
         } = self;
         Self {
@@ -207,7 +200,6 @@ impl RunOptions {
             faucet_key_file: faucet_key_file.or(file.faucet_key_file),
             peers: if peers.is_empty() { file.peers } else { peers },
             tx_retry_ttl_ms: tx_retry_ttl_ms.or(file.tx_retry_ttl_ms),
-            wallet_dir: wallet_dir.or(file.wallet_dir),
             cors_origin: if cors_origin.is_empty() {
                 file.cors_origin
             } else {
@@ -227,7 +219,6 @@ impl RunOptions {
             faucet_key_file,
             peers,
             tx_retry_ttl_ms,
-            wallet_dir,
             cors_origin,
         } = self;
         for origin in &cors_origin {
@@ -249,7 +240,6 @@ impl RunOptions {
             faucet_key_file,
             peers,
             tx_retry_ttl_ms: tx_retry_ttl_ms.unwrap_or(DEFAULT_TX_RETRY_TTL_MS),
-            wallet_dir,
             cors_origins: cors_origin,
             client_limits: Default::default(),
         })
@@ -419,7 +409,7 @@ mod tests {
             }
         }
         let all = RunOptions::from_toml(&uncommented).unwrap_or_else(|e| panic!("{e}"));
-        assert!(!all.peers.is_empty() && all.wallet_dir.is_some());
+        assert!(!all.peers.is_empty());
         assert!(!all.cors_origin.is_empty());
         for arg in command.get_arguments() {
             let Some(long) = arg.get_long() else { continue };

@@ -13,7 +13,6 @@ use ruv_protocol::{Address, Genesis};
 use ruv_relay::devnet::{self, DevnetFiles};
 use ruv_relay::{RelayConfig, RunningRelay};
 use serde_json::Value;
-use std::path::PathBuf;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -49,7 +48,6 @@ pub fn relay_config(
         key_file: files.relay_keys[i].clone(),
         name: format!("relay-{i}"),
         faucet_key_file: faucet.then(|| files.faucet_key.clone()),
-        wallet_dir: None::<PathBuf>,
         cors_origins: Vec::new(),
         client_limits: Default::default(),
     }

@@ -104,7 +104,7 @@ function resource(name: string) {
 }
 
 async function loadMode() {
-  const network = await loadNetwork(location);
+  const network = await loadNetwork(location.href, null);
   const networkLoaded = performance.now();
   window.__timeVerify = (certified, proof, reps = 10) => {
     const pair = () => {
@@ -170,7 +170,7 @@ async function loadMode() {
 
 async function submitMode() {
   const transfers = Math.max(1, Number(params.get("transfers") ?? "20") | 0);
-  const network = await loadNetwork(location);
+  const network = await loadNetwork(location.href, null);
   say("Connecting…");
   const light = await LightClient.connect(network.relays, { genesis: network.genesisText });
   const checkpointsAt: number[] = [];

@@ -57,6 +57,12 @@ const ui = {
   backupPhrase: $<HTMLOListElement>("backup-phrase"),
   backupConfirm: $<HTMLInputElement>("backup-confirm"),
   backupDone: $<HTMLButtonElement>("backup-done"),
+  backupShow: $("backup-show"),
+  backupQuiz: $<HTMLFormElement>("backup-quiz"),
+  quizInputs: [0, 1, 2].map((i) => $<HTMLInputElement>(`quiz-${i}`)),
+  quizLabels: [0, 1, 2].map((i) => $(`quiz-${i}-label`)),
+  quizError: $("quiz-error"),
+  quizBack: $<HTMLButtonElement>("quiz-back"),
   // locked
   unlockForm: $<HTMLFormElement>("unlock-form"),
   unlockPassword: $<HTMLInputElement>("unlock-password"),
@@ -108,12 +114,16 @@ const ui = {
   importFileError: $("import-file-error"),
   importPassword: $<HTMLInputElement>("import-password"),
   importPasswordError: $("import-password-error"),
+  importCurrent: $<HTMLInputElement>("import-current"),
+  importCurrentError: $("import-current-error"),
   importReplace: $<HTMLInputElement>("import-replace"),
   importSubmit: $<HTMLButtonElement>("import-submit"),
   importStatus: $("import-status"),
   deleteForm: $<HTMLFormElement>("delete-form"),
   deleteConfirm: $<HTMLInputElement>("delete-confirm"),
   deleteSubmit: $<HTMLButtonElement>("delete-submit"),
+  deletePassword: $<HTMLInputElement>("delete-password"),
+  deletePasswordError: $("delete-password-error"),
   deleteStatus: $("delete-status"),
 };
 
@@ -123,6 +133,12 @@ const MAX_BACKUP_BYTES = 4 * 1024 * 1024;
 const TOUCH_EVERY_MS = 1000;
 
 let vault: Vault | null = null;
+/** The new wallet's phrase, while the backup screen checks a few words of it (wiped with the screen). */
+let backupWords: string[] = [];
+/** Positions (0-based) of the words asked back. */
+let quizPositions: number[] = [];
+/** How many words are asked back after creating a wallet. */
+const QUIZ_WORDS = 3;
 let screen: Screen = "loading";
 /** The auto-lock time while unlocked (to say why the wallet locked). */
 let autoLockMs: number | null = null;
@@ -138,6 +154,10 @@ function wipeSecrets(): void {
   ui.backupPhrase.replaceChildren();
   ui.backupConfirm.checked = false;
   ui.backupDone.disabled = true;
+  backupWords = [];
+  for (const input of ui.quizInputs) input.value = "";
+  ui.backupQuiz.hidden = true;
+  ui.backupShow.hidden = false;
   hideRevealed();
 }
 
@@ -365,6 +385,31 @@ function badNewPassword(
   return true;
 }
 
+/**
+ * Destructive actions (delete, replace from a backup) need the wallet's
+ * password: checks it in the vault (nothing secret leaves wasm); shows the
+ * problem at the field and returns false if it is not right.
+ */
+async function passwordConfirmed(v: Vault, input: HTMLInputElement, out: HTMLElement): Promise<boolean> {
+  const password = input.value;
+  if (!password) {
+    fieldError(input, out, "Enter your password to confirm.");
+    input.focus();
+    return false;
+  }
+  try {
+    await v.checkPassword(password);
+  } catch (e) {
+    if (codeOf(e) !== "wrong_password") throw e;
+    fieldError(input, out, "Wrong password. Nothing was changed.");
+    input.focus();
+    input.select();
+    return false;
+  }
+  fieldError(input, out, "");
+  return true;
+}
+
 /** Checks a typed recovery phrase with the vault's own rules; shows the vault's message. */
 function badPhrase(textarea: HTMLTextAreaElement, out: HTMLElement): boolean {
   try {
@@ -445,14 +490,54 @@ async function onCreate(event: SubmitEvent): Promise<void> {
   }
   show("backup");
   showPhrase(ui.backupPhrase, phrase);
+  backupWords = phrase.split(" ");
   announce("Your wallet was created. Write down the recovery phrase shown on the page.");
   watchLock();
 }
 
+/** The user says the phrase is written down: hide it and ask a few words back. */
 function onBackupDone(): void {
-  if (!ui.backupConfirm.checked) return;
+  if (!ui.backupConfirm.checked || backupWords.length === 0) return;
+  // Distinct random positions, in order.
+  const picked = new Set<number>();
+  const random = new Uint32Array(1);
+  while (picked.size < QUIZ_WORDS) {
+    crypto.getRandomValues(random);
+    picked.add(random[0] % backupWords.length);
+  }
+  quizPositions = [...picked].sort((a, b) => a - b);
+  quizPositions.forEach((position, i) => {
+    ui.quizLabels[i].textContent = `Word ${position + 1}`;
+    ui.quizLabels[i].dataset.position = String(position + 1);
+    ui.quizInputs[i].value = "";
+  });
+  ui.quizError.textContent = "";
+  ui.backupShow.hidden = true;
+  ui.backupQuiz.hidden = false;
+  ui.quizInputs[0].focus();
+}
+
+function onQuiz(event: SubmitEvent): void {
+  event.preventDefault();
+  const wrong = quizPositions.filter((position, i) => ui.quizInputs[i].value.trim().toLowerCase() !== backupWords[position]);
+  for (const [i, input] of ui.quizInputs.entries()) {
+    input.setAttribute("aria-invalid", wrong.includes(quizPositions[i]) ? "true" : "false");
+  }
+  if (wrong.length > 0) {
+    ui.quizError.textContent = `Word ${wrong.map((p) => p + 1).join(" and ")} ${wrong.length === 1 ? "is" : "are"} not what the phrase has. Check your paper, or show the words again.`;
+    ui.quizInputs[quizPositions.indexOf(wrong[0])].focus();
+    return;
+  }
+  backupWords = [];
   ui.backupPhrase.replaceChildren();
   showWallet();
+}
+
+function onQuizBack(): void {
+  for (const input of ui.quizInputs) input.value = "";
+  ui.backupQuiz.hidden = true;
+  ui.backupShow.hidden = false;
+  ui.backupDone.focus();
 }
 
 async function onRestore(event: SubmitEvent): Promise<void> {
@@ -761,6 +846,11 @@ async function onImport(event: SubmitEvent): Promise<void> {
     return;
   }
   try {
+    const confirmed = await busy(ui.importForm, ui.importStatus, "Checking your password…", () =>
+      passwordConfirmed(v, ui.importCurrent, ui.importCurrentError),
+    );
+    ui.importStatus.textContent = "";
+    if (!confirmed) return;
     await busy(ui.importForm, ui.importStatus, "Checking the backup and its password…", () =>
       v.importBackup(text, password, true),
     );
@@ -775,6 +865,7 @@ async function onImport(event: SubmitEvent): Promise<void> {
     return;
   }
   ui.importPassword.value = "";
+  ui.importCurrent.value = "";
   ui.importFile.value = "";
   ui.importReplace.checked = false;
   ui.importSubmit.disabled = true;
@@ -790,11 +881,17 @@ async function onDelete(event: SubmitEvent): Promise<void> {
   const v = vault;
   if (!v || ui.deleteConfirm.value !== "delete") return;
   try {
+    const confirmed = await busy(ui.deleteForm, ui.deleteStatus, "Checking your password…", () =>
+      passwordConfirmed(v, ui.deletePassword, ui.deletePasswordError),
+    );
+    ui.deleteStatus.textContent = "";
+    if (!confirmed) return;
     await busy(ui.deleteForm, ui.deleteStatus, "Deleting…", () => v.delete("delete"));
   } catch (e) {
     if (!vaultTrouble(e, ui.deleteStatus)) ui.deleteStatus.textContent = `Could not delete: ${errorText(e)}`;
     return;
   }
+  wallet.eraseStoredActivity();
   wallet.forgetAccounts();
   showWelcome();
   ui.welcomeStatus.textContent = "The wallet was deleted from this browser.";
@@ -879,6 +976,8 @@ function wire(): void {
   ui.importFirstForm.addEventListener("submit", (e) => void onImportFirst(e));
   ui.backupConfirm.addEventListener("change", () => (ui.backupDone.disabled = !ui.backupConfirm.checked));
   ui.backupDone.addEventListener("click", onBackupDone);
+  ui.backupQuiz.addEventListener("submit", onQuiz);
+  ui.quizBack.addEventListener("click", onQuizBack);
   ui.unlockForm.addEventListener("submit", (e) => void onUnlock(e));
   ui.resetConfirm.addEventListener("change", () => (ui.resetSubmit.disabled = !ui.resetConfirm.checked));
   ui.resetForm.addEventListener("submit", (e) => void onReset(e));

@@ -11,7 +11,8 @@ import {
   type RuvError,
   type TxStatus,
 } from "ruv-client";
-import { httpOrigin, relayUrl } from "./relay-url";
+import { loadNetwork } from "./network";
+import { httpOrigin } from "./relay-url";
 
 interface Step {
   name: string;
@@ -33,7 +34,8 @@ declare global {
 }
 
 const FAUCET_AMOUNT = 1_000_000_000n;
-const url = relayUrl(location);
+// The first relay of the network configuration next to this page (network.json).
+const url = (await loadNetwork(location.href, null)).configuredRelays[0];
 const steps: Step[] = [];
 const list = document.getElementById("steps")!;
 document.getElementById("relay-url")!.textContent = url;
@@ -300,7 +302,7 @@ async function run(): Promise<void> {
     const balances = bobEvents.seen.map((e) => e.balance).join(" → ");
     // The resubscription's snapshot repeated an unchanged state: not delivered twice.
     expect(balances === "1000000 → 2000000", `events ${balances}`);
-    const trail = statuses.map((s) => `${s.connected ? "up" : "down"} ${new URL(s.url).port}`).join(", ");
+    const trail = statuses.map((s) => `${s.connected ? "up" : `down (${s.error?.code})`} ${new URL(s.url).port}`).join(", ");
     expect(statuses.some((s) => !s.connected && s.url === dead && s.error?.code === "connection"), `statuses ${trail}`);
     await pool.unsubscribe(sub);
     second.free();

@@ -9,11 +9,10 @@
 // proof against a certified checkpoint (with its number and age, or marked
 // stale / not verified), "final" only with an inclusion proof. Chain id and
 // fees for signing come from the genesis, the nonce from a verified proof.
+// Every payment is shown on a confirmation screen before the vault signs it;
+// the activity is stored per account and verified again after a reload.
 import {
   LightClient,
-  minimumFee,
-  transferSize,
-  validateAddress,
   type CertifiedCheckpoint,
   type RuvError,
   type SignedTransaction,
@@ -23,13 +22,16 @@ import {
   type VerifiedAccountState,
   type VerifiedFinality,
 } from "ruv-client";
-import { formatRuv, microFromApi, parseRuv } from "./amount";
+import { loadActivity, PENDING_RESERVES_NONCE_MS, removeActivity, saveActivity, type StoredActivity } from "./activity-store";
+import { formatRuv, microFromApi } from "./amount";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint-store";
 import { loadNetwork, type Network } from "./network";
+import { renderNetworkPanel } from "./network-panel";
+import { renderQr } from "./qr";
 import { httpOrigin } from "./relay-url";
+import { showRelaySettings } from "./relay-settings";
+import { feeFor, MAX_MEMO_BYTES, planTransfer, signedMatches, signParams, type TransferPlan } from "./transfer";
 import { $, codeOf, errorText, fieldError } from "./ui";
-
-const MAX_MEMO_BYTES = 128;
 /** How often ages ("verified 3 s ago") and staleness are redrawn. */
 const REDRAW_MS = 1_000;
 
@@ -50,6 +52,7 @@ const ui = {
   address: $<HTMLInputElement>("address"),
   copy: $<HTMLButtonElement>("copy-address"),
   copyStatus: $("copy-status"),
+  addressQr: $("address-qr"),
   balance: $("balance"),
   balanceState: $("balance-state"),
   faucet: $<HTMLButtonElement>("faucet"),
@@ -64,6 +67,18 @@ const ui = {
   fee: $("fee"),
   send: $<HTMLButtonElement>("send"),
   sendStatus: $("send-status"),
+  confirm: $("confirm"),
+  confirmNetwork: $("confirm-network"),
+  confirmFrom: $("confirm-from"),
+  confirmTo: $("confirm-to"),
+  confirmAmount: $("confirm-amount"),
+  confirmFee: $("confirm-fee"),
+  confirmTotal: $("confirm-total"),
+  confirmNonce: $("confirm-nonce"),
+  confirmMemo: $("confirm-memo"),
+  confirmSign: $<HTMLButtonElement>("confirm-sign"),
+  confirmCancel: $<HTMLButtonElement>("confirm-cancel"),
+  customRelaysBanner: $("custom-relays-banner"),
   activitySection: $("activity-section"),
   activityHolder: $("activity-holder"),
 };
@@ -85,6 +100,8 @@ interface AccountView {
   lastFinalNonce: bigint;
   /** This account's activity list. */
   list: HTMLOListElement;
+  /** Its stored activity was loaded. */
+  restored: boolean;
 }
 
 /** One transaction this page follows. */
@@ -100,6 +117,11 @@ interface Tracked {
   reason?: string;
   /** Checkpoint that proves the final status. */
   checkpoint?: string;
+  /** A rejection no proof backs (the relay refused it at once). */
+  unproven?: boolean;
+  fee?: bigint;
+  /** When it was sent (ms since the epoch). */
+  at: number;
   el: HTMLLIElement;
 }
 
@@ -115,6 +137,8 @@ const state = {
   refreshing: false,
   /** A new checkpoint arrived during that refresh: refresh again after it. */
   refreshAgain: false,
+  /** The payment on the confirmation screen (null when none). */
+  confirming: null as { view: AccountView; plan: TransferPlan } | null,
 };
 
 const textEncoder = new TextEncoder();
@@ -135,17 +159,12 @@ function reconnectDelay(attempt: number): number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The fee schedule and chain id, from the genesis, in the shape `minimumFee` takes. */
-function feeContext(network: Network): { chain_id: string; fees: Network["fees"] } {
-  return { chain_id: network.chainId, fees: network.fees };
-}
-
 /** Loads the network configuration and connects the light client; retries with backoff. */
 export async function startRelay(signer: Signer): Promise<void> {
   state.signer = signer;
   let network: Network;
   try {
-    network = await loadNetwork(location);
+    network = await loadNetwork(location.href);
   } catch (e) {
     setConnection("closed", `This wallet has no usable network configuration: ${errorText(e)}`);
     return;
@@ -153,7 +172,11 @@ export async function startRelay(signer: Signer): Promise<void> {
   state.network = network;
   ui.chainId.textContent = network.chainId;
   ui.relayUrl.textContent = network.relays.join(", ");
+  ui.customRelaysBanner.hidden = !network.custom;
+  showRelaySettings(network);
   updateFee();
+  // Accounts shown before the network was known: their stored activity now.
+  for (const view of state.views.values()) restoreActivity(view);
   for (let attempt = 0; ; attempt++) {
     setConnection("connecting", "Connecting to the network's relays and verifying…");
     try {
@@ -211,6 +234,7 @@ function redraw(): void {
   }
   ui.checkpoint.textContent = latest ? latest.number : "…";
   ui.relayUrl.textContent = relay ?? state.network?.relays.join(", ") ?? "";
+  if (state.network) renderNetworkPanel(state.network, light, ageText);
   renderBalance();
 }
 
@@ -241,7 +265,63 @@ function newView(a: VaultAccount): AccountView {
     inFlight: null,
     lastFinalNonce: 0n,
     list,
+    restored: false,
   };
+}
+
+/** Shows an account's stored activity (once the network is known) and verifies it again. */
+function restoreActivity(view: AccountView): void {
+  const network = state.network;
+  if (!network || view.restored) return;
+  view.restored = true;
+  for (const item of loadActivity(localStorage, network.chainId, view.address)) {
+    const t = track(view, {
+      id: item.id,
+      kind: item.kind,
+      amount: BigInt(item.amount),
+      counterpart: item.counterpart,
+      nonce: item.nonce === null ? null : BigInt(item.nonce),
+      at: item.at,
+      ...(item.fee ? { fee: BigInt(item.fee) } : {}),
+    }, false);
+    if (item.status === "rejected" && item.unproven) {
+      settle(t, "rejected", { reason: item.reason, unproven: true }, false);
+    } else if (
+      t.kind === "sent" &&
+      t.nonce !== null &&
+      Date.now() - t.at < PENDING_RESERVES_NONCE_MS &&
+      (!view.inFlight || (view.inFlight.nonce ?? 0n) < t.nonce)
+    ) {
+      // Not proven yet (a stored "final" is proven again) and recent: its nonce may be in use.
+      view.inFlight = t;
+    }
+  }
+  if (state.current === view) {
+    ui.activitySection.hidden = view.tracked.size === 0;
+    updateControls();
+  }
+}
+
+/** Stores an account's activity (see activity-store.ts). */
+function persist(view: AccountView): void {
+  const network = state.network;
+  if (!network) return;
+  const items: StoredActivity[] = [...view.tracked.values()]
+    .sort((a, b) => a.at - b.at)
+    .map((t) => ({
+      id: t.id,
+      kind: t.kind,
+      amount: t.amount.toString(),
+      ...(t.fee !== undefined ? { fee: t.fee.toString() } : {}),
+      counterpart: t.counterpart,
+      nonce: t.nonce === null ? null : t.nonce.toString(),
+      status: t.status,
+      ...(t.reason ? { reason: t.reason } : {}),
+      ...(t.checkpoint ? { checkpoint: t.checkpoint } : {}),
+      ...(t.unproven ? { unproven: true } : {}),
+      at: t.at,
+    }));
+  saveActivity(localStorage, network.chainId, view.address, items);
 }
 
 /** Forgets a view (its account left the vault); its transactions stop being followed. */
@@ -262,7 +342,11 @@ export function showAccounts(accounts: VaultAccount[], select?: number): void {
   for (const a of accounts) {
     const view = state.views.get(a.address);
     if (view) view.label = a.label;
-    else state.views.set(a.address, newView(a));
+    else {
+      const fresh = newView(a);
+      state.views.set(a.address, fresh);
+      restoreActivity(fresh);
+    }
   }
   ui.accountSelect.replaceChildren(
     ...accounts.map((a) => {
@@ -284,8 +368,10 @@ export function selectAccount(index: number): void {
   if (!view) return;
   ui.accountSelect.value = String(index);
   if (state.current === view) return;
+  closeConfirm("");
   state.current = view;
   ui.address.value = view.address;
+  renderQr(ui.addressQr, view.address, `QR code of the address ${view.address}`);
   ui.copyStatus.textContent = "";
   ui.faucetStatus.textContent = "";
   ui.sendStatus.textContent = view.inFlight ? "Waiting for your previous payment from this account to be final…" : "";
@@ -314,14 +400,23 @@ export function currentAccount(): { index: number; label: string; address: strin
  * after the next unlock.
  */
 export function hideAccounts(): void {
+  closeConfirm();
   state.current = null;
   ui.address.value = "";
+  ui.addressQr.replaceChildren();
   ui.form.reset();
   ui.sendStatus.textContent = "";
   ui.faucetStatus.textContent = "";
   ui.copyStatus.textContent = "";
   ui.activityHolder.replaceChildren();
   ui.accountSelect.replaceChildren();
+}
+
+/** The wallet was deleted from this browser: its stored activity goes too. */
+export function eraseStoredActivity(): void {
+  const network = state.network;
+  if (!network) return;
+  for (const view of state.views.values()) removeActivity(localStorage, network.chainId, view.address);
 }
 
 /** The wallet was deleted or replaced: forget every account and its activity. */
@@ -460,7 +555,7 @@ async function askFaucet(): Promise<void> {
       return;
     }
     say("The faucet sent a payment; it shows as final once proven.");
-    track(view, { id: body.id, kind: "faucet", amount: 1_000_000_000n, counterpart: "faucet", nonce: null });
+    track(view, { id: body.id, kind: "faucet", amount: 1_000_000_000n, counterpart: "faucet", nonce: null, at: Date.now() });
   } catch (e) {
     say(`Could not reach the faucet: ${errorText(e)}`);
   } finally {
@@ -470,7 +565,11 @@ async function askFaucet(): Promise<void> {
 
 // ---------------------------------------------------------------- activity
 
-function track(view: AccountView, init: Omit<Tracked, "status" | "el" | "reason" | "account" | "checkpoint">): Tracked {
+function track(
+  view: AccountView,
+  init: Omit<Tracked, "status" | "el" | "reason" | "account" | "checkpoint" | "unproven">,
+  store = true,
+): Tracked {
   const existing = view.tracked.get(init.id);
   if (existing) return existing;
   const el = document.createElement("li");
@@ -482,6 +581,7 @@ function track(view: AccountView, init: Omit<Tracked, "status" | "el" | "reason"
   view.list.prepend(el);
   if (state.current === view) ui.activitySection.hidden = false;
   renderTracked(t);
+  if (store) persist(view);
   void followTransaction(t);
   return t;
 }
@@ -520,16 +620,23 @@ function renderTracked(t: Tracked): void {
 }
 
 /** Sets a transaction's fate (final and rejected are final: nothing undoes them). */
-function settle(t: Tracked, status: Exclude<Status, "pending">, detail: { checkpoint?: string; reason?: string }): void {
+function settle(
+  t: Tracked,
+  status: Exclude<Status, "pending">,
+  detail: { checkpoint?: string; reason?: string; unproven?: boolean },
+  store = true,
+): void {
   if (t.status !== "pending") return;
   t.status = status;
   t.checkpoint = detail.checkpoint;
   t.reason = detail.reason;
+  t.unproven = detail.unproven;
   renderTracked(t);
   const view = t.account;
+  if (status === "final" && t.kind === "sent" && t.nonce !== null && t.nonce > view.lastFinalNonce) view.lastFinalNonce = t.nonce;
+  if (store) persist(view);
   if (view.inFlight === t) {
     view.inFlight = null;
-    if (status === "final" && t.nonce !== null) view.lastFinalNonce = t.nonce;
     if (state.current === view) {
       ui.sendStatus.textContent =
         status === "final"
@@ -571,7 +678,7 @@ function updateFee(): void {
   if (!state.network) return;
   const memo = ui.memo.value;
   if (textEncoder.encode(memo).length > MAX_MEMO_BYTES) return;
-  ui.fee.textContent = formatRuv(BigInt(minimumFee(feeContext(state.network), memo)));
+  ui.fee.textContent = formatRuv(feeFor(state.network, memo));
 }
 
 function updateControls(): void {
@@ -580,73 +687,82 @@ function updateControls(): void {
   ui.faucet.disabled = !online || !view;
   // Sending needs a verified, current balance and nonce.
   const ready = online && view !== null && view.info !== null && ui.balanceState.dataset.state === "verified";
-  ui.send.disabled = !ready || view.inFlight !== null;
+  ui.send.disabled = !ready || view.inFlight !== null || state.confirming !== null;
+  ui.confirmSign.disabled = !ready || view.inFlight !== null;
   if (view?.inFlight) ui.send.title = "Waiting for your previous payment to be final";
   else if (!ready) ui.send.title = "Waiting for a verified balance";
   else ui.send.removeAttribute("title");
 }
 
-async function onSend(event: SubmitEvent): Promise<void> {
+/** Plans the payment in the form against the verified state; shows problems at their fields. */
+function planFromForm(view: AccountView): TransferPlan | null {
+  const network = state.network;
+  const info = view.info;
+  if (!network || !info) return null;
+  const result = planTransfer(network, info, view.lastFinalNonce, { to: ui.to.value, amount: ui.amount.value, memo: ui.memo.value });
+  const errors = result.ok ? {} : result.errors;
+  fieldError(ui.to, ui.toError, errors.to ?? "");
+  fieldError(ui.amount, ui.amountError, errors.amount ?? "");
+  fieldError(ui.memo, ui.memoError, errors.memo ?? "");
+  if (result.ok) return result.plan;
+  ui.sendStatus.textContent = "Please fix the fields marked above.";
+  (errors.to ? ui.to : errors.amount ? ui.amount : ui.memo).focus();
+  return null;
+}
+
+/** The form was submitted: check it, then show the confirmation screen (nothing is signed yet). */
+function onSend(event: SubmitEvent): void {
   event.preventDefault();
-  const { light, network, signer } = state;
   const view = state.current;
-  const account = view?.info;
-  if (!light || !network || !signer || !view || !account || view.inFlight) return;
+  if (!state.light || !view || !view.info || view.inFlight || state.confirming) return;
+  const plan = planFromForm(view);
+  if (!plan) return;
+  showConfirm(view, plan);
+}
 
-  const to = ui.to.value.trim();
-  const memo = ui.memo.value;
-  let firstInvalid: HTMLInputElement | null = null;
+function showConfirm(view: AccountView, plan: TransferPlan): void {
+  state.confirming = { view, plan };
+  ui.confirmNetwork.textContent = plan.chainId;
+  ui.confirmFrom.textContent = `${view.label} · ${plan.from}`;
+  ui.confirmTo.textContent = plan.to;
+  ui.confirmAmount.textContent = `${formatRuv(plan.amount)} rUv`;
+  ui.confirmFee.textContent = `${formatRuv(plan.fee)} rUv`;
+  ui.confirmTotal.textContent = `${formatRuv(plan.total)} rUv`;
+  ui.confirmNonce.textContent = plan.nonce.toString();
+  ui.confirmMemo.textContent = plan.memo === "" ? "(none)" : plan.memo;
+  for (const el of ui.form.elements) if (el instanceof HTMLInputElement) el.readOnly = true;
+  ui.sendStatus.textContent = "Check the payment below, then confirm to sign it.";
+  ui.confirm.hidden = false;
+  updateControls();
+  ui.confirm.querySelector<HTMLElement>("h3[tabindex]")?.focus();
+}
 
-  try {
-    validateAddress(to);
-    fieldError(ui.to, ui.toError, "");
-  } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
-    fieldError(ui.to, ui.toError, to === "" ? "Enter the recipient's address." : `That is not a valid rUv address: ${why}.`);
-    firstInvalid ??= ui.to;
-  }
+function closeConfirm(message?: string): void {
+  if (!state.confirming) return;
+  state.confirming = null;
+  ui.confirm.hidden = true;
+  for (const el of ui.form.elements) if (el instanceof HTMLInputElement) el.readOnly = false;
+  if (message !== undefined) ui.sendStatus.textContent = message;
+  updateControls();
+}
 
-  const amount = parseRuv(ui.amount.value);
-  fieldError(ui.amount, ui.amountError, amount.ok ? "" : amount.error);
-  if (!amount.ok) firstInvalid ??= ui.amount;
-
-  const memoBytes = textEncoder.encode(memo).length;
-  fieldError(ui.memo, ui.memoError, memoBytes > MAX_MEMO_BYTES ? `The memo is ${memoBytes} bytes; at most ${MAX_MEMO_BYTES}.` : "");
-  if (memoBytes > MAX_MEMO_BYTES) firstInvalid ??= ui.memo;
-
-  if (firstInvalid || !amount.ok) {
-    ui.sendStatus.textContent = "Please fix the fields marked above.";
-    firstInvalid?.focus();
+/** The user confirmed: sign exactly what was shown (if the verified state still allows it) and submit. */
+async function onConfirm(): Promise<void> {
+  const confirming = state.confirming;
+  const { light, signer } = state;
+  if (!confirming || !light || !signer) return;
+  const { view, plan } = confirming;
+  // The verified state may have moved while the screen was open: plan again and sign only an identical plan.
+  const again = state.current === view && view.info && !view.inFlight ? planFromForm(view) : null;
+  if (!again || JSON.stringify(signParams(again)) !== JSON.stringify(signParams(plan)) || again.total !== plan.total) {
+    closeConfirm("The verified account state changed while you were confirming; nothing was signed. Check the payment again.");
     return;
   }
-
-  // Fee from the genesis fee schedule, balance and nonce from a verified proof.
-  const fee = BigInt(minimumFee(feeContext(network), memo));
-  const balance = microFromApi(account.balance);
-  if (amount.micro + fee > balance) {
-    fieldError(
-      ui.amount,
-      ui.amountError,
-      `Not enough rUv: this needs ${formatRuv(amount.micro + fee)} rUv including the ${formatRuv(fee)} rUv fee, and you have ${formatRuv(balance)} rUv.`,
-    );
-    ui.sendStatus.textContent = "Please fix the fields marked above.";
-    ui.amount.focus();
-    return;
-  }
-
-  const accountNonce = microFromApi(account.nonce);
-  const nonce = (accountNonce > view.lastFinalNonce ? accountNonce : view.lastFinalNonce) + 1n;
+  closeConfirm();
   let tx: SignedTransaction;
   try {
     // The vault derives the account's key, signs and wipes the key, all inside wasm.
-    tx = signer.sign(view.index, {
-      chainId: network.chainId,
-      to,
-      amount: amount.micro.toString(),
-      fee: fee.toString(),
-      nonce: nonce.toString(),
-      memo,
-    });
+    tx = signer.sign(view.index, signParams(plan));
   } catch (e) {
     if (codeOf(e) === "vault_locked") {
       signer.locked();
@@ -655,22 +771,17 @@ async function onSend(event: SubmitEvent): Promise<void> {
     ui.sendStatus.textContent = `Could not sign: ${errorText(e)}`;
     return;
   }
-  // The vault signed with the account on screen; the fee was computed for this exact size.
-  if (tx.toJSON().from !== view.address) {
+  const mismatch = signedMatches(tx, plan);
+  if (mismatch) {
     tx.free();
-    ui.sendStatus.textContent = "Internal error: the vault signed from a different account than the one shown.";
-    return;
-  }
-  if (tx.toBytes().length !== transferSize(network.chainId, memo)) {
-    tx.free();
-    ui.sendStatus.textContent = "Internal error: the signed size does not match the fee computation.";
+    ui.sendStatus.textContent = `Internal error: ${mismatch}; nothing was sent.`;
     return;
   }
 
-  const t = track(view, { id: tx.id, kind: "sent", amount: amount.micro, counterpart: to, nonce });
+  const t = track(view, { id: tx.id, kind: "sent", amount: plan.amount, fee: plan.fee, counterpart: plan.to, nonce: plan.nonce, at: Date.now() });
   view.inFlight = t;
   updateControls();
-  ui.sendStatus.textContent = `Sending ${formatRuv(amount.micro)} rUv…`;
+  ui.sendStatus.textContent = `Sending ${formatRuv(plan.amount)} rUv…`;
   const say = (text: string) => {
     if (state.current === view) ui.sendStatus.textContent = text;
   };
@@ -685,7 +796,10 @@ async function onSend(event: SubmitEvent): Promise<void> {
     if (status.status === "rejected") {
       // A relay refusing at once (bad fee, stale nonce…) releases the form;
       // the nonce was not used, so nothing can be double spent by retrying.
-      settle(t, "rejected", { reason: `the relay refused it: ${status.reason?.message ?? "no reason"} (not verified)` });
+      settle(t, "rejected", {
+        reason: `the relay refused it: ${status.reason?.message ?? "no reason"} (not verified)`,
+        unproven: true,
+      });
     } else {
       say("Sent. Waiting for a proof that it is final…");
     }
@@ -695,7 +809,7 @@ async function onSend(event: SubmitEvent): Promise<void> {
       // It may or may not have arrived: its fate is settled by proofs either way.
       say("The connection failed while sending; waiting for a proof of the payment's fate…");
     } else {
-      settle(t, "rejected", { reason: `${err.message ?? String(e)} (${err.code ?? "error"})` });
+      settle(t, "rejected", { reason: `${err.message ?? String(e)} (${err.code ?? "error"})`, unproven: true });
     }
   } finally {
     tx.free();
@@ -707,7 +821,12 @@ async function onSend(event: SubmitEvent): Promise<void> {
 ui.accountSelect.addEventListener("change", () => selectAccount(Number(ui.accountSelect.value)));
 ui.copy.addEventListener("click", () => void copyAddress());
 ui.faucet.addEventListener("click", () => void askFaucet());
-ui.form.addEventListener("submit", (e) => void onSend(e));
+ui.form.addEventListener("submit", onSend);
+ui.confirmSign.addEventListener("click", () => void onConfirm());
+ui.confirmCancel.addEventListener("click", () => {
+  closeConfirm("Cancelled; nothing was signed.");
+  ui.send.focus();
+});
 ui.memo.addEventListener("input", updateFee);
 ui.to.addEventListener("input", () => fieldError(ui.to, ui.toError, ""));
 ui.amount.addEventListener("input", () => fieldError(ui.amount, ui.amountError, ""));

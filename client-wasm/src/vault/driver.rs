@@ -106,6 +106,18 @@ pub fn parse_backup(text: &str) -> Result<Vec<u8>, ClientError> {
     Ok(bytes)
 }
 
+/// The backup file text holding `record` (the format [`parse_backup`]
+/// reads). The caller checks the record first.
+pub fn backup_text(record: &[u8]) -> Result<String, ClientError> {
+    let file = BackupFile {
+        format: BACKUP_FORMAT.into(),
+        version: BACKUP_VERSION,
+        record: hex::encode(record),
+    };
+    serde_json::to_string(&file)
+        .map_err(|e| ClientError::new(crate::error::codes::INVALID_PARAMS, e.to_string()))
+}
+
 /// One vault over one storage backend.
 ///
 /// Operations that write run one at a time (an internal async lock) and
@@ -399,6 +411,34 @@ impl<S: VaultStorage> VaultDriver<S> {
         transfer::sign_transfer(&key, params)
     }
 
+    /// Signs `message` under the FIPS 204 context `context` with account
+    /// `index`'s key (derived, used and wiped inside this call): what a site
+    /// asks through the extension. The rUv protocol's own contexts are
+    /// refused (see [`is_reserved_context`]).
+    pub fn sign_message(
+        &self,
+        index: u32,
+        message: &[u8],
+        context: &[u8],
+        now_ms: u64,
+    ) -> Result<Vec<u8>, ClientError> {
+        if is_reserved_context(context) {
+            return Err(ClientError::new(
+                crate::error::codes::INVALID_PARAMS,
+                "contexts starting with \"ruv/\" are the rUv protocol's own and are never signed as a message",
+            ));
+        }
+        let key = self
+            .session
+            .borrow_mut()
+            .unlocked(now_ms)?
+            .signing_key(index)?;
+        let signature = key
+            .sign(message, context, crate::error::random_bytes()?)
+            .map_err(|e| ClientError::new(crate::error::codes::SIGNING_FAILED, e.to_string()))?;
+        Ok(signature.as_bytes().to_vec())
+    }
+
     /// The recovery phrase, after checking `password` again.
     pub fn reveal_phrase(
         &self,
@@ -409,6 +449,15 @@ impl<S: VaultStorage> VaultDriver<S> {
         let u = s.unlocked(now_ms)?;
         u.check_password(password)?;
         u.phrase()
+    }
+
+    /// Checks `password` against the unlocked vault (`wrong_password` if it
+    /// is not the password): what a destructive action asks first.
+    pub fn check_password(&self, password: &str, now_ms: u64) -> Result<(), ClientError> {
+        self.session
+            .borrow_mut()
+            .unlocked(now_ms)?
+            .check_password(password)
     }
 
     /// Changes the password: checks `current`, re-encrypts under `new` with
@@ -445,13 +494,7 @@ impl<S: VaultStorage> VaultDriver<S> {
         let bytes = bytes
             .ok_or_else(|| ClientError::new(codes::VAULT_NOT_FOUND, "there is no vault here"))?;
         Record::decode(&bytes)?;
-        let file = BackupFile {
-            format: BACKUP_FORMAT.into(),
-            version: BACKUP_VERSION,
-            record: hex::encode(&bytes),
-        };
-        serde_json::to_string(&file)
-            .map_err(|e| ClientError::new(crate::error::codes::INVALID_PARAMS, e.to_string()))
+        backup_text(&bytes)
     }
 
     /// Imports a backup. Everything is checked before anything is replaced:
@@ -531,4 +574,16 @@ impl<S: VaultStorage> VaultDriver<S> {
         }
         self.write(None, None, epoch, now_ms).await
     }
+}
+
+/// Prefix of the rUv protocol's own signature contexts (`ruv/tx/v1`,
+/// `ruv/vertex/v1`, …): a message signed under one of them could be taken
+/// for a transaction or a consensus message, so the vault never signs a
+/// message under any context that starts with it (any case).
+pub const RESERVED_CONTEXT_PREFIX: &[u8] = b"ruv/";
+
+/// Whether `context` starts with [`RESERVED_CONTEXT_PREFIX`], ignoring ASCII case.
+pub fn is_reserved_context(context: &[u8]) -> bool {
+    context.len() >= RESERVED_CONTEXT_PREFIX.len()
+        && context[..RESERVED_CONTEXT_PREFIX.len()].eq_ignore_ascii_case(RESERVED_CONTEXT_PREFIX)
 }

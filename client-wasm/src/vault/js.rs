@@ -470,6 +470,32 @@ impl Vault {
         Ok(SignedTransaction::from_inner(signed))
     }
 
+    /// Signs `message` under the FIPS 204 context `context` (1 to 255 bytes)
+    /// with account `accountIndex`; the key is derived, used and wiped inside
+    /// wasm. Contexts starting with `ruv/` (the protocol's own) are refused
+    /// with `invalid_params`. Returns the 3309-byte ML-DSA-65 signature.
+    #[wasm_bindgen(js_name = signMessage)]
+    pub fn sign_message(
+        &self,
+        #[wasm_bindgen(js_name = accountIndex)] account_index: u32,
+        message: &[u8],
+        context: &[u8],
+    ) -> Result<Vec<u8>, JsValue> {
+        let signature =
+            self.inner
+                .driver
+                .sign_message(account_index, message, context, now_ms())?;
+        self.inner.arm_timer();
+        Ok(signature)
+    }
+
+    /// Whether the vault refuses to sign a message under `context` (it starts
+    /// with `ruv/`, the rUv protocol's own contexts, in any case).
+    #[wasm_bindgen(js_name = isReservedContext)]
+    pub fn is_reserved_context(context: &[u8]) -> bool {
+        super::driver::is_reserved_context(context)
+    }
+
     /// The recovery phrase, after checking `password` again (the one way a
     /// secret leaves wasm memory, at the user's request).
     #[wasm_bindgen(js_name = revealPhrase, unchecked_return_type = "Promise<string>")]
@@ -478,6 +504,18 @@ impl Vault {
         self.run(move |inner| async move {
             let phrase = inner.driver.reveal_phrase(&password, now_ms())?;
             Ok(JsValue::from_str(&phrase))
+        })
+    }
+
+    /// Checks `password` (the vault must be unlocked); rejects with
+    /// `wrong_password` if it is not the vault's. Nothing secret leaves wasm:
+    /// what the wallet asks before deleting or replacing the vault.
+    #[wasm_bindgen(js_name = checkPassword, unchecked_return_type = "Promise<void>")]
+    pub fn check_password(&self, password: String) -> Promise {
+        let password = Zeroizing::new(password);
+        self.run(move |inner| async move {
+            inner.driver.check_password(&password, now_ms())?;
+            Ok(JsValue::UNDEFINED)
         })
     }
 

@@ -16,15 +16,6 @@ use ruv_protocol::crypto::hash;
 use ruv_protocol::TxId;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Honest sign-once locks split so that a checkpoint number can never be
-/// certified.
-struct SplitLock {
-    number: u64,
-    /// A partition may have cut off some of the votes.
-    in_partition: bool,
-    describe: String,
-}
-
 impl Simulation<'_> {
     /// After a restart: the re-derived checkpoints are the certified ones.
     pub(crate) fn check_restored_checkpoints(&self, node: usize) -> Result<(), SimFailure> {
@@ -110,16 +101,7 @@ impl Simulation<'_> {
                 }
             }
             if let Some(split) = self.split_lock() {
-                detail.push_str(&format!("\n    {}", split.describe));
-                if split.in_partition && self.scenario.partition {
-                    // The known gap of the sign-once lock (see
-                    // `Scenario::partition`): recorded, not failed.
-                    self.checkpoint_split_lock = Some(split.number);
-                    self.checkpoint_ms = self.now - settled_at;
-                    self.finished_at = Some(self.now);
-                    tracing::debug!(seed = self.seed, %detail, "checkpoint split lock");
-                    return Ok(());
-                }
+                detail.push_str(&format!("\n    {split}"));
             }
             return Err(self.fail(FailureKind::CheckpointLiveness, detail));
         }
@@ -130,7 +112,7 @@ impl Simulation<'_> {
     /// Whether the next number can never be certified because the honest
     /// relays' sign-once locks are split over headers none of which can
     /// reach the quorum (Byzantine relays never sign in the simulator).
-    fn split_lock(&self) -> Option<SplitLock> {
+    fn split_lock(&self) -> Option<String> {
         let number = self
             .honest
             .iter()
@@ -173,11 +155,7 @@ impl Simulation<'_> {
         } else {
             " no partition cut those votes off"
         });
-        Some(SplitLock {
-            number,
-            in_partition,
-            describe,
-        })
+        Some(describe)
     }
 
     /// Whether a partition may have kept a vote signed at `at` from the

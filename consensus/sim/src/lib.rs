@@ -35,9 +35,8 @@
 //! signers need its anchor accepted), within [`CHECKPOINT_QUIET_MS`] every
 //! honest relay certifies a checkpoint after the last transfer was accepted
 //! and every accepted transfer is in a certified checkpoint (checkpoint
-//! liveness; exempt where the scenario says it cannot hold, and a diagnosed
-//! split lock formed in a partition is reported, not failed: see
-//! [`Scenario::partition`]).
+//! liveness; exempt where the scenario says it cannot hold; a stall on
+//! split sign-once locks is diagnosed in the failure).
 //!
 //! A failure names its seed and the command that reproduces it.
 //!
@@ -188,7 +187,6 @@ struct Simulation<'s> {
     settled_at: Option<u64>,
     settle_ms: u64,
     checkpoint_ms: u64,
-    checkpoint_split_lock: Option<u64>,
     /// Partitions so far: (start, heal) in simulated ms.
     partitions: Vec<(u64, u64)>,
     /// Every header an honest relay certified, by number, with the first
@@ -287,7 +285,6 @@ impl<'s> Simulation<'s> {
             settled_at: None,
             settle_ms: 0,
             checkpoint_ms: 0,
-            checkpoint_split_lock: None,
             partitions: Vec::new(),
             certified_headers: BTreeMap::new(),
             messages_delivered: 0,

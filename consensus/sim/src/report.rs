@@ -49,11 +49,6 @@ pub struct RunReport {
     /// Checkpoint rounds that ended without a certificate (sum over honest
     /// relays' current incarnations).
     pub checkpoint_round_timeouts: u64,
-    /// A checkpoint number that can never be certified because honest
-    /// relays locked on different headers while the network was partitioned
-    /// (the known gap of the sign-once lock; only tolerated in scenarios
-    /// with a partition, see [`Scenario::partition`](crate::Scenario::partition)).
-    pub checkpoint_split_lock: Option<u64>,
     /// Digest of everything the engines output, in order: equal for equal seeds.
     pub trace_digest: [u8; 32],
 }
@@ -182,7 +177,6 @@ impl Simulation<'_> {
             settle_ms: self.settle_ms,
             checkpoint_ms: self.checkpoint_ms,
             checkpoint_round_timeouts,
-            checkpoint_split_lock: self.checkpoint_split_lock,
             trace_digest: self.trace,
         }
     }

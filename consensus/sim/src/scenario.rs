@@ -27,14 +27,6 @@ pub struct Scenario {
     /// Per-message duplication probability, in percent.
     pub duplicate_percent: u32,
     /// Split the network in two for a while (heals before the quiet period).
-    ///
-    /// Also tolerates one checkpoint outcome: honest relays that locked on
-    /// different headers for one number while the network was split, so
-    /// that no header can reach 2/3 of the stake, stall checkpoints for good
-    /// (the sign-once lock's known gap, `consensus/src/checkpoint/mod.rs`).
-    /// The simulator diagnoses such a stall exactly, reports it
-    /// ([`super::RunReport::checkpoint_split_lock`]) and does not fail the
-    /// run; any other checkpoint stall still fails.
     pub partition: bool,
     /// Crash-and-restart cycles of honest relays.
     pub crashes: u32,

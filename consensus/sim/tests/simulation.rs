@@ -28,21 +28,12 @@ fn run_seeds(name: &str, seeds: u64) -> Vec<RunReport> {
     );
     for report in &reports {
         assert!(
-            report.checkpoints_certified > 0 || report.checkpoint_split_lock.is_some(),
+            report.checkpoints_certified > 0,
             "{name} seed {}: no checkpoint certified",
             report.seed
         );
     }
     reports
-}
-
-/// Runs that stalled on a checkpoint split lock formed in a partition.
-fn split_locks(reports: &[RunReport]) -> Vec<u64> {
-    reports
-        .iter()
-        .filter(|r| r.checkpoint_split_lock.is_some())
-        .map(|r| r.seed)
-        .collect()
 }
 
 #[test]
@@ -57,17 +48,10 @@ fn lossy_network_with_duplicates_and_reordering() {
 
 #[test]
 fn partition_heals() {
-    let reports = run_seeds("partition", SEEDS);
-    // The sign-once lock's known gap: honest relays locked on different
-    // checkpoint headers on the two sides of a partition stall checkpoints
-    // for good (about 5% of seeds over thousands). The simulator diagnoses
-    // it exactly; this bounds how often it happens here.
-    let stalled = split_locks(&reports);
-    assert!(
-        stalled.len() <= 4,
-        "checkpoint split locks in {} of {SEEDS} partition seeds: {stalled:?}",
-        stalled.len()
-    );
+    // Checkpoints keep certifying after the partition heals: relays sign
+    // only a header more than 2/3 of the stake prevoted in one round, so
+    // the two sides never lock on different headers for good.
+    run_seeds("partition", 2 * SEEDS);
 }
 
 #[test]
@@ -92,13 +76,7 @@ fn byzantine_stake_at_the_edge_of_the_bound() {
 
 #[test]
 fn everything_at_once() {
-    let reports = run_seeds("chaos", SEEDS);
-    let stalled = split_locks(&reports);
-    assert!(
-        stalled.len() <= 4,
-        "checkpoint split locks in {} of {SEEDS} chaos seeds: {stalled:?}",
-        stalled.len()
-    );
+    run_seeds("chaos", SEEDS);
 }
 
 #[test]
@@ -149,7 +127,6 @@ fn runs_without_faults_certify_every_transfer_and_never_stall() {
         // after the last accepted transfer and every accepted transfer is
         // in a certified checkpoint.
         assert!(report.checkpoints_certified >= 1, "seed {seed}");
-        assert_eq!(report.checkpoint_split_lock, None, "seed {seed}");
         assert!(
             report.checkpoint_ms <= sim::CHECKPOINT_QUIET_MS,
             "seed {seed}"

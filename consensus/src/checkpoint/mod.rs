@@ -18,43 +18,60 @@
 //!   proposer picks the tips of its accepted, not yet covered vertices as
 //!   the anchor (or none: a heartbeat, once
 //!   [`CheckpointTiming::heartbeat_ms`] passed since header `n - 1`; with
-//!   neither it stays silent), derives the header, signs it and broadcasts
-//!   its vote (header + anchor + signature).
-//! - Voting. A validator signs a header only if it derived the same header
-//!   itself from the anchor (which needs every anchor vertex accepted here:
-//!   it waits for them), the header came from the current round's proposer
-//!   or already carries votes of more than 1/3 of the stake (so at least one
-//!   honest validator checked it), and it has signed no *other* header with
-//!   that number. The signature is persisted ([`CheckpointPersist::Signed`])
-//!   before it is released.
-//! - Certificates. Votes of more than 2/3 of the stake for one header make
-//!   a certificate (the smallest set of signers that crosses the
+//!   neither it stays silent), derives the header and broadcasts it as its
+//!   prevote for that round ([`Message::CheckpointPrevote`]). A proposer
+//!   bound to a header proposes that one instead, any time in its round:
+//!   the header it signed for `n`, else the header it last saw more than
+//!   2/3 of the stake prevote, else the checkable header with the most
+//!   signature stake.
+//! - Prevotes (phase 1, no signature: peer links authenticate the sender).
+//!   A validator prevotes the round's proposal once per round, once it
+//!   derived the same header itself from the anchor (it waits for the
+//!   anchor's vertices to be accepted), unless it signed another header for
+//!   `n`: a locked validator prevotes only what it signed.
+//! - Signatures (phase 2). A validator signs a header only on seeing
+//!   prevotes of more than 2/3 of the stake for it *in its current round*
+//!   (a proof of lock, "POL"), only if it derived that header, and never a
+//!   second header for one number. The signature is persisted
+//!   ([`CheckpointPersist::Signed`]) before it is released.
+//! - Certificates. Signatures of more than 2/3 of the stake on one header
+//!   make a certificate (the smallest set of signers that crosses the
 //!   threshold). Its holder broadcasts it; every relay adopts a valid
 //!   certificate for its next number once it derived the same header, and
 //!   asks a peer for certificates it missed.
 //! - Timeouts. A round without a certificate ends after
-//!   [`CheckpointTiming::round_timeout_ms`]; the next validator proposes. A
-//!   proposer that already signed a header for `n` proposes that header
-//!   again, and one that saw votes for a header it can check signs that one,
-//!   so a crashed or slow proposer costs one round. Halfway through every
-//!   round each validator resends its vote, so the next proposer knows what
-//!   was signed before its turn; a relay that is behind keeps votes for its
-//!   next number but one and replays them when it catches up; a restarted
-//!   relay proposes nothing fresh for one round (it hears the resends).
+//!   [`CheckpointTiming::round_timeout_ms`]; the next validator proposes.
+//!   Halfway through every round each validator resends its signature and
+//!   its prevote of that round, for whoever missed them. A relay that is
+//!   behind keeps signatures for its next number but one and replays them
+//!   when it catches up; a restarted relay neither prevotes nor proposes in
+//!   its first round (it may have prevoted before the crash).
 //!
 //! Safety: two certificates for one number need two sets of more than 2/3
 //! of the stake, which share more than 1/3; with Byzantine stake below 1/3
 //! an honest validator would have signed twice, which it never does (the
-//! lock is persisted). Liveness holds with crashed or slow proposers and
-//! message loss (the simulator checks it). Two gaps remain, both honest
-//! validators locked on different headers for one number so that none can
-//! reach 2/3 (a permanent stall: they never sign twice): a Byzantine
-//! proposer that shows different headers to different halves of the
-//! honest validators, and a network partition lasting across a round
-//! boundary in which proposers on both sides propose (about 5% of the
-//! simulator's `partition` runs). `docs/checkpoints.md` explains why
-//! this design was chosen now and how putting proposals into the DAG as a
-//! conflict set removes those gaps.
+//! lock is persisted).
+//!
+//! Liveness without Byzantine validators (crashes, restarts, loss,
+//! partitions of any length): locks can no longer split for good. A POL in
+//! round `r` needs prevotes from more than 2/3 of the stake, and a
+//! validator that signed header `A` in an earlier round prevotes only `A`
+//! from then on (it signs only while in the POL's round, and prevotes in a
+//! later round only after leaving that one); two POLs in one round need a
+//! validator that prevoted twice. So when the last lock forms, on `B` in
+//! round `r`, everyone locked on another header holds less than 1/3 of the
+//! stake, and the validators locked on `B` plus the unlocked ones hold more
+//! than 2/3: once the network delivers within a round, the next proposer
+//! bound to `B` (every validator locked on it is) gathers a POL for `B` and
+//! the unlocked validators sign it. The simulator checks this on every seed
+//! (a partition across round boundaries used to leave about 5% of runs
+//! stalled on split single-phase locks). Remaining gap: with Byzantine
+//! validators *and* control over which honest validators see which
+//! prevotes, honest locks can still split so that no header can reach 2/3
+//! (honest validators never sign twice; Tendermint escapes this by
+//! re-signing after a newer POL, which the one-signature-per-number rule
+//! forbids). Moving proposals into the DAG as a conflict set closes it;
+//! `docs/checkpoints.md` says more.
 //!
 //! # Calling convention
 //!
@@ -83,7 +100,7 @@ use ruv_protocol::checkpoint::{
 use ruv_protocol::light::{AccountProof, TransactionProof};
 use ruv_protocol::{Address, Genesis, Ledger, Signature, SigningKey, TxId};
 use state::{CertifiedState, DeriveError, Derived};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 /// How often checkpoints are proposed and how long a round lasts.
@@ -225,9 +242,8 @@ struct Candidate {
     header: CheckpointHeader,
     anchor: Vec<VertexId>,
     shares: BTreeMap<u16, Signature>,
+    /// Stake of the validators in `shares`.
     stake: u128,
-    /// Sent by the proposer of the round it was received in.
-    proposed: bool,
     /// Derived here and equal: signable.
     checked: Option<Derived>,
     /// Never signable (does not apply, or derives another header).
@@ -253,12 +269,24 @@ struct Round {
     /// When the number became due (wall clock; rounds count from here),
     /// once this relay saw it due.
     due_ms: Option<u64>,
+    /// This relay proposed in `round` (it is the proposer).
     proposed: bool,
-    /// The round in which this relay last resent its vote.
+    /// The round in which this relay last resent its vote and prevote.
     resent: Option<u32>,
     candidates: BTreeMap<Hash32, Candidate>,
-    /// The header each validator voted for (equivocation check).
+    /// The header each validator signed (equivocation check).
     voted: HashMap<u16, Hash32>,
+    /// Prevotes of the current round and the next (clocks differ a little):
+    /// round -> validator -> header.
+    prevotes: BTreeMap<u32, HashMap<u16, Hash32>>,
+    /// The header the proposer of a round proposed, by round.
+    proposals: BTreeMap<u32, Hash32>,
+    /// The round this relay prevoted in, and for what.
+    prevoted: Option<(u32, Hash32)>,
+    /// The latest round in which this relay saw prevotes of more than 2/3
+    /// of the stake for one header, and that header: what it proposes when
+    /// its turn comes and it signed nothing.
+    valid: Option<(u32, Hash32)>,
 }
 
 /// The checkpoint state machine of one relay. See the module docs.
@@ -490,7 +518,7 @@ impl Checkpointer {
                         .round
                         .candidates
                         .iter()
-                        .map(|(id, c)| (*id, c.shares.len(), c.checked.is_some(), c.invalid, c.proposed))
+                        .map(|(id, c)| (*id, c.shares.len(), c.checked.is_some(), c.invalid))
                         .collect::<Vec<_>>(),
                     signed = ?self.signed,
                     "checkpoint round ended without a certificate"
@@ -498,6 +526,9 @@ impl Checkpointer {
             }
             self.round.round = round;
             self.round.proposed = false;
+            // Prevotes count only in their own round.
+            self.round.prevotes.retain(|r, _| *r >= round);
+            self.round.proposals.retain(|r, _| *r >= round);
         }
         // Halfway through each round, resend what this relay signed, for
         // whoever missed it: the next round's proposer then knows the header
@@ -514,16 +545,25 @@ impl Checkpointer {
                     }
                 }
             }
+            if let Some((r, id)) = self.round.prevoted {
+                if r == round {
+                    if let Some(prevote) = self.own_prevote(r, &id) {
+                        out.push(CheckpointOutput::Broadcast(prevote));
+                    }
+                }
+            }
         }
         if self.proposer(self.next_number(), self.round.round) != self.me || self.round.proposed {
             return;
         }
-        let number = self.next_number();
-        // Re-proposing what it signed, or backing what it saw, never adds a
-        // header: any time in the round.
-        let seen = self.round.candidates.values().any(|c| !c.invalid);
-        if matches!(self.signed, Some((n, _)) if n == number) || seen {
-            self.propose(out);
+        if self.unix_ms < self.quiet_until {
+            return; // a restarted relay prevotes nothing in its first round
+        }
+        // Re-proposing what it signed, or what it saw more than 2/3
+        // prevote or some validator sign, never adds a header: any time in
+        // the round.
+        if self.backed_header().is_some() {
+            self.propose();
             return;
         }
         // A fresh header needs new accepted vertices or the heartbeat, and
@@ -539,42 +579,43 @@ impl Checkpointer {
                 .time_ms
                 .saturating_add(self.timing.heartbeat_ms);
         let first_half = into_round < timeout / 2;
-        if (!self.accepted.is_empty() || heartbeat)
-            && first_half
-            && self.unix_ms >= self.quiet_until
-        {
-            self.propose(out);
+        if (!self.accepted.is_empty() || heartbeat) && first_half {
+            self.propose();
         }
     }
 
-    /// This relay's turn: re-propose what it signed, or sign what others
-    /// proposed, or propose a fresh header.
-    fn propose(&mut self, out: &mut Vec<CheckpointOutput>) {
+    /// The header this relay must propose instead of a fresh one, if any:
+    /// the one it signed for the number; else the one it last saw more
+    /// than 2/3 of the stake prevote; else the checkable one with the most
+    /// signature stake (an honest signer saw such prevotes).
+    fn backed_header(&self) -> Option<Hash32> {
         let number = self.next_number();
-        // A proposer that signed already proposes that header again.
         if let Some((n, id)) = self.signed {
             if n == number {
-                self.round.proposed = true;
-                if let Some(vote) = self.own_vote(&id) {
-                    out.push(CheckpointOutput::Broadcast(vote));
-                }
-                return;
+                return Some(id);
             }
         }
-        // One that saw a checkable header with votes signs that one.
-        let seen = self
-            .round
+        if let Some((_, id)) = self.round.valid {
+            return Some(id);
+        }
+        self.round
             .candidates
             .iter()
-            .filter(|(_, c)| !c.invalid)
-            .max_by_key(|(_, c)| c.stake)
-            .map(|(id, _)| *id);
-        if let Some(id) = seen {
-            if let Some(candidate) = self.round.candidates.get_mut(&id) {
-                candidate.proposed = true;
-            }
+            .filter(|(_, c)| !c.invalid && c.stake > 0)
+            .max_by_key(|(id, c)| (c.stake, **id))
+            .map(|(id, _)| *id)
+    }
+
+    /// This relay's turn: propose the header it is bound to (see
+    /// [`Self::backed_header`]) or a fresh one. The proposal is the
+    /// proposer's prevote.
+    fn propose(&mut self) {
+        let round = self.round.round;
+        if let Some(id) = self.backed_header() {
             self.round.proposed = true;
-            return; // `progress` signs it once checked
+            self.round.proposals.entry(round).or_insert(id);
+            // Prevoted in `progress` once derived here.
+            return;
         }
         let anchor = self.fresh_anchor();
         let time_ms = self.unix_ms.max(self.state.latest().time_ms + 1);
@@ -590,13 +631,12 @@ impl Checkpointer {
                         anchor: derived.anchor.clone(),
                         shares: BTreeMap::new(),
                         stake: 0,
-                        proposed: true,
                         checked: Some(derived),
                         invalid: false,
                         pending_at: None,
                     },
                 );
-                self.sign(id, out);
+                self.round.proposals.entry(round).or_insert(id);
             }
             Err(error) => {
                 // Our own accepted set always derives; say so if it does not.
@@ -635,6 +675,30 @@ impl Checkpointer {
             anchor: candidate.anchor.clone(),
             signature: signature.as_bytes().to_vec().into(),
         })
+    }
+
+    fn own_prevote(&self, round: u32, id: &Hash32) -> Option<Message> {
+        let candidate = self.round.candidates.get(id)?;
+        Some(Message::CheckpointPrevote {
+            round,
+            header: candidate.header.encode().into(),
+            anchor: candidate.anchor.clone(),
+        })
+    }
+
+    /// Prevotes a checked candidate in the current round (once per round).
+    fn prevote(&mut self, id: Hash32, out: &mut Vec<CheckpointOutput>) {
+        let round = self.round.round;
+        let Some(prevote) = self.own_prevote(round, &id) else {
+            return;
+        };
+        self.round.prevoted = Some((round, id));
+        self.round
+            .prevotes
+            .entry(round)
+            .or_default()
+            .insert(self.me.0, id);
+        out.push(CheckpointOutput::Broadcast(prevote));
     }
 
     /// Signs a checked candidate (never a second header for one number).
@@ -686,6 +750,11 @@ impl Checkpointer {
                 anchor,
                 signature,
             } => self.on_vote(from, &header, anchor, &signature, out),
+            Message::CheckpointPrevote {
+                round,
+                header,
+                anchor,
+            } => self.on_prevote(from, round, &header, anchor, out),
             Message::CheckpointCertified {
                 certificate,
                 anchor,
@@ -721,41 +790,23 @@ impl Checkpointer {
             self.metrics.invalid_messages += 1;
             return;
         };
-        let number = self.next_number();
-        if header.number > number {
-            // We are behind: ask the voter for what we missed, and keep a
-            // vote for the number after ours for when we catch up.
-            if header.number == number + 1 {
-                self.early_votes.insert(
-                    from.0,
-                    EarlyVote {
-                        number: header.number,
-                        header: header_bytes.to_vec(),
-                        anchor,
-                        signature: signature.as_bytes().to_vec(),
-                    },
-                );
-            }
-            out.push(CheckpointOutput::Send {
-                to: from,
-                message: Message::GetCheckpoint { number },
-            });
+        // We may be behind: keep a vote for the number after ours for when
+        // we catch up (the relay asks the voter for what we missed).
+        if header.number == self.next_number() + 1 {
+            self.early_votes.insert(
+                from.0,
+                EarlyVote {
+                    number: header.number,
+                    header: header_bytes.to_vec(),
+                    anchor: anchor.clone(),
+                    signature: signature.as_bytes().to_vec(),
+                },
+            );
+        }
+        if !self.is_current(from, &header, &anchor, out) {
             return;
         }
-        if header.number < number {
-            if let Some(stored) = self.certified.get(&header.number) {
-                // The voter is behind: hand it the certificate.
-                out.push(CheckpointOutput::Send {
-                    to: from,
-                    message: stored.to_message(),
-                });
-            }
-            return;
-        }
-        if header.previous != self.state.latest_id()
-            || anchor_hash(&anchor.iter().map(|v| v.0).collect::<Vec<_>>()) != header.anchor
-            || !header.verify_share(&key, &signature)
-        {
+        if !header.verify_share(&key, &signature) {
             self.metrics.invalid_messages += 1;
             return;
         }
@@ -769,24 +820,111 @@ impl Checkpointer {
             None => {}
         }
         self.round.voted.insert(from.0, id);
-        let proposed = from == self.proposer(number, self.current_round());
         let candidate = self
             .round
             .candidates
             .entry(id)
-            .or_insert_with(|| Candidate {
-                header,
-                anchor,
-                shares: BTreeMap::new(),
-                stake: 0,
-                proposed: false,
-                checked: None,
-                invalid: false,
-                pending_at: None,
-            });
-        candidate.proposed |= proposed;
+            .or_insert_with(|| Candidate::new(header, anchor));
         candidate.shares.insert(from.0, signature);
         candidate.stake += stake as u128;
+    }
+
+    /// Whether a vote's header is for the number being agreed on, chained
+    /// to the latest certified header and with the anchor it commits to.
+    /// A sender that is behind gets the certificate it missed; one that is
+    /// ahead is asked for ours.
+    fn is_current(
+        &mut self,
+        from: ValidatorIndex,
+        header: &CheckpointHeader,
+        anchor: &[VertexId],
+        out: &mut Vec<CheckpointOutput>,
+    ) -> bool {
+        let number = self.next_number();
+        if header.number > number {
+            out.push(CheckpointOutput::Send {
+                to: from,
+                message: Message::GetCheckpoint { number },
+            });
+            return false;
+        }
+        if header.number < number {
+            if let Some(stored) = self.certified.get(&header.number) {
+                out.push(CheckpointOutput::Send {
+                    to: from,
+                    message: stored.to_message(),
+                });
+            }
+            return false;
+        }
+        if header.previous != self.state.latest_id()
+            || anchor_hash(&anchor.iter().map(|v| v.0).collect::<Vec<_>>()) != header.anchor
+        {
+            self.metrics.invalid_messages += 1;
+            return false;
+        }
+        true
+    }
+
+    fn on_prevote(
+        &mut self,
+        from: ValidatorIndex,
+        round: u32,
+        header_bytes: &[u8],
+        anchor: Vec<VertexId>,
+        out: &mut Vec<CheckpointOutput>,
+    ) {
+        if self.validators.get(from.0 as usize).is_none() {
+            self.metrics.invalid_messages += 1;
+            return;
+        }
+        let Ok(header) = CheckpointHeader::decode(header_bytes) else {
+            self.metrics.invalid_messages += 1;
+            return;
+        };
+        if !self.is_current(from, &header, &anchor, out) {
+            return;
+        }
+        let number = self.next_number();
+        // Only the current round and the next count (a sender's clock may
+        // be a little ahead); older prevotes can no longer make a POL here.
+        let current = self.current_round();
+        if round < current || round > current.saturating_add(1) {
+            return;
+        }
+        let id = header.id();
+        let prevotes = self.round.prevotes.entry(round).or_default();
+        match prevotes.get(&from.0) {
+            Some(previous) if *previous != id => {
+                self.metrics.equivocations += 1;
+                return;
+            }
+            Some(_) => return, // a repeat
+            None => {}
+        }
+        prevotes.insert(from.0, id);
+        if from == self.proposer(number, round) {
+            self.round.proposals.entry(round).or_insert(id);
+        }
+        self.round
+            .candidates
+            .entry(id)
+            .or_insert_with(|| Candidate::new(header, anchor));
+    }
+
+    /// Stake of the validators that prevoted `id` in `round`.
+    fn prevote_stake(&self, round: u32, id: &Hash32) -> u128 {
+        self.round.prevotes.get(&round).map_or(0, |prevotes| {
+            prevotes
+                .iter()
+                .filter(|(_, h)| *h == id)
+                .map(|(v, _)| {
+                    self.validators
+                        .get(*v as usize)
+                        .map_or(0, |(_, s)| *s as u128)
+                })
+                .sum()
+        })
     }
 
     fn on_certified(
@@ -838,44 +976,76 @@ impl Checkpointer {
             }
         }
         let number = self.next_number();
-        let ids: Vec<Hash32> = self.round.candidates.keys().copied().collect();
-        for id in ids {
-            let Some(candidate) = self.round.candidates.get(&id) else {
-                continue;
+        if self.round.due_ms.is_some() {
+            let round = self.round.round;
+            let locked = match self.signed {
+                Some((n, id)) if n == number => Some(id),
+                _ => None,
             };
-            let signable =
-                candidate.proposed || self.validators.is_more_than_a_third(candidate.stake);
-            if candidate.invalid || !signable {
-                continue;
+            // Phase 1: prevote the round's proposal once it derives here,
+            // unless locked on another header (a locked relay prevotes only
+            // what it signed) or just restarted.
+            if let Some(id) = self.round.proposals.get(&round).copied() {
+                let fresh = !matches!(self.round.prevoted, Some((r, _)) if r == round);
+                if fresh
+                    && self.unix_ms >= self.quiet_until
+                    && locked.is_none_or(|l| l == id)
+                    && self.ensure_checked(&id)
+                {
+                    self.prevote(id, out);
+                }
             }
-            // Derived once it is signable (which may be only when a later
-            // vote arrives: the proposer's, or one crossing 1/3), and again
-            // whenever more vertices were accepted while it was pending.
-            if candidate.checked.is_none() && candidate.pending_at != Some(self.accepted_version) {
-                self.check(&id);
-            }
-            if self
+            // Phase 2: sign a header more than 2/3 of the stake prevoted in
+            // this round (a proof of lock), unless signed another already.
+            let polka = self
                 .round
-                .candidates
-                .get(&id)
-                .is_some_and(|c| c.checked.is_some())
-            {
-                let locked_elsewhere =
-                    matches!(self.signed, Some((n, s)) if n == number && s != id);
-                if !locked_elsewhere {
-                    self.sign(id, out);
+                .prevotes
+                .get(&round)
+                .into_iter()
+                .flat_map(|p| p.values().copied())
+                .collect::<BTreeSet<Hash32>>()
+                .into_iter()
+                .find(|id| self.validators.is_quorum(self.prevote_stake(round, id)));
+            if let Some(id) = polka {
+                if self.ensure_checked(&id) {
+                    self.round.valid = Some((round, id));
+                    if locked.is_none_or(|l| l == id) {
+                        self.sign(id, out);
+                    }
                 }
             }
         }
+        // Signatures of more than 2/3 of the stake on a header that derives
+        // here make a certificate.
         let formed = self
             .round
             .candidates
             .iter()
-            .find(|(_, c)| c.checked.is_some() && self.validators.is_quorum(c.stake))
+            .find(|(_, c)| !c.invalid && self.validators.is_quorum(c.stake))
             .map(|(id, _)| *id);
         if let Some(id) = formed {
-            self.certify(id, out);
+            if self.ensure_checked(&id) {
+                self.certify(id, out);
+            }
         }
+    }
+
+    /// Whether a candidate derives to itself here, deriving it if it was
+    /// not yet (or again, once more vertices were accepted while pending).
+    fn ensure_checked(&mut self, id: &Hash32) -> bool {
+        let Some(candidate) = self.round.candidates.get(id) else {
+            return false;
+        };
+        if candidate.invalid {
+            return false;
+        }
+        if candidate.checked.is_none() && candidate.pending_at != Some(self.accepted_version) {
+            self.check(id);
+        }
+        self.round
+            .candidates
+            .get(id)
+            .is_some_and(|c| c.checked.is_some())
     }
 
     /// Derives a candidate here and marks it checked or invalid.
@@ -1031,6 +1201,20 @@ impl Checkpointer {
     }
 }
 
+impl Candidate {
+    fn new(header: CheckpointHeader, anchor: Vec<VertexId>) -> Self {
+        Self {
+            header,
+            anchor,
+            shares: BTreeMap::new(),
+            stake: 0,
+            checked: None,
+            invalid: false,
+            pending_at: None,
+        }
+    }
+}
+
 impl Round {
     fn new() -> Self {
         Self {
@@ -1040,6 +1224,10 @@ impl Round {
             resent: None,
             candidates: BTreeMap::new(),
             voted: HashMap::new(),
+            prevotes: BTreeMap::new(),
+            proposals: BTreeMap::new(),
+            prevoted: None,
+            valid: None,
         }
     }
 }

@@ -49,6 +49,7 @@ impl Engine {
             } => self.on_ancestors(from, request_id, vertices, out),
             // Not the DAG's business: the driver hands these to its checkpointer.
             message @ (Message::CheckpointVote { .. }
+            | Message::CheckpointPrevote { .. }
             | Message::CheckpointCertified { .. }
             | Message::GetCheckpoint { .. }) => out.push(Output::Checkpoint { from, message }),
         }

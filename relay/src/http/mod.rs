@@ -231,6 +231,8 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, StartError> {
     })
 }
 
+/// The relay's API and peer endpoint only: the wallet is served from an
+/// origin of its own (`scripts/serve-wallet.mjs`), never by a relay.
 fn router(state: Arc<RelayState>, peers: Arc<PeerNetwork>, config: &RelayConfig) -> axum::Router {
     let peer_route = axum::Router::new().route(
         "/peer/v1",
@@ -255,15 +257,12 @@ fn router(state: Arc<RelayState>, peers: Arc<PeerNetwork>, config: &RelayConfig)
         config.client_limits.rest_per_second,
         config.client_limits.rest_burst,
     ));
-    let mut app = axum::Router::new()
+    let app = axum::Router::new()
         .route("/healthz", axum::routing::get(healthz))
         .route("/metrics", axum::routing::get(metrics))
         .nest("/api/v1", api)
         .with_state(state)
         .merge(peer_route);
-    if let Some(dir) = config.wallet_dir.as_deref() {
-        app = app.fallback_service(tower_http::services::ServeDir::new(dir));
-    }
     // Layers run bottom-up on a request: the budget is spent before
     // anything else, including CORS preflights.
     let app = app

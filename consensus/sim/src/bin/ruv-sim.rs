@@ -1,7 +1,6 @@
 //! `ruv-sim`: runs the deterministic consensus simulation for many seeds and
 //! reports counts per scenario (including the checkpoints certified: the
-//! lowest and mean over runs of each run's minimum over honest relays, and
-//! runs whose checkpoints stalled on a split lock formed in a partition);
+//! lowest and mean over runs of each run's minimum over honest relays);
 //! every failure comes with the command that replays it.
 //!
 //! ```text
@@ -84,9 +83,6 @@ struct Tally {
     checkpoints_min: Option<u64>,
     checkpoints_total: u64,
     checkpoint_ms_max: u64,
-    /// Passing runs whose checkpoints stalled on a split lock formed in a
-    /// partition (the sign-once lock's known gap).
-    split_locks: Vec<u64>,
 }
 
 fn main() -> ExitCode {
@@ -192,16 +188,6 @@ fn main() -> ExitCode {
             ),
             tally.checkpoint_ms_max,
         );
-        if !tally.split_locks.is_empty() {
-            let mut seeds = tally.split_locks.clone();
-            seeds.sort_unstable();
-            println!(
-                "{:<16} checkpoints stalled on a split lock formed in a partition (known gap, not failed) in {} run(s), seeds {:?}",
-                "",
-                seeds.len(),
-                &seeds[..seeds.len().min(20)]
-            );
-        }
         if !tally.failures.is_empty() {
             let mut kinds: std::collections::BTreeMap<String, usize> =
                 std::collections::BTreeMap::new();
@@ -263,11 +249,7 @@ fn add(tally: &mut Tally, report: &RunReport) {
             }),
     );
     tally.checkpoints_total += report.checkpoints_certified;
-    if report.checkpoint_split_lock.is_some() {
-        tally.split_locks.push(report.seed);
-    } else {
-        tally.checkpoint_ms_max = tally.checkpoint_ms_max.max(report.checkpoint_ms);
-    }
+    tally.checkpoint_ms_max = tally.checkpoint_ms_max.max(report.checkpoint_ms);
 }
 
 fn print_run(scenario: &Scenario, result: &Result<RunReport, SimFailure>) {
@@ -278,16 +260,10 @@ fn print_run(scenario: &Scenario, result: &Result<RunReport, SimFailure>) {
             return;
         }
     };
-    let checkpoints = match r.checkpoint_split_lock {
-        Some(n) => format!(
-            "{} checkpoints certified (min over honest relays), then CHECKPOINTS STALLED: split lock on checkpoint {n} formed in a partition (known gap)",
-            r.checkpoints_certified
-        ),
-        None => format!(
-            "{} checkpoints certified (min over honest relays), accepted vertex sets equal {} ms after liveness and every accepted transfer certified {} ms later",
-            r.checkpoints_certified, r.settle_ms, r.checkpoint_ms
-        ),
-    };
+    let checkpoints = format!(
+        "{} checkpoints certified (min over honest relays), accepted vertex sets equal {} ms after liveness and every accepted transfer certified {} ms later",
+        r.checkpoints_certified, r.settle_ms, r.checkpoint_ms
+    );
     println!(
         "ok   {} seed {}: {} honest txs accepted everywhere {} ms after the workload; {}/{} conflicts decided; {} vertices; {} msgs delivered, {} lost; {} crashes, {} resubmissions; {} junk drops; {checkpoints}, {} checkpoint round timeouts; trace {}",
         scenario.name,
