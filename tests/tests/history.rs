@@ -78,7 +78,10 @@ async fn history_pages_newest_first_with_proofs_that_verify() {
         if page.entries.first().map(|e| e.proof.id) == Some(sent[3]) {
             break page;
         }
-        assert!(Instant::now() < deadline, "history never complete: {page:?}");
+        assert!(
+            Instant::now() < deadline,
+            "history never complete: {page:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
 
@@ -87,7 +90,13 @@ async fn history_pages_newest_first_with_proofs_that_verify() {
     let ids: Vec<TxId> = first.entries.iter().map(|e| e.proof.id).collect();
     assert_eq!(ids, vec![sent[3], sent[2], sent[1]]);
     let next = first.next.expect("an older page");
-    let second = history(&devnet, 2, &alice_address, &format!("?limit=3&before={next}")).await;
+    let second = history(
+        &devnet,
+        2,
+        &alice_address,
+        &format!("?limit=3&before={next}"),
+    )
+    .await;
     let ids: Vec<TxId> = second.entries.iter().map(|e| e.proof.id).collect();
     assert_eq!(ids, vec![sent[0]]);
     assert_eq!(second.next, None);
@@ -130,7 +139,11 @@ async fn history_pages_newest_first_with_proofs_that_verify() {
     }
     let url = format!("{}/api/v1/accounts/ruv1nope/history", devnet.url(0));
     let (status, body) = json_response(http.get(url).send().await.unwrap()).await;
-    assert_eq!((status, error_code(&body)), (400, "invalid_address"), "{body}");
+    assert_eq!(
+        (status, error_code(&body)),
+        (400, "invalid_address"),
+        "{body}"
+    );
 
     // The WebSocket method answers the same page.
     let mut ws = WsClient::connect(&devnet.url(2)).await;

@@ -12,13 +12,13 @@
 
 use super::CheckpointError;
 use crate::vertex::{Vertex, VertexId};
+use ruv_protocol::api::AccountHistory;
 use ruv_protocol::checkpoint::{
     account_leaf_value, anchor_hash, transaction_leaf_value, CheckpointHeader, Hash32,
     ValidatorSet, CHECKPOINT_VERSION,
 };
 use ruv_protocol::light::{AccountProof, TransactionProof};
 use ruv_protocol::smt::{SparseMerkleTree, TreeKind, EMPTY_ROOT};
-use ruv_protocol::api::AccountHistory;
 use ruv_protocol::{Account, Address, Genesis, Ledger, SignedTransfer, TxId};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -365,7 +365,8 @@ impl CertifiedState {
         let page: Vec<TxId> = ids[start..end].iter().rev().copied().collect();
         let mut entries = Vec::with_capacity(page.len());
         for id in page {
-            let (Some(tx), Some(proof)) = (self.bodies.get(&id).cloned(), self.prove_transaction(&id))
+            let (Some(tx), Some(proof)) =
+                (self.bodies.get(&id).cloned(), self.prove_transaction(&id))
             else {
                 continue; // every indexed id is included with a body (see `adopt`)
             };

@@ -146,7 +146,11 @@ async fn history(
             )
         })
     };
-    let before = query.before.as_deref().map(|t| number("before", t)).transpose()?;
+    let before = query
+        .before
+        .as_deref()
+        .map(|t| number("before", t))
+        .transpose()?;
     let limit = match query.limit.as_deref() {
         Some(text) => Some(usize::try_from(number("limit", text)?).unwrap_or(usize::MAX)),
         None => None,
