@@ -2,6 +2,7 @@
 //! signed transfer with an inclusion proof that the light-client verifier
 //! accepts against a certified checkpoint.
 
+use ruv_integration_tests::liar::{self, LiarConfig, LieMode};
 use ruv_integration_tests::{address, error_code, get, json_response, key, post, Devnet, WsClient};
 use ruv_protocol::api::{AccountHistory, HistoryEntry};
 use ruv_protocol::light::{verify_checkpoint, verify_transaction_proof, TrustAnchor};
@@ -163,4 +164,38 @@ async fn history_pages_newest_first_with_proofs_that_verify() {
         .await;
     let page: AccountHistory = serde_json::from_value(answer["result"].clone()).unwrap();
     assert_eq!(page, second);
+
+    // A relay that forges its newest entry and drops the next one's proof:
+    // both fail the checks a wallet makes; the entries it left alone pass.
+    let forger = liar::start(
+        "127.0.0.1:0".parse().unwrap(),
+        LiarConfig::new(devnet.url(2), LieMode::ForgeHistory),
+    )
+    .await
+    .unwrap();
+    let url = format!("{}/api/v1/accounts/{alice_address}/history", forger.url());
+    let forged: AccountHistory = serde_json::from_value(get(url).await).unwrap();
+    assert_eq!(forged.entries.len(), 4);
+    let newest = &forged.entries[0];
+    assert_ne!(
+        newest.transaction.id(),
+        newest.proof.id,
+        "the forgery shows"
+    );
+    assert_eq!(
+        newest.proof, first.entries[0].proof,
+        "the proof is the honest one"
+    );
+    let dropped = &forged.entries[1];
+    let body = get(format!(
+        "{}/api/v1/checkpoints/{}",
+        devnet.url(2),
+        dropped.proof.checkpoint
+    ))
+    .await;
+    let checkpoint = verify_checkpoint(&anchor, &serde_json::from_value(body).unwrap()).unwrap();
+    assert!(verify_transaction_proof(&checkpoint, &dropped.proof).is_err());
+    for entry in &forged.entries[2..] {
+        verify_entry(&devnet, &anchor, &alice_address, entry).await;
+    }
 }
