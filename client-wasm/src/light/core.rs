@@ -337,12 +337,8 @@ impl LightCore {
                 ));
             }
             previous = proof.checkpoint;
-            let known = self
-                .known
-                .get(&proof.checkpoint)
-                .or_else(|| self.historic.get(&proof.checkpoint))
-                .ok_or(Verdict::NeedCheckpoint(proof.checkpoint))?;
-            verify_transaction_proof(&known.checkpoint, proof).map_err(Verdict::Lie)?;
+            let checkpoint = self.permanent(proof.checkpoint)?;
+            verify_transaction_proof(checkpoint, proof).map_err(Verdict::Lie)?;
             let direction = match (transfer.from == *address, transfer.to == *address) {
                 (true, true) => Direction::SelfTransfer,
                 (true, false) => Direction::Out,
@@ -358,7 +354,7 @@ impl LightCore {
                 memo: transfer.memo.clone(),
                 direction,
                 checkpoint: proof.checkpoint.to_string(),
-                checkpoint_time_ms: known.checkpoint.header().time_ms,
+                checkpoint_time_ms: checkpoint.header().time_ms,
             });
         }
         Ok(entries)
@@ -434,7 +430,20 @@ impl LightCore {
         verify_account_proof(checkpoint, proof).map_err(Verdict::Lie)
     }
 
-    /// Checks a transaction inclusion proof for transaction `id`.
+    /// A verified checkpoint for a proof of a permanent fact (an
+    /// inclusion): any age, from the window or the historic store.
+    fn permanent(&self, number: u64) -> Result<&VerifiedCheckpoint, Verdict> {
+        self.halted()?;
+        self.known
+            .get(&number)
+            .or_else(|| self.historic.get(&number))
+            .map(|k| &k.checkpoint)
+            .ok_or(Verdict::NeedCheckpoint(number))
+    }
+
+    /// Checks a transaction inclusion proof for transaction `id`. An
+    /// inclusion stays true, so the proof may name a checkpoint of any age
+    /// (`NeedCheckpoint`: verify it with [`LightCore::on_historic_checkpoint`]).
     pub fn check_inclusion(
         &self,
         id: &TxId,
@@ -446,7 +455,7 @@ impl LightCore {
                 proof.id
             ))));
         }
-        let checkpoint = self.against(proof.checkpoint)?;
+        let checkpoint = self.permanent(proof.checkpoint)?;
         verify_transaction_proof(checkpoint, proof).map_err(Verdict::Lie)
     }
 
@@ -763,6 +772,32 @@ mod tests {
         assert!(matches!(
             f.core.check_history(&address, None, &page),
             Err(Verdict::Halted(_))
+        ));
+    }
+
+    #[test]
+    fn an_old_inclusion_stays_provable() {
+        let mut f = fixture();
+        f.core
+            .on_checkpoint("r1", &resigned(&f.checkpoint, |h| h.number = 10))
+            .unwrap();
+        let id = f.transaction.id;
+        assert_eq!(
+            f.core.check_inclusion(&id, &f.transaction),
+            Err(Verdict::NeedCheckpoint(1))
+        );
+        f.core.on_historic_checkpoint("r1", &f.checkpoint).unwrap();
+        assert_eq!(
+            f.core
+                .check_inclusion(&id, &f.transaction)
+                .unwrap()
+                .checkpoint,
+            1
+        );
+        // Balances still are not: an account proof at 1 is refused.
+        assert!(matches!(
+            f.core.check_account(&f.present),
+            Err(Verdict::Lie(_))
         ));
     }
 

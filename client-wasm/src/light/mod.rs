@@ -474,16 +474,16 @@ impl LightClient {
             let timeout = millis(timeout_ms, DEFAULT_FINAL_TIMEOUT_MS, "timeoutMs")?;
             let deadline = now_ms() + timeout;
             loop {
-                let included =
-                    verified(
-                        &state,
-                        Request::GetTransactionProof(id),
-                        |core, reply| match reply {
-                            Reply::TransactionProof(proof) => core.check_inclusion(&id, &proof),
-                            _ => Err(unexpected()),
-                        },
-                    )
-                    .await;
+                let included = verified_against(
+                    &state,
+                    Request::GetTransactionProof(id),
+                    |core, reply| match reply {
+                        Reply::TransactionProof(proof) => core.check_inclusion(&id, &proof),
+                        _ => Err(unexpected()),
+                    },
+                    Needed::Historic,
+                )
+                .await;
                 match included {
                     Ok(inclusion) => {
                         return Ok(to_js(&Finality {
