@@ -6,6 +6,9 @@ import { decodeQR } from "@paulmillr/qr/decode.js";
 import { expect, test, type Page } from "@playwright/test";
 import { createWallet, pageErrors, RELAY, unlock } from "./wallet-flow";
 
+/** The devnet's chain id: the devnet name and a suffix bound to its genesis. */
+const CHAIN_ID = /^ruv-devnet-[a-z2-7]{20}$/;
+
 /** The devnet's relays (playwright.config.ts): the only servers the page may reach. */
 const RELAY_PORTS = [7300, 7301, 7302, 7303];
 
@@ -66,7 +69,7 @@ test("?relay= in a link is ignored: the wallet talks to its configured relays on
   await expect(page.getByTestId("relay-url")).not.toContainText("7399");
   // The network panel: the wallet's own genesis, its relays and the newest verified checkpoint.
   await page.getByTestId("network-details").locator("summary").click();
-  await expect(page.getByTestId("net-chain")).toHaveText("ruv-devnet");
+  await expect(page.getByTestId("net-chain")).toHaveText(CHAIN_ID);
   await expect(page.getByTestId("net-genesis")).toHaveText(/^[0-9a-f]{64}$/);
   await expect(page.getByTestId("net-validators")).toHaveText("4");
   await expect(page.getByTestId("net-checkpoint")).toHaveAttribute("data-number", /^[1-9]\d*$/);
@@ -151,7 +154,7 @@ test("a payment is signed only after its confirmation screen; the activity survi
   await page.getByTestId("send").click();
   const confirm = page.getByTestId("confirm");
   await expect(confirm).toBeVisible();
-  await expect(page.getByTestId("confirm-network")).toHaveText("ruv-devnet");
+  await expect(page.getByTestId("confirm-network")).toHaveText(CHAIN_ID);
   await expect(page.getByTestId("confirm-to")).toHaveText(second);
   await expect(page.getByTestId("confirm-amount")).toHaveText("2.5 rUv");
   const feeText = await page.getByTestId("confirm-fee").textContent();
@@ -179,13 +182,13 @@ test("a payment is signed only after its confirmation screen; the activity survi
   // A stored entry nothing proves (storage is not trusted): it must not show as final after the reload.
   const forged = "ab".repeat(32);
   await page.evaluate(
-    ({ address, forged }) => {
-      const key = `ruv-wallet/activity/ruv-devnet/${address}`;
+    ({ address, forged, chainId }) => {
+      const key = `ruv-wallet/activity/${chainId}/${address}`;
       const items = JSON.parse(localStorage.getItem(key) ?? "[]");
       items.push({ id: forged, kind: "faucet", amount: "5000000", counterpart: "faucet", nonce: null, status: "final", checkpoint: "1", at: Date.now() });
       localStorage.setItem(key, JSON.stringify(items));
     },
-    { address, forged },
+    { address, forged, chainId: await page.getByTestId("chain-id").textContent() },
   );
 
   await page.reload();

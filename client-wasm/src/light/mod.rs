@@ -203,7 +203,8 @@ async fn verified<T>(
 enum Needed {
     /// The window of recent checkpoints (state proofs).
     Recent,
-    /// The historic store (history proofs, of any age).
+    /// The historic store when older than the newest verified checkpoint
+    /// (inclusion and history proofs, of any age); the window when newer.
     Historic,
 }
 
@@ -239,8 +240,16 @@ async fn verified_against<T>(
             Err(Verdict::NeedCheckpoint(number)) => {
                 match pool.call(Request::GetCheckpoint(Some(number))).await {
                     Ok(Reply::Checkpoint(certified)) => {
+                        // A checkpoint newer than the newest verified one is news
+                        // either way (it also moves freshness and the proof lag).
+                        let newer = state
+                            .borrow()
+                            .core
+                            .latest()
+                            .is_none_or(|l| certified.header.number > l.checkpoint.number());
                         let accepted = match needed {
                             Needed::Recent => accept_checkpoint(state, &certified),
+                            Needed::Historic if newer => accept_checkpoint(state, &certified),
                             Needed::Historic => {
                                 let relay = pool.url().unwrap_or_default();
                                 let mut s = state.borrow_mut();
