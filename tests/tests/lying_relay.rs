@@ -504,7 +504,8 @@ fn lie_modes_have_kebab_case_names() {
             "change-balance",
             "change-sibling",
             "equivocate",
-            "withhold"
+            "withhold",
+            "forge-history"
         ]
     );
     for mode in LieMode::ALL {
