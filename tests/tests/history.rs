@@ -51,7 +51,7 @@ async fn verify_entry(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_pages_newest_first_with_proofs_that_verify() {
-    let devnet = Devnet::start(4).await;
+    let mut devnet = Devnet::start(4).await;
     let anchor = anchor(&devnet);
     let faucet = devnet.faucet_key();
     let (alice, bob) = (key(7), key(8));
@@ -198,4 +198,31 @@ async fn history_pages_newest_first_with_proofs_that_verify() {
     for entry in &forged.entries[2..] {
         verify_entry(&devnet, &anchor, &alice_address, entry).await;
     }
+    drop(forger);
+
+    // The index is derived when checkpoints are adopted, so a restarted
+    // relay rebuilds it from its stored checkpoints.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while history(&devnet, 3, &alice_address, "?limit=3").await != first {
+        assert!(Instant::now() < deadline, "relay 3 never caught up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    devnet.relays.remove(3).shutdown().await;
+    let peers = devnet
+        .relays
+        .iter()
+        .map(|r| ruv_integration_tests::peer_url(r.addr))
+        .collect();
+    let config =
+        ruv_integration_tests::relay_config(&devnet.files, devnet.dir.path(), 3, false, peers);
+    devnet.relays.push(ruv_relay::start(config).await.unwrap());
+    assert_eq!(history(&devnet, 3, &alice_address, "?limit=3").await, first);
+    let rest = history(
+        &devnet,
+        3,
+        &alice_address,
+        &format!("?limit=3&before={next}"),
+    )
+    .await;
+    assert_eq!(rest, second);
 }
