@@ -5,7 +5,8 @@
 // - With an honest relay second (change-balance, forge-checkpoint,
 //   truncate-certificate, bad-signature, replay-other-network): the wallet
 //   drops the liar and ends up showing the true balance, verified, through
-//   the honest relay; no lie is ever shown as verified.
+//   the honest relay; no lie is ever shown as verified. forge-history: the
+//   payment received shows from the honest relay's history, proven.
 // - equivocate (colluding validators holding more than 2/3 of the stake sign
 //   a second header per number, outside the fault model): the wallet notices
 //   the two certified headers, says so and shows nothing as verified.
@@ -427,6 +428,32 @@ test.describe("liars in front of relay 0", () => {
       await failover(browser, request, mode, extra);
     });
   }
+
+  test("forge-history: the wallet drops the liar and shows the payment received, proven, via the honest relay", async ({
+    browser,
+    request,
+  }) => {
+    const liar = await startLiar("forge-history");
+    const wallet = await openWallet(browser, [liar.ws, HONEST_WS]);
+    const { page } = wallet;
+    try {
+      const { address } = await createWallet(page);
+      await expect(page.getByTestId("balance-state")).toHaveAttribute("data-state", "verified");
+      // Paid from outside this wallet: only the relays' history tells it.
+      await fund(request, address);
+      const received = page.locator('[data-testid="tx"][data-kind="received"]');
+      await expect(received.getByTestId("tx-status")).toHaveAttribute("data-status", "final");
+      // The liar said 1,001 rUv under the honest proof: caught, dropped, and the truth shown.
+      await expect(received).toContainText("Received 1,000 rUv");
+      await expect(page.getByTestId("tx")).toHaveCount(1);
+      expect(wallet.console.filter((line) => line.includes(`dropping relay ${liar.ws}`))).not.toEqual([]);
+      await expect(page.getByTestId("relay-url")).toHaveText(HONEST_WS);
+      expect(wallet.pageErrors).toEqual([]);
+    } finally {
+      await wallet.context.close();
+      await stopChild(liar.child);
+    }
+  });
 
   test("withhold, the only relay: never verified, never shown as connected", async () => {
     const w = watched.get("withhold");

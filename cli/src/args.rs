@@ -126,14 +126,15 @@ proven yet; relay_status is the relay's unverified word).")]
         /// Transaction id (64 hex digits)
         id: String,
     },
-    /// List the transactions sent or requested from this home, newest first
+    /// List the account's transactions, verified, newest first
     #[command(after_help = "\
 Examples:
   ruv history alice
   ruv --json history ruv1...
 
-Relays keep no per-account listing: the history holds what this CLI sent
-(transfers) or asked for (faucet), each with its status verified now.")]
+The relays' history of the account (every entry's inclusion proof verified
+against a certified checkpoint), plus what this home sent or asked for that
+no certified checkpoint holds yet, each with its status verified now.")]
     History {
         /// Account name or address
         #[arg(value_name = "NAME|ADDRESS")]

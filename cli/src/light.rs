@@ -14,9 +14,9 @@ use crate::files;
 use crate::home::{Home, Network};
 use crate::rest::{RelayError, Rest};
 use ruv_client::light::core::{
-    CheckpointNews, Freshness, LightCore, Verdict, DEFAULT_STALE_AFTER_MS,
+    CheckpointNews, Freshness, LightCore, Verdict, VerifiedHistoryEntry, DEFAULT_STALE_AFTER_MS,
 };
-use ruv_protocol::api::{codes as api_codes, ApiError, FaucetRequest, TxStatus};
+use ruv_protocol::api::{codes as api_codes, AccountHistory, ApiError, FaucetRequest, TxStatus};
 use ruv_protocol::checkpoint::CertifiedCheckpoint;
 use ruv_protocol::light::{
     AccountProof, TransactionProof, VerifiedAccount, VerifiedInclusion, VerifyError,
@@ -363,6 +363,81 @@ impl LightClient {
         match answer {
             Answer::Verified(account) => Ok(account),
             Answer::Refused(e) => Err(e.into()),
+        }
+    }
+
+    /// A page of `address`'s history from the first relay whose every entry
+    /// verifies: newest first, at most `limit`, older than cursor `before`;
+    /// with the cursor of the next page. The checkpoints the proofs name
+    /// (of any age: an inclusion stays true) are fetched and verified into
+    /// the core's historic store. A relay with one bad entry is dropped.
+    pub fn history(
+        &mut self,
+        address: Address,
+        before: Option<u64>,
+        limit: usize,
+    ) -> CliResult<(Vec<VerifiedHistoryEntry>, Option<u64>)> {
+        let mut path = format!("/accounts/{address}/history?limit={limit}");
+        if let Some(before) = before {
+            path.push_str(&format!("&before={before}"));
+        }
+        let mut tried = Vec::new();
+        let mut refused: Option<ApiError> = None;
+        'relays: for relay in self.usable() {
+            let page: AccountHistory = match self.rest.get(&relay, &path) {
+                Ok(page) => page,
+                Err(RelayError::Api(e)) => {
+                    tried.push((relay, e.message.clone()));
+                    refused.get_or_insert(e);
+                    continue;
+                }
+                Err(e) => {
+                    tried.push((relay, e.to_string()));
+                    continue;
+                }
+            };
+            if page.entries.len() > limit {
+                self.drop_liar(&relay, "more history entries than asked for");
+                continue;
+            }
+            // Each round verifies one more checkpoint, or ends.
+            for _ in 0..=page.entries.len() {
+                match self.core.check_history(&address, before, &page) {
+                    Ok(entries) => return Ok((entries, page.next)),
+                    Err(Verdict::Lie(e)) => {
+                        self.drop_liar(&relay, &e.to_string());
+                        continue 'relays;
+                    }
+                    Err(Verdict::Halted(why)) => return Err(CliError::verification(why)),
+                    Err(Verdict::NeedCheckpoint(number)) => {
+                        let fetched = self
+                            .rest
+                            .get::<CertifiedCheckpoint>(&relay, &format!("/checkpoints/{number}"));
+                        let verified = match fetched {
+                            Ok(certified) => self
+                                .core
+                                .on_historic_checkpoint(&relay, &certified)
+                                .map_err(|e| e.to_string()),
+                            Err(RelayError::Unreachable(why)) => {
+                                tried.push((relay, why));
+                                continue 'relays;
+                            }
+                            Err(e) => Err(format!(
+                                "its history names checkpoint {number}, which it does not serve: {e}"
+                            )),
+                        };
+                        if let Err(why) = verified {
+                            self.drop_liar(&relay, &why);
+                            continue 'relays;
+                        }
+                    }
+                }
+            }
+            tried.push((relay, "no verified answer".to_owned()));
+        }
+        match refused {
+            Some(e) => Err(e.into()),
+            None => Err(self.exhausted(&tried)),
         }
     }
 

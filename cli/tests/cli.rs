@@ -225,6 +225,43 @@ async fn accounts_faucet_transfer_history_and_lies() {
     assert_eq!(bob_history["transactions"][0]["direction"], "in");
     let human = home.ruv(&["history", "alice"]);
     assert!(human.stdout.contains("final @"), "{human:?}");
+    assert_eq!(items[0]["source"], "relays");
+
+    // The restored home sent nothing, yet shows both, proven by the relays.
+    let elsewhere = restored.json(&["history", "again"]);
+    let items = elsewhere["transactions"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{elsewhere}");
+    assert_eq!(items[0]["id"], id.as_str());
+    assert_eq!(items[0]["direction"], "out");
+    assert_eq!(items[0]["memo"], "lunch");
+    assert_eq!(items[1]["direction"], "in");
+    assert!(items.iter().all(|i| i["status"] == "final"));
+
+    // A relay forging history: exit 3 alone; with an honest relay, the truth.
+    let forger = liar::start(
+        "127.0.0.1:0".parse().unwrap(),
+        LiarConfig::new(devnet.url(0), LieMode::ForgeHistory),
+    )
+    .await
+    .unwrap();
+    let lied = restored.ruv(&["--json", "--relay", &forger.url(), "history", "again"]);
+    assert_eq!(lied.code, 3, "{lied:?}");
+    assert_eq!(lied.error_code(), "verification_failed");
+    let rescued = restored.ruv(&[
+        "--json",
+        "--relay",
+        &forger.url(),
+        "--relay",
+        &devnet.url(1),
+        "history",
+        "again",
+    ]);
+    assert_eq!(rescued.code, 0, "{rescued:?}");
+    assert_eq!(rescued.json()["transactions"], elsewhere["transactions"]);
+    assert!(
+        rescued.stderr.contains("failed verification"),
+        "{rescued:?}"
+    );
 
     // Insufficient funds, in the words; nothing is signed.
     let broke = home.ruv(&[

@@ -217,4 +217,38 @@ export interface EquivocationEvidence {
 
 /** A relay the light client stopped using, and why. */
 export interface DroppedRelay { relay: string; reason: string }
+
+/** Options of `LightClient.history`. */
+export interface HistoryOptions {
+  /** A previous page's `next`: only older entries. */
+  before?: string;
+  /** Entries wanted, 1 to 50 (default 20). */
+  limit?: number;
+}
+
+/** A transaction of an account's history whose inclusion proof verified. */
+export interface VerifiedHistoryEntry {
+  id: string;
+  from: string;
+  to: string;
+  /** micro-rUv, decimal string */
+  amount: string;
+  /** micro-rUv, decimal string */
+  fee: string;
+  nonce: string;
+  memo: string;
+  /** For the account asked about: received, sent, or sent to itself. */
+  direction: "in" | "out" | "self";
+  /** The certified checkpoint that includes it. */
+  checkpoint: string;
+  checkpointTimeMs: number;
+}
+
+/** `history`'s answer: newest first; every entry verified. */
+export interface VerifiedHistoryPage {
+  address: string;
+  entries: VerifiedHistoryEntry[];
+  /** Pass as `before` for the next, older page; absent on the last page. */
+  next?: string;
+}
 "#;

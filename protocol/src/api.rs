@@ -227,6 +227,60 @@ pub mod ws_methods {
     /// No params; result `{subscription}`; then a `checkpoint` event for the
     /// latest certified checkpoint at once and for every new one.
     pub const SUBSCRIBE_CHECKPOINTS: &str = "subscribe_checkpoints";
+    /// [`HistoryParams`](super::HistoryParams); result
+    /// [`AccountHistory`](super::AccountHistory), as
+    /// `GET /api/v1/accounts/{address}/history`.
+    pub const GET_HISTORY: &str = "get_history";
+}
+
+/// Params of `get_history` (and the query of the REST route, without `address`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryParams {
+    /// The account whose transactions (as sender or recipient) are listed.
+    pub address: Address,
+    /// A cursor from an earlier page's `next`: only older entries. Newest
+    /// entries when omitted.
+    #[serde(
+        default,
+        with = "u64_string_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub before: Option<u64>,
+    /// Entries wanted, 1 to [`limits::MAX_HISTORY_PAGE`]; default
+    /// [`limits::DEFAULT_HISTORY_PAGE`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+/// One transaction of an account's history: the signed transfer and its
+/// inclusion proof against the certified checkpoint that first included it.
+/// The proof binds the transfer through its id (a hash of the signed bytes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryEntry {
+    /// The transaction.
+    pub transaction: crate::tx::SignedTransfer,
+    /// Its inclusion proof (as `GET /api/v1/transactions/{id}/proof`).
+    pub proof: crate::light::TransactionProof,
+}
+
+/// A page of an account's history, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountHistory {
+    /// The account.
+    pub address: Address,
+    /// Entries, newest first (by checkpoint, then the order the checkpoint
+    /// applied them).
+    pub entries: Vec<HistoryEntry>,
+    /// Pass as `before` for the next, older page; absent on the last page.
+    #[serde(
+        default,
+        with = "u64_string_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub next: Option<u64>,
 }
 
 /// Params of `subscribe_account`.
@@ -372,6 +426,12 @@ pub mod limits {
     pub const WS_REQUEST_BURST: u32 = 100;
     /// Messages queued to a client before it is disconnected as too slow.
     pub const WS_SEND_QUEUE: usize = 256;
+    /// Most history entries in one page. An entry is about 7 KiB of JSON
+    /// (the ML-DSA-65 key and signature in base64url, plus the proof), so a
+    /// full page stays well under a client's 1 MiB frame limit.
+    pub const MAX_HISTORY_PAGE: usize = 50;
+    /// History entries in a page when the request names no limit.
+    pub const DEFAULT_HISTORY_PAGE: usize = 20;
 }
 
 #[cfg(test)]

@@ -331,6 +331,12 @@ impl ConsensusNode {
             Query::NonceProof(from, nonce, reply) => {
                 let _ = reply.send(self.checkpoints.prove_nonce(&from, nonce));
             }
+            Query::History(params, limit, reply) => {
+                let page = self
+                    .checkpoints
+                    .history(&params.address, params.before, limit);
+                let _ = reply.send(page);
+            }
         }
     }
 

@@ -7,7 +7,8 @@ use crate::http::limits::{ClientLimits, IpLimiter};
 use crate::metrics::Metrics;
 use crate::node::{NodeEvent, NodeHandle};
 use ruv_protocol::api::{
-    codes, AccountInfo, ApiError, FeeEstimate, NetworkStatus, TxState, TxStatus,
+    codes, limits, AccountHistory, AccountInfo, ApiError, FeeEstimate, HistoryParams,
+    NetworkStatus, TxState, TxStatus,
 };
 use ruv_protocol::checkpoint::{CertifiedCheckpoint, Hash32};
 use ruv_protocol::ledger::{LedgerRules, TxRejection};
@@ -173,6 +174,22 @@ impl RelayState {
                 format!("transaction {id} is in no certified checkpoint (yet)"),
             )
         })
+    }
+
+    /// `GET /accounts/{address}/history`, `get_history`: a page of the
+    /// account's included transactions, newest first, each with its proof.
+    pub async fn history(&self, params: HistoryParams) -> Result<AccountHistory, ApiError> {
+        let limit = params.limit.unwrap_or(limits::DEFAULT_HISTORY_PAGE);
+        if !(1..=limits::MAX_HISTORY_PAGE).contains(&limit) {
+            return Err(ApiError::new(
+                codes::MALFORMED_JSON,
+                format!(
+                    "limit must be 1 to {} (got {limit})",
+                    limits::MAX_HISTORY_PAGE
+                ),
+            ));
+        }
+        self.node.history(params, limit).await
     }
 
     /// `get_account`, from the published snapshot.

@@ -6,9 +6,11 @@
 //!
 //! Every request is forwarded to the upstream relay. The answers a liar
 //! rewrites are the successful ones to `GET /api/v1/checkpoints/{latest|n}`,
-//! `GET /api/v1/accounts/{address}/proof` and
+//! `GET /api/v1/accounts/{address}/proof`,
+//! `GET /api/v1/accounts/{address}/history` and
 //! `GET /api/v1/transactions/{id}/proof`, the WebSocket results of
-//! `get_checkpoint`, `get_account_proof` and `get_transaction_proof`, and the
+//! `get_checkpoint`, `get_account_proof`, `get_history` and
+//! `get_transaction_proof`, and the
 //! WebSocket events `checkpoint` and `account_proof`. Everything else
 //! (POSTs, other GETs, other WebSocket frames) passes unchanged.
 
@@ -21,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use futures_util::{SinkExt, StreamExt};
-use ruv_protocol::api::ws_methods;
+use ruv_protocol::api::{ws_methods, AccountHistory};
 use ruv_protocol::checkpoint::{CertifiedCheckpoint, CheckpointHeader, ValidatorSet};
 use ruv_protocol::crypto::SigningKey;
 use ruv_protocol::light::AccountProof;
@@ -67,11 +69,14 @@ pub enum LieMode {
     Equivocate,
     /// Never answer checkpoint or proof requests.
     Withhold,
+    /// History pages: the newest entry pays 1 rUv more than its proven
+    /// transfer (the proof kept), and the next entry's proof is dropped.
+    ForgeHistory,
 }
 
 impl LieMode {
     /// Every mode.
-    pub const ALL: [LieMode; 10] = [
+    pub const ALL: [LieMode; 11] = [
         LieMode::Honest,
         LieMode::ForgeCheckpoint,
         LieMode::TruncateCertificate,
@@ -82,6 +87,7 @@ impl LieMode {
         LieMode::ChangeSibling,
         LieMode::Equivocate,
         LieMode::Withhold,
+        LieMode::ForgeHistory,
     ];
 
     /// The kebab-case name (the CLI's `--mode`).
@@ -97,6 +103,7 @@ impl LieMode {
             LieMode::ChangeSibling => "change-sibling",
             LieMode::Equivocate => "equivocate",
             LieMode::Withhold => "withhold",
+            LieMode::ForgeHistory => "forge-history",
         }
     }
 }
@@ -305,6 +312,7 @@ enum Answer {
     Checkpoint { latest: bool },
     AccountProof,
     TransactionProof,
+    History,
 }
 
 impl Answer {
@@ -315,6 +323,7 @@ impl Answer {
             ["checkpoints", "latest"] => Some(Answer::Checkpoint { latest: true }),
             ["checkpoints", _] => Some(Answer::Checkpoint { latest: false }),
             ["accounts", _, "proof"] => Some(Answer::AccountProof),
+            ["accounts", _, "history"] => Some(Answer::History),
             ["transactions", _, "proof"] => Some(Answer::TransactionProof),
             _ => None,
         }
@@ -328,6 +337,7 @@ impl Answer {
             }),
             ws_methods::GET_ACCOUNT_PROOF => Some(Answer::AccountProof),
             ws_methods::GET_TRANSACTION_PROOF => Some(Answer::TransactionProof),
+            ws_methods::GET_HISTORY => Some(Answer::History),
             _ => None,
         }
     }
@@ -364,6 +374,7 @@ impl Liar {
             (LieMode::Stale, _) => self.stale(answer, value),
             (LieMode::ChangeBalance, AccountProof) => change_balance(value),
             (LieMode::ChangeSibling, AccountProof | TransactionProof) => change_sibling(value),
+            (LieMode::ForgeHistory, Answer::History) => forge_history(value),
             (LieMode::Equivocate, Checkpoint { .. }) => {
                 if let Some(colluders) = &self.colluders {
                     equivocate(value, colluders)
@@ -395,7 +406,7 @@ impl Liar {
                     .or_insert_with(|| value.clone());
                 *value = first.clone();
             }
-            Answer::TransactionProof => {}
+            Answer::TransactionProof | Answer::History => {}
         }
     }
 }
@@ -481,6 +492,19 @@ fn change_sibling(value: &mut Value) {
         }
     }
     *text = to_base64url(&proof.encode());
+}
+
+/// `forge-history`: the newest entry claims 1 rUv more than the transfer
+/// its proof names; the second entry loses its Merkle proof.
+fn forge_history(value: &mut Value) {
+    edit(value, |page: &mut AccountHistory| {
+        if let Some(first) = page.entries.first_mut() {
+            first.transaction.transfer.amount += ruv_protocol::UNITS_PER_RUV;
+        }
+        if let Some(second) = page.entries.get_mut(1) {
+            second.proof.proof.clear();
+        }
+    });
 }
 
 /// `equivocate`: a conflicting header for the same number, certified by

@@ -179,7 +179,8 @@ async fn judge(
     let what = |piece: &str| format!("{piece} over {transport}");
     let has_transaction = transport != "events";
     match mode {
-        LieMode::Honest => {
+        // History lies are judged in tests/tests/history.rs (and the CLI's tests).
+        LieMode::Honest | LieMode::ForgeHistory => {
             verified(mode, &what("latest checkpoint"), &view.latest);
             let (_, account) = verified(mode, &what("account"), &view.account);
             assert_eq!(account.balance, truth.account.balance);
@@ -503,7 +504,8 @@ fn lie_modes_have_kebab_case_names() {
             "change-balance",
             "change-sibling",
             "equivocate",
-            "withhold"
+            "withhold",
+            "forge-history"
         ]
     );
     for mode in LieMode::ALL {

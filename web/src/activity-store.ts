@@ -1,11 +1,13 @@
-// The wallet's activity (payments sent, faucet payments asked for), kept per
+// The wallet's activity (payments sent, faucet payments asked for, and the
+// account's history as relays prove it: payments received and sent from
+// anywhere, each with a verified inclusion proof), kept per
 // network and address in this origin's localStorage so a reload or a crash
 // loses nothing: a payment sent and not yet proven final is still followed
 // after the reload. What is stored is not trusted: every stored status is
 // verified again (an inclusion proof) before it shows as final.
 // Activity is public on the chain anyway; nothing secret is stored here.
 
-export type ActivityKind = "sent" | "faucet";
+export type ActivityKind = "sent" | "faucet" | "received";
 export type ActivityStatus = "pending" | "final" | "rejected";
 
 export interface StoredActivity {
@@ -48,7 +50,7 @@ function valid(v: unknown): v is StoredActivity {
   return (
     typeof o.id === "string" &&
     /^[0-9a-f]{64}$/.test(o.id) &&
-    (o.kind === "sent" || o.kind === "faucet") &&
+    (o.kind === "sent" || o.kind === "faucet" || o.kind === "received") &&
     typeof o.amount === "string" &&
     /^\d{1,20}$/.test(o.amount) &&
     typeof o.counterpart === "string" &&

@@ -10,7 +10,10 @@
 // stale / not verified), "final" only with an inclusion proof. Chain id and
 // fees for signing come from the genesis, the nonce from a verified proof.
 // Every payment is shown on a confirmation screen before the vault signs it;
-// the activity is stored per account and verified again after a reload.
+// the activity is stored per account and verified again after a reload, and
+// merged with the account's history from the relays (`LightClient.history`:
+// only entries whose inclusion proofs verified), so a wallet restored in a
+// new browser shows its past payments.
 import {
   LightClient,
   type CertifiedCheckpoint,
@@ -21,8 +24,16 @@ import {
   type VaultAccount,
   type VerifiedAccountState,
   type VerifiedFinality,
+  type VerifiedHistoryEntry,
 } from "ruv-client";
-import { loadActivity, PENDING_RESERVES_NONCE_MS, removeActivity, saveActivity, type StoredActivity } from "./activity-store";
+import {
+  loadActivity,
+  MAX_STORED_ACTIVITY,
+  PENDING_RESERVES_NONCE_MS,
+  removeActivity,
+  saveActivity,
+  type StoredActivity,
+} from "./activity-store";
 import { formatRuv, microFromApi } from "./amount";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint-store";
 import { loadNetwork, type Network } from "./network";
@@ -81,9 +92,10 @@ const ui = {
   customRelaysBanner: $("custom-relays-banner"),
   activitySection: $("activity-section"),
   activityHolder: $("activity-holder"),
+  historyStatus: $("history-status"),
 };
 
-type Kind = "sent" | "faucet";
+type Kind = "sent" | "faucet" | "received";
 type Status = "pending" | "final" | "rejected";
 
 /** One account of the vault as this page shows it. */
@@ -102,6 +114,8 @@ interface AccountView {
   list: HTMLOListElement;
   /** Its stored activity was loaded. */
   restored: boolean;
+  /** The relays' verified history: being fetched; fetched once at least; the nonce and balance it was fetched for. */
+  history: { running: boolean; loaded: boolean; seenAt: string | null; status: string };
 }
 
 /** One transaction this page follows. */
@@ -266,6 +280,7 @@ function newView(a: VaultAccount): AccountView {
     lastFinalNonce: 0n,
     list,
     restored: false,
+    history: { running: false, loaded: false, seenAt: null, status: "" },
   };
 }
 
@@ -384,6 +399,7 @@ export function selectAccount(index: number): void {
   }
   ui.activityHolder.replaceChildren(view.list);
   ui.activitySection.hidden = view.tracked.size === 0;
+  ui.historyStatus.textContent = view.history.status;
   renderBalance();
   void refreshCurrent();
 }
@@ -409,6 +425,7 @@ export function hideAccounts(): void {
   ui.faucetStatus.textContent = "";
   ui.copyStatus.textContent = "";
   ui.activityHolder.replaceChildren();
+  ui.historyStatus.textContent = "";
   ui.accountSelect.replaceChildren();
 }
 
@@ -440,6 +457,9 @@ async function refreshCurrent(): Promise<void> {
     const info = await light.account(view.address);
     // Never go back: a proof against an older checkpoint than the one shown is not news.
     if (!view.info || BigInt(info.checkpoint) >= BigInt(view.info.checkpoint)) view.info = info;
+    // The account changed (or its history was never fetched): new history entries.
+    const seen = `${view.info.nonce}/${view.info.balance}`;
+    if (view.history.seenAt !== seen) void syncHistory(view, seen);
   } catch (e) {
     if (state.current === view && !view.info) ui.balanceState.textContent = `Not verified: ${errorText(e)}`;
   } finally {
@@ -565,10 +585,15 @@ async function askFaucet(): Promise<void> {
 
 // ---------------------------------------------------------------- activity
 
+/**
+ * Follows a transaction (shown pending until proven), or, with `proven` (the
+ * checkpoint of an inclusion proof the light client verified), shows it final.
+ */
 function track(
   view: AccountView,
   init: Omit<Tracked, "status" | "el" | "reason" | "account" | "checkpoint" | "unproven">,
   store = true,
+  proven?: string,
 ): Tracked {
   const existing = view.tracked.get(init.id);
   if (existing) return existing;
@@ -576,21 +601,104 @@ function track(
   el.dataset.testid = "tx";
   el.dataset.txId = init.id;
   el.dataset.kind = init.kind;
-  const t: Tracked = { ...init, account: view, status: "pending", el };
+  const t: Tracked = { ...init, account: view, status: proven ? "final" : "pending", checkpoint: proven, el };
   view.tracked.set(t.id, t);
-  view.list.prepend(el);
+  place(view, t);
   if (state.current === view) ui.activitySection.hidden = false;
   renderTracked(t);
+  if (proven && t.kind === "sent" && t.nonce !== null && t.nonce > view.lastFinalNonce) view.lastFinalNonce = t.nonce;
   if (store) persist(view);
-  void followTransaction(t);
+  if (!proven) void followTransaction(t);
   return t;
+}
+
+/** Puts a transaction's line in the list, newest first. */
+function place(view: AccountView, t: Tracked): void {
+  for (const el of view.list.children) {
+    const other = view.tracked.get((el as HTMLElement).dataset.txId ?? "");
+    if (other && other !== t && other.at <= t.at) {
+      view.list.insertBefore(t.el, el);
+      return;
+    }
+  }
+  view.list.append(t.el);
+}
+
+/**
+ * Fetches the account's history from the relays, newest first, until it
+ * reaches what is already shown as final (or the stored maximum), and
+ * merges it: only entries whose inclusion proofs the light client verified
+ * (a relay with one bad entry is dropped and another asked).
+ */
+async function syncHistory(view: AccountView, seen: string): Promise<void> {
+  const light = state.light;
+  if (!light || view.history.running) return;
+  view.history.running = true;
+  let added = 0;
+  const status = (text: string) => {
+    view.history.status = text;
+    if (state.current === view) ui.historyStatus.textContent = text;
+  };
+  try {
+    let before: string | undefined;
+    let fetched = 0;
+    for (;;) {
+      const page = await light.history(view.address, before ? { before } : {});
+      let reachedKnown = false;
+      for (const entry of page.entries) {
+        const known = view.tracked.get(entry.id);
+        if (known?.status === "final") reachedKnown = view.history.loaded;
+        if (mergeHistoryEntry(view, entry)) added++;
+      }
+      fetched += page.entries.length;
+      if (!page.next || reachedKnown || fetched >= MAX_STORED_ACTIVITY) break;
+      before = page.next;
+    }
+    view.history.loaded = true;
+    view.history.seenAt = seen;
+    if (added > 0) persist(view);
+    status(`History verified by the relays (${fetched} proven payment${fetched === 1 ? "" : "s"} checked).`);
+  } catch (e) {
+    status(`The relays' history could not be verified: ${errorText(e)}`);
+  } finally {
+    view.history.running = false;
+  }
+}
+
+/** Shows one verified history entry; returns whether it is new here. */
+function mergeHistoryEntry(view: AccountView, entry: VerifiedHistoryEntry): boolean {
+  const known = view.tracked.get(entry.id);
+  if (known) {
+    // The inclusion proof just verified proves it final.
+    if (known.status === "pending") settle(known, "final", { checkpoint: entry.checkpoint });
+    return false;
+  }
+  const sent = entry.direction !== "in";
+  track(
+    view,
+    {
+      id: entry.id,
+      kind: sent ? "sent" : "received",
+      amount: BigInt(entry.amount),
+      counterpart: sent ? entry.to : entry.from,
+      nonce: sent ? BigInt(entry.nonce) : null,
+      at: entry.checkpointTimeMs,
+      ...(sent ? { fee: BigInt(entry.fee) } : {}),
+    },
+    false,
+    entry.checkpoint,
+  );
+  return true;
 }
 
 function renderTracked(t: Tracked): void {
   const what = document.createElement("span");
   what.className = "what";
-  what.textContent =
-    t.kind === "faucet" ? `Faucet payment of ${formatRuv(t.amount)} rUv` : `Sent ${formatRuv(t.amount)} rUv`;
+  what.textContent = {
+    faucet: `Faucet payment of ${formatRuv(t.amount)} rUv`,
+    sent: `Sent ${formatRuv(t.amount)} rUv`,
+    received: `Received ${formatRuv(t.amount)} rUv`,
+  }[t.kind];
 
   const status = document.createElement("span");
   status.className = "status";
@@ -609,6 +717,8 @@ function renderTracked(t: Tracked): void {
     detail.textContent = `Reason: ${t.reason}`;
   } else if (t.kind === "sent") {
     detail.textContent = `To ${t.counterpart}`;
+  } else if (t.kind === "received") {
+    detail.textContent = `From ${t.counterpart}`;
   }
 
   const id = document.createElement("code");

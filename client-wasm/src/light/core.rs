@@ -21,7 +21,19 @@
 //! third of the stake can make one, and the pair proves it), and the
 //! (sender, nonce) of transactions submitted through this client, so a
 //! rejection can be proven too (another transaction used that nonce).
+//!
+//! # History
+//!
+//! An account's history names checkpoints of any age: an inclusion, unlike a
+//! balance, stays true forever, so [`MAX_PROOF_LAG`] does not apply. The
+//! checkpoints history proofs name are verified on their own against the
+//! trust anchor (the validator set is the genesis one, so a certificate of
+//! any number verifies directly, without chaining) and kept apart from the
+//! window (`historic`, at most [`MAX_HISTORIC_CHECKPOINTS`]) so they never
+//! count as the newest state. A header conflicting with one verified earlier
+//! is equivocation evidence, as for new checkpoints.
 
+use ruv_protocol::api::AccountHistory;
 use ruv_protocol::checkpoint::{CertifiedCheckpoint, Hash32};
 use ruv_protocol::light::{
     verify_account_proof, verify_checkpoint, verify_transaction_proof, AccountProof,
@@ -30,10 +42,12 @@ use ruv_protocol::light::{
 };
 use ruv_protocol::{Address, TxId};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Verified checkpoints kept besides the newest (proofs may name an older one).
 pub const MAX_KNOWN_CHECKPOINTS: usize = 64;
+/// Checkpoints verified for history proofs, kept besides the window.
+pub const MAX_HISTORIC_CHECKPOINTS: usize = 256;
 /// Equivocation pairs kept (the first ones are the evidence that matters).
 pub const MAX_EVIDENCE: usize = 16;
 /// Submitted transactions remembered for proving their fate.
@@ -98,6 +112,45 @@ pub enum Verdict {
     NeedCheckpoint(u64),
 }
 
+/// Whether the account sent or received a history entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Received.
+    In,
+    /// Sent.
+    Out,
+    /// Sent to itself.
+    #[serde(rename = "self")]
+    SelfTransfer,
+}
+
+/// A history entry whose inclusion proof verified (amounts as decimal strings).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifiedHistoryEntry {
+    /// Transaction id.
+    pub id: String,
+    /// Sender.
+    pub from: String,
+    /// Recipient.
+    pub to: String,
+    /// Amount (micro-rUv).
+    pub amount: String,
+    /// Fee (micro-rUv).
+    pub fee: String,
+    /// The sender's nonce.
+    pub nonce: String,
+    /// Memo.
+    pub memo: String,
+    /// Sent or received by the account asked about.
+    pub direction: Direction,
+    /// The certified checkpoint that includes it.
+    pub checkpoint: String,
+    /// That checkpoint's time (ms since the Unix epoch).
+    pub checkpoint_time_ms: u64,
+}
+
 /// How fresh the newest verified checkpoint is.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -121,6 +174,7 @@ pub struct Freshness {
 pub struct LightCore {
     anchor: TrustAnchor,
     known: BTreeMap<u64, Known>,
+    historic: BTreeMap<u64, Known>,
     evidence: Vec<Equivocation>,
     submissions: HashMap<TxId, (Address, u64)>,
     submission_order: Vec<TxId>,
@@ -133,6 +187,7 @@ impl LightCore {
         Self {
             anchor,
             known: BTreeMap::new(),
+            historic: BTreeMap::new(),
             evidence: Vec::new(),
             submissions: HashMap::new(),
             submission_order: Vec::new(),
@@ -153,20 +208,8 @@ impl LightCore {
     ) -> Result<CheckpointNews, VerifyError> {
         let checkpoint = verify_checkpoint(&self.anchor, certified)?;
         let number = checkpoint.number();
-        if let Some(known) = self.known.get(&number) {
-            if known.checkpoint.id() == checkpoint.id() {
-                return Ok(CheckpointNews::NotNewer);
-            }
-            if self.evidence.len() < MAX_EVIDENCE {
-                self.evidence.push(Equivocation {
-                    number: number.to_string(),
-                    first: known.certified.clone(),
-                    first_relay: known.relay.clone(),
-                    second: certified.clone(),
-                    second_relay: relay.to_owned(),
-                });
-            }
-            return Ok(CheckpointNews::Equivocation);
+        if let Some(news) = self.compare_seen(relay, certified, &checkpoint) {
+            return Ok(news);
         }
         let newer = self.latest().is_none_or(|l| number > l.checkpoint.number());
         self.known.insert(
@@ -185,6 +228,136 @@ impl LightCore {
         } else {
             CheckpointNews::NotNewer
         })
+    }
+
+    /// Against a checkpoint verified earlier with the same number (in the
+    /// window or historic): `NotNewer` if it is the same header, evidence
+    /// kept if not; None if the number is new here.
+    fn compare_seen(
+        &mut self,
+        relay: &str,
+        certified: &CertifiedCheckpoint,
+        checkpoint: &VerifiedCheckpoint,
+    ) -> Option<CheckpointNews> {
+        let number = checkpoint.number();
+        let seen = self
+            .known
+            .get(&number)
+            .or_else(|| self.historic.get(&number))?;
+        if seen.checkpoint.id() == checkpoint.id() {
+            return Some(CheckpointNews::NotNewer);
+        }
+        if self.evidence.len() < MAX_EVIDENCE {
+            let evidence = Equivocation {
+                number: number.to_string(),
+                first: seen.certified.clone(),
+                first_relay: seen.relay.clone(),
+                second: certified.clone(),
+                second_relay: relay.to_owned(),
+            };
+            self.evidence.push(evidence);
+        }
+        Some(CheckpointNews::Equivocation)
+    }
+
+    /// Verifies a certified checkpoint a history proof names, of any age,
+    /// and keeps it apart from the window (it never becomes the newest).
+    pub fn on_historic_checkpoint(
+        &mut self,
+        relay: &str,
+        certified: &CertifiedCheckpoint,
+    ) -> Result<CheckpointNews, VerifyError> {
+        let checkpoint = verify_checkpoint(&self.anchor, certified)?;
+        if let Some(news) = self.compare_seen(relay, certified, &checkpoint) {
+            return Ok(news);
+        }
+        self.historic.insert(
+            checkpoint.number(),
+            Known {
+                checkpoint,
+                certified: certified.clone(),
+                relay: relay.to_owned(),
+            },
+        );
+        while self.historic.len() > MAX_HISTORIC_CHECKPOINTS {
+            self.historic.pop_first();
+        }
+        Ok(CheckpointNews::NotNewer)
+    }
+
+    /// Checks a page of `address`'s history asked for with cursor `before`:
+    /// every entry's proof names its transfer, the address sends or receives
+    /// it, entries are newest first and distinct, the cursor moves back, and
+    /// each proof verifies against its certified checkpoint (fetched through
+    /// [`LightCore::on_historic_checkpoint`] when `NeedCheckpoint`).
+    pub fn check_history(
+        &self,
+        address: &Address,
+        before: Option<u64>,
+        page: &AccountHistory,
+    ) -> Result<Vec<VerifiedHistoryEntry>, Verdict> {
+        self.halted()?;
+        let lie = |why: String| Verdict::Lie(VerifyError::Proof(why));
+        if page.address != *address {
+            return Err(lie(format!(
+                "history of {} instead of {address}",
+                page.address
+            )));
+        }
+        if let Some(next) = page.next {
+            if page.entries.is_empty() || before.is_some_and(|b| next >= b) {
+                return Err(lie(format!("history cursor {next} does not move back")));
+            }
+        }
+        let mut seen = HashSet::new();
+        let mut previous = u64::MAX;
+        let mut entries = Vec::with_capacity(page.entries.len());
+        for entry in &page.entries {
+            let (transfer, proof) = (&entry.transaction.transfer, &entry.proof);
+            let id = entry.transaction.id();
+            if proof.id != id {
+                return Err(lie(format!(
+                    "history entry {id} carries a proof about {}",
+                    proof.id
+                )));
+            }
+            if (proof.from, proof.nonce) != (transfer.from, transfer.nonce) {
+                return Err(lie(format!(
+                    "history entry {id}: the proof names another sender or nonce"
+                )));
+            }
+            if transfer.from != *address && transfer.to != *address {
+                return Err(lie(format!(
+                    "history entry {id} neither pays nor is paid by {address}"
+                )));
+            }
+            if proof.checkpoint > previous || !seen.insert(id) {
+                return Err(lie(
+                    "history entries are not distinct and newest first".into()
+                ));
+            }
+            previous = proof.checkpoint;
+            let checkpoint = self.permanent(proof.checkpoint)?;
+            verify_transaction_proof(checkpoint, proof).map_err(Verdict::Lie)?;
+            let direction = match (transfer.from == *address, transfer.to == *address) {
+                (true, true) => Direction::SelfTransfer,
+                (true, false) => Direction::Out,
+                _ => Direction::In,
+            };
+            entries.push(VerifiedHistoryEntry {
+                id: id.to_string(),
+                from: transfer.from.to_string(),
+                to: transfer.to.to_string(),
+                amount: transfer.amount.to_string(),
+                fee: transfer.fee.to_string(),
+                nonce: transfer.nonce.to_string(),
+                memo: transfer.memo.clone(),
+                direction,
+                checkpoint: proof.checkpoint.to_string(),
+                checkpoint_time_ms: checkpoint.header().time_ms,
+            });
+        }
+        Ok(entries)
     }
 
     /// The newest verified checkpoint.
@@ -217,14 +390,20 @@ impl LightCore {
         &self.evidence
     }
 
-    fn against(&self, number: u64) -> Result<&VerifiedCheckpoint, Verdict> {
-        if let Some(e) = self.evidence.first() {
-            return Err(Verdict::Halted(format!(
+    /// Err once validators are proven to have equivocated.
+    fn halted(&self) -> Result<(), Verdict> {
+        match self.evidence.first() {
+            Some(e) => Err(Verdict::Halted(format!(
                 "validators signed two different checkpoints with number {} (relays {} and {}): \
                  more than a third of the stake is faulty, nothing can be verified on this network",
                 e.number, e.first_relay, e.second_relay
-            )));
+            ))),
+            None => Ok(()),
         }
+    }
+
+    fn against(&self, number: u64) -> Result<&VerifiedCheckpoint, Verdict> {
+        self.halted()?;
         if let Some(latest) = self.latest() {
             let newest = latest.checkpoint.number();
             if number.saturating_add(MAX_PROOF_LAG) < newest {
@@ -251,7 +430,20 @@ impl LightCore {
         verify_account_proof(checkpoint, proof).map_err(Verdict::Lie)
     }
 
-    /// Checks a transaction inclusion proof for transaction `id`.
+    /// A verified checkpoint for a proof of a permanent fact (an
+    /// inclusion): any age, from the window or the historic store.
+    fn permanent(&self, number: u64) -> Result<&VerifiedCheckpoint, Verdict> {
+        self.halted()?;
+        self.known
+            .get(&number)
+            .or_else(|| self.historic.get(&number))
+            .map(|k| &k.checkpoint)
+            .ok_or(Verdict::NeedCheckpoint(number))
+    }
+
+    /// Checks a transaction inclusion proof for transaction `id`. An
+    /// inclusion stays true, so the proof may name a checkpoint of any age
+    /// (`NeedCheckpoint`: verify it with [`LightCore::on_historic_checkpoint`]).
     pub fn check_inclusion(
         &self,
         id: &TxId,
@@ -263,7 +455,7 @@ impl LightCore {
                 proof.id
             ))));
         }
-        let checkpoint = self.against(proof.checkpoint)?;
+        let checkpoint = self.permanent(proof.checkpoint)?;
         verify_transaction_proof(checkpoint, proof).map_err(Verdict::Lie)
     }
 
@@ -487,6 +679,178 @@ mod tests {
                 .freshness(time + DEFAULT_STALE_AFTER_MS + 1)
                 .unwrap()
                 .stale
+        );
+    }
+
+    /// Two transfers between `a` and `b` in checkpoint 5 (a resigned copy of
+    /// the fixture's), as history entries of `a`, newest first.
+    fn history_fixture(f: &Fixture) -> (Address, CertifiedCheckpoint, AccountHistory) {
+        use ruv_protocol::api::HistoryEntry;
+        use ruv_protocol::checkpoint::transaction_leaf_value;
+        use ruv_protocol::smt::{SparseMerkleTree, TreeKind};
+        let (a, b) = (
+            SigningKey::from_seed(&[42; 32]),
+            SigningKey::from_seed(&[43; 32]),
+        );
+        let pay = |from: &SigningKey, to: &SigningKey, nonce: u64| {
+            ruv_protocol::Transfer {
+                chain_id: f.checkpoint.header.chain_id.clone(),
+                from: Address::from_public_key(from.public_key()),
+                to: Address::from_public_key(to.public_key()),
+                amount: 1_000 * nonce,
+                fee: 10_000,
+                nonce,
+                memo: String::new(),
+                public_key: from.public_key().clone(),
+            }
+            .sign(from, [nonce as u8; 32])
+            .unwrap()
+        };
+        let txs = [pay(&a, &b, 1), pay(&b, &a, 1)];
+        let mut tree = SparseMerkleTree::new(TreeKind::Transactions);
+        for tx in &txs {
+            let leaf = transaction_leaf_value(&tx.transfer.from, tx.transfer.nonce);
+            tree.insert(tx.id().0, &leaf).unwrap();
+        }
+        let root = Hash32(tree.root());
+        let certified = resigned(&f.checkpoint, |h| {
+            h.number = 5;
+            h.transaction_root = root;
+        });
+        let entries = txs
+            .iter()
+            .rev()
+            .map(|tx| HistoryEntry {
+                transaction: tx.clone(),
+                proof: TransactionProof {
+                    id: tx.id(),
+                    from: tx.transfer.from,
+                    nonce: tx.transfer.nonce,
+                    checkpoint: 5,
+                    proof: tree.prove(&tx.id().0).encode(),
+                },
+            })
+            .collect();
+        let address = Address::from_public_key(a.public_key());
+        let page = AccountHistory {
+            address,
+            entries,
+            next: None,
+        };
+        (address, certified, page)
+    }
+
+    #[test]
+    fn history_verifies_against_old_checkpoints_kept_apart() {
+        let mut f = fixture();
+        let (address, old, page) = history_fixture(&f);
+        // The newest checkpoint is 10: checkpoint 5 is far outside the
+        // proof lag, yet inclusions in it stay provable.
+        let newest = resigned(&f.checkpoint, |h| h.number = 10);
+        f.core.on_checkpoint("r1", &newest).unwrap();
+        assert_eq!(
+            f.core.check_history(&address, None, &page),
+            Err(Verdict::NeedCheckpoint(5))
+        );
+        assert_eq!(
+            f.core.on_historic_checkpoint("r1", &old),
+            Ok(CheckpointNews::NotNewer)
+        );
+        assert_eq!(f.core.latest().unwrap().checkpoint.number(), 10);
+        let entries = f.core.check_history(&address, None, &page).unwrap();
+        let directions: Vec<Direction> = entries.iter().map(|e| e.direction).collect();
+        assert_eq!(directions, vec![Direction::In, Direction::Out]);
+        assert_eq!(entries[1].amount, "1000");
+        assert_eq!(entries[0].checkpoint, "5");
+
+        // A conflicting certified header for 5 is evidence, and halts.
+        let other = resigned(&old, |h| h.time_ms += 1);
+        assert_eq!(
+            f.core.on_historic_checkpoint("r2", &other),
+            Ok(CheckpointNews::Equivocation)
+        );
+        assert!(matches!(
+            f.core.check_history(&address, None, &page),
+            Err(Verdict::Halted(_))
+        ));
+    }
+
+    #[test]
+    fn an_old_inclusion_stays_provable() {
+        let mut f = fixture();
+        f.core
+            .on_checkpoint("r1", &resigned(&f.checkpoint, |h| h.number = 10))
+            .unwrap();
+        let id = f.transaction.id;
+        assert_eq!(
+            f.core.check_inclusion(&id, &f.transaction),
+            Err(Verdict::NeedCheckpoint(1))
+        );
+        f.core.on_historic_checkpoint("r1", &f.checkpoint).unwrap();
+        assert_eq!(
+            f.core
+                .check_inclusion(&id, &f.transaction)
+                .unwrap()
+                .checkpoint,
+            1
+        );
+        // Balances still are not: an account proof at 1 is refused.
+        assert!(matches!(
+            f.core.check_account(&f.present),
+            Err(Verdict::Lie(_))
+        ));
+    }
+
+    #[test]
+    fn forged_history_entries_are_lies() {
+        let mut f = fixture();
+        let (address, old, page) = history_fixture(&f);
+        f.core.on_historic_checkpoint("r1", &old).unwrap();
+        let lies: Vec<(&str, AccountHistory)> = vec![
+            ("amount changed", {
+                let mut p = page.clone();
+                p.entries[0].transaction.transfer.amount += 1;
+                p
+            }),
+            ("proof of the other entry", {
+                let mut p = page.clone();
+                p.entries[0].proof = page.entries[1].proof.clone();
+                p
+            }),
+            ("proof dropped", {
+                let mut p = page.clone();
+                p.entries[0].proof.proof.clear();
+                p
+            }),
+            ("duplicate", {
+                let mut p = page.clone();
+                p.entries[1] = p.entries[0].clone();
+                p
+            }),
+            ("someone else's", {
+                let mut p = page.clone();
+                p.address = f.transaction.from;
+                p
+            }),
+            ("cursor does not move back", {
+                let mut p = page.clone();
+                p.next = Some(7);
+                p
+            }),
+        ];
+        for (what, lie) in lies {
+            let before = (what == "cursor does not move back").then_some(7);
+            assert!(
+                matches!(
+                    f.core.check_history(&address, before, &lie),
+                    Err(Verdict::Lie(_))
+                ),
+                "{what}"
+            );
+        }
+        assert_eq!(
+            f.core.check_history(&address, None, &page).unwrap().len(),
+            2
         );
     }
 }

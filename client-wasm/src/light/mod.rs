@@ -11,7 +11,10 @@
 //! - `waitForFinal(id)` resolves only with a verified inclusion proof, or a
 //!   verified proof that another transaction used the same nonce;
 //! - `submit(tx)` returns the relay's first status, which is *not* verified
-//!   (a relay can always claim "pending"): use `waitForFinal`.
+//!   (a relay can always claim "pending"): use `waitForFinal`;
+//! - `history(address)` resolves only with entries whose inclusion proofs
+//!   verified against certified checkpoints of any age (see
+//!   [`core`]'s History section); a page with one bad entry is a lie.
 
 pub mod core;
 
@@ -192,6 +195,25 @@ async fn verified<T>(
     request: Request,
     check: impl Fn(&LightCore, Reply) -> Result<T, Verdict>,
 ) -> Result<T, ClientError> {
+    verified_against(state, request, check, Needed::Recent).await
+}
+
+/// Where a checkpoint a proof names goes once verified.
+#[derive(Clone, Copy)]
+enum Needed {
+    /// The window of recent checkpoints (state proofs).
+    Recent,
+    /// The historic store when older than the newest verified checkpoint
+    /// (inclusion and history proofs, of any age); the window when newer.
+    Historic,
+}
+
+async fn verified_against<T>(
+    state: &State,
+    request: Request,
+    check: impl Fn(&LightCore, Reply) -> Result<T, Verdict>,
+    needed: Needed,
+) -> Result<T, ClientError> {
     let attempts = state.borrow().pool.relays().len() * 2 + 2;
     let mut last = ClientError::new(codes::CONNECTION, "no relay answered");
     for _ in 0..attempts {
@@ -218,7 +240,25 @@ async fn verified<T>(
             Err(Verdict::NeedCheckpoint(number)) => {
                 match pool.call(Request::GetCheckpoint(Some(number))).await {
                     Ok(Reply::Checkpoint(certified)) => {
-                        if let Err(error) = accept_checkpoint(state, &certified) {
+                        // A checkpoint newer than the newest verified one is news
+                        // either way (it also moves freshness and the proof lag).
+                        let newer = state
+                            .borrow()
+                            .core
+                            .latest()
+                            .is_none_or(|l| certified.header.number > l.checkpoint.number());
+                        let accepted = match needed {
+                            Needed::Recent => accept_checkpoint(state, &certified),
+                            Needed::Historic if newer => accept_checkpoint(state, &certified),
+                            Needed::Historic => {
+                                let relay = pool.url().unwrap_or_default();
+                                let mut s = state.borrow_mut();
+                                s.core
+                                    .on_historic_checkpoint(&relay, &certified)
+                                    .map(|_| ())
+                            }
+                        };
+                        if let Err(error) = accepted {
                             drop_relay(state, &error.to_string());
                             last = verification_failed(&error);
                         }
@@ -443,16 +483,16 @@ impl LightClient {
             let timeout = millis(timeout_ms, DEFAULT_FINAL_TIMEOUT_MS, "timeoutMs")?;
             let deadline = now_ms() + timeout;
             loop {
-                let included =
-                    verified(
-                        &state,
-                        Request::GetTransactionProof(id),
-                        |core, reply| match reply {
-                            Reply::TransactionProof(proof) => core.check_inclusion(&id, &proof),
-                            _ => Err(unexpected()),
-                        },
-                    )
-                    .await;
+                let included = verified_against(
+                    &state,
+                    Request::GetTransactionProof(id),
+                    |core, reply| match reply {
+                        Reply::TransactionProof(proof) => core.check_inclusion(&id, &proof),
+                        _ => Err(unexpected()),
+                    },
+                    Needed::Historic,
+                )
+                .await;
                 match included {
                     Ok(inclusion) => {
                         return Ok(to_js(&Finality {
@@ -484,6 +524,81 @@ impl LightClient {
                 }
                 sleep_or_wake(&state, remaining.min(FINAL_POLL_MS)).await;
             }
+        })
+    }
+
+    /// A page of `address`'s history, newest first: `{address, entries,
+    /// next?}` where every entry (`{id, from, to, amount, fee, nonce, memo,
+    /// direction, checkpoint, checkpointTimeMs}`) carried an inclusion proof
+    /// that verified against its certified checkpoint. Options: `before` (a
+    /// previous page's `next`), `limit` (1 to 50, default 20). A relay whose
+    /// page holds one entry that does not verify is dropped and the next one
+    /// asked. Relays can leave entries out; they cannot invent one.
+    #[wasm_bindgen(unchecked_return_type = "Promise<VerifiedHistoryPage>")]
+    pub fn history(
+        &self,
+        address: String,
+        #[wasm_bindgen(unchecked_param_type = "HistoryOptions | undefined")] options: JsValue,
+    ) -> Promise {
+        let state = self.state.clone();
+        future_to_promise(async move {
+            let address = parse_address(&address)?;
+            let options: HistoryOptions = if options.is_undefined() || options.is_null() {
+                HistoryOptions::default()
+            } else {
+                let text = js_sys::JSON::stringify(&options)
+                    .ok()
+                    .and_then(|t| t.as_string())
+                    .unwrap_or_default();
+                serde_json::from_str(&text).map_err(|e| {
+                    ClientError::new(codes::INVALID_PARAMS, format!("history options: {e}"))
+                })?
+            };
+            let before = options
+                .before
+                .as_deref()
+                .map(ruv_protocol::serde_bytes::u64_string::parse)
+                .transpose()
+                .map_err(|e| ClientError::new(codes::INVALID_PARAMS, format!("before: {e}")))?;
+            let limit = match options.limit {
+                None => api::limits::DEFAULT_HISTORY_PAGE,
+                Some(v)
+                    if v >= 1.0
+                        && v <= api::limits::MAX_HISTORY_PAGE as f64
+                        && v.fract() == 0.0 =>
+                {
+                    v as usize
+                }
+                Some(_) => {
+                    return Err(ClientError::new(
+                        codes::INVALID_PARAMS,
+                        format!("limit must be 1 to {}", api::limits::MAX_HISTORY_PAGE),
+                    )
+                    .into())
+                }
+            };
+            let params = api::HistoryParams {
+                address,
+                before,
+                limit: Some(limit),
+            };
+            let page = verified_against(
+                &state,
+                Request::GetHistory(params),
+                |core, reply| match reply {
+                    Reply::History(page) => core
+                        .check_history(&address, before, &page)
+                        .map(|entries| (entries, page.next)),
+                    _ => Err(unexpected()),
+                },
+                Needed::Historic,
+            )
+            .await?;
+            Ok(to_js(&HistoryPage {
+                address: address.to_string(),
+                entries: page.0,
+                next: page.1.map(|n| n.to_string()),
+            })?)
         })
     }
 
@@ -686,6 +801,23 @@ struct Finality {
     reason: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     by: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HistoryOptions {
+    #[serde(default)]
+    before: Option<String>,
+    #[serde(default)]
+    limit: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct HistoryPage {
+    address: String,
+    entries: Vec<core::VerifiedHistoryEntry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
 }
 
 #[derive(Serialize)]

@@ -179,6 +179,7 @@ pub(crate) fn reply_to_js(reply: Reply) -> Result<JsValue, ClientError> {
         Reply::Checkpoint(c) => to_js(&c),
         Reply::AccountProof(p) => to_js(&p),
         Reply::TransactionProof(p) => to_js(&p),
+        Reply::History(h) => to_js(&h),
     }
 }
 

@@ -13,7 +13,7 @@ use ruv_protocol::api::{
     self, limits, ws_methods, AccountInfo, AddressParams, ApiError, NetworkStatus, SubmitParams,
     SubscriptionParams, TxIdParams, TxState, TxStatus, WsEvent, WsRequest, WsServerMessage,
 };
-use ruv_protocol::api::{CheckpointParams, NonceParams};
+use ruv_protocol::api::{AccountHistory, CheckpointParams, HistoryParams, NonceParams};
 use ruv_protocol::checkpoint::CertifiedCheckpoint;
 use ruv_protocol::light::{AccountProof, TransactionProof};
 use ruv_protocol::{Address, SignedTransfer, TxId};
@@ -76,6 +76,8 @@ pub enum Request {
     GetTransactionProof(TxId),
     /// `get_nonce_proof`.
     GetNonceProof(Address, u64),
+    /// `get_history`.
+    GetHistory(HistoryParams),
 }
 
 /// A checked answer.
@@ -99,6 +101,9 @@ pub enum Reply {
     /// Answer to [`Request::GetTransactionProof`] or [`Request::GetNonceProof`]
     /// (shape checked, not yet verified).
     TransactionProof(TransactionProof),
+    /// Answer to [`Request::GetHistory`]: the account asked about, at most
+    /// the entries asked for (shape checked, proofs not yet verified).
+    History(Box<AccountHistory>),
 }
 
 /// What a frame from the relay amounts to.
@@ -137,6 +142,8 @@ enum Expect {
     AccountProof(Address),
     TransactionProof(TxId),
     NonceProof(Address, u64),
+    /// The account and the most entries the page may hold.
+    History(Address, usize),
 }
 
 #[derive(Debug)]
@@ -318,6 +325,14 @@ impl ClientCore {
                 ws_methods::GET_NONCE_PROOF,
                 to_value(&NonceParams { address, nonce })?,
                 Expect::NonceProof(address, nonce),
+            ),
+            Request::GetHistory(params) => (
+                ws_methods::GET_HISTORY,
+                to_value(&params)?,
+                Expect::History(
+                    params.address,
+                    params.limit.unwrap_or(limits::DEFAULT_HISTORY_PAGE),
+                ),
             ),
         };
         self.enqueue(method, params, expect, now, timeout_ms)
@@ -643,6 +658,22 @@ impl ClientCore {
                     )));
                 }
                 Ok(Reply::TransactionProof(proof))
+            }
+            Expect::History(address, limit) => {
+                let page: AccountHistory = parse(value, "history")?;
+                if page.address != address {
+                    return Err(bad_response(format!(
+                        "asked for the history of {address}, relay answered for {}",
+                        page.address
+                    )));
+                }
+                if page.entries.len() > limit {
+                    return Err(bad_response(format!(
+                        "asked for at most {limit} history entries, relay sent {}",
+                        page.entries.len()
+                    )));
+                }
+                Ok(Reply::History(Box::new(page)))
             }
         }
     }

@@ -450,6 +450,18 @@ impl Checkpointer {
         self.state.prove_nonce(from, nonce)
     }
 
+    /// A page of an account's verified history, newest first: the included
+    /// transactions it sent or received at positions below `before`, at most
+    /// `limit`, each with its inclusion proof (see `CertifiedState::history`).
+    pub fn history(
+        &mut self,
+        address: &Address,
+        before: Option<u64>,
+        limit: usize,
+    ) -> ruv_protocol::api::AccountHistory {
+        self.state.history(address, before, limit)
+    }
+
     /// Accounts whose state changed in the latest certified checkpoint.
     pub fn latest_changes(&self) -> &[Address] {
         self.state.latest_changes()

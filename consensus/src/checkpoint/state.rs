@@ -12,13 +12,14 @@
 
 use super::CheckpointError;
 use crate::vertex::{Vertex, VertexId};
+use ruv_protocol::api::AccountHistory;
 use ruv_protocol::checkpoint::{
     account_leaf_value, anchor_hash, transaction_leaf_value, CheckpointHeader, Hash32,
     ValidatorSet, CHECKPOINT_VERSION,
 };
 use ruv_protocol::light::{AccountProof, TransactionProof};
 use ruv_protocol::smt::{SparseMerkleTree, TreeKind, EMPTY_ROOT};
-use ruv_protocol::{Account, Address, Genesis, Ledger, TxId};
+use ruv_protocol::{Account, Address, Genesis, Ledger, SignedTransfer, TxId};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -35,8 +36,8 @@ pub(crate) struct Derived {
     updates: Vec<(Address, Account)>,
     /// The ledger after the checkpoint (None: unchanged, a heartbeat).
     ledger: Option<Ledger>,
-    /// Transactions first included: (id, sender, nonce).
-    txs: Vec<(TxId, Address, u64)>,
+    /// Transactions first included, in application order.
+    txs: Vec<(TxId, Arc<SignedTransfer>)>,
     /// The tree over them.
     tx_tree: SparseMerkleTree,
 }
@@ -72,6 +73,15 @@ pub(crate) struct CertifiedState {
     by_nonce: HashMap<(Address, u64), TxId>,
     /// Accounts that changed in the latest checkpoint.
     latest_changes: Vec<Address>,
+    /// Per account, the included transactions it sent or received, oldest
+    /// first (checkpoint order, then application order): positions never
+    /// change, so a position is a stable history cursor. Not capped per
+    /// account: a cap would let anyone push a victim's real payments out of
+    /// its history with dust. It grows with the chain like `included`
+    /// (one or two ids per transaction), and is rebuilt by `adopt` on restore.
+    history: HashMap<Address, Vec<TxId>>,
+    /// The included transactions' bodies (shared with the vertices).
+    bodies: HashMap<TxId, Arc<SignedTransfer>>,
 }
 
 impl CertifiedState {
@@ -125,6 +135,8 @@ impl CertifiedState {
             tx_keys: HashMap::new(),
             by_nonce: HashMap::new(),
             latest_changes: Vec::new(),
+            history: HashMap::new(),
+            bodies: HashMap::new(),
         })
     }
 
@@ -212,7 +224,7 @@ impl CertifiedState {
                 tx_tree
                     .insert(tx_id.0, &transaction_leaf_value(&from, nonce))
                     .map_err(|e| DeriveError::Invalid(e.to_string()))?;
-                txs.push((*tx_id, from, nonce));
+                txs.push((*tx_id, tx.clone()));
             }
         }
         let updates: Vec<(Address, Account)> = touched
@@ -298,10 +310,16 @@ impl CertifiedState {
             self.ledger = ledger;
         }
         self.covered.extend(derived.covered.iter().copied());
-        for (id, from, nonce) in &derived.txs {
-            self.included.insert(*id, number);
-            self.tx_keys.insert(*id, (*from, *nonce));
-            self.by_nonce.insert((*from, *nonce), *id);
+        for (id, tx) in derived.txs {
+            let (from, to, nonce) = (tx.transfer.from, tx.transfer.to, tx.transfer.nonce);
+            self.included.insert(id, number);
+            self.tx_keys.insert(id, (from, nonce));
+            self.by_nonce.insert((from, nonce), id);
+            self.history.entry(from).or_default().push(id);
+            if to != from {
+                self.history.entry(to).or_default().push(id);
+            }
+            self.bodies.insert(id, tx);
         }
         self.tx_trees.insert(number, derived.tx_tree);
         self.latest_changes = derived.updates.iter().map(|(a, _)| *a).collect();
@@ -327,6 +345,41 @@ impl CertifiedState {
     pub(crate) fn prove_nonce(&mut self, from: &Address, nonce: u64) -> Option<TransactionProof> {
         let id = *self.by_nonce.get(&(*from, nonce))?;
         self.prove_transaction(&id)
+    }
+
+    /// A page of `address`'s history, newest first: at most `limit` included
+    /// transactions it sent or received at positions below `before` (all
+    /// when None), each with its inclusion proof. `next` is the position to
+    /// pass as `before` for the older page.
+    pub(crate) fn history(
+        &mut self,
+        address: &Address,
+        before: Option<u64>,
+        limit: usize,
+    ) -> AccountHistory {
+        let ids = self.history.get(address).map_or(&[][..], Vec::as_slice);
+        let end = before.map_or(ids.len(), |b| {
+            usize::try_from(b).map_or(ids.len(), |b| b.min(ids.len()))
+        });
+        let start = end.saturating_sub(limit);
+        let page: Vec<TxId> = ids[start..end].iter().rev().copied().collect();
+        let mut entries = Vec::with_capacity(page.len());
+        for id in page {
+            let (Some(tx), Some(proof)) =
+                (self.bodies.get(&id).cloned(), self.prove_transaction(&id))
+            else {
+                continue; // every indexed id is included with a body (see `adopt`)
+            };
+            entries.push(ruv_protocol::api::HistoryEntry {
+                transaction: (*tx).clone(),
+                proof,
+            });
+        }
+        AccountHistory {
+            address: *address,
+            entries,
+            next: (start > 0).then_some(start as u64),
+        }
     }
 
     /// A transaction's inclusion proof, if it is in a certified checkpoint.

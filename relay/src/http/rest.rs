@@ -11,7 +11,8 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use ruv_protocol::api::{
-    codes, limits, AccountInfo, ApiError, FaucetRequest, FeeEstimate, NetworkStatus, TxStatus,
+    codes, limits, AccountHistory, AccountInfo, ApiError, FaucetRequest, FeeEstimate,
+    HistoryParams, NetworkStatus, TxStatus,
 };
 use ruv_protocol::checkpoint::CertifiedCheckpoint;
 use ruv_protocol::light::{AccountProof, TransactionProof};
@@ -31,6 +32,7 @@ pub(super) fn routes() -> Router<Arc<RelayState>> {
         .route("/accounts/{address}", get(account))
         .route("/accounts/{address}/proof", get(account_proof))
         .route("/accounts/{address}/nonces/{nonce}/proof", get(nonce_proof))
+        .route("/accounts/{address}/history", get(history))
         .route("/checkpoints/latest", get(latest_checkpoint))
         .route("/checkpoints/{number}", get(checkpoint))
         .route("/transactions/{id}/proof", get(transaction_proof))
@@ -120,6 +122,45 @@ async fn nonce_proof(
     Ok(Json(
         state.nonce_proof(parse_address(&address)?, nonce).await?,
     ))
+}
+
+/// The query of `GET /accounts/{address}/history`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HistoryQuery {
+    before: Option<String>,
+    limit: Option<String>,
+}
+
+async fn history(
+    State(state): Shared,
+    Path(address): Path<String>,
+    query: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<AccountHistory>> {
+    let Query(query) = query.map_err(|e| ApiError::new(codes::MALFORMED_JSON, e.body_text()))?;
+    let number = |name: &str, text: &str| {
+        ruv_protocol::serde_bytes::u64_string::parse(text).map_err(|e| {
+            ApiError::new(
+                codes::MALFORMED_JSON,
+                format!("{name} {text:?} is not a decimal number: {e}"),
+            )
+        })
+    };
+    let before = query
+        .before
+        .as_deref()
+        .map(|t| number("before", t))
+        .transpose()?;
+    let limit = match query.limit.as_deref() {
+        Some(text) => Some(usize::try_from(number("limit", text)?).unwrap_or(usize::MAX)),
+        None => None,
+    };
+    let params = HistoryParams {
+        address: parse_address(&address)?,
+        before,
+        limit,
+    };
+    Ok(Json(state.history(params).await?))
 }
 
 async fn latest_checkpoint(State(state): Shared) -> ApiResult<Json<CertifiedCheckpoint>> {

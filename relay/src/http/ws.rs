@@ -23,7 +23,7 @@ use ruv_protocol::api::{
     codes, limits, ws_methods, AddressParams, ApiError, SubscriptionParams, TxIdParams, TxState,
     WsEvent, WsRequest, WsServerMessage,
 };
-use ruv_protocol::api::{CheckpointParams, NonceParams, SubscribeAccountParams};
+use ruv_protocol::api::{CheckpointParams, HistoryParams, NonceParams, SubscribeAccountParams};
 use ruv_protocol::{Address, TxId};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -351,6 +351,10 @@ impl Session {
             ws_methods::GET_NONCE_PROOF => {
                 let p: NonceParams = params(request.params)?;
                 Ok((json(&state.nonce_proof(p.address, p.nonce).await?), none))
+            }
+            ws_methods::GET_HISTORY => {
+                let p: HistoryParams = params(request.params)?;
+                Ok((json(&state.history(p).await?), none))
             }
             ws_methods::SUBSCRIBE_CHECKPOINTS => {
                 let _: serde_json::Map<String, serde_json::Value> = match request.params {

@@ -5,7 +5,7 @@
 
 use super::snapshot::Snapshot;
 use crate::peer::PeerNetwork;
-use ruv_protocol::api::{codes, ApiError, TxStatus};
+use ruv_protocol::api::{codes, AccountHistory, ApiError, HistoryParams, TxStatus};
 use ruv_protocol::checkpoint::CertifiedCheckpoint;
 use ruv_protocol::light::{AccountProof, TransactionProof};
 use ruv_protocol::{Address, SignedTransfer, TxId};
@@ -25,6 +25,8 @@ pub(super) enum Query {
     AccountProof(Address, oneshot::Sender<Option<AccountProof>>),
     TransactionProof(TxId, oneshot::Sender<Option<TransactionProof>>),
     NonceProof(Address, u64, oneshot::Sender<Option<TransactionProof>>),
+    /// A page of an account's history; the limit is already checked.
+    History(HistoryParams, usize, oneshot::Sender<AccountHistory>),
 }
 
 /// What the driver receives from handles.
@@ -109,6 +111,16 @@ impl NodeHandle {
     ) -> Result<Option<TransactionProof>, ApiError> {
         self.ask(|reply| Query::NonceProof(from, nonce, reply))
             .await
+    }
+
+    /// A page of an account's history, newest first, with inclusion proofs
+    /// (`limit` checked by the caller).
+    pub async fn history(
+        &self,
+        params: HistoryParams,
+        limit: usize,
+    ) -> Result<AccountHistory, ApiError> {
+        self.ask(|reply| Query::History(params, limit, reply)).await
     }
 
     /// Hands a checked transaction to the engine and waits for its first

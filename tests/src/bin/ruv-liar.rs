@@ -21,7 +21,7 @@ struct Args {
     listen: SocketAddr,
     /// honest, forge-checkpoint, truncate-certificate, bad-signature,
     /// replay-other-network, stale, change-balance, change-sibling,
-    /// equivocate or withhold.
+    /// equivocate, withhold or forge-history.
     #[arg(long)]
     mode: LieMode,
     /// replay-other-network: a certified checkpoint (JSON) of another network.
