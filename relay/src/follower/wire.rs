@@ -2,7 +2,7 @@
 //! `GET /api/v1/checkpoints/{number}/vertices?start=K`
 //! (`application/octet-stream`).
 //!
-//! Layout (ruv-protocol codec, big-endian lengths as everywhere):
+//! Layout (ruv-protocol codec, little-endian integers as everywhere):
 //! `u32 len + StoredCheckpoint encoding` (the certificate and its anchor),
 //! `u32 total` (vertices checkpoint `number` adds), `u32 start` (index of
 //! the first vertex on this page), `u32 count`, then `count` times
