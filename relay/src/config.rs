@@ -258,7 +258,9 @@ impl RunOptions {
             return Err(ConfigError::Missing("key-file"));
         }
         for upstream in &upstreams {
-            if !(upstream.starts_with("http://") || upstream.starts_with("https://")) {
+            // Plain HTTP only: the relay is built without a TLS client
+            // (followers verify what they fetch; see docs/relay.md).
+            if !upstream.starts_with("http://") {
                 return Err(ConfigError::Invalid {
                     option: "upstream",
                     reason: format!("{upstream:?}: an upstream is http://host:port"),

@@ -4,7 +4,8 @@
 //! forwarded, becomes final and is proven (verified against genesis) on
 //! every relay, followers included; a follower stopped while the network
 //! moves on by many checkpoints catches up after a restart and proves the
-//! new state; a follower whose only upstream lies (a forged certificate, a
+//! new state, while the other one fails over when its first upstream
+//! validator goes away (and keeps following once it is back); a follower whose only upstream lies (a forged certificate, a
 //! tampered vertex) adopts nothing from it and keeps serving its last
 //! verified state, then catches up once the upstream is honest again.
 
@@ -196,27 +197,37 @@ async fn followers_serve_verified_state_forward_submissions_and_catch_up() {
     .await;
     assert_eq!(stored["status"], "accepted", "{stored}");
 
-    // Follower b stops; the network moves on by many checkpoints.
+    // Follower b stops, and so does validator 0 (follower a's first
+    // upstream); the network moves on by many checkpoints. Follower a fails
+    // over to its next upstream, for syncing and for forwarding.
     let exit = followers[1].terminate().await;
     assert!(exit.success(), "follower exited with {exit} after SIGTERM");
-    let stopped_at = verified_latest(&net.anchor, &urls[0]).await.unwrap();
+    let exit = net.validators[0].terminate().await;
+    assert!(exit.success(), "validator exited with {exit} after SIGTERM");
+    let stopped_at = verified_latest(&net.anchor, &urls[1]).await.unwrap();
     let mut balance = 5_000_000;
     let mut last = first;
     for nonce in 2..=6 {
         let amount = 1_000_000 * nonce;
         balance += amount;
         last = net.transfer(bob, amount, nonce);
-        let via = &urls[nonce as usize % OPERATORS];
+        // Every other transfer through follower a, the rest through validators 1-3.
+        let via = if nonce % 2 == 0 {
+            &follower_urls[0]
+        } else {
+            &urls[1 + nonce as usize % 3]
+        };
         let (code, body) = post(format!("{via}/api/v1/transactions"), &last).await;
         assert_eq!(code, 202, "{body}");
-        proven_final(&net.anchor, &urls[0], &last, bob, balance).await;
+        proven_final(&net.anchor, &urls[1], &last, bob, balance).await;
     }
     let target = stopped_at + 10;
     eventually(
         &format!("the network reaches checkpoint {target}"),
-        || async { (verified_latest(&net.anchor, &urls[0]).await? >= target).then_some(()) },
+        || async { (verified_latest(&net.anchor, &urls[1]).await? >= target).then_some(()) },
     )
     .await;
+    proven_final(&net.anchor, &follower_urls[0], &last, bob, balance).await;
 
     // Restarted, it resumes from its database and catches up checkpoint by
     // checkpoint from certified state, proving the new state.
@@ -226,8 +237,16 @@ async fn followers_serve_verified_state_forward_submissions_and_catch_up() {
         (verified_latest(&net.anchor, &follower_urls[1]).await? >= target).then_some(())
     })
     .await;
-    // The other follower followed all along.
-    proven_final(&net.anchor, &follower_urls[0], &last, bob, balance).await;
+    // Validator 0 comes back and catches up; the followers keep following.
+    start_and_wait(&mut net.validators[0], net.coordinator.path()).await;
+    proven_final(&net.anchor, &urls[0], &last, bob, balance).await;
+    let later = verified_latest(&net.anchor, &urls[0]).await.unwrap();
+    for url in &follower_urls {
+        eventually(&format!("{url} follows past {later}"), || async {
+            (verified_latest(&net.anchor, url).await? >= later).then_some(())
+        })
+        .await;
+    }
 }
 
 /// How the proxy in front of a validator lies about checkpoint sync pages.

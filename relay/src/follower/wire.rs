@@ -110,3 +110,82 @@ pub fn decode_page(bytes: &[u8]) -> Result<SyncPage, DecodeError> {
         vertices,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ruv_protocol::checkpoint::{Certificate, CheckpointHeader, Hash32, CHECKPOINT_VERSION};
+
+    fn checkpoint() -> StoredCheckpoint {
+        let header = CheckpointHeader {
+            version: CHECKPOINT_VERSION,
+            chain_id: "wire-test".into(),
+            genesis_hash: Hash32([1; 32]),
+            epoch: 0,
+            number: 7,
+            previous: Hash32([2; 32]),
+            anchor: Hash32([3; 32]),
+            state_root: Hash32([4; 32]),
+            transaction_root: Hash32([5; 32]),
+            transaction_count: 0,
+            circulating: 10,
+            burned: 0,
+            time_ms: 1,
+            validator_set_hash: Hash32([6; 32]),
+            next_validator_set_hash: Hash32::ZERO,
+        };
+        StoredCheckpoint {
+            certificate: Certificate {
+                header,
+                validator_count: 4,
+                signers: Vec::new(),
+                signatures: Vec::new(),
+            },
+            anchor: vec![ruv_consensus::VertexId([9; 32])],
+        }
+    }
+
+    #[test]
+    fn pages_round_trip_and_split_by_size() {
+        let cp = checkpoint();
+        // Vertices of the largest size: a page holds only a few.
+        let big: Vec<Arc<[u8]>> = (0..12u8)
+            .map(|i| Arc::from(vec![i; MAX_VERTEX_LEN].as_slice()))
+            .collect();
+        let mut held = Vec::new();
+        let mut pages = 0;
+        while held.len() < big.len() {
+            let bytes = encode_page(&cp, &big, held.len());
+            assert!(bytes.len() <= MAX_PAGE_LEN);
+            let page = decode_page(&bytes).unwrap();
+            assert_eq!(page.checkpoint, cp);
+            assert_eq!((page.total, page.start as usize), (12, held.len()));
+            assert!(!page.vertices.is_empty());
+            held.extend(page.vertices);
+            pages += 1;
+        }
+        assert_eq!(held, big);
+        assert!(pages >= 3, "{pages} pages");
+        let empty = decode_page(&encode_page(&cp, &[], 0)).unwrap();
+        assert_eq!((empty.total, empty.vertices.len()), (0, 0));
+    }
+
+    #[test]
+    fn malformed_pages_are_refused_without_panicking() {
+        let cp = checkpoint();
+        let vertices: Vec<Arc<[u8]>> = vec![Arc::from(&b"vertex"[..])];
+        let page = encode_page(&cp, &vertices, 0);
+        for len in 0..page.len() {
+            assert!(decode_page(&page[..len]).is_err(), "truncated to {len}");
+        }
+        let mut trailing = page.clone();
+        trailing.push(0);
+        assert!(decode_page(&trailing).is_err());
+        // A count beyond the declared total.
+        let stored_len = u32::from_le_bytes(page[..4].try_into().unwrap()) as usize;
+        let mut lying = page.clone();
+        lying[4 + stored_len..8 + stored_len].copy_from_slice(&0u32.to_le_bytes());
+        assert!(decode_page(&lying).is_err());
+        assert!(decode_page(&vec![0; MAX_PAGE_LEN + 1]).is_err());
+    }
+}
