@@ -270,6 +270,14 @@ impl FollowerCore {
         self.certified.values().next_back()
     }
 
+    /// Transactions included by the adopted checkpoints.
+    pub fn included_count(&self) -> u64 {
+        self.certified
+            .values()
+            .map(|c| c.certificate.header.transaction_count)
+            .sum()
+    }
+
     /// An adopted checkpoint by number.
     pub fn certified(&self, number: u64) -> Option<&StoredCheckpoint> {
         self.certified.get(&number)
@@ -307,5 +315,112 @@ impl FollowerCore {
     /// The inclusion proof of the transaction that used `nonce` of `from`.
     pub fn prove_nonce(&mut self, from: &Address, nonce: u64) -> Option<TransactionProof> {
         self.state.prove_nonce(from, nonce)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ruv_protocol::checkpoint::{Certificate, CheckpointHeader, Hash32};
+    use ruv_protocol::SigningKey;
+
+    struct Net {
+        genesis: Genesis,
+        keys: Vec<SigningKey>,
+        _dir: tempfile::TempDir,
+    }
+
+    fn net() -> Net {
+        let dir = tempfile::tempdir().unwrap();
+        let files = crate::devnet::init(dir.path(), 4).unwrap();
+        let genesis =
+            Genesis::from_json(&std::fs::read_to_string(&files.genesis).unwrap()).unwrap();
+        let keys = files
+            .relay_keys
+            .iter()
+            .map(|k| crate::keys::load(k).unwrap())
+            .collect();
+        Net {
+            genesis,
+            keys,
+            _dir: dir,
+        }
+    }
+
+    /// The heartbeat checkpoint after `core`'s latest, as honest validators derive it.
+    fn heartbeat(net: &Net, core: &FollowerCore) -> CheckpointHeader {
+        let validators = ValidatorSet::from_genesis(&net.genesis).unwrap();
+        let mut state = CertifiedState::genesis(&net.genesis, &validators).unwrap();
+        assert_eq!(core.next_number(), 1);
+        state.derive(&[], 1_000, &HashMap::new()).unwrap().header
+    }
+
+    fn certify(net: &Net, header: CheckpointHeader, signers: &[u16]) -> StoredCheckpoint {
+        let signatures = signers
+            .iter()
+            .map(|i| header.sign(&net.keys[*i as usize], [7; 32]).unwrap())
+            .collect();
+        StoredCheckpoint {
+            certificate: Certificate {
+                header,
+                validator_count: net.keys.len() as u16,
+                signers: signers.to_vec(),
+                signatures,
+            },
+            anchor: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn adopts_only_what_a_quorum_certified_and_the_follower_derives() {
+        let net = net();
+        let mut core = FollowerCore::new(&net.genesis).unwrap();
+        let header = heartbeat(&net, &core);
+
+        // Two of four validators are not more than 2/3 of the stake.
+        let weak = certify(&net, header.clone(), &[0, 1]);
+        assert!(matches!(
+            core.offer(weak, &[]),
+            Err(Refusal::Certificate(_))
+        ));
+        // A quorum signing a header that does not follow from the vertices.
+        let mut lie = header.clone();
+        lie.state_root = Hash32([9; 32]);
+        let lie = certify(&net, lie, &[0, 1, 2]);
+        assert_eq!(core.offer(lie, &[]).unwrap_err(), Refusal::Header);
+        // An anchor that is not the certified one.
+        let mut moved = certify(&net, header.clone(), &[0, 1, 2]);
+        moved.anchor = vec![VertexId([5; 32])];
+        assert_eq!(core.offer(moved, &[]).unwrap_err(), Refusal::Anchor);
+        // A certified anchor whose vertices are not offered.
+        let mut needs = header.clone();
+        needs.anchor = anchor_hash(&[[5; 32]]);
+        let mut needs = certify(&net, needs, &[1, 2, 3]);
+        needs.anchor = vec![VertexId([5; 32])];
+        assert_eq!(
+            core.offer(needs, &[]).unwrap_err(),
+            Refusal::Missing(VertexId([5; 32]))
+        );
+        // A vertex that does not decode.
+        let good = certify(&net, header, &[0, 1, 2]);
+        assert!(matches!(
+            core.offer(good.clone(), &[Arc::from(&b"junk"[..])]),
+            Err(Refusal::Vertex { index: 0, .. })
+        ));
+        // Nothing moved; the honest checkpoint is adopted, once.
+        assert!(core.latest().is_none());
+        let adopted = core.offer(good.clone(), &[]).unwrap();
+        assert_eq!(adopted.checkpoint, good);
+        assert_eq!(core.next_number(), 2);
+        assert_eq!(
+            core.offer(good, &[]).unwrap_err(),
+            Refusal::WrongNumber {
+                expected: 2,
+                got: 1
+            }
+        );
+        assert!(core
+            .prove_account(&Address::from_public_key(net.keys[0].public_key()))
+            .is_some());
     }
 }

@@ -113,7 +113,7 @@ impl FollowerNode {
                 .accounts()
                 .map(|(address, account)| (*address, *account))
                 .collect(),
-            accepted_transactions: 0,
+            accepted_transactions: core.included_count(),
             pending_transactions: 0,
             latest_checkpoint: core.latest().map(|c| Arc::new(c.certificate.to_json())),
             pending_by_sender: Default::default(),
