@@ -84,6 +84,18 @@ impl Devnet {
         devnet
     }
 
+    /// Starts a follower relay (no validator key) of every relay here, in
+    /// this devnet's folder; with `faucet`, it runs the devnet faucet too
+    /// (its payments are forwarded to the validators like any submission).
+    pub async fn start_follower(&self, name: &str, faucet: bool) -> RunningRelay {
+        let mut config = relay_config(&self.files, self.dir.path(), 0, faucet, Vec::new());
+        config.key_file = None;
+        config.upstreams = (0..self.relays.len()).map(|i| self.url(i)).collect();
+        config.data_dir = self.dir.path().join(format!("data-{name}"));
+        config.name = name.to_owned();
+        ruv_relay::start(config).await.unwrap()
+    }
+
     /// Waits until every relay has a link to every other (fails after 30 s).
     pub async fn wait_for_mesh(&self) {
         let want = self.relays.len() - 1;
