@@ -88,6 +88,8 @@ enum FetchError {
     Status(u16),
     #[error("page larger than {} bytes", wire::MAX_PAGE_LEN)]
     TooLarge,
+    #[error("checkpoint vertices larger than {} bytes", wire::MAX_CHECKPOINT_BYTES)]
+    CheckpointTooLarge,
     #[error("page does not decode: {0}")]
     Decode(#[from] ruv_protocol::codec::DecodeError),
     #[error("inconsistent pages: {0}")]
@@ -442,6 +444,7 @@ async fn fetch(
 ) -> Result<Option<(StoredCheckpoint, Vec<Arc<[u8]>>)>, FetchError> {
     let mut checkpoint: Option<StoredCheckpoint> = None;
     let mut vertices: Vec<Arc<[u8]>> = Vec::new();
+    let mut held_bytes = 0usize;
     loop {
         let url = format!(
             "{base}/api/v1/checkpoints/{number}/vertices?start={}",
@@ -477,6 +480,10 @@ async fn fetch(
         }
         if page.vertices.is_empty() && vertices.len() < page.total as usize {
             return Err(FetchError::Pages("an empty page before the end"));
+        }
+        held_bytes += page.vertices.iter().map(|v| v.len()).sum::<usize>();
+        if held_bytes > wire::MAX_CHECKPOINT_BYTES {
+            return Err(FetchError::CheckpointTooLarge);
         }
         vertices.extend(page.vertices);
         if vertices.len() >= page.total as usize {

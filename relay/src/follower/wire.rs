@@ -24,9 +24,14 @@ pub const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
 /// A page's encoding is never longer than this (what a follower accepts).
 pub const MAX_PAGE_LEN: usize =
     MAX_PAGE_BYTES + MAX_VERTEX_LEN + MAX_CERTIFICATE_LEN + MAX_ANCHOR_VERTICES * 32 + 64;
-/// Vertices one checkpoint may add, as a follower accepts it (a bound on
-/// what one lying upstream can make a follower hold in memory).
+/// Vertices one checkpoint may add, as a follower accepts it.
 pub const MAX_CHECKPOINT_VERTICES: u32 = 1 << 20;
+/// Bytes of signed vertices one checkpoint may add, as a follower accepts
+/// it: with [`MAX_CHECKPOINT_VERTICES`], the bound on what one lying
+/// upstream can make a follower hold in memory before it can check
+/// anything. An honest checkpoint this large would stall followers (not
+/// validators) until the limit is raised.
+pub const MAX_CHECKPOINT_BYTES: usize = 256 * 1024 * 1024;
 
 /// One page of a checkpoint's vertices.
 #[derive(Debug, Clone, PartialEq, Eq)]
