@@ -349,6 +349,41 @@ async fn accounts_faucet_transfer_history_and_lies() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_alone_gives_verified_answers() {
+    let devnet = Devnet::start(2).await;
+    // A follower (no validator key) running the faucet: its payments and
+    // transfers are forwarded to the validators; its proofs are its own.
+    let follower = devnet.start_follower("follower", true).await;
+    let home = Home::new();
+    init(
+        &home,
+        &devnet.files.genesis,
+        &[format!("http://{}", follower.addr)],
+    );
+    let alice = home.json(&["account", "create", "--name", "alice"]);
+    let bob = home.json(&["account", "create", "--name", "bob"])["address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(first_balance(&home, "bob")["balance"], "0");
+    let paid = home.json(&["faucet", "alice"]);
+    assert_eq!(paid["status"], "final", "{paid}");
+    let funded = home.json(&["balance", "alice"]);
+    assert_eq!(funded["address"], alice["address"]);
+    assert!(micro(&funded["balance"]) > 0, "{funded}");
+    let sent = home.json(&[
+        "transfer", "--from", "alice", "--to", &bob, "--amount", "3", "--yes",
+    ]);
+    assert_eq!(sent["status"], "final", "{sent}");
+    assert_eq!(micro(&home.json(&["balance", &bob])["balance"]), 3_000_000);
+    assert_eq!(
+        home.json(&["tx", sent["id"].as_str().unwrap()])["status"],
+        "final"
+    );
+    follower.shutdown().await;
+}
+
 fn ruv_amount(micro: u64) -> String {
     let text = format!("{}.{:06}", micro / 1_000_000, micro % 1_000_000);
     let text = text.trim_end_matches('0');

@@ -41,6 +41,9 @@ export interface NetworkStatus {
   genesis_hash: string;
   /** Number of the relay's latest certified checkpoint ("0": none yet). */
   latest_checkpoint: string;
+  /** "follower": a relay without a validator key that verifies certified checkpoints from `upstreams`. */
+  role?: "validator" | "follower";
+  upstreams?: string[];
 }
 
 export interface AccountInfo { address: string; balance: string; nonce: string }

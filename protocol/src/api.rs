@@ -113,6 +113,24 @@ pub struct NetworkStatus {
     /// Number of the latest certified checkpoint (0: none yet).
     #[serde(with = "u64_string")]
     pub latest_checkpoint: u64,
+    /// `validator`, or `follower`: a relay without a validator key that
+    /// verifies certified checkpoints from `upstreams` and never votes.
+    #[serde(default)]
+    pub role: RelayRole,
+    /// A follower's upstream validators (REST base URLs); empty at a validator.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upstreams: Vec<String>,
+}
+
+/// What a relay does in its network.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RelayRole {
+    /// Holds a genesis validator key: votes and signs checkpoints.
+    #[default]
+    Validator,
+    /// Follows validators' certified checkpoints; never votes or signs.
+    Follower,
 }
 
 /// `GET /api/v1/accounts/{address}`, and the payload of account events.

@@ -28,8 +28,11 @@ pub struct RelayConfig {
     pub genesis: PathBuf,
     /// Folder for the database; created if missing.
     pub data_dir: PathBuf,
-    /// File holding this relay's validator seed (64 hex digits, mode 0600).
-    pub key_file: PathBuf,
+    /// File holding this relay's validator seed (64 hex digits, mode
+    /// 0600); None: this relay is a follower of `upstreams`.
+    pub key_file: Option<PathBuf>,
+    /// A follower's upstream validators, REST base URLs (`http://host:port`).
+    pub upstreams: Vec<String>,
     /// Name shown in network status and logs.
     pub name: String,
     /// Devnet only: seed file of the genesis faucet account; enables `POST /api/v1/faucet`.
@@ -61,9 +64,21 @@ pub struct RunOptions {
     /// Folder for the database; created if missing [required].
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// This relay's validator seed file (64 hex digits, mode 0600) [required].
+    /// This relay's validator seed file (64 hex digits, mode 0600); without
+    /// one the relay is a follower [required for a validator].
     #[arg(long)]
     pub key_file: Option<PathBuf>,
+    /// Run as a follower even with a `key-file`: verify certified
+    /// checkpoints from `upstream` validators, never vote or sign.
+    #[arg(long)]
+    #[serde(default)]
+    pub follow: bool,
+    /// A follower's upstream validator, its client API base URL
+    /// `http://host:port` (repeat the flag; the file's key is the list
+    /// `upstreams`, which flags replace). Several give failover.
+    #[arg(long = "upstream", value_name = "URL")]
+    #[serde(default)]
+    pub upstreams: Vec<String>,
     /// Name shown in network status and logs [default: relay].
     #[arg(long)]
     pub name: Option<String>,
@@ -127,8 +142,9 @@ pub enum ConfigError {
         /// Why.
         reason: String,
     },
-    /// A required option is in neither the flags nor the file.
-    #[error("`{0}` is required: pass `--{0}` or set `{0} = ...` in the config file")]
+    /// A required option is in neither the flags nor the file (a relay
+    /// without `key-file` is a follower and needs an `upstream` instead).
+    #[error("`{0}` is required: pass `--{0}` or set `{0} = ...` in the config file (a follower relay gives `--upstream URL` instead of a key)")]
     Missing(&'static str),
 }
 
@@ -185,6 +201,8 @@ impl RunOptions {
             genesis,
             data_dir,
             key_file,
+            follow,
+            upstreams,
             name,
             faucet_key_file,
             peers,
@@ -192,6 +210,12 @@ impl RunOptions {
             cors_origin,
         } = self;
         Self {
+            follow: follow || file.follow,
+            upstreams: if upstreams.is_empty() {
+                file.upstreams
+            } else {
+                upstreams
+            },
             listen: listen.or(file.listen),
             genesis: genesis.or(file.genesis),
             data_dir: data_dir.or(file.data_dir),
@@ -215,12 +239,34 @@ impl RunOptions {
             genesis,
             data_dir,
             key_file,
+            follow,
+            upstreams,
             name,
             faucet_key_file,
             peers,
             tx_retry_ttl_ms,
             cors_origin,
         } = self;
+        let genesis = genesis.ok_or(ConfigError::Missing("genesis"))?;
+        let data_dir = data_dir.ok_or(ConfigError::Missing("data-dir"))?;
+        let key_file = if follow { None } else { key_file };
+        let upstreams: Vec<String> = upstreams
+            .into_iter()
+            .map(|u| u.trim_end_matches('/').to_owned())
+            .collect();
+        if key_file.is_none() && upstreams.is_empty() {
+            return Err(ConfigError::Missing("key-file"));
+        }
+        for upstream in &upstreams {
+            // Plain HTTP only: the relay is built without a TLS client
+            // (followers verify what they fetch; see docs/relay.md).
+            if !upstream.starts_with("http://") {
+                return Err(ConfigError::Invalid {
+                    option: "upstream",
+                    reason: format!("{upstream:?}: an upstream is http://host:port"),
+                });
+            }
+        }
         for origin in &cors_origin {
             check_origin(origin).map_err(|reason| ConfigError::Invalid {
                 option: "cors-origin",
@@ -233,9 +279,10 @@ impl RunOptions {
                     .parse()
                     .expect("DEFAULT_LISTEN is a socket address")
             }),
-            genesis: genesis.ok_or(ConfigError::Missing("genesis"))?,
-            data_dir: data_dir.ok_or(ConfigError::Missing("data-dir"))?,
-            key_file: key_file.ok_or(ConfigError::Missing("key-file"))?,
+            genesis,
+            data_dir,
+            key_file,
+            upstreams,
             name: name.unwrap_or_else(|| DEFAULT_NAME.to_owned()),
             faucet_key_file,
             peers,
@@ -319,7 +366,7 @@ mod tests {
         let c = resolve(&["--config", config]).unwrap();
         assert_eq!(c.genesis, dir.path().join("genesis.json"));
         assert_eq!(c.data_dir, PathBuf::from("/abs/data"));
-        assert_eq!(c.key_file, dir.path().join("keys/v.key"));
+        assert_eq!(c.key_file, Some(dir.path().join("keys/v.key")));
         assert_eq!((c.name.as_str(), c.tx_retry_ttl_ms), ("from-file", 5));
         assert_eq!(c.peers, ["ws://a:1/peer/v1"]);
 
@@ -389,6 +436,45 @@ mod tests {
             c.cors_origins,
             ["http://127.0.0.1:5173", "https://[::1]:8443"]
         );
+        let err = resolve(&["--genesis", "g", "--data-dir", "d"]).unwrap_err();
+        assert!(matches!(err, ConfigError::Missing("key-file")), "{err}");
+        let c = resolve(&[
+            "--genesis",
+            "g",
+            "--data-dir",
+            "d",
+            "--upstream",
+            "http://10.0.0.1:7100/",
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.key_file, c.upstreams),
+            (None, vec!["http://10.0.0.1:7100".into()])
+        );
+        let c = resolve(&[
+            "--genesis",
+            "g",
+            "--data-dir",
+            "d",
+            "--key-file",
+            "k",
+            "--follow",
+            "--upstream",
+            "http://a:1",
+        ])
+        .unwrap();
+        assert!(c.key_file.is_none(), "--follow ignores the key");
+        let err = resolve(&["--genesis", "g", "--data-dir", "d", "--upstream", "a:1"]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ConfigError::Invalid {
+                    option: "upstream",
+                    ..
+                }
+            ),
+            "{err}"
+        );
         let err = resolve(&["--config", "/nonexistent/relay.toml"]).unwrap_err();
         assert!(matches!(err, ConfigError::Read { .. }), "{err}");
     }
@@ -416,7 +502,11 @@ mod tests {
             if long == "config" {
                 continue;
             }
-            let key = if long == "peer" { "peers" } else { long };
+            let key = match long {
+                "peer" => "peers",
+                "upstream" => "upstreams",
+                other => other,
+            };
             assert!(
                 uncommented
                     .lines()

@@ -3,6 +3,8 @@
 //! Layout (drivers around pure cores):
 //! - [`node`]: the consensus driver, sole owner of the engine, checkpointer
 //!   and database; handlers hold a [`node::NodeHandle`] (snapshot reads, messages).
+//! - [`follower`]: the driver of a follower relay (no validator key): syncs
+//!   and verifies certified checkpoints from validators; same handle protocol.
 //! - [`storage`]: the embedded crash-safe database (redb).
 //! - [`http`]: the client API driver: REST under `/api/v1/`, WebSocket `/api/v1/ws`.
 //! - [`admission`]: which transfers may enter the engine at all (ingress limits).
@@ -20,6 +22,7 @@ pub mod cli;
 pub mod config;
 pub mod devnet;
 pub mod faucet;
+pub mod follower;
 pub mod http;
 pub mod keys;
 pub mod metrics;

@@ -160,7 +160,7 @@ impl ConsensusNode {
             submissions,
             queries,
             snapshot,
-            peers: peers.clone(),
+            peers: Some(peers.clone()),
         };
         let node = Self {
             engine,
@@ -337,7 +337,24 @@ impl ConsensusNode {
                     .history(&params.address, params.before, limit);
                 let _ = reply.send(page);
             }
+            Query::CheckpointVertices(number, start, reply) => {
+                let _ = reply.send(self.checkpoint_vertices(number, start));
+            }
         }
+    }
+
+    /// A sync page of the vertices checkpoint `number` added: the
+    /// checkpointer recorded their ids when it adopted the checkpoint, and
+    /// the engine keeps every accepted vertex (no pruning yet).
+    fn checkpoint_vertices(&self, number: u64, start: usize) -> Option<Vec<u8>> {
+        let stored = self.checkpoints.certified(number)?;
+        let covered = self
+            .checkpoints
+            .covered_vertices(number)?
+            .iter()
+            .map(|id| self.engine.vertex(id).map(|v| v.bytes().clone()))
+            .collect::<Option<Vec<_>>>()?;
+        Some(crate::follower::wire::encode_page(stored, &covered, start))
     }
 
     /// A transaction's status as this relay knows it.

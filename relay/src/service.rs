@@ -8,7 +8,7 @@ use crate::metrics::Metrics;
 use crate::node::{NodeEvent, NodeHandle};
 use ruv_protocol::api::{
     codes, limits, AccountHistory, AccountInfo, ApiError, FeeEstimate, HistoryParams,
-    NetworkStatus, TxState, TxStatus,
+    NetworkStatus, RelayRole, TxState, TxStatus,
 };
 use ruv_protocol::checkpoint::{CertifiedCheckpoint, Hash32};
 use ruv_protocol::ledger::{LedgerRules, TxRejection};
@@ -40,6 +40,8 @@ pub struct RelayState {
     pub ws_budget: IpLimiter,
     /// Faucet requests per client IP.
     pub faucet_budget: IpLimiter,
+    /// A follower's upstream validators (empty: this relay is a validator).
+    upstreams: Vec<String>,
 }
 
 /// The WebSocket and faucet budgets per IP.
@@ -78,7 +80,13 @@ impl RelayState {
             shutdown,
             ws_budget,
             faucet_budget,
+            upstreams: Vec::new(),
         }
+    }
+
+    /// The same state for a follower of `upstreams`.
+    pub fn following(self, upstreams: Vec<String>) -> Self {
+        Self { upstreams, ..self }
     }
 
     /// The same state with other per-IP budgets than the defaults.
@@ -119,6 +127,12 @@ impl RelayState {
                 .latest_checkpoint
                 .as_ref()
                 .map_or(0, |c| c.header.number),
+            role: if self.upstreams.is_empty() {
+                RelayRole::Validator
+            } else {
+                RelayRole::Follower
+            },
+            upstreams: self.upstreams.clone(),
         }
     }
 

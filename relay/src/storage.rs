@@ -14,6 +14,10 @@
 //!   batch produced, before the signature leaves the relay, so a restart can
 //!   never sign a second header with that number.
 //!
+//! A follower relay uses `checkpoints` and `accepted_vertices` only: each
+//! checkpoint it adopts and the vertices that checkpoint added (in
+//! application order) go in one commit ([`Storage::adopt_followed`]).
+//!
 //! The consensus driver writes one batch of [`Persist`] operations per
 //! transaction, in the order the engine produced them, before it sends any
 //! message that depends on them.
@@ -145,6 +149,29 @@ impl Storage {
             None => None,
         };
         Ok(PersistedCheckpoints { certified, signed })
+    }
+
+    /// Durably stores a checkpoint a follower adopted with the vertices it
+    /// added, in one transaction.
+    pub fn adopt_followed(
+        &self,
+        checkpoint: &StoredCheckpoint,
+        vertices: &[Arc<ruv_consensus::Vertex>],
+    ) -> Result<(), StorageError> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut accepted = txn.open_table(ACCEPTED)?;
+            let first = accepted.len()?;
+            for (sequence, vertex) in (first..).zip(vertices) {
+                accepted.insert(sequence, &**vertex.bytes())?;
+            }
+            txn.open_table(CHECKPOINTS)?.insert(
+                checkpoint.certificate.header.number,
+                checkpoint.encode().as_slice(),
+            )?;
+        }
+        txn.commit()?;
+        Ok(())
     }
 
     /// Durably applies a batch of the engine's persistence requests, in order,

@@ -45,7 +45,8 @@ pub fn relay_config(
         tx_retry_ttl_ms: TEST_TX_RETRY_TTL_MS,
         genesis: files.genesis.clone(),
         data_dir: dir.join(format!("data-{i}")),
-        key_file: files.relay_keys[i].clone(),
+        key_file: Some(files.relay_keys[i].clone()),
+        upstreams: Vec::new(),
         name: format!("relay-{i}"),
         faucet_key_file: faucet.then(|| files.faucet_key.clone()),
         cors_origins: Vec::new(),
@@ -81,6 +82,18 @@ impl Devnet {
         };
         devnet.wait_for_mesh().await;
         devnet
+    }
+
+    /// Starts a follower relay (no validator key) of every relay here, in
+    /// this devnet's folder; with `faucet`, it runs the devnet faucet too
+    /// (its payments are forwarded to the validators like any submission).
+    pub async fn start_follower(&self, name: &str, faucet: bool) -> RunningRelay {
+        let mut config = relay_config(&self.files, self.dir.path(), 0, faucet, Vec::new());
+        config.key_file = None;
+        config.upstreams = (0..self.relays.len()).map(|i| self.url(i)).collect();
+        config.data_dir = self.dir.path().join(format!("data-{name}"));
+        config.name = name.to_owned();
+        ruv_relay::start(config).await.unwrap()
     }
 
     /// Waits until every relay has a link to every other (fails after 30 s).

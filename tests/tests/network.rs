@@ -122,7 +122,7 @@ fn spawn_relay_process(
         .arg("--data-dir")
         .arg(&config.data_dir)
         .arg("--key-file")
-        .arg(&config.key_file)
+        .arg(config.key_file.as_ref().expect("a validator config"))
         .arg("--name")
         .arg(&config.name)
         .arg("--tx-retry-ttl-ms")
@@ -279,7 +279,7 @@ async fn a_key_outside_genesis_can_neither_start_a_relay_nor_join() {
         false,
         vec![peer_url(devnet.relays[0].addr)],
     );
-    config.key_file = outsider_key;
+    config.key_file = Some(outsider_key);
     config.data_dir = devnet.dir.path().join("outsider-data");
     assert!(matches!(
         ruv_relay::start(config).await,

@@ -99,7 +99,7 @@ use ruv_protocol::checkpoint::{
 };
 use ruv_protocol::light::{AccountProof, TransactionProof};
 use ruv_protocol::{Address, Genesis, Ledger, Signature, SigningKey, TxId};
-use state::{CertifiedState, DeriveError, Derived};
+pub use state::{CertifiedState, DeriveError, Derived, Pending};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -306,6 +306,9 @@ pub struct Checkpointer {
     accepted_version: u64,
     /// Certified checkpoints, by number.
     certified: BTreeMap<u64, StoredCheckpoint>,
+    /// The vertices each certified checkpoint added, in application order
+    /// (served to follower relays; 32 bytes a vertex).
+    covered_by: BTreeMap<u64, Vec<VertexId>>,
     /// Certificates received ahead of the next number.
     ahead: BTreeMap<u64, StoredCheckpoint>,
     /// No fresh proposals before this wall-clock time (set to one round
@@ -345,6 +348,7 @@ impl Checkpointer {
             accepted: HashMap::new(),
             accepted_version: 0,
             certified: BTreeMap::new(),
+            covered_by: BTreeMap::new(),
             ahead: BTreeMap::new(),
             early_votes: BTreeMap::new(),
             quiet_until: 0,
@@ -425,6 +429,12 @@ impl Checkpointer {
     /// A certified checkpoint by number.
     pub fn certified(&self, number: u64) -> Option<&StoredCheckpoint> {
         self.certified.get(&number)
+    }
+
+    /// The vertices certified checkpoint `number` added (the closure of its
+    /// anchor minus what earlier checkpoints covered), in application order.
+    pub fn covered_vertices(&self, number: u64) -> Option<&[VertexId]> {
+        self.covered_by.get(&number).map(Vec::as_slice)
     }
 
     /// The ledger as of the latest certified checkpoint.
@@ -1202,9 +1212,11 @@ impl Checkpointer {
     fn adopt_derived(&mut self, derived: Derived, stored: StoredCheckpoint) {
         match self.state.adopt(derived) {
             Ok(covered) => {
-                for id in covered {
-                    self.accepted.remove(&id);
+                for id in &covered {
+                    self.accepted.remove(id);
                 }
+                self.covered_by
+                    .insert(stored.certificate.header.number, covered);
             }
             Err(error) => tracing::error!(?error, "adopting a checkpoint failed"),
         }

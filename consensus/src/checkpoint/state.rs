@@ -25,11 +25,11 @@ use std::sync::Arc;
 
 /// A checkpoint computed from an anchor, not yet adopted.
 #[derive(Debug, Clone)]
-pub(crate) struct Derived {
+pub struct Derived {
     /// The header it yields (with the proposer's time).
-    pub(crate) header: CheckpointHeader,
+    pub header: CheckpointHeader,
     /// The anchor it was derived from.
-    pub(crate) anchor: Vec<VertexId>,
+    pub anchor: Vec<VertexId>,
     /// The newly covered vertices, in application order.
     covered: Vec<VertexId>,
     /// Accounts that changed, with their new state.
@@ -44,14 +44,16 @@ pub(crate) struct Derived {
 
 /// What a derivation needs that is not there yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Pending {
+pub enum Pending {
     /// An anchor ancestor is not accepted here (yet).
     Missing(VertexId),
 }
 
-/// The state as of the latest certified checkpoint.
+/// The state as of the latest certified checkpoint. Validators hold one
+/// inside their [`super::Checkpointer`]; follower relays drive one directly
+/// (derive from a certified anchor, compare, adopt).
 #[derive(Debug)]
-pub(crate) struct CertifiedState {
+pub struct CertifiedState {
     chain_id: String,
     genesis_hash: Hash32,
     validator_set_hash: Hash32,
@@ -84,12 +86,16 @@ pub(crate) struct CertifiedState {
     bodies: HashMap<TxId, Arc<SignedTransfer>>,
 }
 
+impl Derived {
+    /// The newly covered vertices, in application order.
+    pub fn covered(&self) -> &[VertexId] {
+        &self.covered
+    }
+}
+
 impl CertifiedState {
     /// The state at genesis: checkpoint 0, never certified, computable by anyone.
-    pub(crate) fn genesis(
-        genesis: &Genesis,
-        validators: &ValidatorSet,
-    ) -> Result<Self, CheckpointError> {
+    pub fn genesis(genesis: &Genesis, validators: &ValidatorSet) -> Result<Self, CheckpointError> {
         let supply = genesis
             .total_supply()
             .map_err(|_| CheckpointError::Genesis)?;
@@ -141,38 +147,38 @@ impl CertifiedState {
     }
 
     /// The latest header (number 0 = genesis).
-    pub(crate) fn latest(&self) -> &CheckpointHeader {
+    pub fn latest(&self) -> &CheckpointHeader {
         &self.latest
     }
 
     /// Its id.
-    pub(crate) fn latest_id(&self) -> Hash32 {
+    pub fn latest_id(&self) -> Hash32 {
         self.latest_id
     }
 
     /// Accounts that changed in the latest checkpoint.
-    pub(crate) fn latest_changes(&self) -> &[Address] {
+    pub fn latest_changes(&self) -> &[Address] {
         &self.latest_changes
     }
 
     /// Whether a vertex is inside a certified checkpoint.
-    pub(crate) fn is_covered(&self, id: &VertexId) -> bool {
+    pub fn is_covered(&self, id: &VertexId) -> bool {
         self.covered.contains(id)
     }
 
     /// The ledger as of the latest certified checkpoint.
-    pub(crate) fn ledger(&self) -> &Ledger {
+    pub fn ledger(&self) -> &Ledger {
         &self.ledger
     }
 
     /// The checkpoint a transaction was first included in.
-    pub(crate) fn included_in(&self, id: &TxId) -> Option<u64> {
+    pub fn included_in(&self, id: &TxId) -> Option<u64> {
         self.included.get(id).copied()
     }
 
     /// Computes the next checkpoint from an anchor over the accepted,
     /// not yet covered vertices `accepted`.
-    pub(crate) fn derive(
+    pub fn derive(
         &mut self,
         anchor: &[VertexId],
         time_ms: u64,
@@ -300,7 +306,7 @@ impl CertifiedState {
 
     /// Makes a derived checkpoint the latest (its certificate is checked by
     /// the caller).
-    pub(crate) fn adopt(&mut self, derived: Derived) -> Result<Vec<VertexId>, DeriveError> {
+    pub fn adopt(&mut self, derived: Derived) -> Result<Vec<VertexId>, DeriveError> {
         for (address, account) in &derived.updates {
             self.set_leaf(address, account)?;
         }
@@ -329,7 +335,7 @@ impl CertifiedState {
     }
 
     /// An account's state with its proof against the latest checkpoint.
-    pub(crate) fn prove_account(&mut self, address: &Address) -> AccountProof {
+    pub fn prove_account(&mut self, address: &Address) -> AccountProof {
         let account = self.ledger.account(address);
         let proof = self.state_tree.prove(address.as_bytes());
         AccountProof {
@@ -342,7 +348,7 @@ impl CertifiedState {
     }
 
     /// The inclusion proof of the transaction that used `(from, nonce)`.
-    pub(crate) fn prove_nonce(&mut self, from: &Address, nonce: u64) -> Option<TransactionProof> {
+    pub fn prove_nonce(&mut self, from: &Address, nonce: u64) -> Option<TransactionProof> {
         let id = *self.by_nonce.get(&(*from, nonce))?;
         self.prove_transaction(&id)
     }
@@ -351,7 +357,7 @@ impl CertifiedState {
     /// transactions it sent or received at positions below `before` (all
     /// when None), each with its inclusion proof. `next` is the position to
     /// pass as `before` for the older page.
-    pub(crate) fn history(
+    pub fn history(
         &mut self,
         address: &Address,
         before: Option<u64>,
@@ -383,7 +389,7 @@ impl CertifiedState {
     }
 
     /// A transaction's inclusion proof, if it is in a certified checkpoint.
-    pub(crate) fn prove_transaction(&mut self, id: &TxId) -> Option<TransactionProof> {
+    pub fn prove_transaction(&mut self, id: &TxId) -> Option<TransactionProof> {
         let number = *self.included.get(id)?;
         let (from, nonce) = *self.tx_keys.get(id)?;
         let tree = self.tx_trees.get_mut(&number)?;
@@ -399,7 +405,7 @@ impl CertifiedState {
 
 /// Why a checkpoint cannot be derived from an anchor.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum DeriveError {
+pub enum DeriveError {
     /// Not yet: an anchor ancestor is not accepted here.
     Pending(Pending),
     /// Never: the anchor's vertices do not apply (a Byzantine proposal, or a

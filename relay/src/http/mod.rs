@@ -53,6 +53,9 @@ pub enum StartError {
     /// The stored checkpoints do not restore.
     #[error("stored checkpoints do not restore: {0}")]
     Checkpoints(#[from] ruv_consensus::checkpoint::CheckpointError),
+    /// The follower's HTTP client could not be built.
+    #[error("HTTP client: {0}")]
+    HttpClient(reqwest::Error),
     /// The listen address is unavailable.
     #[error("cannot listen on {0}: {1}")]
     Listen(SocketAddr, std::io::Error),
@@ -100,7 +103,10 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, StartError> {
     let text = std::fs::read_to_string(&config.genesis).map_err(|e| genesis_err(e.to_string()))?;
     let genesis = Genesis::from_json(&text).map_err(|e| genesis_err(e.to_string()))?;
     crate::chain_id::check(&genesis).map_err(|e| genesis_err(e.to_string()))?;
-    let key = Arc::new(crate::keys::load(&config.key_file)?);
+    let Some(key_file) = &config.key_file else {
+        return start_follower(config, genesis).await;
+    };
+    let key = Arc::new(crate::keys::load(key_file)?);
     let validators: Vec<_> = genesis
         .validator_keys()
         .into_iter()
@@ -201,6 +207,69 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, StartError> {
         .with_limits(&config.client_limits),
     );
 
+    serve(&config, state, Some(peers), shutdown, driver).await
+}
+
+/// Starts a follower relay: restores what it adopted, then follows its
+/// upstreams (see [`crate::follower`]).
+async fn start_follower(config: RelayConfig, genesis: Genesis) -> Result<RunningRelay, StartError> {
+    let storage = Storage::open(&config.data_dir, genesis.hash())?;
+    let stored = storage.load_checkpoints()?;
+    let vertices: Vec<Arc<Vertex>> = storage
+        .load()?
+        .accepted
+        .iter()
+        .map(|bytes| Vertex::decode(bytes).map(Arc::new))
+        .collect::<Result<_, _>>()
+        .map_err(|_| crate::storage::StorageError::Corrupt("accepted vertex"))?;
+    let certified_count = stored.certified.len();
+    let core = crate::follower::core::FollowerCore::restore(&genesis, stored.certified, vertices)?;
+    tracing::info!(
+        name = %config.name,
+        upstreams = ?config.upstreams,
+        certified_checkpoints = certified_count,
+        "follower state restored"
+    );
+    let shutdown = CancellationToken::new();
+    let metrics = Arc::new(Metrics::new());
+    let events = tokio::sync::broadcast::channel(crate::service::EVENT_BUFFER).0;
+    let (node, handle, inputs) = crate::follower::FollowerNode::new(
+        core,
+        storage,
+        config.upstreams.clone(),
+        events.clone(),
+        metrics.clone(),
+    )
+    .map_err(StartError::HttpClient)?;
+    let driver = tokio::spawn(node.run(inputs, shutdown.clone()));
+    let faucet = match &config.faucet_key_file {
+        Some(path) => Some(Faucet::new(crate::keys::load(path)?)),
+        None => None,
+    };
+    let state = Arc::new(
+        RelayState::new(
+            config.name.clone(),
+            genesis,
+            handle,
+            events,
+            faucet,
+            metrics,
+            shutdown.clone(),
+        )
+        .with_limits(&config.client_limits)
+        .following(config.upstreams.clone()),
+    );
+    serve(&config, state, None, shutdown, driver).await
+}
+
+/// Binds the client API and serves it until `shutdown`.
+async fn serve(
+    config: &RelayConfig,
+    state: Arc<RelayState>,
+    peers: Option<Arc<PeerNetwork>>,
+    shutdown: CancellationToken,
+    driver: tokio::task::JoinHandle<()>,
+) -> Result<RunningRelay, StartError> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| StartError::Listen(config.listen, e))?;
@@ -212,7 +281,7 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, StartError> {
         config.client_limits.max_connections_per_ip,
         config.client_limits.idle_timeout,
     );
-    let app = router(state.clone(), peers, &config);
+    let app = router(state.clone(), peers, config);
     let stop = shutdown.clone();
     let server = tokio::spawn(async move {
         let app = app.into_make_service_with_connect_info::<ClientAddr>();
@@ -233,25 +302,33 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, StartError> {
 
 /// The relay's API and peer endpoint only: the wallet is served from an
 /// origin of its own (`scripts/serve-wallet.mjs`), never by a relay.
-fn router(state: Arc<RelayState>, peers: Arc<PeerNetwork>, config: &RelayConfig) -> axum::Router {
-    let peer_route = axum::Router::new().route(
-        "/peer/v1",
-        axum::routing::get(move |ws: axum::extract::ws::WebSocketUpgrade| {
-            let peers = peers.clone();
-            async move {
-                let Some(slot) = peers.handshake_slot() else {
-                    return (
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "too many peer handshakes under way",
-                    )
-                        .into_response();
-                };
-                ws.max_message_size(MAX_PEER_FRAME)
-                    .max_frame_size(MAX_PEER_FRAME)
-                    .on_upgrade(move |socket| peers.accept(socket, slot))
-            }
-        }),
-    );
+fn router(
+    state: Arc<RelayState>,
+    peers: Option<Arc<PeerNetwork>>,
+    config: &RelayConfig,
+) -> axum::Router {
+    // A follower has no peer endpoint: it never joins the validators' links.
+    let peer_route = match peers {
+        None => axum::Router::new(),
+        Some(peers) => axum::Router::new().route(
+            "/peer/v1",
+            axum::routing::get(move |ws: axum::extract::ws::WebSocketUpgrade| {
+                let peers = peers.clone();
+                async move {
+                    let Some(slot) = peers.handshake_slot() else {
+                        return (
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "too many peer handshakes under way",
+                        )
+                            .into_response();
+                    };
+                    ws.max_message_size(MAX_PEER_FRAME)
+                        .max_frame_size(MAX_PEER_FRAME)
+                        .on_upgrade(move |socket| peers.accept(socket, slot))
+                }
+            }),
+        ),
+    };
     let api = rest::routes()
         .route("/ws", axum::routing::get(ws::upgrade))
         .fallback(|| async { ApiFailure(ApiError::new(codes::NOT_FOUND, "no such API endpoint")) })

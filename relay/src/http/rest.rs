@@ -35,6 +35,7 @@ pub(super) fn routes() -> Router<Arc<RelayState>> {
         .route("/accounts/{address}/history", get(history))
         .route("/checkpoints/latest", get(latest_checkpoint))
         .route("/checkpoints/{number}", get(checkpoint))
+        .route("/checkpoints/{number}/vertices", get(checkpoint_vertices))
         .route("/transactions/{id}/proof", get(transaction_proof))
         .route("/transactions", post(submit))
         .route("/transactions/{id}", get(transaction))
@@ -183,6 +184,37 @@ async fn checkpoint(
 ) -> ApiResult<Json<CertifiedCheckpoint>> {
     Ok(Json(
         state.checkpoint(parse_checkpoint_number(&number)?).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    #[serde(default)]
+    start: u32,
+}
+
+/// The signed vertices a checkpoint added, for follower relays (binary:
+/// `crate::follower::wire`).
+async fn checkpoint_vertices(
+    State(state): Shared,
+    Path(number): Path<String>,
+    query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<([(axum::http::header::HeaderName, &'static str); 1], Vec<u8>)> {
+    let Query(query) = query.map_err(|e| ApiError::new(codes::NOT_FOUND, e.body_text()))?;
+    let number = parse_checkpoint_number(&number)?;
+    let page = state
+        .node()
+        .checkpoint_vertices(number, query.start as usize)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                codes::NOT_FOUND,
+                format!("this relay holds no certified checkpoint {number}"),
+            )
+        })?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/octet-stream")],
+        page,
     ))
 }
 

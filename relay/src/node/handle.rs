@@ -14,12 +14,12 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 /// A client submission on its way to the engine.
 pub struct Submission {
-    pub(super) tx: Arc<SignedTransfer>,
-    pub(super) reply: oneshot::Sender<Result<TxStatus, ApiError>>,
+    pub(crate) tx: Arc<SignedTransfer>,
+    pub(crate) reply: oneshot::Sender<Result<TxStatus, ApiError>>,
 }
 
 /// A question only the driver can answer (it owns the engine and the checkpointer).
-pub(super) enum Query {
+pub(crate) enum Query {
     TxStatus(TxId, oneshot::Sender<Option<TxStatus>>),
     Checkpoint(u64, oneshot::Sender<Option<CertifiedCheckpoint>>),
     AccountProof(Address, oneshot::Sender<Option<AccountProof>>),
@@ -27,24 +27,27 @@ pub(super) enum Query {
     NonceProof(Address, u64, oneshot::Sender<Option<TransactionProof>>),
     /// A page of an account's history; the limit is already checked.
     History(HistoryParams, usize, oneshot::Sender<AccountHistory>),
+    /// A page of the vertices a checkpoint added (`follower::wire`), from an index.
+    CheckpointVertices(u64, usize, oneshot::Sender<Option<Vec<u8>>>),
 }
 
 /// What the driver receives from handles.
 pub struct NodeInputs {
-    pub(super) submissions: mpsc::Receiver<Submission>,
-    pub(super) queries: mpsc::Receiver<Query>,
+    pub(crate) submissions: mpsc::Receiver<Submission>,
+    pub(crate) queries: mpsc::Receiver<Query>,
 }
 
 /// Talks to the consensus driver; cheap to clone.
 #[derive(Clone)]
 pub struct NodeHandle {
-    pub(super) submissions: mpsc::Sender<Submission>,
-    pub(super) queries: mpsc::Sender<Query>,
+    pub(crate) submissions: mpsc::Sender<Submission>,
+    pub(crate) queries: mpsc::Sender<Query>,
     // `watch` rather than `arc-swap`: tokio already provides it, readers
     // only clone an `Arc` under its lock (nanoseconds; the driver never
     // waits on a reader), and it can wake waiters on a new snapshot.
-    pub(super) snapshot: watch::Receiver<Arc<Snapshot>>,
-    pub(super) peers: Arc<PeerNetwork>,
+    pub(crate) snapshot: watch::Receiver<Arc<Snapshot>>,
+    /// Peer links (None at a follower: it has none).
+    pub(crate) peers: Option<Arc<PeerNetwork>>,
 }
 
 fn stopped() -> ApiError {
@@ -66,12 +69,14 @@ impl NodeHandle {
     /// links' counters and the snapshot (never the engine).
     pub fn refresh_gauges(&self, metrics: &crate::metrics::Metrics) {
         let engine_dropped = self.snapshot.borrow().engine_messages_dropped;
-        super::refresh_peer_gauges(metrics, &self.peers, engine_dropped);
+        if let Some(peers) = &self.peers {
+            super::refresh_peer_gauges(metrics, peers, engine_dropped);
+        }
     }
 
     /// Authenticated peer links right now.
     pub fn peer_count(&self) -> usize {
-        self.peers.connected().len()
+        self.peers.as_ref().map_or(0, |p| p.connected().len())
     }
 
     async fn ask<T>(&self, query: impl FnOnce(oneshot::Sender<T>) -> Query) -> Result<T, ApiError> {
@@ -121,6 +126,17 @@ impl NodeHandle {
         limit: usize,
     ) -> Result<AccountHistory, ApiError> {
         self.ask(|reply| Query::History(params, limit, reply)).await
+    }
+
+    /// The sync page of checkpoint `number`'s vertices that begins at
+    /// `start` (see `crate::follower::wire`).
+    pub async fn checkpoint_vertices(
+        &self,
+        number: u64,
+        start: usize,
+    ) -> Result<Option<Vec<u8>>, ApiError> {
+        self.ask(|reply| Query::CheckpointVertices(number, start, reply))
+            .await
     }
 
     /// Hands a checked transaction to the engine and waits for its first

@@ -3,7 +3,7 @@
 //! an operator's diagnostic and is not verified: a wallet verifies
 //! checkpoints itself against genesis.
 
-use ruv_protocol::api::{codes, ErrorBody, NetworkStatus};
+use ruv_protocol::api::{codes, ErrorBody, NetworkStatus, RelayRole};
 use ruv_protocol::checkpoint::CertifiedCheckpoint;
 use serde::Serialize;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -164,12 +164,25 @@ impl std::fmt::Display for RelayView {
         )?;
         writeln!(f, "chain id     {}", n.chain_id)?;
         writeln!(f, "genesis hash {}", n.genesis_hash)?;
-        writeln!(
-            f,
-            "peers        {} connected of {} other validators",
-            n.peers_connected,
-            n.validators.saturating_sub(1)
-        )?;
+        match n.role {
+            RelayRole::Validator => {
+                writeln!(f, "role         validator")?;
+                writeln!(
+                    f,
+                    "peers        {} connected of {} other validators",
+                    n.peers_connected,
+                    n.validators.saturating_sub(1)
+                )?;
+            }
+            RelayRole::Follower => {
+                writeln!(
+                    f,
+                    "role         follower (verifies certificates of {} validators; never votes)",
+                    n.validators
+                )?;
+                writeln!(f, "upstreams    {}", n.upstreams.join(", "))?;
+            }
+        }
         match &self.latest_checkpoint {
             Some(c) => writeln!(
                 f,

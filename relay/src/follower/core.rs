@@ -1,0 +1,437 @@
+//! The follower's state machine: which checkpoint comes next, and whether a
+//! certified checkpoint with the vertices it adds may be adopted. No I/O.
+//!
+//! # Calling convention
+//!
+//! ```text
+//! let mut core = FollowerCore::restore(&genesis, stored_checkpoints, stored_vertices)?;
+//! loop {
+//!     let n = core.next_number();                 // fetch checkpoint n from an upstream
+//!     match core.offer(checkpoint, &vertex_bytes) {
+//!         Ok(adopted) => persist(adopted), then publish,   // durable before anyone hears of it
+//!         Err(refusal) => try another upstream,           // state unchanged
+//!     }
+//! }
+//! ```
+//!
+//! [`FollowerCore::offer`] adopts checkpoint `n` only if all of this holds:
+//! it is the next number; its certificate carries signatures of more than
+//! 2/3 of the genesis stake over the header (ML-DSA-65, checked against the
+//! genesis validator set, never against anything the upstream sent); the
+//! anchor hashes to the header's anchor; every vertex decodes, belongs to
+//! this chain, is signed by the genesis validator it names, appears once
+//! and is not covered yet; the anchor's closure is exactly the vertices
+//! given plus what earlier checkpoints covered (every parent present,
+//! nothing extra); and deriving the state from them
+//! ([`CertifiedState::derive`]) gives the certified header, byte for byte
+//! (state root, transaction root, counts, supply). Only then does the state
+//! move on; a refused offer changes nothing.
+//!
+//! Queries ([`FollowerCore::prove_account`] and friends) answer from the
+//! same [`CertifiedState`] a validator's checkpointer keeps, so a follower
+//! serves the same proofs.
+
+use ruv_consensus::checkpoint::{CertifiedState, CheckpointError, DeriveError};
+use ruv_consensus::{StoredCheckpoint, Vertex, VertexId};
+use ruv_protocol::checkpoint::{anchor_hash, ValidatorSet};
+use ruv_protocol::crypto::PublicKey;
+use ruv_protocol::light::{AccountProof, TransactionProof};
+use ruv_protocol::{Address, Genesis, Ledger, TxId};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// Why an offered checkpoint was not adopted (the upstream lied, or is broken).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// Not the number this follower needs next.
+    #[error("checkpoint {got} offered, {expected} expected")]
+    WrongNumber {
+        /// Needed.
+        expected: u64,
+        /// Offered.
+        got: u64,
+    },
+    /// The certificate does not verify against the genesis validators.
+    #[error("certificate: {0}")]
+    Certificate(String),
+    /// The anchor does not hash to the header's anchor.
+    #[error("the anchor does not match the certified header")]
+    Anchor,
+    /// A vertex is malformed, foreign, unsigned by its issuer or repeated.
+    #[error("vertex {index}: {reason}")]
+    Vertex {
+        /// Its position in the offer.
+        index: usize,
+        /// Why.
+        reason: String,
+    },
+    /// The anchor's closure needs a vertex the offer lacks.
+    #[error("vertex {0} of the anchor's closure is missing")]
+    Missing(VertexId),
+    /// The offer holds vertices outside the anchor's closure.
+    #[error("{0} vertices offered outside the anchor's closure")]
+    Extra(usize),
+    /// The vertices do not apply.
+    #[error("the vertices do not apply: {0}")]
+    Invalid(String),
+    /// The derived header differs from the certified one.
+    #[error("the derived header differs from the certified one")]
+    Header,
+}
+
+/// What adopting a checkpoint changed (to persist, publish and announce).
+#[derive(Debug, Clone)]
+pub struct Adopted {
+    /// The checkpoint, now the latest.
+    pub checkpoint: StoredCheckpoint,
+    /// The vertices it added, in application order.
+    pub vertices: Vec<Arc<Vertex>>,
+    /// Accounts that changed.
+    pub changed: Vec<Address>,
+    /// Transactions it included first.
+    pub transactions: Vec<TxId>,
+}
+
+/// The follower's verified state. See the module docs.
+#[derive(Debug)]
+pub struct FollowerCore {
+    chain_id: String,
+    validators: ValidatorSet,
+    keys: Vec<PublicKey>,
+    state: CertifiedState,
+    certified: BTreeMap<u64, StoredCheckpoint>,
+    /// The vertices each checkpoint added, in application order.
+    covered_by: BTreeMap<u64, Vec<VertexId>>,
+    /// Every adopted vertex (served on to other followers).
+    vertices: HashMap<VertexId, Arc<Vertex>>,
+}
+
+impl FollowerCore {
+    /// A follower at genesis.
+    pub fn new(genesis: &Genesis) -> Result<Self, CheckpointError> {
+        let validators = ValidatorSet::from_genesis(genesis)?;
+        let state = CertifiedState::genesis(genesis, &validators)?;
+        let keys = genesis
+            .validator_keys()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        Ok(Self {
+            chain_id: genesis.chain_id.clone(),
+            validators,
+            keys,
+            state,
+            certified: BTreeMap::new(),
+            covered_by: BTreeMap::new(),
+            vertices: HashMap::new(),
+        })
+    }
+
+    /// Rebuilds the state from what this follower stored (checked when it
+    /// was adopted): checkpoints in order and the vertices they added.
+    pub fn restore(
+        genesis: &Genesis,
+        stored: impl IntoIterator<Item = StoredCheckpoint>,
+        vertices: impl IntoIterator<Item = Arc<Vertex>>,
+    ) -> Result<Self, CheckpointError> {
+        let mut this = Self::new(genesis)?;
+        let pool: HashMap<VertexId, Arc<Vertex>> =
+            vertices.into_iter().map(|v| (v.id(), v)).collect();
+        for checkpoint in stored {
+            let number = checkpoint.certificate.header.number;
+            let fail = |reason: String| CheckpointError::Restore { number, reason };
+            if number != this.next_number() {
+                return Err(fail("not the next number".into()));
+            }
+            let derived = this
+                .state
+                .derive(
+                    &checkpoint.anchor,
+                    checkpoint.certificate.header.time_ms,
+                    &pool,
+                )
+                .map_err(|e| fail(format!("{e:?}")))?;
+            if derived.header != checkpoint.certificate.header {
+                return Err(fail("derives another header".into()));
+            }
+            let covered = derived.covered().to_vec();
+            this.state
+                .adopt(derived)
+                .map_err(|e| fail(format!("{e:?}")))?;
+            for id in &covered {
+                if let Some(vertex) = pool.get(id) {
+                    this.vertices.insert(*id, vertex.clone());
+                }
+            }
+            this.covered_by.insert(number, covered);
+            this.certified.insert(number, checkpoint);
+        }
+        Ok(this)
+    }
+
+    /// The checkpoint number to fetch next.
+    pub fn next_number(&self) -> u64 {
+        self.state.latest().number + 1
+    }
+
+    /// Checks an offered checkpoint with the signed vertices it adds and
+    /// adopts it if everything holds (see the module docs).
+    pub fn offer(
+        &mut self,
+        checkpoint: StoredCheckpoint,
+        vertex_bytes: &[Arc<[u8]>],
+    ) -> Result<Adopted, Refusal> {
+        let header = &checkpoint.certificate.header;
+        let expected = self.next_number();
+        if header.number != expected {
+            return Err(Refusal::WrongNumber {
+                expected,
+                got: header.number,
+            });
+        }
+        checkpoint
+            .certificate
+            .verify(&self.validators)
+            .map_err(|e| Refusal::Certificate(e.to_string()))?;
+        if anchor_hash(&checkpoint.anchor.iter().map(|v| v.0).collect::<Vec<_>>()) != header.anchor
+        {
+            return Err(Refusal::Anchor);
+        }
+        let mut offered: HashMap<VertexId, Arc<Vertex>> = HashMap::new();
+        for (index, bytes) in vertex_bytes.iter().enumerate() {
+            let bad = |reason: String| Refusal::Vertex { index, reason };
+            let vertex = Vertex::decode(bytes).map_err(|e| bad(e.to_string()))?;
+            if vertex.chain_id() != self.chain_id {
+                return Err(bad("belongs to another chain".into()));
+            }
+            let key = self
+                .keys
+                .get(vertex.issuer().0 as usize)
+                .ok_or_else(|| bad("issuer is not a genesis validator".into()))?;
+            vertex
+                .verify_signature(key)
+                .map_err(|_| bad("bad issuer signature".into()))?;
+            if self.state.is_covered(&vertex.id()) {
+                return Err(bad("already covered by an earlier checkpoint".into()));
+            }
+            if offered.insert(vertex.id(), Arc::new(vertex)).is_some() {
+                return Err(bad("offered twice".into()));
+            }
+        }
+        let derived = self
+            .state
+            .derive(&checkpoint.anchor, header.time_ms, &offered)
+            .map_err(|e| match e {
+                DeriveError::Pending(ruv_consensus::checkpoint::Pending::Missing(id)) => {
+                    Refusal::Missing(id)
+                }
+                DeriveError::Invalid(reason) => Refusal::Invalid(reason),
+            })?;
+        if derived.covered().len() != offered.len() {
+            return Err(Refusal::Extra(offered.len() - derived.covered().len()));
+        }
+        if derived.header != *header {
+            return Err(Refusal::Header);
+        }
+        let number = header.number;
+        let covered = derived.covered().to_vec();
+        self.state
+            .adopt(derived)
+            .map_err(|e| Refusal::Invalid(format!("{e:?}")))?;
+        let mut vertices = Vec::with_capacity(covered.len());
+        let mut transactions = Vec::new();
+        for id in &covered {
+            if let Some(vertex) = offered.remove(id) {
+                transactions.extend(
+                    vertex
+                        .tx_ids()
+                        .iter()
+                        .filter(|t| self.state.included_in(t) == Some(number))
+                        .copied(),
+                );
+                self.vertices.insert(*id, vertex.clone());
+                vertices.push(vertex);
+            }
+        }
+        transactions.sort_unstable();
+        transactions.dedup();
+        self.covered_by.insert(number, covered);
+        self.certified.insert(number, checkpoint.clone());
+        Ok(Adopted {
+            checkpoint,
+            vertices,
+            changed: self.state.latest_changes().to_vec(),
+            transactions,
+        })
+    }
+
+    /// The latest adopted checkpoint.
+    pub fn latest(&self) -> Option<&StoredCheckpoint> {
+        self.certified.values().next_back()
+    }
+
+    /// Transactions included by the adopted checkpoints.
+    pub fn included_count(&self) -> u64 {
+        self.certified
+            .values()
+            .map(|c| c.certificate.header.transaction_count)
+            .sum()
+    }
+
+    /// An adopted checkpoint by number.
+    pub fn certified(&self, number: u64) -> Option<&StoredCheckpoint> {
+        self.certified.get(&number)
+    }
+
+    /// The signed vertices checkpoint `number` added, in application order.
+    pub fn covered_vertices(&self, number: u64) -> Option<Vec<Arc<[u8]>>> {
+        let ids = self.covered_by.get(&number)?;
+        ids.iter()
+            .map(|id| self.vertices.get(id).map(|v| v.bytes().clone()))
+            .collect()
+    }
+
+    /// The ledger as of the latest adopted checkpoint.
+    pub fn ledger(&self) -> &Ledger {
+        self.state.ledger()
+    }
+
+    /// The checkpoint a transaction was first included in.
+    pub fn included_in(&self, id: &TxId) -> Option<u64> {
+        self.state.included_in(id)
+    }
+
+    /// An account with its proof (None before the first checkpoint).
+    pub fn prove_account(&mut self, address: &Address) -> Option<AccountProof> {
+        self.latest()?;
+        Some(self.state.prove_account(address))
+    }
+
+    /// A transaction's inclusion proof.
+    pub fn prove_transaction(&mut self, id: &TxId) -> Option<TransactionProof> {
+        self.state.prove_transaction(id)
+    }
+
+    /// The inclusion proof of the transaction that used `nonce` of `from`.
+    pub fn prove_nonce(&mut self, from: &Address, nonce: u64) -> Option<TransactionProof> {
+        self.state.prove_nonce(from, nonce)
+    }
+
+    /// A page of an account's history with inclusion proofs, newest first
+    /// (as a validator serves it: `CertifiedState::history`).
+    pub fn history(
+        &mut self,
+        address: &Address,
+        before: Option<u64>,
+        limit: usize,
+    ) -> ruv_protocol::api::AccountHistory {
+        self.state.history(address, before, limit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ruv_protocol::checkpoint::{Certificate, CheckpointHeader, Hash32};
+    use ruv_protocol::SigningKey;
+
+    struct Net {
+        genesis: Genesis,
+        keys: Vec<SigningKey>,
+        _dir: tempfile::TempDir,
+    }
+
+    fn net() -> Net {
+        let dir = tempfile::tempdir().unwrap();
+        let files = crate::devnet::init(dir.path(), 4).unwrap();
+        let genesis =
+            Genesis::from_json(&std::fs::read_to_string(&files.genesis).unwrap()).unwrap();
+        let keys = files
+            .relay_keys
+            .iter()
+            .map(|k| crate::keys::load(k).unwrap())
+            .collect();
+        Net {
+            genesis,
+            keys,
+            _dir: dir,
+        }
+    }
+
+    /// The heartbeat checkpoint after `core`'s latest, as honest validators derive it.
+    fn heartbeat(net: &Net, core: &FollowerCore) -> CheckpointHeader {
+        let validators = ValidatorSet::from_genesis(&net.genesis).unwrap();
+        let mut state = CertifiedState::genesis(&net.genesis, &validators).unwrap();
+        assert_eq!(core.next_number(), 1);
+        state.derive(&[], 1_000, &HashMap::new()).unwrap().header
+    }
+
+    fn certify(net: &Net, header: CheckpointHeader, signers: &[u16]) -> StoredCheckpoint {
+        let signatures = signers
+            .iter()
+            .map(|i| header.sign(&net.keys[*i as usize], [7; 32]).unwrap())
+            .collect();
+        StoredCheckpoint {
+            certificate: Certificate {
+                header,
+                validator_count: net.keys.len() as u16,
+                signers: signers.to_vec(),
+                signatures,
+            },
+            anchor: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn adopts_only_what_a_quorum_certified_and_the_follower_derives() {
+        let net = net();
+        let mut core = FollowerCore::new(&net.genesis).unwrap();
+        let header = heartbeat(&net, &core);
+
+        // Two of four validators are not more than 2/3 of the stake.
+        let weak = certify(&net, header.clone(), &[0, 1]);
+        assert!(matches!(
+            core.offer(weak, &[]),
+            Err(Refusal::Certificate(_))
+        ));
+        // A quorum signing a header that does not follow from the vertices.
+        let mut lie = header.clone();
+        lie.state_root = Hash32([9; 32]);
+        let lie = certify(&net, lie, &[0, 1, 2]);
+        assert_eq!(core.offer(lie, &[]).unwrap_err(), Refusal::Header);
+        // An anchor that is not the certified one.
+        let mut moved = certify(&net, header.clone(), &[0, 1, 2]);
+        moved.anchor = vec![VertexId([5; 32])];
+        assert_eq!(core.offer(moved, &[]).unwrap_err(), Refusal::Anchor);
+        // A certified anchor whose vertices are not offered.
+        let mut needs = header.clone();
+        needs.anchor = anchor_hash(&[[5; 32]]);
+        let mut needs = certify(&net, needs, &[1, 2, 3]);
+        needs.anchor = vec![VertexId([5; 32])];
+        assert_eq!(
+            core.offer(needs, &[]).unwrap_err(),
+            Refusal::Missing(VertexId([5; 32]))
+        );
+        // A vertex that does not decode.
+        let good = certify(&net, header, &[0, 1, 2]);
+        assert!(matches!(
+            core.offer(good.clone(), &[Arc::from(&b"junk"[..])]),
+            Err(Refusal::Vertex { index: 0, .. })
+        ));
+        // Nothing moved; the honest checkpoint is adopted, once.
+        assert!(core.latest().is_none());
+        let adopted = core.offer(good.clone(), &[]).unwrap();
+        assert_eq!(adopted.checkpoint, good);
+        assert_eq!(core.next_number(), 2);
+        assert_eq!(
+            core.offer(good, &[]).unwrap_err(),
+            Refusal::WrongNumber {
+                expected: 2,
+                got: 1
+            }
+        );
+        assert!(core
+            .prove_account(&Address::from_public_key(net.keys[0].public_key()))
+            .is_some());
+    }
+}
