@@ -953,6 +953,77 @@ fn a_restarted_relay_abstains_until_its_own_poll_caught_up() {
 }
 
 #[test]
+fn relays_restarted_together_do_not_wait_for_each_other() {
+    let w = world();
+    // A first start (nothing persisted) has nothing to distrust: it votes.
+    let mut fresh =
+        Engine::restore(config(0), &PersistedState::default(), &mut Vec::new()).expect("restores");
+    let answer = deliver(&mut fresh, 1, &Message::Query { request_id: 3 });
+    assert_eq!(
+        chits_answer(&answer),
+        Some(Vec::new()),
+        "nothing to prefer yet"
+    );
+
+    // A relay restarted with an undecided vertex abstains; when every other
+    // relay restarted too, they all answer with nothing: that is the
+    // network's preference, and it stops abstaining instead of waiting.
+    let mut issuer = Engine::new(config(1)).expect("engine");
+    let mut out = Vec::new();
+    issuer.handle(Input::Tick { now_ms: 1 }, &mut out);
+    issuer.handle(
+        Input::SubmitTransaction(transfer(&w.alice, &w.bob, 10, 1)),
+        &mut out,
+    );
+    issuer.handle(Input::Tick { now_ms: 100 }, &mut out);
+    let (vertex, bytes) = out
+        .iter()
+        .find_map(|o| match o {
+            Output::Persist(ruv_consensus::Persist::Processing { id, bytes }) => {
+                Some((*id, bytes.clone()))
+            }
+            _ => None,
+        })
+        .expect("issued a vertex");
+    let state = PersistedState {
+        accepted: Vec::new(),
+        processing: vec![bytes],
+    };
+    let mut restarted = Engine::restore(config(0), &state, &mut Vec::new()).expect("restores");
+    let answer = deliver(&mut restarted, 1, &Message::Query { request_id: 7 });
+    assert_eq!(chits_answer(&answer), Some(Vec::new()), "abstains at first");
+    let mut now = 1_000;
+    let mut voted = false;
+    for _ in 0..100 {
+        now += 10;
+        let mut out = Vec::new();
+        restarted.handle(Input::Tick { now_ms: now }, &mut out);
+        for o in &out {
+            if let Output::Send {
+                to,
+                message: Message::Query { request_id },
+            } = o
+            {
+                let empty = Message::Chits {
+                    request_id: *request_id,
+                    preferred: Vec::new(),
+                    accepted: Vec::new(),
+                };
+                deliver(&mut restarted, to.0 as usize, &empty);
+            }
+        }
+        let answer = deliver(&mut restarted, 2, &Message::Query { request_id: 8 });
+        if let Some(preferred) = chits_answer(&answer) {
+            if preferred == vec![vertex] {
+                voted = true;
+                break;
+            }
+        }
+    }
+    assert!(voted, "kept abstaining although every relay answered");
+}
+
+#[test]
 fn no_cap_starves_a_preferred_vertex_of_chits() {
     let w = world();
     let mut engine = Engine::new(config(0)).expect("engine");

@@ -94,7 +94,10 @@ impl Polls {
     /// An own poll finished: stop abstaining if other validators holding at
     /// least `alpha` of its slots answered with a preference this relay
     /// knows in full (every vertex named is in its DAG), so that poll's
-    /// round counted the network's preference.
+    /// round counted the network's preference. An empty answer counts: that
+    /// validator prefers nothing undecided (or abstains itself), so there is
+    /// nothing to catch up with; otherwise relays restarted together would
+    /// wait for each other for ever.
     pub(crate) fn caught_up(&mut self, poll: &Poll, me: ValidatorIndex, alpha: u32, dag: &Dag) {
         if !self.abstaining {
             return;
@@ -102,9 +105,7 @@ impl Polls {
         let informed: u32 = poll
             .answers
             .iter()
-            .filter(|(voter, chits)| {
-                **voter != me && !chits.is_empty() && chits.iter().all(|id| dag.contains(id))
-            })
+            .filter(|(voter, chits)| **voter != me && chits.iter().all(|id| dag.contains(id)))
             .map(|(voter, _)| poll.slots.get(voter).copied().unwrap_or(0))
             .sum();
         if informed >= alpha {

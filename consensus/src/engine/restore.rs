@@ -93,7 +93,11 @@ impl Engine {
             }
         }
         engine.restoring = false;
-        engine.polls.abstain();
+        // A relay with nothing persisted (a first start) has no rebuilt
+        // preference to distrust.
+        if !state.accepted.is_empty() || !state.processing.is_empty() {
+            engine.polls.abstain();
+        }
         engine.conflicts.mark_restored();
         engine.settle(out);
         Ok(engine)
