@@ -865,10 +865,8 @@ fn chits_answer(outputs: &[Output]) -> Option<Vec<VertexId>> {
     })
 }
 
-#[test]
-fn a_restarted_relay_abstains_until_its_own_poll_caught_up() {
-    let w = world();
-    // Relay 1 issues a vertex; relay 0 stored it and restarts with it.
+/// Relay 1 issues a vertex; the state relay 0 stored with it undecided.
+fn one_undecided_vertex_stored(w: &World) -> (VertexId, PersistedState) {
     let mut issuer = Engine::new(config(1)).expect("engine");
     let mut out = Vec::new();
     issuer.handle(Input::Tick { now_ms: 1 }, &mut out);
@@ -890,6 +888,14 @@ fn a_restarted_relay_abstains_until_its_own_poll_caught_up() {
         accepted: Vec::new(),
         processing: vec![bytes],
     };
+    (vertex, state)
+}
+
+#[test]
+fn a_restarted_relay_abstains_until_its_own_poll_caught_up() {
+    let w = world();
+    // Relay 0 restarts with relay 1's undecided vertex.
+    let (vertex, state) = one_undecided_vertex_stored(&w);
     let mut restarted = Engine::restore(config(0), &state, &mut Vec::new()).expect("restores");
     assert_eq!(restarted.preferred_frontier(), &[vertex]);
     let answer = deliver(&mut restarted, 1, &Message::Query { request_id: 7 });
@@ -968,27 +974,7 @@ fn relays_restarted_together_do_not_wait_for_each_other() {
     // A relay restarted with an undecided vertex abstains; when every other
     // relay restarted too, they all answer with nothing: that is the
     // network's preference, and it stops abstaining instead of waiting.
-    let mut issuer = Engine::new(config(1)).expect("engine");
-    let mut out = Vec::new();
-    issuer.handle(Input::Tick { now_ms: 1 }, &mut out);
-    issuer.handle(
-        Input::SubmitTransaction(transfer(&w.alice, &w.bob, 10, 1)),
-        &mut out,
-    );
-    issuer.handle(Input::Tick { now_ms: 100 }, &mut out);
-    let (vertex, bytes) = out
-        .iter()
-        .find_map(|o| match o {
-            Output::Persist(ruv_consensus::Persist::Processing { id, bytes }) => {
-                Some((*id, bytes.clone()))
-            }
-            _ => None,
-        })
-        .expect("issued a vertex");
-    let state = PersistedState {
-        accepted: Vec::new(),
-        processing: vec![bytes],
-    };
+    let (vertex, state) = one_undecided_vertex_stored(&w);
     let mut restarted = Engine::restore(config(0), &state, &mut Vec::new()).expect("restores");
     let answer = deliver(&mut restarted, 1, &Message::Query { request_id: 7 });
     assert_eq!(chits_answer(&answer), Some(Vec::new()), "abstains at first");
