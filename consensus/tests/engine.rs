@@ -895,7 +895,7 @@ fn one_undecided_vertex_stored(w: &World) -> (VertexId, PersistedState) {
 fn a_restarted_relay_abstains_until_its_own_poll_caught_up() {
     let w = world();
     // Relay 0 restarts with relay 1's undecided vertex.
-    let (vertex, state) = one_undecided_vertex_stored(&w);
+    let (vertex, state) = one_undecided_vertex_stored(w);
     let mut restarted = Engine::restore(config(0), &state, &mut Vec::new()).expect("restores");
     assert_eq!(restarted.preferred_frontier(), &[vertex]);
     let answer = deliver(&mut restarted, 1, &Message::Query { request_id: 7 });
@@ -974,7 +974,7 @@ fn relays_restarted_together_do_not_wait_for_each_other() {
     // A relay restarted with an undecided vertex abstains; when every other
     // relay restarted too, they all answer with nothing: that is the
     // network's preference, and it stops abstaining instead of waiting.
-    let (vertex, state) = one_undecided_vertex_stored(&w);
+    let (vertex, state) = one_undecided_vertex_stored(w);
     let mut restarted = Engine::restore(config(0), &state, &mut Vec::new()).expect("restores");
     let answer = deliver(&mut restarted, 1, &Message::Query { request_id: 7 });
     assert_eq!(chits_answer(&answer), Some(Vec::new()), "abstains at first");
