@@ -16,8 +16,9 @@ pub struct Scenario {
     pub stakes: Vec<u64>,
     /// Indices of Byzantine validators.
     pub byzantine: Vec<usize>,
-    /// Consensus parameters; `None` means genesis defaults scaled to the
-    /// validator count (avalanchego's, with alpha = ceil(3k/4)).
+    /// Consensus parameters; `None` means the genesis defaults
+    /// (avalanchego's: k = 20 draws with replacement, alpha 15/15, whatever
+    /// the validator count).
     pub params: Option<ConsensusParams>,
     /// One-way message latency, uniform in this range (ms). Different
     /// latencies per message also reorder messages.
@@ -108,7 +109,7 @@ impl Scenario {
                 max_quiet_ms: 120_000,
                 ..Self::base(
                     "byzantine",
-                    "6 relays, 1 Byzantine with 13.8% of stake (bound for k=6: 1/6): equivocation, split or double chits, withholding, flooding",
+                    "6 relays, 1 Byzantine with 13.8% of stake (bound 1/5): equivocation, split or double chits, withholding, flooding",
                     6,
                 )
             },
@@ -136,7 +137,7 @@ impl Scenario {
                 workload_ms: 3_000,
                 ..Self::base(
                     "chaos",
-                    "7 relays with unequal stake, 1 Byzantine (10.7%; bound for k=7: 1/7), drops, duplicates, a partition, a crash, double spends",
+                    "7 relays with unequal stake, 1 Byzantine (10.7%; bound 1/5), drops, duplicates, a partition, a crash, double spends",
                     7,
                 )
             },
@@ -175,7 +176,7 @@ impl Scenario {
         let params = self
             .params
             .clone()
-            .unwrap_or_else(|| ConsensusParams::scaled_defaults(self.stakes.len()));
+            .unwrap_or_else(|| ConsensusParams::avalanche_defaults());
         (1.0 - params.alpha_confidence as f64 / params.k as f64).min(0.2)
     }
 
