@@ -953,6 +953,73 @@ fn a_restarted_relay_abstains_until_its_own_poll_caught_up() {
 }
 
 #[test]
+fn restarted_relays_that_all_abstain_do_not_deadlock() {
+    // When more than 1 - alpha/k of the stake restarts at once, the others'
+    // answers are empty (they abstain too): those count as caught up, or
+    // every restarted relay would abstain for ever (found by the
+    // simulator's `crash-conflict` adversary).
+    let w = world();
+    let mut issuer = Engine::new(config(1)).expect("engine");
+    let mut out = Vec::new();
+    issuer.handle(Input::Tick { now_ms: 1 }, &mut out);
+    issuer.handle(
+        Input::SubmitTransaction(transfer(&w.alice, &w.bob, 10, 1)),
+        &mut out,
+    );
+    issuer.handle(Input::Tick { now_ms: 100 }, &mut out);
+    let (vertex, bytes) = out
+        .iter()
+        .find_map(|o| match o {
+            Output::Persist(ruv_consensus::Persist::Processing { id, bytes }) => {
+                Some((*id, bytes.clone()))
+            }
+            _ => None,
+        })
+        .expect("issued a vertex");
+    let state = PersistedState {
+        accepted: Vec::new(),
+        processing: vec![bytes],
+    };
+    let mut restarted = Engine::restore(config(0), &state, &mut Vec::new()).expect("restores");
+    let answer = deliver(&mut restarted, 1, &Message::Query { request_id: 7 });
+    assert_eq!(chits_answer(&answer), Some(Vec::new()), "abstains at first");
+    let mut now = 1_000;
+    let mut caught_up = false;
+    for _ in 0..100 {
+        now += 10;
+        let mut out = Vec::new();
+        restarted.handle(Input::Tick { now_ms: now }, &mut out);
+        let queries: Vec<(ValidatorIndex, u32)> = out
+            .iter()
+            .filter_map(|o| match o {
+                Output::Send {
+                    to,
+                    message: Message::Query { request_id },
+                } => Some((*to, *request_id)),
+                _ => None,
+            })
+            .collect();
+        for (to, request_id) in queries {
+            let chits = Message::Chits {
+                request_id,
+                preferred: Vec::new(),
+                accepted: Vec::new(),
+            };
+            deliver(&mut restarted, to.0 as usize, &chits);
+        }
+        let answer = deliver(&mut restarted, 2, &Message::Query { request_id: 8 });
+        if let Some(preferred) = chits_answer(&answer) {
+            if !preferred.is_empty() {
+                assert_eq!(preferred, vec![vertex]);
+                caught_up = true;
+                break;
+            }
+        }
+    }
+    assert!(caught_up, "abstained for ever among abstaining peers");
+}
+
+#[test]
 fn no_cap_starves_a_preferred_vertex_of_chits() {
     let w = world();
     let mut engine = Engine::new(config(0)).expect("engine");

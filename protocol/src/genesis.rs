@@ -247,7 +247,7 @@ impl Genesis {
     pub fn consensus_params(&self) -> ConsensusParams {
         self.consensus
             .clone()
-            .unwrap_or_else(|| ConsensusParams::avalanche_defaults())
+            .unwrap_or_else(ConsensusParams::avalanche_defaults)
     }
 
     /// Validator public keys and stakes (validated by [`Genesis::validate`]).
@@ -308,7 +308,10 @@ mod tests {
             alpha_confidence: MAX_SAMPLE_SIZE,
             ..p.clone()
         };
-        assert!(matches!(too_big.validate(), Err(GenesisError::Consensus(_))));
+        assert!(matches!(
+            too_big.validate(),
+            Err(GenesisError::Consensus(_))
+        ));
         let zero = ConsensusParams { k: 0, ..p };
         assert!(matches!(zero.validate(), Err(GenesisError::Consensus(_))));
     }

@@ -93,8 +93,15 @@ impl Polls {
 
     /// An own poll finished: stop abstaining if other validators holding at
     /// least `alpha` of its slots answered with a preference this relay
-    /// knows in full (every vertex named is in its DAG), so that poll's
-    /// round counted the network's preference.
+    /// knows in full (every vertex named is in its DAG; an empty one, from a
+    /// relay that abstains too or has nothing undecided, counts), so that
+    /// poll's round counted the network's preference. Empty answers must
+    /// count: when more than `1 - alpha/k` of the stake restarts at once
+    /// (the simulator's `crash-conflict` adversary crashes 4 of 6 honest
+    /// relays during a live conflict), waiting for `alpha` non-empty answers
+    /// deadlocks every restarted relay for ever. Conflict sets that had two
+    /// choices at the restart still stay out of its votes until a poll
+    /// succeeds for one of them (`Conflicts::flags`).
     pub(crate) fn caught_up(&mut self, poll: &Poll, me: ValidatorIndex, alpha: u32, dag: &Dag) {
         if !self.abstaining {
             return;
@@ -102,9 +109,7 @@ impl Polls {
         let informed: u32 = poll
             .answers
             .iter()
-            .filter(|(voter, chits)| {
-                **voter != me && !chits.is_empty() && chits.iter().all(|id| dag.contains(id))
-            })
+            .filter(|(voter, chits)| **voter != me && chits.iter().all(|id| dag.contains(id)))
             .map(|(voter, _)| poll.slots.get(voter).copied().unwrap_or(0))
             .sum();
         if informed >= alpha {
