@@ -283,16 +283,16 @@ impl Scenario {
     pub fn scale() -> Vec<Scenario> {
         vec![
             Self {
-                stakes: vec![100; 128],
-                byzantine: (0..12).map(|i| i * 10 + 5).collect(),
+                stakes: vec![100; 100],
+                byzantine: (0..5).map(|i| i * 20 + 7).collect(),
                 honest_accounts: 256,
                 max_txs_per_account: 1,
                 double_spends: 4,
                 max_quiet_ms: 120_000,
                 ..Self::base(
                     "large",
-                    "128 relays, 12 Byzantine (9.4%) with drawn plans, 256 honest accounts, client double spends",
-                    128,
+                    "100 relays, 5 Byzantine (5%) with drawn plans, 256 honest accounts, client double spends",
+                    100,
                 )
             },
         ]
