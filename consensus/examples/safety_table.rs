@@ -74,14 +74,14 @@ fn main() {
     let durations: [(&str, u64); 3] = [("1 min", 60), ("1 h", 3_600), ("1 day", 86_400)];
     let params = [
         Params {
-            label: "k=4 (4 relays, scaled)",
+            label: "k=4 (4 relays, old default)",
             k: 4,
             alpha: 3,
             beta_virtuous: 15,
             beta_rogue: 20,
         },
         Params {
-            label: "k=5 (5 relays, scaled)",
+            label: "k=5 (5 relays, old default)",
             k: 5,
             alpha: 4,
             beta_virtuous: 15,

@@ -971,9 +971,11 @@ fn relays_restarted_together_do_not_wait_for_each_other() {
         "nothing to prefer yet"
     );
 
-    // A relay restarted with an undecided vertex abstains; when every other
-    // relay restarted too, they all answer with nothing: that is the
-    // network's preference, and it stops abstaining instead of waiting.
+    // A relay restarted with an undecided vertex abstains; when more than
+    // 1 - alpha/k of the stake restarted too, the others answer with nothing
+    // (they abstain as well): that counts as caught up, or every restarted
+    // relay would abstain for ever (also found by the simulator's
+    // `crash-conflict` adversary).
     let (vertex, state) = one_undecided_vertex_stored(w);
     let mut restarted = Engine::restore(config(0), &state, &mut Vec::new()).expect("restores");
     let answer = deliver(&mut restarted, 1, &Message::Query { request_id: 7 });

@@ -87,6 +87,10 @@ pub struct GenesisBalance {
     pub amount: u64,
 }
 
+/// Largest sample size a genesis may set: a poll draws K times, so K bounds
+/// the work of starting a poll (avalanchego's default is 20).
+pub const MAX_SAMPLE_SIZE: u32 = 1_000;
+
 /// QR-Avalanche parameters (names follow avalanchego).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -108,16 +112,16 @@ pub struct ConsensusParams {
 }
 
 impl ConsensusParams {
-    /// avalanchego's defaults (K=20, alpha 15/15, betaVirtuous 15, betaRogue 20,
-    /// parents 5, batch 30) scaled to `validators`: K is capped at the
-    /// validator count and alpha keeps avalanchego's 75% ratio.
-    pub fn scaled_defaults(validators: usize) -> Self {
-        let k = validators.clamp(1, 20) as u32;
-        let alpha = ((k * 3).div_ceil(4)).max(k / 2 + 1);
+    /// avalanchego's defaults: K = 20, alpha 15/15, betaVirtuous 15,
+    /// betaRogue 20, parents 5, batch 30, whatever the validator count. Polls
+    /// sample K validators by stake with replacement, so K may exceed the
+    /// validator count: a small network keeps the same per-poll failure
+    /// probability for a given Byzantine stake share as a large one.
+    pub fn avalanche_defaults() -> Self {
         Self {
-            k,
-            alpha_preference: alpha,
-            alpha_confidence: alpha,
+            k: 20,
+            alpha_preference: 15,
+            alpha_confidence: 15,
             beta_virtuous: 15,
             beta_rogue: 20,
             parents: 5,
@@ -125,11 +129,13 @@ impl ConsensusParams {
         }
     }
 
-    /// Checks K/2 < alphaPreference <= alphaConfidence <= K and positive betas.
-    pub fn validate(&self, validators: usize) -> Result<(), GenesisError> {
-        if self.k == 0 || self.k as usize > validators {
+    /// Checks 0 < K <= [`MAX_SAMPLE_SIZE`], K/2 < alphaPreference <=
+    /// alphaConfidence <= K and positive betas. K may exceed the validator
+    /// count (sampling is with replacement).
+    pub fn validate(&self) -> Result<(), GenesisError> {
+        if self.k == 0 || self.k > MAX_SAMPLE_SIZE {
             return Err(GenesisError::Consensus(
-                "k must be between 1 and the validator count",
+                "k must be between 1 and MAX_SAMPLE_SIZE",
             ));
         }
         if self.alpha_preference <= self.k / 2 {
@@ -219,7 +225,7 @@ impl Genesis {
         if self.fees.burn_percent > 100 {
             return Err(GenesisError::Fees("burn_percent must be at most 100"));
         }
-        self.consensus_params().validate(self.validators.len())
+        self.consensus_params().validate()
     }
 
     /// BLAKE3 of the canonical JSON of this genesis: identifies the network
@@ -241,7 +247,7 @@ impl Genesis {
     pub fn consensus_params(&self) -> ConsensusParams {
         self.consensus
             .clone()
-            .unwrap_or_else(|| ConsensusParams::scaled_defaults(self.validators.len()))
+            .unwrap_or_else(ConsensusParams::avalanche_defaults)
     }
 
     /// Validator public keys and stakes (validated by [`Genesis::validate`]).
@@ -285,12 +291,29 @@ mod tests {
     }
 
     #[test]
-    fn scaled_defaults_are_valid_for_every_size() {
-        for n in 1..=40 {
-            ConsensusParams::scaled_defaults(n).validate(n).unwrap();
-        }
-        let p = ConsensusParams::scaled_defaults(100);
+    fn defaults_are_avalanchegos_whatever_the_validator_count() {
+        let p = ConsensusParams::avalanche_defaults();
+        p.validate().unwrap();
         assert_eq!((p.k, p.alpha_preference, p.alpha_confidence), (20, 15, 15));
+        assert_eq!((p.beta_virtuous, p.beta_rogue), (15, 20));
+        // K above the validator count is valid (sampling with replacement).
+        for n in [1, 4, 5] {
+            let g = genesis_with(n);
+            assert_eq!(g.consensus_params().k, 20);
+            g.validate().unwrap();
+        }
+        let too_big = ConsensusParams {
+            k: MAX_SAMPLE_SIZE + 1,
+            alpha_preference: MAX_SAMPLE_SIZE,
+            alpha_confidence: MAX_SAMPLE_SIZE,
+            ..p.clone()
+        };
+        assert!(matches!(
+            too_big.validate(),
+            Err(GenesisError::Consensus(_))
+        ));
+        let zero = ConsensusParams { k: 0, ..p };
+        assert!(matches!(zero.validate(), Err(GenesisError::Consensus(_))));
     }
 
     #[test]
@@ -301,8 +324,8 @@ mod tests {
 
         let mut bad = g.clone();
         bad.consensus = Some(ConsensusParams {
-            alpha_preference: 2,
-            ..ConsensusParams::scaled_defaults(4)
+            alpha_preference: 10,
+            ..ConsensusParams::avalanche_defaults()
         });
         assert!(matches!(bad.validate(), Err(GenesisError::Consensus(_))));
         let mut bad = g.clone();

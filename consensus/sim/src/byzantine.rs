@@ -3,6 +3,17 @@
 //! it equivocates (two conflicting vertices, one to each half of the
 //! network), votes for both sides of its conflicts or for a different side to
 //! each querier, withholds answers and vertices, and floods junk.
+//!
+//! A run draws each Byzantine relay's [`ByzantinePlan`] from its seed, or a
+//! scenario pins one ([`crate::Scenario::byzantine_plan`]): that is the API
+//! an adversarial suite outside this crate uses, by building its own
+//! [`crate::Scenario`] and calling [`crate::run`]. Pinned plans may also use
+//! the adaptive attacks, which observe the honest relays' current
+//! preferences (the adversary is omniscient about honest state, as a
+//! worst case): vote balancing ([`ChitsMode::Balance`]), bridging a
+//! partition ([`ByzantinePlan::bridge`]), crashing honest relays while its
+//! conflict is live ([`TimedCrashes`]), flooding free vertices and unfunded
+//! transfers, and chit starvation ([`ByzantinePlan::wide_vertices`]).
 
 use crate::network::Event;
 use crate::report::FailureKind;
@@ -11,11 +22,13 @@ use crate::{SimFailure, Simulation};
 use rand_chacha::rand_core::RngCore;
 use rand_chacha::ChaCha20Rng;
 use ruv_consensus::message::{Message, MAX_CHITS};
+use ruv_consensus::vertex::Vertex;
 use ruv_consensus::vertex::{ValidatorIndex, VertexContent, VertexId};
+use ruv_consensus::TxStatus;
 use ruv_consensus::{Engine, Input, Output};
 use ruv_protocol::crypto::{context, CryptoError};
 use ruv_protocol::tx::Transfer;
-use ruv_protocol::{Address, Genesis, Signature, SignedTransfer, SigningKey};
+use ruv_protocol::{Address, Genesis, Signature, SignedTransfer, SigningKey, TxId};
 use std::sync::Arc;
 use std::sync::OnceLock;
 
@@ -28,11 +41,33 @@ pub enum ChitsMode {
     Withhold,
     /// Votes for both sides of every conflict it created.
     Both,
-    /// Votes for one side to even-numbered queriers, the other side to odd ones.
+    /// Votes for one side to even-numbered queriers, the other side to odd
+    /// ones (with a bridged explicit partition: one side per partition side).
     Split,
+    /// Vote balancing: observes which side of each of its conflicts the
+    /// honest relays prefer (by stake) and votes for the weaker side to
+    /// everyone, to keep the conflict metastable; to each side's own
+    /// supporters when the honest stake is split evenly.
+    Balance,
 }
 
-/// What one Byzantine relay does in a run (drawn from the run's seed).
+/// Crashes of honest relays timed to a live conflict: `delay_ms` after each
+/// equivocation, the adversary crashes up to `count` honest relays that
+/// currently prefer the leading side of that conflict (the ones whose
+/// preference would have to be rebuilt), and restarts them `down_ms` later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimedCrashes {
+    /// After each equivocation, wait this long.
+    pub delay_ms: u64,
+    /// Honest relays crashed each time, at most.
+    pub count: usize,
+    /// They come back after this long.
+    pub down_ms: u64,
+}
+
+/// What one Byzantine relay does in a run: drawn from the run's seed, or
+/// pinned by the scenario. The fields after `flood` are never drawn (a drawn
+/// plan leaves them off); only pinned plans use them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ByzantinePlan {
     /// Query answers.
@@ -43,6 +78,42 @@ pub struct ByzantinePlan {
     pub equivocations: u32,
     /// Sends junk every 100 ms.
     pub flood: bool,
+    /// Its links cross the scenario's explicit partition (it reaches both
+    /// sides), and each side gets its own vertex of every equivocation.
+    pub bridge: bool,
+    /// Crashes honest relays while its conflict is live.
+    pub timed_crashes: Option<TimedCrashes>,
+    /// Every 100 ms, this many "free" vertices: signed, on the frontier,
+    /// holding only transfers the network already accepted.
+    pub free_vertices: u32,
+    /// Every 100 ms, this many validly signed transfers from unfunded
+    /// accounts, to random honest relays (a mempool flood).
+    pub unfunded_transfers: u32,
+    /// Chit starvation: at each equivocation it also issues this many
+    /// conflict-free vertices at once on the same parents (each a funded
+    /// transfer of its own), so honest relays hold more preferred tips than
+    /// one answer may carry ([`MAX_CHITS`]), and it answers every query with
+    /// its own vertices only.
+    pub wide_vertices: u32,
+}
+
+impl ByzantinePlan {
+    /// A plan that does nothing beyond running an honest engine (a base to
+    /// pin adversaries on: `ByzantinePlan { chits: ChitsMode::Balance,
+    /// ..ByzantinePlan::quiet() }`).
+    pub fn quiet() -> Self {
+        Self {
+            chits: ChitsMode::Honest,
+            withhold_ancestors: false,
+            equivocations: 0,
+            flood: false,
+            bridge: false,
+            timed_crashes: None,
+            free_vertices: 0,
+            unfunded_transfers: 0,
+            wide_vertices: 0,
+        }
+    }
 }
 
 impl ByzantinePlan {
@@ -59,6 +130,7 @@ impl ByzantinePlan {
             withhold_ancestors: rng.next_u32() % 2 == 0,
             equivocations: 1 + rng.next_u32() % 2,
             flood: rng.next_u32() % 2 == 0,
+            ..Self::quiet()
         }
     }
 }
@@ -71,18 +143,35 @@ pub struct Byzantine {
     me: ValidatorIndex,
     /// Conflicting vertex pairs it issued.
     sides: Vec<(VertexId, VertexId)>,
+    /// The transfers of each pair in `sides`.
+    pub(crate) side_txs: Vec<(TxId, TxId)>,
+    /// Observed before each batch of outputs (adaptive plans only): honest
+    /// stake currently preferring each side of each pair in `sides`.
+    pub(crate) leaning: Vec<(u128, u128)>,
+    /// Observed: the explicit partition's sides while one is active (bridge
+    /// plans only).
+    pub(crate) partition_side: Option<Vec<bool>>,
+    /// Its chit-starvation vertices.
+    wide: Vec<VertexId>,
     /// Its own double-spend accounts: `first_account..first_account + count`.
     first_account: usize,
     accounts_used: usize,
+    /// Flood accounts used for chit-starvation vertices.
+    flood_accounts_used: usize,
 }
 
 /// One equivocation: the two conflicting transfers and who gets which vertex.
 pub struct Equivocation {
     /// The two conflicting transfers.
     pub txs: [Arc<SignedTransfer>; 2],
+    /// The transfers of its chit-starvation vertices.
+    pub wide_txs: Vec<Arc<SignedTransfer>>,
     /// (recipient, message bytes).
     pub sends: Vec<(usize, Arc<Vec<u8>>)>,
 }
+
+/// Chit-starvation vertices: their transfers and their messages.
+type WideVertices = (Vec<Arc<SignedTransfer>>, Vec<Arc<Vec<u8>>>);
 
 /// Accounts each Byzantine relay may double spend from.
 const ACCOUNTS_PER_RELAY: usize = 4;
@@ -94,8 +183,13 @@ impl Byzantine {
             plan,
             me: ValidatorIndex(index as u16),
             sides: Vec::new(),
+            side_txs: Vec::new(),
+            leaning: Vec::new(),
+            partition_side: None,
+            wide: Vec::new(),
             first_account: ordinal * ACCOUNTS_PER_RELAY,
             accounts_used: 0,
+            flood_accounts_used: 0,
         }
     }
 
@@ -114,6 +208,12 @@ impl Byzantine {
                         },
                 } => {
                     let preferred = match self.plan.chits {
+                        _ if !self.wide.is_empty() => {
+                            // Chit starvation: only its own conflict-free tips.
+                            let mut own = self.wide.clone();
+                            own.truncate(MAX_CHITS);
+                            own
+                        }
                         ChitsMode::Honest => preferred,
                         ChitsMode::Withhold => return None,
                         ChitsMode::Both => {
@@ -123,12 +223,28 @@ impl Byzantine {
                             all.truncate(MAX_CHITS);
                             all
                         }
-                        ChitsMode::Split => {
-                            let pick_first = to.0 % 2 == 0;
+                        ChitsMode::Split | ChitsMode::Balance => {
+                            let by_querier = match &self.partition_side {
+                                Some(side) => !side.get(to.0 as usize).copied().unwrap_or(false),
+                                None => to.0 % 2 == 0,
+                            };
+                            let lean = |i: usize| self.leaning.get(i).copied().unwrap_or((0, 0));
+                            let pick_first = |i: usize| match self.plan.chits {
+                                ChitsMode::Balance => {
+                                    let (a, b) = lean(i);
+                                    if a == b {
+                                        by_querier
+                                    } else {
+                                        a < b
+                                    }
+                                }
+                                _ => by_querier,
+                            };
                             let (chosen, other): (Vec<VertexId>, Vec<VertexId>) = self
                                 .sides
                                 .iter()
-                                .map(|(a, b)| if pick_first { (*a, *b) } else { (*b, *a) })
+                                .enumerate()
+                                .map(|(i, (a, b))| if pick_first(i) { (*a, *b) } else { (*b, *a) })
                                 .unzip();
                             let mut votes = chosen;
                             votes.extend(preferred.into_iter().filter(|id| !other.contains(id)));
@@ -139,7 +255,7 @@ impl Byzantine {
                     // When it lies about votes it also claims to have accepted
                     // what it votes for (a lone liar stays below half the stake).
                     let accepted = match self.plan.chits {
-                        ChitsMode::Both | ChitsMode::Split => {
+                        ChitsMode::Both | ChitsMode::Split | ChitsMode::Balance => {
                             let mut claims = preferred.clone();
                             claims.extend(accepted);
                             claims.truncate(MAX_CHITS);
@@ -168,14 +284,105 @@ impl Byzantine {
             .collect()
     }
 
+    /// Signs a vertex holding `txs` on its virtuous frontier.
+    fn sign_vertex(
+        &self,
+        engine: &Engine,
+        genesis: &Genesis,
+        txs: Vec<Arc<SignedTransfer>>,
+        rng: &mut ChaCha20Rng,
+    ) -> Result<Vertex, CryptoError> {
+        let parents: Vec<VertexId> = engine
+            .virtuous_frontier()
+            .iter()
+            .take(engine.params().parents as usize)
+            .copied()
+            .collect();
+        let height = parents
+            .iter()
+            .filter_map(|p| engine.vertex(p).map(|v| v.height()))
+            .max()
+            .map_or(0, |h| h + 1);
+        let mut randomness = [0u8; 32];
+        rng.fill_bytes(&mut randomness);
+        VertexContent {
+            chain_id: genesis.chain_id.clone(),
+            issuer: self.me,
+            height,
+            parents,
+            txs,
+        }
+        .sign(&keys().validators[self.me.0 as usize], randomness)
+        .map_err(|_| CryptoError::SigningFailed)
+    }
+
+    /// Chit starvation: `plan.wide_vertices` conflict-free vertices on the
+    /// same parents, each a funded transfer from a flood account, fed to its
+    /// own engine; returns their messages.
+    fn wide_vertices(
+        &mut self,
+        engine: &mut Engine,
+        genesis: &Genesis,
+        rng: &mut ChaCha20Rng,
+    ) -> Result<WideVertices, CryptoError> {
+        let keys = keys();
+        let mut messages = Vec::new();
+        let mut txs = Vec::new();
+        for _ in 0..self.plan.wide_vertices {
+            let Some(account) = keys.flood.get(self.flood_accounts_used) else {
+                break;
+            };
+            self.flood_accounts_used += 1;
+            let tx = transfer(
+                genesis,
+                account,
+                Address::from_bytes([0xdd; 32]),
+                1_000,
+                1,
+                rng,
+            )?;
+            txs.push(tx.clone());
+            let vertex = self.sign_vertex(engine, genesis, vec![tx], rng)?;
+            self.wide.push(vertex.id());
+            messages.push(Arc::new(Message::Vertex(vertex.bytes().clone()).encode()));
+        }
+        let mut ignored = Vec::new();
+        for bytes in &messages {
+            engine.handle(
+                Input::PeerMessage {
+                    from: self.me,
+                    bytes: bytes.to_vec(),
+                },
+                &mut ignored,
+            );
+        }
+        Ok((txs, messages))
+    }
+
+    /// A free vertex: signed on its frontier, holding only `txs`, which the
+    /// network already accepted.
+    pub(crate) fn free_vertex(
+        &self,
+        engine: &Engine,
+        genesis: &Genesis,
+        txs: Vec<Arc<SignedTransfer>>,
+        rng: &mut ChaCha20Rng,
+    ) -> Result<Vec<u8>, CryptoError> {
+        let vertex = self.sign_vertex(engine, genesis, txs, rng)?;
+        Ok(Message::Vertex(vertex.bytes().clone()).encode())
+    }
+
     /// Signs two vertices on the current frontier, each double spending the
     /// same nonce of one of its accounts, and sends one to each half of the
-    /// honest relays. Both are fed to its own engine so it can serve them.
+    /// honest relays (to each side of `sides`, the explicit partition, when
+    /// it bridges one). Both are fed to its own engine so it can serve them.
+    /// With `wide_vertices`, the chit-starvation vertices go to everyone too.
     pub fn equivocate(
         &mut self,
         engine: &mut Engine,
         genesis: &Genesis,
         honest: &[usize],
+        sides: Option<&[bool]>,
         rng: &mut ChaCha20Rng,
     ) -> Result<Option<Equivocation>, CryptoError> {
         if self.accounts_used >= ACCOUNTS_PER_RELAY {
@@ -189,37 +396,15 @@ impl Byzantine {
             return Ok(None);
         };
         self.accounts_used += 1;
-        let payee_a = address(&keys.honest[(rng.next_u32() as usize) % keys.honest.len()]);
+        let payee_a =
+            address(&keys.honest[(rng.next_u32() as usize) % crate::workload::MAX_ACCOUNTS]);
         let payee_b = Address::from_bytes([0xbb; 32]);
         let tx_a = transfer(genesis, account, payee_a, 1_000_000, 1, rng)?;
         let tx_b = transfer(genesis, account, payee_b, 2_000_000, 1, rng)?;
-        let parents: Vec<VertexId> = engine
-            .virtuous_frontier()
-            .iter()
-            .take(engine.params().parents as usize)
-            .copied()
-            .collect();
-        let height = parents
-            .iter()
-            .filter_map(|p| engine.vertex(p).map(|v| v.height()))
-            .max()
-            .map_or(0, |h| h + 1);
-        let key = &keys.validators[self.me.0 as usize];
-        let sign = |tx: &Arc<SignedTransfer>, rng: &mut ChaCha20Rng| {
-            let mut randomness = [0u8; 32];
-            rng.fill_bytes(&mut randomness);
-            VertexContent {
-                chain_id: genesis.chain_id.clone(),
-                issuer: self.me,
-                height,
-                parents: parents.clone(),
-                txs: vec![tx.clone()],
-            }
-            .sign(key, randomness)
-        };
-        let vertex_a = sign(&tx_a, rng).map_err(|_| CryptoError::SigningFailed)?;
-        let vertex_b = sign(&tx_b, rng).map_err(|_| CryptoError::SigningFailed)?;
+        let vertex_a = self.sign_vertex(engine, genesis, vec![tx_a.clone()], rng)?;
+        let vertex_b = self.sign_vertex(engine, genesis, vec![tx_b.clone()], rng)?;
         self.sides.push((vertex_a.id(), vertex_b.id()));
+        self.side_txs.push((tx_a.id(), tx_b.id()));
         let bytes_a = Arc::new(Message::Vertex(vertex_a.bytes().clone()).encode());
         let bytes_b = Arc::new(Message::Vertex(vertex_b.bytes().clone()).encode());
         let mut ignored = Vec::new();
@@ -232,13 +417,18 @@ impl Byzantine {
                 &mut ignored,
             );
         }
-        let sends = honest
+        let (wide_txs, wide) = self.wide_vertices(engine, genesis, rng)?;
+        let mut sends: Vec<(usize, Arc<Vec<u8>>)> = honest
             .iter()
             .enumerate()
             .map(|(i, node)| {
+                let first = match sides {
+                    Some(side) => !side.get(*node).copied().unwrap_or(false),
+                    None => i % 2 == 0,
+                };
                 (
                     *node,
-                    if i % 2 == 0 {
+                    if first {
                         bytes_a.clone()
                     } else {
                         bytes_b.clone()
@@ -246,8 +436,12 @@ impl Byzantine {
                 )
             })
             .collect();
+        for bytes in wide {
+            sends.extend(honest.iter().map(|node| (*node, bytes.clone())));
+        }
         Ok(Some(Equivocation {
             txs: [tx_a, tx_b],
+            wide_txs,
             sends,
         }))
     }
@@ -350,7 +544,8 @@ fn forged_signature(key: &SigningKey) -> Option<Signature> {
 
 impl Simulation<'_> {
     /// Schedules the Byzantine relays' equivocations and floods (the last
-    /// draws of the plan).
+    /// draws of the plan). A bridge's equivocations fall inside the
+    /// scenario's explicit partition.
     pub(crate) fn plan_attacks(&mut self) {
         let scenario = self.scenario;
         let workload = scenario.workload_ms;
@@ -358,24 +553,94 @@ impl Simulation<'_> {
             let plan = self.nodes[node].byzantine.as_ref().map(|b| b.plan.clone());
             let Some(plan) = plan else { continue };
             for _ in 0..plan.equivocations {
-                let at = 100 + self.random(workload * 3 / 4);
+                let at = match (&scenario.partition_plan, plan.bridge) {
+                    (Some(partition), true) => {
+                        partition.start_ms + 100 + self.random(partition.length_ms / 2)
+                    }
+                    _ => 100 + self.random(workload * 3 / 4),
+                };
                 self.schedule(at, Event::Equivocate { node });
             }
-            if plan.flood {
+            if plan.flood || plan.free_vertices > 0 || plan.unfunded_transfers > 0 {
                 let first = self.random(100);
                 self.schedule(first, Event::Flood { node });
             }
         }
     }
 
+    /// What an adaptive Byzantine relay observes before it answers: the
+    /// honest stake preferring each side of its conflicts, and the explicit
+    /// partition's sides while one is active.
+    pub(crate) fn observe(&mut self, node: usize) {
+        let Some(byzantine) = self.nodes[node].byzantine.as_ref() else {
+            return;
+        };
+        let adaptive = byzantine.plan.chits == ChitsMode::Balance;
+        let bridge = byzantine.plan.bridge;
+        if !adaptive && !bridge {
+            return;
+        }
+        let leaning = if adaptive {
+            byzantine
+                .side_txs
+                .iter()
+                .map(|(a, b)| {
+                    (
+                        self.honest_stake_preferring(a),
+                        self.honest_stake_preferring(b),
+                    )
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let partition_side = if bridge && self.scenario.partition_plan.is_some() {
+            self.partition.clone()
+        } else {
+            None
+        };
+        if let Some(byzantine) = self.nodes[node].byzantine.as_mut() {
+            byzantine.leaning = leaning;
+            byzantine.partition_side = partition_side;
+        }
+    }
+
+    /// Stake of the running honest relays whose conflict set prefers `tx`.
+    fn honest_stake_preferring(&self, tx: &TxId) -> u128 {
+        self.honest
+            .iter()
+            .filter(|n| {
+                self.nodes[**n]
+                    .engine
+                    .as_ref()
+                    .is_some_and(|e| e.tx_preferred(tx) == Some(true))
+            })
+            .map(|n| self.scenario.stakes[*n] as u128)
+            .sum()
+    }
+
     pub(crate) fn equivocate(&mut self, node: usize) -> Result<(), SimFailure> {
         let honest = self.honest.clone();
+        let sides = match self.nodes[node].byzantine.as_ref() {
+            Some(b) if b.plan.bridge && self.scenario.partition_plan.is_some() => {
+                self.partition.clone()
+            }
+            _ => None,
+        };
         let relay = &mut self.nodes[node];
         let (Some(byzantine), Some(engine)) = (relay.byzantine.as_mut(), relay.engine.as_mut())
         else {
             return Ok(());
         };
-        let result = byzantine.equivocate(engine, &self.genesis, &honest, &mut self.rng);
+        let result = byzantine.equivocate(
+            engine,
+            &self.genesis,
+            &honest,
+            sides.as_deref(),
+            &mut self.rng,
+        );
+        let timed_crashes = byzantine.plan.timed_crashes.clone();
+        let pair = byzantine.side_txs.len().saturating_sub(1);
         let equivocation = result.map_err(|e| self.fail(FailureKind::Harness, e.to_string()))?;
         let Some(equivocation) = equivocation else {
             return Ok(());
@@ -384,25 +649,136 @@ impl Simulation<'_> {
         self.conflict_pairs.push([a.id(), b.id()]);
         self.track(a, false);
         self.track(b, false);
+        for tx in equivocation.wide_txs {
+            self.track(tx, false);
+        }
         for (to, bytes) in equivocation.sends {
             self.send(node, to, bytes);
+        }
+        if let Some(crashes) = timed_crashes {
+            self.schedule(
+                self.now + crashes.delay_ms,
+                Event::TimedCrash { node, pair },
+            );
         }
         Ok(())
     }
 
-    pub(crate) fn flood(&mut self, node: usize) {
-        let messages = {
+    /// A timed crash: the honest relays preferring the leading side of the
+    /// adversary's conflict `pair` (up to `count` of them) crash now and
+    /// restart `down_ms` later.
+    pub(crate) fn timed_crash(&mut self, node: usize, pair: usize) {
+        let Some(byzantine) = self.nodes[node].byzantine.as_ref() else {
+            return;
+        };
+        let (Some(crashes), Some((a, b))) = (
+            byzantine.plan.timed_crashes.clone(),
+            byzantine.side_txs.get(pair).copied(),
+        ) else {
+            return;
+        };
+        let leading = if self.honest_stake_preferring(&a) >= self.honest_stake_preferring(&b) {
+            a
+        } else {
+            b
+        };
+        let victims: Vec<usize> = self
+            .honest
+            .iter()
+            .copied()
+            .filter(|n| {
+                self.nodes[*n]
+                    .engine
+                    .as_ref()
+                    .is_some_and(|e| e.tx_preferred(&leading) == Some(true))
+            })
+            .take(crashes.count)
+            .collect();
+        for victim in victims {
+            self.crash(victim);
+            self.schedule(self.now + crashes.down_ms, Event::Restart { node: victim });
+        }
+    }
+
+    pub(crate) fn flood(&mut self, node: usize) -> Result<(), SimFailure> {
+        let (junk, free, unfunded) = {
             let (Some(byzantine), Some(engine)) = (
                 self.nodes[node].byzantine.as_ref(),
                 self.nodes[node].engine.as_ref(),
             ) else {
-                return;
+                return Ok(());
             };
-            byzantine.flood(engine, &self.genesis, &mut self.rng)
+            let junk = if byzantine.plan.flood {
+                byzantine.flood(engine, &self.genesis, &mut self.rng)
+            } else {
+                Vec::new()
+            };
+            (
+                junk,
+                byzantine.plan.free_vertices,
+                byzantine.plan.unfunded_transfers,
+            )
         };
-        for bytes in messages {
+        for bytes in junk {
             let to = self.random_honest();
             self.send(node, to, Arc::new(bytes));
         }
+        self.flood_free_vertices(node, free)?;
+        self.flood_unfunded(node, unfunded)
+    }
+
+    /// Free vertices: each holds one transfer its engine already accepted,
+    /// re-wrapped on its frontier, sent to every honest relay.
+    fn flood_free_vertices(&mut self, node: usize, count: u32) -> Result<(), SimFailure> {
+        if count == 0 {
+            return Ok(());
+        }
+        let accepted: Vec<Arc<SignedTransfer>> = {
+            let Some(engine) = self.nodes[node].engine.as_ref() else {
+                return Ok(());
+            };
+            self.txs
+                .iter()
+                .filter(|t| matches!(engine.tx_status(&t.tx.id()), TxStatus::Accepted { .. }))
+                .map(|t| t.tx.clone())
+                .collect()
+        };
+        if accepted.is_empty() {
+            return Ok(());
+        }
+        for _ in 0..count {
+            let pick = accepted[self.random(accepted.len() as u64) as usize].clone();
+            let relay = &self.nodes[node];
+            let (Some(byzantine), Some(engine)) = (relay.byzantine.as_ref(), relay.engine.as_ref())
+            else {
+                return Ok(());
+            };
+            let bytes = byzantine
+                .free_vertex(engine, &self.genesis, vec![pick], &mut self.rng)
+                .map_err(|e| self.fail(FailureKind::Harness, e.to_string()))?;
+            self.free_vertices_sent += 1;
+            let bytes = Arc::new(bytes);
+            for to in self.honest.clone() {
+                self.send(node, to, bytes.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// A mempool flood: validly signed transfers from accounts genesis never
+    /// funded, each to one random honest relay.
+    fn flood_unfunded(&mut self, node: usize, count: u32) -> Result<(), SimFailure> {
+        let keys = keys();
+        for _ in 0..count {
+            let from = &keys.unfunded[self.random(keys.unfunded.len() as u64) as usize];
+            let nonce = 1 + self.random(3);
+            let to = address(&keys.honest[0]);
+            let tx = transfer(&self.genesis, from, to, 1_000, nonce, &mut self.rng)
+                .map_err(|e| self.fail(FailureKind::Harness, e.to_string()))?;
+            let bytes = Arc::new(Message::Transaction(tx).encode());
+            let target = self.random_honest();
+            self.send(node, target, bytes);
+        }
+        Ok(())
     }
 }

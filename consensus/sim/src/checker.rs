@@ -4,7 +4,7 @@
 //! checkpoint liveness (with the split-lock diagnosis).
 
 use crate::network::Event;
-use crate::report::FailureKind;
+use crate::report::{FailureKind, ResourcePeak};
 use crate::{
     sim_checkpoint_timing, xor_into, SimFailure, Simulation, CHECKPOINT_QUIET_MS, CHECK_MS,
     SETTLE_QUIET_MS, TRACE_CONTEXT,
@@ -246,7 +246,15 @@ impl Simulation<'_> {
             );
             for (node, id) in missing.iter().take(8) {
                 let status = self.nodes[*node].engine.as_ref().map(|e| e.tx_status(id));
-                detail.push_str(&format!("\n    relay {node}: {id:?} {status:?}"));
+                let client = self.tx_index.get(id).map(|i| &self.txs[*i]).map(|t| {
+                    let relay = t.submitted_to;
+                    let crashes = relay.map(|r| self.nodes[r].crashes);
+                    format!(
+                        "nonce {} submitted to {relay:?} at its crash count {} (now {crashes:?})",
+                        t.tx.transfer.nonce, t.crashes_at_submit
+                    )
+                });
+                detail.push_str(&format!("\n    relay {node}: {id:?} {status:?} {client:?}"));
             }
             for node in &self.honest {
                 if let Some(engine) = self.nodes[*node].engine.as_ref() {
@@ -386,9 +394,77 @@ impl Simulation<'_> {
         Ok(())
     }
 
-    /// Supply, apply failures, and same accepted set => same state.
+    /// Counts the accepted copies of each transfer of an accepted vertex at
+    /// an honest relay, against the scenario's limit.
+    pub(crate) fn check_accepted_copies(
+        &mut self,
+        node: usize,
+        vertex: VertexId,
+    ) -> Result<(), SimFailure> {
+        if !self.counted_vertices.insert((node, vertex)) {
+            // Accepted again after a restart: already counted.
+            return Ok(());
+        }
+        let Some(ids) = self.nodes[node]
+            .engine
+            .as_ref()
+            .and_then(|e| e.vertex(&vertex))
+            .map(|v| v.tx_ids().to_vec())
+        else {
+            return Ok(());
+        };
+        for id in ids {
+            let copies = self.accepted_copies.entry((node, id)).or_insert(0);
+            *copies += 1;
+            let copies = *copies;
+            self.peak.accepted_copies = self.peak.accepted_copies.max(copies);
+            if copies > self.scenario.resource_limits.accepted_copies {
+                return Err(self.fail(
+                    FailureKind::Resource,
+                    format!("relay {node} accepted transfer {id} in {copies} vertices"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Processing vertices, pending transactions and waiting vertices of an
+    /// honest relay stay within the scenario's limits.
+    fn check_resources(&mut self, node: usize) -> Result<(), SimFailure> {
+        let Some(engine) = self.nodes[node].engine.as_ref() else {
+            return Ok(());
+        };
+        let now = ResourcePeak {
+            processing: engine.processing_count(),
+            pending_txs: engine.pending_tx_count(),
+            waiting: engine.waiting_count(),
+            accepted_copies: 0,
+        };
+        self.peak = self.peak.max(now);
+        let limits = &self.scenario.resource_limits;
+        if now.processing > limits.processing
+            || now.pending_txs > limits.pending_txs
+            || now.waiting > limits.waiting
+        {
+            return Err(self.fail(
+                FailureKind::Resource,
+                format!(
+                    "relay {node} holds {} processing vertices, {} pending transactions, {} waiting vertices (limits {limits:?})",
+                    now.processing, now.pending_txs, now.waiting
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Resources; then supply, apply failures, and same accepted set =>
+    /// same state.
     pub(crate) fn check_node(&mut self, node: usize) -> Result<(), SimFailure> {
-        if self.nodes[node].byzantine.is_some() || !self.nodes[node].state_dirty {
+        if self.nodes[node].byzantine.is_some() {
+            return Ok(());
+        }
+        self.check_resources(node)?;
+        if !self.nodes[node].state_dirty {
             return Ok(());
         }
         let Some(engine) = self.nodes[node].engine.as_ref() else {

@@ -14,7 +14,14 @@ impl Simulation<'_> {
     pub(crate) fn plan_faults(&mut self) {
         let scenario = self.scenario;
         let workload = scenario.workload_ms;
-        if scenario.partition {
+        if let Some(plan) = &scenario.partition_plan {
+            let side = (0..self.nodes.len())
+                .map(|n| plan.side_a.contains(&n))
+                .collect();
+            self.schedule(plan.start_ms, Event::Partition { side });
+            let end = (plan.start_ms + plan.length_ms).min(workload);
+            self.schedule(end, Event::Heal);
+        } else if scenario.partition {
             let start = 200 + self.random(workload / 2);
             let length = 500 + self.random(2_000);
             let end = (start + length).min(workload);

@@ -56,11 +56,13 @@ pub mod report;
 pub mod scenario;
 pub mod workload;
 
-use byzantine::{Byzantine, ByzantinePlan};
+use byzantine::Byzantine;
+pub use byzantine::ByzantinePlan;
+pub use byzantine::{ChitsMode, TimedCrashes};
 use network::{Event, Queued};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
-pub use report::{FailureKind, RunReport, SimFailure};
+pub use report::{FailureKind, ResourcePeak, RunReport, SimFailure};
 use ruv_consensus::checkpoint::{
     CheckpointConfig, CheckpointInput, CheckpointOutput, CheckpointPersist, CheckpointTiming,
     Checkpointer, StoredCheckpoint,
@@ -69,7 +71,7 @@ use ruv_consensus::vertex::{ValidatorIndex, VertexId};
 use ruv_consensus::{Engine, EngineConfig, Input, Output, Persist, Tuning, TxStatus};
 use ruv_protocol::checkpoint::{CheckpointHeader, Hash32};
 use ruv_protocol::{Address, Genesis, SignedTransfer, TxId};
-pub use scenario::{scenario_names, Scenario};
+pub use scenario::{scenario_names, PartitionPlan, ResourceLimits, Scenario};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::Arc;
@@ -180,6 +182,8 @@ struct Simulation<'s> {
     nodes: Vec<Node>,
     honest: Vec<usize>,
     partition: Option<Vec<bool>>,
+    /// Byzantine relays whose links cross partitions.
+    bridges: Vec<bool>,
     txs: Vec<TrackedTx>,
     tx_index: BTreeMap<TxId, usize>,
     conflict_pairs: Vec<[TxId; 2]>,
@@ -202,6 +206,13 @@ struct Simulation<'s> {
     messages_lost: u64,
     crashes: u32,
     resubmissions: u32,
+    free_vertices_sent: u64,
+    /// Highest resource use seen at an honest relay.
+    peak: ResourcePeak,
+    /// Accepted vertices holding each transfer, per honest relay
+    /// (incarnation-independent: counted from `Output::VertexAccepted`).
+    accepted_copies: BTreeMap<(usize, TxId), u32>,
+    counted_vertices: std::collections::BTreeSet<(usize, VertexId)>,
     trace: [u8; 32],
 }
 
@@ -240,7 +251,10 @@ impl<'s> Simulation<'s> {
             let engine = Engine::new(engine_config(&genesis, index, seed, 0))
                 .map_err(|e| harness(e.to_string()))?;
             let byzantine = scenario.byzantine.contains(&index).then(|| {
-                let plan = ByzantinePlan::random(&mut rng);
+                let plan = match &scenario.byzantine_plan {
+                    Some(pinned) => pinned.clone(),
+                    None => ByzantinePlan::random(&mut rng),
+                };
                 byzantine_ordinal += 1;
                 Byzantine::new(plan, index, byzantine_ordinal - 1)
             });
@@ -269,6 +283,10 @@ impl<'s> Simulation<'s> {
         let honest = (0..count)
             .filter(|i| !scenario.byzantine.contains(i))
             .collect();
+        let bridges = nodes
+            .iter()
+            .map(|n| n.byzantine.as_ref().is_some_and(|b| b.plan.bridge))
+            .collect();
         let mut sim = Self {
             scenario,
             seed,
@@ -281,6 +299,7 @@ impl<'s> Simulation<'s> {
             nodes,
             honest,
             partition: None,
+            bridges,
             txs: Vec::new(),
             tx_index: BTreeMap::new(),
             conflict_pairs: Vec::new(),
@@ -298,6 +317,10 @@ impl<'s> Simulation<'s> {
             messages_lost: 0,
             crashes: 0,
             resubmissions: 0,
+            free_vertices_sent: 0,
+            peak: ResourcePeak::default(),
+            accepted_copies: BTreeMap::new(),
+            counted_vertices: std::collections::BTreeSet::new(),
             trace: [0; 32],
         };
         sim.plan_workload().map_err(|e| harness(e.to_string()))?;
@@ -376,8 +399,9 @@ impl<'s> Simulation<'s> {
             Event::Partition { side } => self.partition(side),
             Event::Heal => self.heal(),
             Event::Equivocate { node } => self.equivocate(node)?,
+            Event::TimedCrash { node, pair } => self.timed_crash(node, pair),
             Event::Flood { node } => {
-                self.flood(node);
+                self.flood(node)?;
                 if !self.workload_over || self.now < self.scenario.workload_ms * 3 {
                     self.schedule(self.now + 100, Event::Flood { node });
                 }
@@ -399,6 +423,8 @@ impl<'s> Simulation<'s> {
                 .filter(|n| self.nodes[*n].engine.is_some())
                 .collect();
             if up.is_empty() {
+                // Every honest relay is down: the client tries again later.
+                self.schedule(self.now + CHECK_MS, Event::Submit { tx: index, node });
                 return Ok(());
             }
             node = up[self.random(up.len() as u64) as usize];
@@ -451,6 +477,7 @@ impl<'s> Simulation<'s> {
         };
         let mut out = Vec::new();
         engine.handle(input, &mut out);
+        self.observe(node);
         let out = match &self.nodes[node].byzantine {
             Some(byzantine) => byzantine.filter(out),
             None => out,
@@ -641,7 +668,8 @@ impl<'s> Simulation<'s> {
                             }
                         }
                         Output::VertexAccepted { id, .. } if honest => {
-                            self.check_vertex_order(node, id)?
+                            self.check_vertex_order(node, id)?;
+                            self.check_accepted_copies(node, id)?;
                         }
                         _ => {}
                     }

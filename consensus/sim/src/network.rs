@@ -37,6 +37,10 @@ pub(crate) enum Event {
     Flood {
         node: usize,
     },
+    TimedCrash {
+        node: usize,
+        pair: usize,
+    },
     WorkloadEnd,
     Check,
 }
@@ -78,7 +82,7 @@ impl Simulation<'_> {
     pub(crate) fn partitioned(&self, a: usize, b: usize) -> bool {
         self.partition
             .as_ref()
-            .is_some_and(|side| side[a] != side[b])
+            .is_some_and(|side| side[a] != side[b] && !self.bridges[a] && !self.bridges[b])
     }
 
     pub(crate) fn send(&mut self, from: usize, to: usize, bytes: Arc<Vec<u8>>) {

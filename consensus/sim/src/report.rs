@@ -49,8 +49,38 @@ pub struct RunReport {
     /// Checkpoint rounds that ended without a certificate (sum over honest
     /// relays' current incarnations).
     pub checkpoint_round_timeouts: u64,
+    /// Highest resource use seen at any honest relay.
+    pub peak: ResourcePeak,
+    /// Free vertices (holding only accepted transfers) Byzantine relays sent.
+    pub free_vertices_sent: u64,
     /// Digest of everything the engines output, in order: equal for equal seeds.
     pub trace_digest: [u8; 32],
+}
+
+/// Highest resource use seen at any honest relay during a run (checked
+/// against the scenario's [`crate::ResourceLimits`] after every step).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResourcePeak {
+    /// Undecided vertices ([`ruv_consensus::Engine::processing_count`]).
+    pub processing: usize,
+    /// Undecided transactions held ([`ruv_consensus::Engine::pending_tx_count`]).
+    pub pending_txs: usize,
+    /// Vertices waiting for parents ([`ruv_consensus::Engine::waiting_count`]).
+    pub waiting: usize,
+    /// Accepted vertices holding one transfer, at one relay.
+    pub accepted_copies: u32,
+}
+
+impl ResourcePeak {
+    /// The larger of each figure.
+    pub fn max(self, other: ResourcePeak) -> ResourcePeak {
+        ResourcePeak {
+            processing: self.processing.max(other.processing),
+            pending_txs: self.pending_txs.max(other.pending_txs),
+            waiting: self.waiting.max(other.waiting),
+            accepted_copies: self.accepted_copies.max(other.accepted_copies),
+        }
+    }
 }
 
 /// What went wrong in a run.
@@ -77,6 +107,10 @@ pub enum FailureKind {
     CheckpointLock,
     /// Checkpoints stopped forming, or accepted transfers stayed uncertified.
     CheckpointLiveness,
+    /// An honest relay held more than the scenario's resource limits
+    /// (processing vertices, pending transactions, waiting vertices,
+    /// accepted copies of one transfer).
+    Resource,
     /// A relay could not start or restart, or the run did not end.
     Harness,
 }
@@ -177,6 +211,8 @@ impl Simulation<'_> {
             settle_ms: self.settle_ms,
             checkpoint_ms: self.checkpoint_ms,
             checkpoint_round_timeouts,
+            peak: self.peak,
+            free_vertices_sent: self.free_vertices_sent,
             trace_digest: self.trace,
         }
     }

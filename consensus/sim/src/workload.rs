@@ -16,9 +16,17 @@ use std::sync::{Arc, OnceLock};
 /// Chain id of simulated networks.
 pub const SIM_CHAIN_ID: &str = "ruv-sim";
 /// Most validators a scenario may have.
-pub const MAX_VALIDATORS: usize = 16;
-/// Most accounts of each kind a scenario may use.
+pub const MAX_VALIDATORS: usize = 128;
+/// Most double-spending and Byzantine-relay accounts a scenario may use
+/// (and the honest accounts every genesis funds).
 pub const MAX_ACCOUNTS: usize = 16;
+/// Most honest accounts a scenario may use.
+pub const MAX_HONEST_ACCOUNTS: usize = 256;
+/// Funded accounts for chit-starvation vertices (genesis funds them only
+/// where a pinned plan issues such vertices).
+pub const FLOOD_ACCOUNTS: usize = 128;
+/// Keys genesis never funds (mempool floods sign with them).
+pub const UNFUNDED_ACCOUNTS: usize = 16;
 /// Genesis balance of every simulated account.
 pub const ACCOUNT_BALANCE: u64 = 1_000 * UNITS_PER_RUV;
 
@@ -32,6 +40,10 @@ pub struct KeyRing {
     pub double_spenders: Vec<SigningKey>,
     /// Accounts Byzantine relays double spend from when they equivocate.
     pub byzantine_relay_accounts: Vec<SigningKey>,
+    /// Accounts of chit-starvation vertices.
+    pub flood: Vec<SigningKey>,
+    /// Keys with no genesis balance.
+    pub unfunded: Vec<SigningKey>,
 }
 
 fn key(kind: u8, index: usize) -> SigningKey {
@@ -39,6 +51,7 @@ fn key(kind: u8, index: usize) -> SigningKey {
     seed[0] = kind;
     seed[1] = index as u8;
     seed[2..9].copy_from_slice(b"ruv-sim");
+    seed[9] = (index >> 8) as u8;
     SigningKey::from_seed(&seed)
 }
 
@@ -47,9 +60,11 @@ pub fn keys() -> &'static KeyRing {
     static KEYS: OnceLock<KeyRing> = OnceLock::new();
     KEYS.get_or_init(|| KeyRing {
         validators: (0..MAX_VALIDATORS).map(|i| Arc::new(key(1, i))).collect(),
-        honest: (0..MAX_ACCOUNTS).map(|i| key(2, i)).collect(),
+        honest: (0..MAX_HONEST_ACCOUNTS).map(|i| key(2, i)).collect(),
         double_spenders: (0..MAX_ACCOUNTS).map(|i| key(3, i)).collect(),
         byzantine_relay_accounts: (0..MAX_ACCOUNTS).map(|i| key(4, i)).collect(),
+        flood: (0..FLOOD_ACCOUNTS).map(|i| key(5, i)).collect(),
+        unfunded: (0..UNFUNDED_ACCOUNTS).map(|i| key(6, i)).collect(),
     })
 }
 
@@ -58,14 +73,24 @@ pub fn address(key: &SigningKey) -> Address {
     Address::from_public_key(key.public_key())
 }
 
-/// The genesis of a scenario: every simulated account funded equally.
+/// The genesis of a scenario: every simulated account it uses funded
+/// equally (at least the first [`MAX_ACCOUNTS`] honest ones; the flood
+/// accounts only where a pinned plan issues chit-starvation vertices; the
+/// unfunded keys never).
 pub fn genesis(scenario: &Scenario) -> Genesis {
     let keys = keys();
-    let balances = keys
-        .honest
+    let honest = scenario
+        .honest_accounts
+        .clamp(MAX_ACCOUNTS, MAX_HONEST_ACCOUNTS);
+    let flood = match &scenario.byzantine_plan {
+        Some(plan) if plan.wide_vertices > 0 => keys.flood.as_slice(),
+        _ => &[],
+    };
+    let balances = keys.honest[..honest]
         .iter()
         .chain(&keys.double_spenders)
         .chain(&keys.byzantine_relay_accounts)
+        .chain(flood)
         .map(|k| GenesisBalance {
             address: address(k),
             amount: ACCOUNT_BALANCE,
@@ -133,7 +158,7 @@ impl Simulation<'_> {
             self.schedule(first, Event::Tick { node });
         }
         // Honest clients: consecutive nonces, submitted in nonce order.
-        let accounts = scenario.honest_accounts.min(MAX_ACCOUNTS);
+        let accounts = scenario.honest_accounts.min(MAX_HONEST_ACCOUNTS);
         for account in 0..accounts {
             let count = 1 + self.random(scenario.max_txs_per_account.max(1) as u64) as usize;
             let mut times: Vec<u64> = (0..count).map(|_| self.random(workload * 4 / 5)).collect();

@@ -5,7 +5,7 @@
 //! `ruv_sim`). A failure prints the seed and the command that
 //! replays it; the `ruv-sim` binary runs thousands of seeds.
 
-use ruv_sim::{self as sim, RunReport, Scenario};
+use ruv_sim::{self as sim, ByzantinePlan, ChitsMode, RunReport, Scenario};
 
 /// Seeds per scenario in the normal test suite.
 const SEEDS: u64 = 40;
@@ -80,6 +80,53 @@ fn everything_at_once() {
 }
 
 #[test]
+fn vote_balancing_adversary() {
+    run_seeds("balance", 10);
+}
+
+#[test]
+fn byzantine_bridge_across_a_minute_long_partition() {
+    run_seeds("bridge", 4);
+}
+
+#[test]
+fn free_vertex_and_mempool_flood_stay_within_resource_limits() {
+    let reports = run_seeds("free-flood", 6);
+    assert!(reports.iter().any(|r| r.free_vertices_sent > 0));
+    let limits = Scenario::by_name("free-flood")
+        .expect("scenario exists")
+        .resource_limits;
+    for report in &reports {
+        assert!(report.peak.accepted_copies <= limits.accepted_copies);
+        assert!(report.peak.pending_txs <= limits.pending_txs);
+    }
+}
+
+#[test]
+fn a_plan_pinned_from_outside_the_crate_is_followed() {
+    // What an independent adversarial suite does: its own scenario, its own
+    // plan, through the public API only.
+    let scenario = Scenario {
+        name: "external-split",
+        byzantine_plan: Some(ByzantinePlan {
+            chits: ChitsMode::Split,
+            equivocations: 2,
+            withhold_ancestors: true,
+            ..ByzantinePlan::quiet()
+        }),
+        ..Scenario::by_name("byzantine").expect("scenario exists")
+    };
+    for seed in 0..4 {
+        let report = sim::run(&scenario, seed).unwrap_or_else(|f| panic!("{f}"));
+        assert_eq!(report.scenario, "external-split");
+        assert!(
+            report.conflict_pairs >= 3,
+            "the double spend and both pinned equivocations"
+        );
+    }
+}
+
+#[test]
 fn scenarios_stay_within_the_claimed_bound() {
     for scenario in Scenario::all() {
         assert!(
@@ -95,9 +142,17 @@ fn scenarios_stay_within_the_claimed_bound() {
         edge.fault_bound() - edge.byzantine_stake_fraction() <= 0.011,
         "the edge scenario sits just below the bound"
     );
+    for scenario in Scenario::known_failing()
+        .into_iter()
+        .chain(Scenario::scale())
+    {
+        assert!(scenario.byzantine_stake_fraction() < scenario.fault_bound());
+    }
     for scenario in Scenario::beyond_bound() {
         assert!(scenario.byzantine_stake_fraction() >= scenario.fault_bound());
     }
+    let large = Scenario::by_name("large").expect("scenario exists");
+    assert!(large.stakes.len() >= 100 && large.honest_accounts == 256);
 }
 
 #[test]

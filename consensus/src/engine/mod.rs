@@ -530,6 +530,14 @@ impl Engine {
         }
     }
 
+    /// Whether an undecided transaction is the current preference of its
+    /// conflict set (`None` if it is not undecided here). What a poll of
+    /// this relay would vote for; the simulator's adaptive adversaries
+    /// observe it.
+    pub fn tx_preferred(&self, id: &TxId) -> Option<bool> {
+        self.conflicts.flags(id).map(|(preferred, _)| preferred)
+    }
+
     /// A vertex in the DAG (any status).
     pub fn vertex(&self, id: &VertexId) -> Option<&Arc<Vertex>> {
         self.dag.get(id).map(|node| node.vertex())

@@ -93,11 +93,15 @@ impl Polls {
 
     /// An own poll finished: stop abstaining if other validators holding at
     /// least `alpha` of its slots answered with a preference this relay
-    /// knows in full (every vertex named is in its DAG), so that poll's
-    /// round counted the network's preference. An empty answer counts: that
-    /// validator prefers nothing undecided (or abstains itself), so there is
-    /// nothing to catch up with; otherwise relays restarted together would
-    /// wait for each other for ever.
+    /// knows in full (every vertex named is in its DAG; an empty one, from a
+    /// relay that abstains too or has nothing undecided, counts), so that
+    /// poll's round counted the network's preference. Empty answers must
+    /// count: when more than `1 - alpha/k` of the stake restarts at once
+    /// (the simulator's `crash-conflict` adversary crashes 4 of 6 honest
+    /// relays during a live conflict), waiting for `alpha` non-empty answers
+    /// deadlocks every restarted relay for ever. Conflict sets that had two
+    /// choices at the restart still stay out of its votes until a poll
+    /// succeeds for one of them (`Conflicts::flags`).
     pub(crate) fn caught_up(&mut self, poll: &Poll, me: ValidatorIndex, alpha: u32, dag: &Dag) {
         if !self.abstaining {
             return;
