@@ -9,7 +9,8 @@
 //!   known but not decided yet (restored as undecided).
 //! - `checkpoints`: checkpoint number (u64) -> certificate and anchor
 //!   ([`StoredCheckpoint`] encoding), in order.
-//! - `meta` `signed_checkpoint` -> number (u64 LE) + header id: the header
+//! - `meta` `signed_checkpoint` -> `SignedLock` (number, header id, header
+//!   and anchor; `consensus/src/checkpoint/store.rs`): the header
 //!   this relay signed last. Written in the same commit as everything the
 //!   batch produced, before the signature leaves the relay, so a restart can
 //!   never sign a second header with that number.
@@ -23,9 +24,8 @@
 //! message that depends on them.
 
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
-use ruv_consensus::checkpoint::CheckpointPersist;
+use ruv_consensus::checkpoint::{CheckpointPersist, SignedLock};
 use ruv_consensus::{Persist, PersistedState, StoredCheckpoint};
-use ruv_protocol::checkpoint::Hash32;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -70,8 +70,8 @@ pub enum StorageError {
 pub struct PersistedCheckpoints {
     /// Certified checkpoints in order.
     pub certified: Vec<StoredCheckpoint>,
-    /// The last header this relay signed.
-    pub signed: Option<(u64, Hash32)>,
+    /// The last header this relay signed (its sign-once lock).
+    pub signed: Option<SignedLock>,
 }
 
 /// The relay's database.
@@ -135,17 +135,10 @@ impl Storage {
             })
             .collect::<Result<_, _>>()?;
         let signed = match txn.open_table(META)?.get(SIGNED_CHECKPOINT_KEY)? {
-            Some(value) => {
-                let bytes = value.value();
-                if bytes.len() != 40 {
-                    return Err(StorageError::Corrupt("signed checkpoint"));
-                }
-                let mut number = [0u8; 8];
-                number.copy_from_slice(&bytes[..8]);
-                let mut id = [0u8; 32];
-                id.copy_from_slice(&bytes[8..]);
-                Some((u64::from_le_bytes(number), Hash32(id)))
-            }
+            Some(value) => Some(
+                SignedLock::decode(value.value())
+                    .map_err(|_| StorageError::Corrupt("signed checkpoint"))?,
+            ),
             None => None,
         };
         Ok(PersistedCheckpoints { certified, signed })
@@ -196,10 +189,8 @@ impl Storage {
             let mut meta = txn.open_table(META)?;
             for op in checkpoints {
                 match op {
-                    CheckpointPersist::Signed { number, header_id } => {
-                        let mut value = number.to_le_bytes().to_vec();
-                        value.extend_from_slice(&header_id.0);
-                        meta.insert(SIGNED_CHECKPOINT_KEY, value.as_slice())?;
+                    CheckpointPersist::Signed(lock) => {
+                        meta.insert(SIGNED_CHECKPOINT_KEY, lock.encode().as_slice())?;
                     }
                     CheckpointPersist::Certified(stored) => {
                         table

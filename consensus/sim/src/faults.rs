@@ -114,14 +114,18 @@ impl Simulation<'_> {
             let store = &self.nodes[node].store;
             let config =
                 checkpoint_config(&self.genesis, node, self.seed, self.nodes[node].crashes);
-            let restored =
-                Checkpointer::restore(config, vertices, store.certified.clone(), store.signed)
-                    .map_err(|e| {
-                        self.fail(
-                            FailureKind::Harness,
-                            format!("relay {node}: the checkpointer cannot restart: {e}"),
-                        )
-                    })?;
+            let restored = Checkpointer::restore(
+                config,
+                vertices,
+                store.certified.clone(),
+                store.signed_lock.clone(),
+            )
+            .map_err(|e| {
+                self.fail(
+                    FailureKind::Harness,
+                    format!("relay {node}: the checkpointer cannot restart: {e}"),
+                )
+            })?;
             Some(restored)
         } else {
             None

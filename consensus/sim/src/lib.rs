@@ -65,7 +65,7 @@ use rand_chacha::ChaCha20Rng;
 pub use report::{FailureKind, ResourcePeak, RunReport, SimFailure};
 use ruv_consensus::checkpoint::{
     CheckpointConfig, CheckpointInput, CheckpointOutput, CheckpointPersist, CheckpointTiming,
-    Checkpointer, StoredCheckpoint,
+    Checkpointer, SignedLock, StoredCheckpoint,
 };
 use ruv_consensus::vertex::{ValidatorIndex, VertexId};
 use ruv_consensus::{Engine, EngineConfig, Input, Output, Persist, Tuning, TxStatus};
@@ -138,6 +138,8 @@ struct Store {
     processing: BTreeMap<VertexId, Arc<[u8]>>,
     /// The last checkpoint header this relay signed (its sign-once lock).
     signed: Option<(u64, Hash32)>,
+    /// That lock with its header and anchor, as the relay stores it.
+    signed_lock: Option<SignedLock>,
     /// Certified checkpoints, in number order.
     certified: Vec<StoredCheckpoint>,
 }
@@ -565,7 +567,8 @@ impl<'s> Simulation<'s> {
     ) -> Result<(), SimFailure> {
         for output in outputs {
             match output {
-                CheckpointOutput::Persist(CheckpointPersist::Signed { number, header_id }) => {
+                CheckpointOutput::Persist(CheckpointPersist::Signed(lock)) => {
+                    let (number, header_id) = (lock.number, lock.header_id);
                     let mut data = number.to_le_bytes().to_vec();
                     data.extend_from_slice(&header_id.0);
                     self.record(node, "checkpoint persist signed", &data);
@@ -585,6 +588,7 @@ impl<'s> Simulation<'s> {
                         n.lock_signed_at = self.now;
                     }
                     n.store.signed = Some((number, header_id));
+                    n.store.signed_lock = Some(*lock);
                 }
                 CheckpointOutput::Persist(CheckpointPersist::Certified(stored)) => {
                     let header = &stored.certificate.header;

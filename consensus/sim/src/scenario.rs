@@ -140,6 +140,27 @@ impl Scenario {
     pub fn adversaries() -> Vec<Scenario> {
         vec![
             Self {
+                stakes: vec![100, 100, 100, 100, 100, 100, 140],
+                byzantine: vec![6],
+                byzantine_plan: Some(ByzantinePlan {
+                    chits: ChitsMode::Split,
+                    equivocations: 3,
+                    timed_crashes: Some(TimedCrashes {
+                        delay_ms: 150,
+                        count: 4,
+                        down_ms: 800,
+                    }),
+                    ..ByzantinePlan::quiet()
+                }),
+                workload_ms: 3_000,
+                max_quiet_ms: 120_000,
+                ..Self::base(
+                    "crash-conflict",
+                    "7 relays, 1 Byzantine (18.9%): 150 ms after each of its equivocations it crashes 4 of the 6 honest relays (54% of the stake), those preferring the leading side, for 800 ms",
+                    7,
+                )
+            },
+            Self {
                 stakes: vec![100, 100, 100, 100, 100, 120],
                 byzantine: vec![5],
                 byzantine_plan: Some(ByzantinePlan {
@@ -304,28 +325,6 @@ impl Scenario {
     /// their failures apart.
     pub fn known_failing() -> Vec<Scenario> {
         vec![
-            Self {
-                stakes: vec![100, 100, 100, 100, 100, 100, 140],
-                byzantine: vec![6],
-                byzantine_plan: Some(ByzantinePlan {
-                    chits: ChitsMode::Split,
-                    equivocations: 3,
-                    timed_crashes: Some(TimedCrashes {
-                        delay_ms: 150,
-                        count: 4,
-                        down_ms: 800,
-                    }),
-                    ..ByzantinePlan::quiet()
-                }),
-                workload_ms: 3_000,
-                max_quiet_ms: 120_000,
-                known_failing: true,
-                ..Self::base(
-                    "crash-conflict",
-                    "7 relays, 1 Byzantine (18.9%): 150 ms after each of its equivocations it crashes 4 of the 6 honest relays (54% of the stake), those preferring the leading side, for 800 ms",
-                    7,
-                )
-            },
             Self {
                 stakes: vec![100, 100, 100, 100, 100, 120],
                 byzantine: vec![5],

@@ -85,6 +85,14 @@ fn vote_balancing_adversary() {
 }
 
 #[test]
+fn crashes_timed_to_a_live_conflict() {
+    // 4 of 6 honest relays crash while a conflict is live, again and again:
+    // transfers stay safe and live, and checkpoints keep certifying (a
+    // relay restores the header it is locked on with its lock).
+    run_seeds("crash-conflict", 20);
+}
+
+#[test]
 fn byzantine_bridge_across_a_minute_long_partition() {
     run_seeds("bridge", 4);
 }

@@ -88,7 +88,7 @@
 mod state;
 mod store;
 
-pub use store::StoredCheckpoint;
+pub use store::{SignedLock, StoredCheckpoint};
 
 use crate::message::Message;
 use crate::vertex::{ValidatorIndex, Vertex, VertexId};
@@ -167,13 +167,9 @@ pub enum CheckpointInput {
 /// What the checkpointer asks the driver to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CheckpointPersist {
-    /// "I signed header `header_id` for `number`": store before sending the vote.
-    Signed {
-        /// The checkpoint number.
-        number: u64,
-        /// The header signed.
-        header_id: Hash32,
-    },
+    /// "I signed this header for its number": store before sending the
+    /// vote (with the header and anchor: see [`SignedLock`]).
+    Signed(Box<SignedLock>),
     /// A certified checkpoint, to serve and to restore from.
     Certified(Box<StoredCheckpoint>),
 }
@@ -361,12 +357,12 @@ impl Checkpointer {
 
     /// Rebuilds a checkpointer after a restart: the accepted vertices in
     /// acceptance order (the engine's accepted log), the stored certified
-    /// checkpoints in order, and the last persisted signature.
+    /// checkpoints in order, and the last persisted signature (its lock).
     pub fn restore(
         config: CheckpointConfig,
         accepted: impl IntoIterator<Item = Arc<Vertex>>,
         stored: impl IntoIterator<Item = StoredCheckpoint>,
-        signed: Option<(u64, Hash32)>,
+        signed: Option<SignedLock>,
     ) -> Result<Self, CheckpointError> {
         let mut this = Self::new(config)?;
         for vertex in accepted {
@@ -391,8 +387,19 @@ impl Checkpointer {
             }
             this.adopt_derived(derived, checkpoint);
         }
-        this.signed = signed;
         this.round = Round::new();
+        if let Some(lock) = signed {
+            this.signed = Some((lock.number, lock.header_id));
+            // The locked header, so this relay can propose and prevote it
+            // again however many relays restarted since.
+            if let Some((header, anchor)) = lock.header {
+                if lock.number == this.next_number() && header.id() == lock.header_id {
+                    this.round
+                        .candidates
+                        .insert(lock.header_id, Candidate::new(header, anchor));
+                }
+            }
+        }
         this.restored = true;
         Ok(this)
     }
@@ -744,10 +751,13 @@ impl Checkpointer {
         };
         self.signed = Some((number, id));
         self.metrics.signed += 1;
-        out.push(CheckpointOutput::Persist(CheckpointPersist::Signed {
-            number,
-            header_id: id,
-        }));
+        out.push(CheckpointOutput::Persist(CheckpointPersist::Signed(
+            Box::new(SignedLock {
+                number,
+                header_id: id,
+                header: Some((candidate.header.clone(), candidate.anchor.clone())),
+            }),
+        )));
         let stake = self
             .validators
             .get(self.me.0 as usize)
