@@ -105,7 +105,7 @@ mod tests {
 
     fn genesis(seed: u8) -> Genesis {
         Genesis {
-            chain_id: "placeholder".into(),
+            chain_id: "unbound".into(),
             balances: Vec::new(),
             fees: FeeSchedule {
                 base: 1,

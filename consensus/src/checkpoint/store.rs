@@ -26,10 +26,8 @@ impl StoredCheckpoint {
     pub fn encode(&self) -> Vec<u8> {
         let certificate = self.certificate.encode();
         let mut w = Writer::with_capacity(certificate.len() + 8 + self.anchor.len() * 32);
-        w.long_bytes(&certificate).u16(self.anchor.len() as u16);
-        for id in &self.anchor {
-            w.fixed(&id.0);
-        }
+        w.long_bytes(&certificate);
+        write_anchor(&mut w, &self.anchor);
         w.finish()
     }
 
@@ -37,18 +35,7 @@ impl StoredCheckpoint {
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
         let certificate = Certificate::decode(r.long_bytes("certificate", MAX_CERTIFICATE_LEN)?)?;
-        let count = r.u16()? as usize;
-        if count > MAX_ANCHOR_VERTICES {
-            return Err(DecodeError::TooLong {
-                field: "checkpoint anchor",
-                len: count,
-                max: MAX_ANCHOR_VERTICES,
-            });
-        }
-        let mut anchor = Vec::with_capacity(count);
-        for _ in 0..count {
-            anchor.push(VertexId(r.array()?));
-        }
+        let anchor = read_anchor(&mut r)?;
         r.finish()?;
         Ok(Self {
             certificate,
@@ -90,10 +77,8 @@ impl SignedLock {
         let mut w = Writer::with_capacity(1024);
         w.u64(self.number).fixed(&self.header_id.0);
         if let Some((header, anchor)) = &self.header {
-            w.long_bytes(&header.encode()).u16(anchor.len() as u16);
-            for id in anchor {
-                w.fixed(&id.0);
-            }
+            w.long_bytes(&header.encode());
+            write_anchor(&mut w, anchor);
         }
         w.finish()
     }
@@ -112,18 +97,7 @@ impl SignedLock {
             });
         }
         let header = CheckpointHeader::decode(r.long_bytes("checkpoint header", MAX_HEADER_LEN)?)?;
-        let count = r.u16()? as usize;
-        if count > MAX_ANCHOR_VERTICES {
-            return Err(DecodeError::TooLong {
-                field: "checkpoint anchor",
-                len: count,
-                max: MAX_ANCHOR_VERTICES,
-            });
-        }
-        let mut anchor = Vec::with_capacity(count);
-        for _ in 0..count {
-            anchor.push(VertexId(r.array()?));
-        }
+        let anchor = read_anchor(&mut r)?;
         r.finish()?;
         Ok(Self {
             number,
@@ -132,6 +106,30 @@ impl SignedLock {
         })
     }
 }
+/// An anchor: u16 count (at most `MAX_ANCHOR_VERTICES`) + 32-byte vertex ids.
+fn write_anchor(w: &mut Writer, anchor: &[VertexId]) {
+    w.u16(anchor.len() as u16);
+    for id in anchor {
+        w.fixed(&id.0);
+    }
+}
+
+fn read_anchor(r: &mut Reader<'_>) -> Result<Vec<VertexId>, DecodeError> {
+    let count = r.u16()? as usize;
+    if count > MAX_ANCHOR_VERTICES {
+        return Err(DecodeError::TooLong {
+            field: "checkpoint anchor",
+            len: count,
+            max: MAX_ANCHOR_VERTICES,
+        });
+    }
+    let mut anchor = Vec::with_capacity(count);
+    for _ in 0..count {
+        anchor.push(VertexId(r.array()?));
+    }
+    Ok(anchor)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
