@@ -14,7 +14,7 @@ use js_sys::{Function, Object, Promise, Reflect};
 use ruv_client::keys::SignedTransaction;
 use ruv_client::vault::driver::VaultConfig;
 use ruv_client::vault::idb::{self, IdbStorage};
-use ruv_client::vault::kdf::KdfParams;
+use ruv_client::vault::kdf::{self, KdfParams, KeyRequest};
 use ruv_client::vault::record::{self, Record};
 use ruv_client::vault::storage::{RecordTag, VaultStorage};
 use ruv_client::vault::{codes, derive, mnemonic, session, Vault};
@@ -415,10 +415,19 @@ async fn interrupted_password_change_leaves_the_old_vault() {
     let old = raw(&name).await.unwrap();
     // The exact record a password change would write.
     let revision = Record::decode(&old).unwrap().header.revision;
-    let changed = session::Unlocked::open(&old, PW)
-        .unwrap()
-        .rekeyed(PW2, &TINY)
-        .unwrap()
+    let derive = |password: &str, request: &KeyRequest| {
+        let normalized = session::normalize_password(password);
+        kdf::derive_keys(normalized.as_bytes(), &request.salt, &request.params).unwrap()
+    };
+    let record = Record::decode(&old).unwrap();
+    let opened = session::Unlocked::open(
+        &record,
+        derive(PW, &session::Unlocked::key_request_for(&record)),
+    )
+    .unwrap();
+    let request = KeyRequest::fresh(&TINY).unwrap();
+    let changed = opened
+        .rekeyed(&request, derive(PW2, &request))
         .seal(revision + 1)
         .unwrap();
 
@@ -704,4 +713,136 @@ async fn bench_unlock_default_and_owasp() {
             kdf.memory_kib, kdf.iterations, kdf.parallelism, times
         ));
     }
+}
+
+/// A `deriveKey` function as the wallet's worker glue is one: it answers
+/// later (a timer, as a worker's message would), with `deriveVaultKey`'s
+/// bytes, and counts the requests it saw.
+fn counting_derive_key(calls: std::rc::Rc<std::cell::Cell<u32>>) -> Function {
+    use wasm_bindgen::closure::Closure;
+    let closure = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |request: JsValue| {
+        calls.set(calls.get() + 1);
+        let get = |k: &str| Reflect::get(&request, &k.into()).unwrap();
+        let password = js_sys::Uint8Array::from(get("password")).to_vec();
+        let salt = js_sys::Uint8Array::from(get("salt")).to_vec();
+        let params = get("params");
+        // The password arrives normalized, never empty; the salt is 32 bytes.
+        assert!(!password.is_empty());
+        assert_eq!(salt.len(), 32);
+        wasm_bindgen_futures::future_to_promise(async move {
+            sleep(1).await;
+            Ok(ruv_client::vault::derive_vault_key(password, &salt, params)?.into())
+        })
+    });
+    closure.into_js_value().unchecked_into()
+}
+
+#[wasm_bindgen_test]
+async fn argon2_runs_in_the_derive_key_function_the_vault_was_given() {
+    use ruv_client::vault::storage::MemoryStorage;
+    use ruv_client::vault::JsKdf;
+    let calls = std::rc::Rc::new(std::cell::Cell::new(0));
+    let config = VaultConfig {
+        kdf: TINY,
+        auto_lock_ms: None,
+    };
+    let storage = MemoryStorage::new();
+    let vault = Vault::in_memory_with_kdf(
+        storage.clone(),
+        JsKdf::Function(counting_derive_key(calls.clone())),
+        config,
+    )
+    .unwrap();
+    ok(vault.create(PW.into())).await;
+    assert_eq!(calls.get(), 1);
+    vault.lock();
+    assert_eq!(
+        rejects(vault.unlock(PW2.into())).await,
+        codes::WRONG_PASSWORD
+    );
+    assert_eq!(vault.state(), "locked");
+    ok(vault.unlock(PW.into())).await;
+    assert_eq!(vault.state(), "unlocked");
+    assert_eq!(calls.get(), 3);
+    ok(vault.check_password(PW.into())).await;
+    ok(vault.change_password(PW.into(), PW2.into())).await;
+    // One check, then the current password and the new one.
+    assert_eq!(calls.get(), 6);
+    // The keys the function gave are the ones in-thread Argon2 gives.
+    let same = Vault::in_memory_with(storage, config).unwrap();
+    ok(same.unlock(PW2.into())).await;
+    assert_eq!(accounts(&same), accounts(&vault));
+}
+
+#[wasm_bindgen_test]
+async fn a_failing_derive_key_function_leaves_the_vault_locked() {
+    use ruv_client::vault::storage::MemoryStorage;
+    use ruv_client::vault::JsKdf;
+    let config = VaultConfig {
+        kdf: TINY,
+        auto_lock_ms: None,
+    };
+    let storage = MemoryStorage::new();
+    let seed = Vault::in_memory_with(storage.clone(), config).unwrap();
+    ok(seed.create(PW.into())).await;
+    let cases = [
+        // A worker that reports an error with its code.
+        "return Promise.reject(Object.assign(new Error('out of memory'), { code: 'kdf_failed' }))",
+        // A worker that dies without a code.
+        "return Promise.reject(new Error('worker terminated'))",
+        // An answer of the wrong length.
+        "return Promise.resolve(new Uint8Array(31))",
+        // Not a promise of bytes at all.
+        "return 42",
+    ];
+    for body in cases {
+        let f = Function::new_with_args("request", body);
+        let vault = Vault::in_memory_with_kdf(storage.clone(), JsKdf::Function(f), config).unwrap();
+        assert_eq!(
+            rejects(vault.unlock(PW.into())).await,
+            codes::KDF_FAILED,
+            "{body}"
+        );
+        assert_eq!(vault.state(), "locked", "{body}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn derive_vault_key_checks_its_inputs() {
+    let params = |m: u32| {
+        let p = Object::new();
+        Reflect::set(&p, &"memoryKib".into(), &m.into()).unwrap();
+        Reflect::set(&p, &"iterations".into(), &1.into()).unwrap();
+        Reflect::set(&p, &"parallelism".into(), &1.into()).unwrap();
+        JsValue::from(p)
+    };
+    let key = ruv_client::vault::derive_vault_key(b"pw".to_vec(), &[7; 32], params(64)).unwrap();
+    assert_eq!(key.length(), 32);
+    let expected = ruv_client::vault::kdf::argon2id(
+        b"pw",
+        &[7; 32],
+        &KdfParams {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        },
+    )
+    .unwrap();
+    assert_eq!(key.to_vec(), expected.to_vec());
+    assert_eq!(
+        throws(ruv_client::vault::derive_vault_key(
+            b"pw".to_vec(),
+            &[7; 31],
+            params(64)
+        )),
+        ruv_client::error::codes::INVALID_PARAMS
+    );
+    assert_eq!(
+        throws(ruv_client::vault::derive_vault_key(
+            b"pw".to_vec(),
+            &[7; 32],
+            params(1)
+        )),
+        codes::INVALID_KDF_PARAMS
+    );
 }

@@ -7,8 +7,9 @@
 use ruv_client::transfer::{TransferParams, U64Input};
 use ruv_client::vault::codes;
 use ruv_client::vault::derive;
+use ruv_client::vault::deriver::KeyDeriver;
 use ruv_client::vault::driver::{VaultConfig, VaultDriver, DEFAULT_AUTO_LOCK_MS};
-use ruv_client::vault::kdf::KdfParams;
+use ruv_client::vault::kdf::{self, Argon2Output, KdfParams, KeyRequest};
 use ruv_client::vault::mnemonic;
 use ruv_client::vault::record::{self, Record};
 use ruv_client::vault::session::VaultState;
@@ -115,7 +116,7 @@ fn restore_from_the_vector_phrase_gives_the_vector_addresses() {
     assert_eq!(got, want);
     // And the phrase comes back exactly (normalized).
     assert_eq!(
-        *d.reveal_phrase(PW, 0).unwrap(),
+        *block_on(d.reveal_phrase(PW, 0)).unwrap(),
         v["phrase"].as_str().unwrap()
     );
 }
@@ -130,21 +131,21 @@ fn create_lock_unlock_round_trip() {
     block_on(d.create(PW, 0)).unwrap();
     assert_eq!(d.state(0), VaultState::Unlocked);
     assert_eq!(d.revision(), Some(1));
-    let phrase = d.reveal_phrase(PW, 0).unwrap();
+    let phrase = block_on(d.reveal_phrase(PW, 0)).unwrap();
     assert_eq!(phrase.split(' ').count(), 24);
     let accounts = d.accounts(0).unwrap();
     assert_eq!(accounts.len(), 1);
     d.lock();
     assert_eq!(d.state(0), VaultState::Locked);
     assert_eq!(code(d.accounts(0)), codes::VAULT_LOCKED);
-    assert_eq!(code(d.reveal_phrase(PW, 0)), codes::VAULT_LOCKED);
+    assert_eq!(code(block_on(d.reveal_phrase(PW, 0))), codes::VAULT_LOCKED);
     // A second instance on the same storage sees the same vault.
     let d2 = driver(storage);
     assert_eq!(d2.state(0), VaultState::Locked);
     let outcome = block_on(d2.unlock(PW, 0)).unwrap();
     assert!(!outcome.kdf_upgraded);
     assert_eq!(d2.accounts(0).unwrap(), accounts);
-    assert_eq!(*d2.reveal_phrase(PW, 0).unwrap(), *phrase);
+    assert_eq!(*block_on(d2.reveal_phrase(PW, 0)).unwrap(), *phrase);
     assert_eq!(code(block_on(d2.create(PW, 0))), codes::VAULT_EXISTS);
 }
 
@@ -163,7 +164,7 @@ fn wrong_password_changes_nothing() {
     assert_eq!(storage.snapshot(), before);
     block_on(d.unlock(PW, 0)).unwrap();
     assert_eq!(
-        code(d.reveal_phrase("not the password", 0)),
+        code(block_on(d.reveal_phrase("not the password", 0))),
         codes::WRONG_PASSWORD
     );
     assert_eq!(
@@ -526,7 +527,10 @@ fn input_validation() {
     );
     assert_eq!(d.state(0), VaultState::Empty);
     block_on(d.restore(zero12, PW, 0)).unwrap();
-    assert_eq!(d.reveal_phrase(PW, 0).unwrap().split(' ').count(), 12);
+    assert_eq!(
+        block_on(d.reveal_phrase(PW, 0)).unwrap().split(' ').count(),
+        12
+    );
     assert_eq!(
         code(block_on(d.add_account(Some(""), 0))),
         codes::INVALID_LABEL
@@ -693,11 +697,148 @@ fn sign_message_signs_with_the_account_key_and_refuses_protocol_contexts() {
 fn check_password_accepts_only_the_vaults_password() {
     let d = driver(MemoryStorage::new());
     block_on(d.create(PW, 0)).unwrap();
-    d.check_password(PW, 0).unwrap();
+    block_on(d.check_password(PW, 0)).unwrap();
     assert_eq!(
-        code(d.check_password("not the password", 0)),
+        code(block_on(d.check_password("not the password", 0))),
         codes::WRONG_PASSWORD
     );
     d.lock();
-    assert_eq!(code(d.check_password(PW, 0)), codes::VAULT_LOCKED);
+    assert_eq!(code(block_on(d.check_password(PW, 0))), codes::VAULT_LOCKED);
+}
+
+/// A key deriver answered by hand: the vault operation waits (its future
+/// stays pending) until the test supplies the Argon2 output, as a browser
+/// vault waits for its Web Worker.
+#[derive(Default, Clone)]
+struct HandKdf {
+    asked: std::rc::Rc<std::cell::RefCell<Vec<KeyRequest>>>,
+    answer: std::rc::Rc<std::cell::RefCell<Option<Result<Argon2Output, ClientError>>>>,
+}
+
+impl KeyDeriver for HandKdf {
+    async fn argon2id(
+        &self,
+        _password: &[u8],
+        request: &KeyRequest,
+    ) -> Result<Argon2Output, ClientError> {
+        self.asked.borrow_mut().push(*request);
+        std::future::poll_fn(|_| match self.answer.borrow_mut().take() {
+            Some(answer) => Poll::Ready(answer),
+            None => Poll::Pending,
+        })
+        .await
+    }
+}
+
+#[test]
+fn unlock_waits_for_the_key_deriver_and_uses_its_answer() {
+    let storage = MemoryStorage::new();
+    block_on(driver(storage.clone()).create(PW, 0)).unwrap();
+    let stored = storage.snapshot().unwrap();
+    let header = Record::decode(&stored).unwrap().header;
+    let hand = HandKdf::default();
+    let d = VaultDriver::with_kdf(storage, hand.clone(), config(), Some(&stored)).unwrap();
+    let mut cx = Context::from_waker(Waker::noop());
+
+    for (password, expected) in [(PW2, Err(codes::WRONG_PASSWORD)), (PW, Ok(()))] {
+        let mut unlock = pin!(d.unlock(PW, 0));
+        assert!(unlock.as_mut().poll(&mut cx).is_pending());
+        // The request names the record's salt and parameters, and the vault
+        // stays usable (locked) while it waits.
+        let request = *hand.asked.borrow().last().unwrap();
+        assert_eq!((request.salt, request.params), (header.salt, header.kdf));
+        assert_eq!(d.state(0), VaultState::Locked);
+        *hand.answer.borrow_mut() = Some(kdf::argon2id(
+            password.as_bytes(),
+            &request.salt,
+            &request.params,
+        ));
+        let Poll::Ready(result) = unlock.as_mut().poll(&mut cx) else {
+            panic!("unlock still pending after the answer");
+        };
+        assert_eq!(
+            result.map(|_| ()).map_err(|e| e.code),
+            expected.map_err(String::from)
+        );
+    }
+    assert_eq!(d.state(0), VaultState::Unlocked);
+    assert_eq!(hand.asked.borrow().len(), 2);
+}
+
+fn pending(id: char, account: u32) -> ruv_client::vault::pending::PendingTransfer {
+    ruv_client::vault::pending::PendingTransfer {
+        id: id.to_string().repeat(64),
+        account,
+        to: "ruv1recipient".into(),
+        amount: "2500000".into(),
+        fee: "6326".into(),
+        nonce: "1".into(),
+        at: 1_000,
+        origin: None,
+    }
+}
+
+/// The payload version byte of a stored record (decrypted with `password`).
+fn payload_version(bytes: &[u8], password: &str) -> u8 {
+    let record = Record::decode(bytes).unwrap();
+    let h = &record.header;
+    let normalized = ruv_client::vault::session::normalize_password(password);
+    let keys = kdf::derive_keys(normalized.as_bytes(), &h.salt, &h.kdf).unwrap();
+    record.open(&keys.aead_key).unwrap()[0]
+}
+
+#[test]
+fn pending_payments_live_in_the_encrypted_record_until_removed() {
+    let storage = MemoryStorage::new();
+    let d = driver(storage.clone());
+    block_on(d.create(PW, 0)).unwrap();
+    assert!(d.pending_transfers(0).unwrap().is_empty());
+    block_on(d.add_pending_transfer(pending('a', 0), 0)).unwrap();
+    // Not in the clear anywhere in the stored bytes.
+    let stored = storage.snapshot().unwrap();
+    assert!(!stored.windows(64).any(|w| w == "a".repeat(64).as_bytes()));
+    assert_eq!(
+        payload_version(&stored, PW),
+        record::PAYLOAD_VERSION_PENDING
+    );
+    // Another instance (a reload) sees it after unlocking.
+    let reloaded = driver(storage.clone());
+    assert_eq!(code(reloaded.pending_transfers(0)), codes::VAULT_LOCKED);
+    block_on(reloaded.unlock(PW, 0)).unwrap();
+    assert_eq!(
+        reloaded.pending_transfers(0).unwrap(),
+        vec![pending('a', 0)]
+    );
+    // Bad input and unknown accounts are refused; nothing changes.
+    let mut bad = pending('b', 0);
+    bad.amount = "lots".into();
+    assert_eq!(
+        code(block_on(reloaded.add_pending_transfer(bad, 0))),
+        codes::INVALID_PENDING_TRANSFER
+    );
+    assert_eq!(
+        code(block_on(reloaded.add_pending_transfer(pending('b', 5), 0))),
+        codes::UNKNOWN_ACCOUNT
+    );
+    // The first instance is behind (another instance wrote): its write still lands, once re-read.
+    block_on(reloaded.add_pending_transfer(pending('b', 0), 0)).unwrap();
+    assert!(block_on(d.remove_pending_transfer(&"a".repeat(64), 0)).unwrap());
+    assert!(!block_on(d.remove_pending_transfer(&"a".repeat(64), 0)).unwrap());
+    assert_eq!(d.pending_transfers(0).unwrap(), vec![pending('b', 0)]);
+    assert!(block_on(d.remove_pending_transfer(&"b".repeat(64), 0)).unwrap());
+    let stored = storage.snapshot().unwrap();
+    assert_eq!(payload_version(&stored, PW), record::PAYLOAD_VERSION);
+    // Removing is not activity: the idle deadline does not move.
+    let deadline = d.idle_deadline();
+    block_on(d.add_pending_transfer(pending('c', 0), 10)).unwrap();
+    let deadline_after_add = d.idle_deadline();
+    assert!(deadline_after_add > deadline);
+    block_on(d.remove_pending_transfer(&"c".repeat(64), 50_000)).unwrap();
+    assert_eq!(d.idle_deadline(), deadline_after_add);
+    // Locked: nothing to remove with.
+    d.lock();
+    assert_eq!(
+        code(block_on(d.remove_pending_transfer(&"c".repeat(64), 0))),
+        codes::VAULT_LOCKED
+    );
 }

@@ -63,7 +63,7 @@ fn create(ctx: &Context, name: &str) -> CliResult<()> {
         pollster::block_on(driver.create(&password, now_ms()))?;
         // A new vault holds account 0; it takes the name asked for.
         pollster::block_on(driver.rename_account(0, name, now_ms()))?;
-        let phrase = driver.reveal_phrase(&password, now_ms())?;
+        let phrase = pollster::block_on(driver.reveal_phrase(&password, now_ms()))?;
         show_phrase(&phrase);
         vault.account(name)?
     };

@@ -1,11 +1,14 @@
-//! The vault's operations over a storage backend. Async only where storage
-//! is touched; time comes in as `now_ms` so the same code runs natively in
-//! tests and in the browser.
+//! The vault's operations over a storage backend and a key deriver. Async
+//! where storage is touched or Argon2 runs (in a browser, in a Web Worker);
+//! time comes in as `now_ms` so the same code runs natively in tests and in
+//! the browser.
 
 use super::codes;
-use super::kdf::KdfParams;
+use super::deriver::{self, InThreadKdf, KeyDeriver};
+use super::kdf::{KdfParams, KeyRequest};
 use super::mnemonic::{self, Entropy};
 use super::oplock::OpLock;
+use super::pending::PendingTransfer;
 use super::record::{self, Record};
 use super::session::{self, AccountInfo, Session, Unlocked, VaultState};
 use super::storage::{RecordTag, VaultStorage};
@@ -124,25 +127,49 @@ pub fn backup_text(record: &[u8]) -> Result<String, ClientError> {
 /// write with compare-and-swap against the record this instance last saw,
 /// so a change made elsewhere is never overwritten: the write fails with
 /// `vault_conflict` and this instance re-reads the record.
+///
+/// Argon2 runs in `K` ([`InThreadKdf`] natively; a Web Worker in a browser).
+/// No session borrow is held across a derivation.
 #[derive(Debug)]
-pub struct VaultDriver<S> {
+pub struct VaultDriver<S, K = InThreadKdf> {
     storage: S,
+    kdf: K,
     config: VaultConfig,
     session: RefCell<Session>,
     op: OpLock,
 }
 
-impl<S: VaultStorage> VaultDriver<S> {
-    /// Reads what the storage holds; the vault starts locked.
+impl<S: VaultStorage> VaultDriver<S, InThreadKdf> {
+    /// Reads what the storage holds; the vault starts locked. Argon2 runs
+    /// on the calling thread.
     pub async fn open(storage: S, config: VaultConfig) -> Result<Self, ClientError> {
-        let bytes = storage.load().await?;
-        Self::new(storage, config, bytes.as_deref())
+        Self::open_with(storage, InThreadKdf, config).await
     }
 
     /// A driver over storage whose current contents the caller already
-    /// read (`current`), without reading again.
+    /// read (`current`), without reading again. Argon2 runs on the calling
+    /// thread.
     pub fn new(
         storage: S,
+        config: VaultConfig,
+        current: Option<&[u8]>,
+    ) -> Result<Self, ClientError> {
+        Self::with_kdf(storage, InThreadKdf, config, current)
+    }
+}
+
+impl<S: VaultStorage, K: KeyDeriver> VaultDriver<S, K> {
+    /// Reads what the storage holds; the vault starts locked. Argon2 runs
+    /// in `kdf`.
+    pub async fn open_with(storage: S, kdf: K, config: VaultConfig) -> Result<Self, ClientError> {
+        let bytes = storage.load().await?;
+        Self::with_kdf(storage, kdf, config, bytes.as_deref())
+    }
+
+    /// [`VaultDriver::new`] with Argon2 run by `kdf`.
+    pub fn with_kdf(
+        storage: S,
+        kdf: K,
         config: VaultConfig,
         current: Option<&[u8]>,
     ) -> Result<Self, ClientError> {
@@ -151,10 +178,19 @@ impl<S: VaultStorage> VaultDriver<S> {
         let session = Session::new(current.map(RecordTag::of));
         Ok(Self {
             storage,
+            kdf,
             config,
             session: RefCell::new(session),
             op: OpLock::default(),
         })
+    }
+
+    async fn derive(
+        &self,
+        password: &str,
+        request: &KeyRequest,
+    ) -> Result<super::kdf::DerivedKeys, ClientError> {
+        deriver::derive(&self.kdf, password, request).await
     }
 
     /// The storage backend.
@@ -275,22 +311,25 @@ impl<S: VaultStorage> VaultDriver<S> {
     ) -> Result<(), ClientError> {
         let _op = self.op.acquire().await;
         session::validate_new_password(password)?;
+        let exists = || {
+            ClientError::new(
+                codes::VAULT_EXISTS,
+                "a vault already exists here; delete it first or import with replace",
+            )
+        };
+        if self.session.borrow().stored().is_some() {
+            return Err(exists());
+        }
+        let request = KeyRequest::fresh(&self.config.kdf)?;
+        let keys = self.derive(password, &request).await?;
         let (epoch, revision) = {
             let s = self.session.borrow();
             if s.stored().is_some() {
-                return Err(ClientError::new(
-                    codes::VAULT_EXISTS,
-                    "a vault already exists here; delete it first or import with replace",
-                ));
+                return Err(exists());
             }
             (s.epoch(), s.next_revision())
         };
-        let unlocked = Unlocked::create(
-            entropy,
-            password,
-            &self.config.kdf,
-            self.config.auto_lock_ms,
-        )?;
+        let unlocked = Unlocked::create(entropy, &request, keys, self.config.auto_lock_ms)?;
         let bytes = unlocked.seal(revision)?;
         self.write(Some(bytes), Some(unlocked), epoch, now_ms).await
     }
@@ -304,7 +343,11 @@ impl<S: VaultStorage> VaultDriver<S> {
         self.session.borrow_mut().observe(bytes.as_deref());
         let bytes = bytes
             .ok_or_else(|| ClientError::new(codes::VAULT_NOT_FOUND, "there is no vault here"))?;
-        let unlocked = Unlocked::open(&bytes, password)?;
+        let record = Record::decode(&bytes)?;
+        let keys = self
+            .derive(password, &Unlocked::key_request_for(&record))
+            .await?;
+        let unlocked = Unlocked::open(&record, keys)?;
         let upgrade = unlocked.kdf().upgrade_towards(&self.config.kdf);
         let epoch = {
             let mut s = self.session.borrow_mut();
@@ -316,15 +359,17 @@ impl<S: VaultStorage> VaultDriver<S> {
             upgrade_error: None,
         };
         if let Some(params) = upgrade {
-            let revision = self.session.borrow().next_revision();
-            let result = match unlocked.rekeyed(password, &params) {
-                Ok(upgraded) => match upgraded.seal(revision) {
-                    Ok(new_bytes) => {
-                        self.write(Some(new_bytes), Some(upgraded), epoch, now_ms)
-                            .await
+            let result = match self.upgraded(&unlocked, password, &params).await {
+                Ok(upgraded) => {
+                    let revision = self.session.borrow().next_revision();
+                    match upgraded.seal(revision) {
+                        Ok(new_bytes) => {
+                            self.write(Some(new_bytes), Some(upgraded), epoch, now_ms)
+                                .await
+                        }
+                        Err(e) => Err(e),
                     }
-                    Err(e) => Err(e),
-                },
+                }
                 Err(e) => Err(e),
             };
             match result {
@@ -333,6 +378,30 @@ impl<S: VaultStorage> VaultDriver<S> {
             }
         }
         Ok(outcome)
+    }
+
+    /// `unlocked` re-encrypted under `password` with `params` (fresh salt).
+    async fn upgraded(
+        &self,
+        unlocked: &Unlocked,
+        password: &str,
+        params: &KdfParams,
+    ) -> Result<Box<Unlocked>, ClientError> {
+        let request = KeyRequest::fresh(params)?;
+        let keys = self.derive(password, &request).await?;
+        Ok(unlocked.rekeyed(&request, keys))
+    }
+
+    /// Derives the keys of `password` for the unlocked vault and checks
+    /// them; `wrong_password` if it is not the vault's password. The caller
+    /// holds the operation lock, so no password change runs meanwhile.
+    async fn verify_password(&self, password: &str, now_ms: u64) -> Result<(), ClientError> {
+        let request = self.session.borrow_mut().unlocked(now_ms)?.key_request();
+        let keys = self.derive(password, &request).await?;
+        self.session
+            .borrow_mut()
+            .unlocked(now_ms)?
+            .check_password(&keys)
     }
 
     /// The accounts, while unlocked.
@@ -376,6 +445,75 @@ impl<S: VaultStorage> VaultDriver<S> {
             (next, bytes, epoch)
         };
         self.write(Some(bytes), Some(next), epoch, now_ms).await
+    }
+
+    /// The payments kept as pending (signed, not yet proven final or
+    /// rejected), while unlocked.
+    pub fn pending_transfers(&self, now_ms: u64) -> Result<Vec<PendingTransfer>, ClientError> {
+        Ok(self
+            .session
+            .borrow_mut()
+            .unlocked(now_ms)?
+            .meta()
+            .pending
+            .clone())
+    }
+
+    /// Keeps `transfer` in the encrypted record until
+    /// [`VaultDriver::remove_pending_transfer`]: the wallet calls it after
+    /// signing and before submitting. A write that another tab's change beat
+    /// is tried once more on the record as it now is.
+    pub async fn add_pending_transfer(
+        &self,
+        transfer: PendingTransfer,
+        now_ms: u64,
+    ) -> Result<(), ClientError> {
+        let first = self
+            .write_meta(now_ms, |u| u.meta_with_pending(transfer.clone()))
+            .await;
+        match first {
+            Err(e) if e.code == codes::VAULT_CONFLICT => {
+                self.write_meta(now_ms, |u| u.meta_with_pending(transfer))
+                    .await
+            }
+            other => other,
+        }
+    }
+
+    /// Forgets the pending payment `id` (a proof settled it); false if it
+    /// was not kept. Not user activity: the idle timer is left as it was.
+    /// Tried once more after a conflicting write elsewhere.
+    pub async fn remove_pending_transfer(
+        &self,
+        id: &str,
+        now_ms: u64,
+    ) -> Result<bool, ClientError> {
+        match self.remove_pending_once(id, now_ms).await {
+            Err(e) if e.code == codes::VAULT_CONFLICT => self.remove_pending_once(id, now_ms).await,
+            other => other,
+        }
+    }
+
+    async fn remove_pending_once(&self, id: &str, now_ms: u64) -> Result<bool, ClientError> {
+        let _op = self.op.acquire().await;
+        let (next, bytes, epoch, last_activity) = {
+            let mut s = self.session.borrow_mut();
+            s.expire(now_ms);
+            let (epoch, revision, last_activity) =
+                (s.epoch(), s.next_revision(), s.last_activity_ms());
+            let Some(u) = s.peek() else {
+                return Err(ClientError::new(codes::VAULT_LOCKED, "the vault is locked"));
+            };
+            let Some(meta) = u.meta_without_pending(id) else {
+                return Ok(false);
+            };
+            let next = u.with_meta(meta)?;
+            let bytes = next.seal(revision)?;
+            (next, bytes, epoch, last_activity)
+        };
+        self.write(Some(bytes), Some(next), epoch, last_activity)
+            .await?;
+        Ok(true)
     }
 
     /// Renames an account.
@@ -440,24 +578,21 @@ impl<S: VaultStorage> VaultDriver<S> {
     }
 
     /// The recovery phrase, after checking `password` again.
-    pub fn reveal_phrase(
+    pub async fn reveal_phrase(
         &self,
         password: &str,
         now_ms: u64,
     ) -> Result<Zeroizing<String>, ClientError> {
-        let mut s = self.session.borrow_mut();
-        let u = s.unlocked(now_ms)?;
-        u.check_password(password)?;
-        u.phrase()
+        let _op = self.op.acquire().await;
+        self.verify_password(password, now_ms).await?;
+        self.session.borrow_mut().unlocked(now_ms)?.phrase()
     }
 
     /// Checks `password` against the unlocked vault (`wrong_password` if it
     /// is not the password): what a destructive action asks first.
-    pub fn check_password(&self, password: &str, now_ms: u64) -> Result<(), ClientError> {
-        self.session
-            .borrow_mut()
-            .unlocked(now_ms)?
-            .check_password(password)
+    pub async fn check_password(&self, password: &str, now_ms: u64) -> Result<(), ClientError> {
+        let _op = self.op.acquire().await;
+        self.verify_password(password, now_ms).await
     }
 
     /// Changes the password: checks `current`, re-encrypts under `new` with
@@ -471,13 +606,18 @@ impl<S: VaultStorage> VaultDriver<S> {
     ) -> Result<(), ClientError> {
         let _op = self.op.acquire().await;
         session::validate_new_password(new)?;
+        self.verify_password(current, now_ms).await?;
+        let params = {
+            let mut s = self.session.borrow_mut();
+            let kdf = s.unlocked(now_ms)?.kdf();
+            kdf.upgrade_towards(&self.config.kdf).unwrap_or(kdf)
+        };
+        let request = KeyRequest::fresh(&params)?;
+        let keys = self.derive(new, &request).await?;
         let (next, bytes, epoch) = {
             let mut s = self.session.borrow_mut();
             let (epoch, revision) = (s.epoch(), s.next_revision());
-            let u = s.unlocked(now_ms)?;
-            u.check_password(current)?;
-            let params = u.kdf().upgrade_towards(&self.config.kdf).unwrap_or(u.kdf());
-            let next = u.rekeyed(new, &params)?;
+            let next = s.unlocked(now_ms)?.rekeyed(&request, keys);
             let bytes = next.seal(revision)?;
             (next, bytes, epoch)
         };
@@ -510,13 +650,20 @@ impl<S: VaultStorage> VaultDriver<S> {
     ) -> Result<(), ClientError> {
         let _op = self.op.acquire().await;
         let record_bytes = parse_backup(backup)?;
-        let imported =
-            Unlocked::open(&record_bytes, password).map_err(|e| match e.code.as_str() {
-                codes::VAULT_CORRUPTED => {
-                    invalid_backup(format!("backup record is damaged: {}", e.message))
-                }
-                _ => e,
-            })?;
+        let record = Record::decode(&record_bytes)?;
+        let keys = self
+            .derive(password, &Unlocked::key_request_for(&record))
+            .await?;
+        let imported = Unlocked::open(&record, keys).map_err(|e| match e.code.as_str() {
+            codes::VAULT_CORRUPTED => {
+                invalid_backup(format!("backup record is damaged: {}", e.message))
+            }
+            _ => e,
+        })?;
+        let next = match imported.kdf().upgrade_towards(&self.config.kdf) {
+            Some(params) => self.upgraded(&imported, password, &params).await?,
+            None => imported,
+        };
         let (epoch, revision) = {
             let s = self.session.borrow();
             if s.stored().is_some() && !replace {
@@ -531,10 +678,6 @@ impl<S: VaultStorage> VaultDriver<S> {
                 s.epoch(),
                 s.next_revision().max(imported_revision.saturating_add(1)),
             )
-        };
-        let next = match imported.kdf().upgrade_towards(&self.config.kdf) {
-            Some(params) => imported.rekeyed(password, &params)?,
-            None => imported,
         };
         let bytes = next.seal(revision)?;
         self.write(Some(bytes), Some(next), epoch, now_ms).await

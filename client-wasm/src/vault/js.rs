@@ -4,7 +4,9 @@
 
 use super::codes;
 use super::driver::{VaultConfig, VaultDriver};
+use super::js_kdf::JsKdf;
 use super::kdf::KdfParams;
+use super::pending::PendingTransfer;
 use super::storage::{Backend, MemoryStorage};
 use crate::error::ClientError;
 use crate::keys::SignedTransaction;
@@ -28,6 +30,13 @@ export interface VaultOptions {
   kdf?: KdfParams;
   /** Idle time before a new vault locks itself, in ms; null = never. Default 300000 (5 minutes). */
   autoLockMs?: number | null;
+  /**
+   * Runs Argon2id for the vault: a function that hands the request to a Web
+   * Worker running `deriveVaultKey` in its own instance of this module, so
+   * the page never freezes. Absent: Argon2 runs on the calling thread (Node,
+   * or code that already runs in a worker).
+   */
+  deriveKey?: DeriveKey;
 }
 
 /** An account in the vault. */
@@ -39,6 +48,25 @@ export interface UnlockResult {
   kdfUpgraded: boolean;
   /** Error code of an upgrade that was due but failed (retried at the next unlock). */
   upgradeError?: string;
+}
+
+/**
+ * A signed payment not yet proven final or rejected, kept in the encrypted
+ * vault record until `removePendingTransfer`. Amounts are micro-rUv, decimal.
+ */
+export interface PendingTransfer {
+  /** Transaction id (64 lowercase hex characters). */
+  id: string;
+  /** The sending account's index. */
+  account: number;
+  to: string;
+  amount: string;
+  fee: string;
+  nonce: string;
+  /** When it was signed (ms since the epoch). */
+  at: number;
+  /** The site that asked for it (extension). */
+  origin?: string;
 }
 
 /** `"empty"`: no vault yet; `"locked"`; `"unlocked"`. */
@@ -96,8 +124,31 @@ fn reject_unknown_keys(value: &JsValue, allowed: &[&str], what: &str) -> Result<
     Ok(())
 }
 
-fn config_from_js(options: Option<JsValue>) -> Result<VaultConfig, ClientError> {
+/// The `deriveKey` option (a function), taken out of a copy of the options
+/// so the rest deserializes as data.
+fn take_derive_key(options: &JsValue) -> Result<(JsValue, JsKdf), ClientError> {
+    let Some(object) = options.dyn_ref::<js_sys::Object>() else {
+        return Ok((options.clone(), JsKdf::InThread));
+    };
+    let key = JsValue::from_str("deriveKey");
+    let value = js_sys::Reflect::get(object, &key).unwrap_or(JsValue::UNDEFINED);
+    if value.is_undefined() {
+        return Ok((options.clone(), JsKdf::InThread));
+    }
+    let function = value.dyn_into::<js_sys::Function>().map_err(|_| {
+        ClientError::new(
+            crate::error::codes::INVALID_PARAMS,
+            "vault option deriveKey must be a function",
+        )
+    })?;
+    let rest = js_sys::Object::assign(&js_sys::Object::new(), object);
+    let _ = js_sys::Reflect::delete_property(&rest, &key);
+    Ok((rest.into(), JsKdf::Function(function)))
+}
+
+fn config_from_js(options: Option<JsValue>) -> Result<(VaultConfig, JsKdf), ClientError> {
     let options = options.unwrap_or(JsValue::UNDEFINED);
+    let (options, deriver) = take_derive_key(&options)?;
     let options: VaultOptions = if options.is_undefined() || options.is_null() {
         VaultOptions::default()
     } else {
@@ -126,7 +177,25 @@ fn config_from_js(options: Option<JsValue>) -> Result<VaultConfig, ClientError> 
     if let Some(auto_lock) = options.auto_lock_ms {
         config.auto_lock_ms = auto_lock;
     }
-    Ok(config)
+    Ok((config, deriver))
+}
+
+fn pending_from_js(value: &JsValue) -> Result<PendingTransfer, ClientError> {
+    reject_unknown_keys(
+        value,
+        &[
+            "id", "account", "to", "amount", "fee", "nonce", "at", "origin",
+        ],
+        "pending transfer",
+    )?;
+    let transfer: PendingTransfer = serde_wasm_bindgen::from_value(value.clone()).map_err(|e| {
+        ClientError::new(
+            codes::INVALID_PENDING_TRANSFER,
+            format!("pending transfer: {e}"),
+        )
+    })?;
+    transfer.validate()?;
+    Ok(transfer)
 }
 
 fn auto_lock_from_js(ms: Option<f64>) -> Result<Option<u64>, ClientError> {
@@ -151,7 +220,7 @@ fn auto_lock_from_js(ms: Option<f64>) -> Result<Option<u64>, ClientError> {
 }
 
 struct Inner {
-    driver: VaultDriver<Backend>,
+    driver: VaultDriver<Backend, JsKdf>,
     /// Deadline the pending timer was set for, if one is pending.
     timer_for: Cell<Option<u64>>,
 }
@@ -221,7 +290,7 @@ pub struct Vault {
 
 impl Vault {
     /// Wraps a driver (Rust callers; lets tests pick small Argon2 parameters).
-    pub fn from_driver(driver: VaultDriver<Backend>) -> Vault {
+    pub fn from_driver(driver: VaultDriver<Backend, JsKdf>) -> Vault {
         Vault {
             inner: Rc::new(Inner {
                 driver,
@@ -236,9 +305,19 @@ impl Vault {
         storage: MemoryStorage,
         config: VaultConfig,
     ) -> Result<Vault, ClientError> {
+        Self::in_memory_with_kdf(storage, JsKdf::InThread, config)
+    }
+
+    /// [`Vault::in_memory_with`] with Argon2 run by `kdf`.
+    pub fn in_memory_with_kdf(
+        storage: MemoryStorage,
+        kdf: JsKdf,
+        config: VaultConfig,
+    ) -> Result<Vault, ClientError> {
         let current = storage.snapshot();
-        Ok(Self::from_driver(VaultDriver::new(
+        Ok(Self::from_driver(VaultDriver::with_kdf(
             Backend::Memory(storage),
+            kdf,
             config,
             current.as_deref(),
         )?))
@@ -248,14 +327,24 @@ impl Vault {
     /// (Rust callers).
     #[cfg(target_arch = "wasm32")]
     pub async fn indexed_db_with(name: &str, config: VaultConfig) -> Result<Vault, ClientError> {
+        Self::indexed_db_with_kdf(name, JsKdf::InThread, config).await
+    }
+
+    /// [`Vault::indexed_db_with`] with Argon2 run by `kdf`.
+    #[cfg(target_arch = "wasm32")]
+    pub async fn indexed_db_with_kdf(
+        name: &str,
+        kdf: JsKdf,
+        config: VaultConfig,
+    ) -> Result<Vault, ClientError> {
         let storage = super::idb::IdbStorage::open(name).await?;
         Ok(Self::from_driver(
-            VaultDriver::open(Backend::IndexedDb(storage), config).await?,
+            VaultDriver::open_with(Backend::IndexedDb(storage), kdf, config).await?,
         ))
     }
 
     /// The driver underneath.
-    pub fn driver(&self) -> &VaultDriver<Backend> {
+    pub fn driver(&self) -> &VaultDriver<Backend, JsKdf> {
         &self.inner.driver
     }
 
@@ -285,15 +374,15 @@ impl Vault {
     ) -> Promise {
         let config = config_from_js(options);
         future_to_promise(async move {
-            let config = config?;
+            let (config, kdf) = config?;
             #[cfg(target_arch = "wasm32")]
             {
                 let name = name.unwrap_or_else(|| super::idb::DEFAULT_DATABASE.to_owned());
-                Ok(Vault::indexed_db_with(&name, config).await?.into())
+                Ok(Vault::indexed_db_with_kdf(&name, kdf, config).await?.into())
             }
             #[cfg(not(target_arch = "wasm32"))]
             {
-                let _ = (name, config);
+                let _ = (name, config, kdf);
                 Err(ClientError::new(
                     codes::STORAGE_UNAVAILABLE,
                     "IndexedDB exists only in browsers",
@@ -309,10 +398,8 @@ impl Vault {
     pub fn open_in_memory(
         #[wasm_bindgen(unchecked_optional_param_type = "VaultOptions")] options: Option<JsValue>,
     ) -> Result<Vault, JsValue> {
-        Ok(Self::in_memory_with(
-            MemoryStorage::new(),
-            config_from_js(options)?,
-        )?)
+        let (config, kdf) = config_from_js(options)?;
+        Ok(Self::in_memory_with_kdf(MemoryStorage::new(), kdf, config)?)
     }
 
     /// Checks a recovery phrase without storing anything. Throws
@@ -430,6 +517,44 @@ impl Vault {
         })
     }
 
+    /// The payments kept as pending (signed, not yet proven final or
+    /// rejected). Throws `vault_locked`.
+    #[wasm_bindgen(js_name = pendingTransfers, unchecked_return_type = "PendingTransfer[]")]
+    pub fn pending_transfers(&self) -> Result<JsValue, JsValue> {
+        let pending = self.inner.driver.pending_transfers(now_ms())?;
+        self.inner.arm_timer();
+        to_js(&pending)
+    }
+
+    /// Keeps a signed payment in the encrypted record until
+    /// `removePendingTransfer(id)` (call it before submitting, so a reload
+    /// or a crash loses nothing). Rejects with `invalid_pending_transfer`,
+    /// `unknown_account`, `vault_locked`.
+    #[wasm_bindgen(js_name = addPendingTransfer, unchecked_return_type = "Promise<void>")]
+    pub fn add_pending_transfer(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "PendingTransfer")] transfer: JsValue,
+    ) -> Promise {
+        let transfer = pending_from_js(&transfer);
+        self.run(move |inner| async move {
+            inner
+                .driver
+                .add_pending_transfer(transfer?, now_ms())
+                .await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Forgets a pending payment once a proof settled it; resolves to false
+    /// if it was not kept. Does not count as activity (auto-lock).
+    #[wasm_bindgen(js_name = removePendingTransfer, unchecked_return_type = "Promise<boolean>")]
+    pub fn remove_pending_transfer(&self, id: String) -> Promise {
+        self.run(move |inner| async move {
+            let removed = inner.driver.remove_pending_transfer(&id, now_ms()).await?;
+            Ok(JsValue::from_bool(removed))
+        })
+    }
+
     /// Renames account `index` (1 to 64 characters).
     #[wasm_bindgen(js_name = renameAccount, unchecked_return_type = "Promise<void>")]
     pub fn rename_account(&self, index: u32, label: String) -> Promise {
@@ -502,7 +627,7 @@ impl Vault {
     pub fn reveal_phrase(&self, password: String) -> Promise {
         let password = Zeroizing::new(password);
         self.run(move |inner| async move {
-            let phrase = inner.driver.reveal_phrase(&password, now_ms())?;
+            let phrase = inner.driver.reveal_phrase(&password, now_ms()).await?;
             Ok(JsValue::from_str(&phrase))
         })
     }
@@ -514,7 +639,7 @@ impl Vault {
     pub fn check_password(&self, password: String) -> Promise {
         let password = Zeroizing::new(password);
         self.run(move |inner| async move {
-            inner.driver.check_password(&password, now_ms())?;
+            inner.driver.check_password(&password, now_ms()).await?;
             Ok(JsValue::UNDEFINED)
         })
     }

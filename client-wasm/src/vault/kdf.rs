@@ -140,20 +140,47 @@ impl std::fmt::Debug for DerivedKeys {
     }
 }
 
-/// Runs Argon2id over `password` and splits the output into the AEAD key and
-/// the key check. Argon2's memory is allocated fallibly (no abort when the
-/// tab is short of memory) and wiped afterwards.
-pub fn derive_keys(
+/// Length of the raw Argon2id output (the secret the two keys come from).
+pub const ARGON2_OUTPUT_LEN: usize = 32;
+
+/// The raw Argon2id output: what a key-derivation worker computes and
+/// returns (see [`super::deriver`]).
+pub type Argon2Output = Zeroizing<[u8; ARGON2_OUTPUT_LEN]>;
+
+/// What a vault operation needs derived from the password: the record's
+/// salt and Argon2id parameters. The password itself is never part of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyRequest {
+    /// The record's salt.
+    pub salt: [u8; SALT_LEN],
+    /// The record's Argon2id parameters.
+    pub params: KdfParams,
+}
+
+impl KeyRequest {
+    /// A request with a fresh random salt (a new record or a password change).
+    pub fn fresh(params: &KdfParams) -> Result<Self, ClientError> {
+        params.validate()?;
+        Ok(Self {
+            salt: crate::error::random_bytes::<SALT_LEN>()?,
+            params: *params,
+        })
+    }
+}
+
+/// Runs Argon2id (v1.3) over `password`. Argon2's memory is allocated
+/// fallibly (no abort when the tab is short of memory) and wiped afterwards.
+pub fn argon2id(
     password: &[u8],
     salt: &[u8; SALT_LEN],
     params: &KdfParams,
-) -> Result<DerivedKeys, ClientError> {
+) -> Result<Argon2Output, ClientError> {
     params.validate()?;
     let argon_params = Params::new(
         params.memory_kib,
         params.iterations,
         params.parallelism,
-        Some(32),
+        Some(ARGON2_OUTPUT_LEN),
     )
     .map_err(|e| ClientError::new(codes::INVALID_KDF_PARAMS, e.to_string()))?;
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon_params.clone());
@@ -166,27 +193,44 @@ pub fn derive_keys(
         )
     })?;
     memory.resize(blocks, Block::new());
-    let mut output = Zeroizing::new([0u8; 32]);
+    let mut output = Zeroizing::new([0u8; ARGON2_OUTPUT_LEN]);
     let result =
         argon.hash_password_into_with_memory(password, salt, &mut output[..], &mut memory[..]);
     memory.zeroize();
     result.map_err(|e| ClientError::new(codes::KDF_FAILED, e.to_string()))?;
+    Ok(output)
+}
 
-    let mut aead_key = Zeroizing::new([0u8; 32]);
-    let mut hasher = blake3::Hasher::new_derive_key(AEAD_KEY_CONTEXT);
-    hasher.update(&output[..]);
-    hasher.finalize_xof().fill(&mut aead_key[..]);
-    hasher.zeroize();
+impl DerivedKeys {
+    /// Splits the Argon2id output into the AEAD key and the key check.
+    pub fn from_argon2_output(output: &[u8; ARGON2_OUTPUT_LEN]) -> Self {
+        let mut aead_key = Zeroizing::new([0u8; 32]);
+        let mut hasher = blake3::Hasher::new_derive_key(AEAD_KEY_CONTEXT);
+        hasher.update(&output[..]);
+        hasher.finalize_xof().fill(&mut aead_key[..]);
+        hasher.zeroize();
 
-    let mut key_check = [0u8; KEY_CHECK_LEN];
-    let mut hasher = blake3::Hasher::new_derive_key(KEY_CHECK_CONTEXT);
-    hasher.update(&output[..]);
-    hasher.finalize_xof().fill(&mut key_check);
-    hasher.zeroize();
-    Ok(DerivedKeys {
-        aead_key,
-        key_check,
-    })
+        let mut key_check = [0u8; KEY_CHECK_LEN];
+        let mut hasher = blake3::Hasher::new_derive_key(KEY_CHECK_CONTEXT);
+        hasher.update(&output[..]);
+        hasher.finalize_xof().fill(&mut key_check);
+        hasher.zeroize();
+        DerivedKeys {
+            aead_key,
+            key_check,
+        }
+    }
+}
+
+/// Runs Argon2id over `password` on this thread and splits the output into
+/// the AEAD key and the key check.
+pub fn derive_keys(
+    password: &[u8],
+    salt: &[u8; SALT_LEN],
+    params: &KdfParams,
+) -> Result<DerivedKeys, ClientError> {
+    let output = argon2id(password, salt, params)?;
+    Ok(DerivedKeys::from_argon2_output(&output))
 }
 
 /// Compares without an early exit (for key checks and keys).

@@ -4,7 +4,10 @@
 //! Layers, from the inside out:
 //! - a pure core with no I/O: [`mnemonic`] (phrases), [`derive`] (account
 //!   keys), [`kdf`] (Argon2id), [`record`] (the byte format and the AEAD) and
-//!   [`session`] (the lock state machine, which takes `now_ms` as input);
+//!   [`session`] (the lock state machine, which takes `now_ms` and the
+//!   password's derived keys as input);
+//! - [`deriver::KeyDeriver`]: who runs Argon2 (this thread natively, a Web
+//!   Worker in a browser);
 //! - [`storage`]: the [`storage::VaultStorage`] trait (an atomic
 //!   compare-and-swap of one record) with in-memory, file (native) and
 //!   IndexedDB (wasm) backends;
@@ -15,19 +18,23 @@
 //! `docs/vault.md`.
 
 pub mod derive;
+pub mod deriver;
 pub mod driver;
 #[cfg(target_arch = "wasm32")]
 pub mod idb;
 mod js;
+mod js_kdf;
 pub mod kdf;
 pub mod mnemonic;
 mod oplock;
+pub mod pending;
 pub mod record;
 pub mod session;
 pub mod storage;
 
 pub use driver::{VaultConfig, VaultDriver};
 pub use js::Vault;
+pub use js_kdf::{derive_vault_key, JsKdf};
 
 /// Error codes of the vault (each reaches JavaScript as `error.code`).
 pub mod codes {
@@ -73,4 +80,7 @@ pub mod codes {
     pub const KDF_FAILED: &str = "kdf_failed";
     /// The auto-lock time is out of range.
     pub const INVALID_AUTO_LOCK: &str = "invalid_auto_lock";
+    /// A pending payment's fields are malformed, or the vault holds the
+    /// most it keeps.
+    pub const INVALID_PENDING_TRANSFER: &str = "invalid_pending_transfer";
 }

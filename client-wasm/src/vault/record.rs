@@ -24,6 +24,7 @@
 use super::codes;
 use super::kdf::{KdfParams, KEY_CHECK_LEN, SALT_LEN};
 use super::mnemonic::Entropy;
+use super::pending::{PendingTransfer, MAX_PENDING_TRANSFERS};
 use crate::error::ClientError;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
@@ -50,6 +51,11 @@ pub const CHECKSUM_LEN: usize = 32;
 pub const MAX_RECORD_LEN: usize = 1 << 20;
 /// Version of the plaintext layout inside the AEAD.
 pub const PAYLOAD_VERSION: u8 = 1;
+/// The same layout, written while the metadata holds pending payments:
+/// builds from before pending payments say `vault_unsupported_version`
+/// for such a record instead of calling it damaged. Back to version 1
+/// once none is pending.
+pub const PAYLOAD_VERSION_PENDING: u8 = 2;
 /// Most accounts one vault holds.
 pub const MAX_ACCOUNTS: usize = 256;
 /// Longest account label in characters.
@@ -273,6 +279,9 @@ pub struct Metadata {
     pub next_index: u32,
     /// Idle time after which the vault locks itself; `None` = never.
     pub auto_lock_ms: Option<u64>,
+    /// Signed payments not yet proven final or rejected.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<PendingTransfer>,
 }
 
 /// Checks a label and returns it trimmed.
@@ -322,6 +331,7 @@ impl Metadata {
             }],
             next_index: 1,
             auto_lock_ms,
+            pending: Vec::new(),
         }
     }
 
@@ -342,6 +352,18 @@ impl Metadata {
             }
         }
         validate_auto_lock(self.auto_lock_ms).map_err(|e| corrupted(e.message))?;
+        if self.pending.len() > MAX_PENDING_TRANSFERS {
+            return Err(corrupted("too many pending payments"));
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        for p in &self.pending {
+            p.validate().map_err(|e| corrupted(e.message))?;
+            if p.account >= self.next_index || !ids.insert(p.id.as_str()) {
+                return Err(corrupted(
+                    "a pending payment is duplicated or names no account",
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -356,7 +378,11 @@ pub fn encode_payload(
         .map_err(|e| ClientError::new(crate::error::codes::INVALID_PARAMS, e.to_string()))?;
     let e = entropy.as_bytes();
     let mut out = Zeroizing::new(Vec::with_capacity(2 + e.len() + json.len()));
-    out.push(PAYLOAD_VERSION);
+    out.push(if meta.pending.is_empty() {
+        PAYLOAD_VERSION
+    } else {
+        PAYLOAD_VERSION_PENDING
+    });
     out.push(e.len() as u8);
     out.extend_from_slice(e);
     out.extend_from_slice(&json);
@@ -369,7 +395,7 @@ pub fn decode_payload(bytes: &[u8]) -> Result<(Entropy, Metadata), ClientError> 
     let (&version, rest) = bytes
         .split_first()
         .ok_or_else(|| corrupted("empty payload"))?;
-    if version != PAYLOAD_VERSION {
+    if version != PAYLOAD_VERSION && version != PAYLOAD_VERSION_PENDING {
         return Err(ClientError::new(
             codes::UNSUPPORTED_VERSION,
             format!("vault payload version {version} is not supported"),

@@ -1,11 +1,14 @@
-//! The pure core of the vault: opening and sealing records with a password,
-//! the unlocked secrets, and the lock state machine. No I/O and no clock:
-//! callers pass `now_ms`.
+//! The pure core of the vault: opening and sealing records with derived
+//! keys, the unlocked secrets, and the lock state machine. No I/O, no clock
+//! and no Argon2: callers pass `now_ms`, and each operation that needs the
+//! password's keys says which ([`KeyRequest`]) and takes them as input,
+//! computed wherever the driver chooses ([`super::deriver`]).
 
 use super::codes;
 use super::derive;
-use super::kdf::{self, DerivedKeys, KdfParams, SALT_LEN};
+use super::kdf::{self, DerivedKeys, KdfParams, KeyRequest, SALT_LEN};
 use super::mnemonic::Entropy;
+use super::pending::{self, PendingTransfer};
 use super::record::{self, AccountMeta, Header, Metadata, Record};
 use super::storage::RecordTag;
 use crate::error::ClientError;
@@ -55,15 +58,6 @@ pub fn validate_new_password(password: &str) -> Result<(), ClientError> {
         ));
     }
     Ok(())
-}
-
-fn derive_for(
-    password: &str,
-    salt: &[u8; SALT_LEN],
-    params: &KdfParams,
-) -> Result<DerivedKeys, ClientError> {
-    let normalized = normalize_password(password);
-    kdf::derive_keys(normalized.as_bytes(), salt, params)
 }
 
 /// An account as the vault shows it.
@@ -142,20 +136,17 @@ impl Unlocked {
         }))
     }
 
-    /// A new vault's contents: fresh salt, keys from `password` under
-    /// `params`, one account.
+    /// A new vault's contents, one account, under `keys` derived for
+    /// `request` (a [`KeyRequest::fresh`] one).
     pub fn create(
         entropy: Entropy,
-        password: &str,
-        params: &KdfParams,
+        request: &KeyRequest,
+        keys: DerivedKeys,
         auto_lock_ms: Option<u64>,
     ) -> Result<Box<Self>, ClientError> {
-        validate_new_password(password)?;
-        let salt = crate::error::random_bytes::<SALT_LEN>()?;
-        let keys = derive_for(password, &salt, params)?;
         Self::from_parts(
-            *params,
-            salt,
+            request.params,
+            request.salt,
             keys,
             entropy,
             Metadata::new(record::validate_auto_lock(auto_lock_ms)?),
@@ -163,15 +154,22 @@ impl Unlocked {
         )
     }
 
-    /// Opens record bytes with a password.
+    /// The keys a decoded record needs to open: its salt and parameters.
+    pub fn key_request_for(record: &Record) -> KeyRequest {
+        KeyRequest {
+            salt: record.header.salt,
+            params: record.header.kdf,
+        }
+    }
+
+    /// Opens a decoded record with the keys derived for
+    /// [`Unlocked::key_request_for`] it.
     ///
-    /// Errors: `vault_corrupted` (structure, checksum, or a ciphertext that
-    /// fails authentication under the right key), `vault_unsupported_version`,
-    /// `wrong_password` (the key check does not match).
-    pub fn open(bytes: &[u8], password: &str) -> Result<Box<Self>, ClientError> {
-        let record = Record::decode(bytes)?;
+    /// Errors: `vault_corrupted` (a ciphertext that fails authentication
+    /// under the right key), `wrong_password` (the key check does not
+    /// match). Structure and checksum errors come from [`Record::decode`].
+    pub fn open(record: &Record, keys: DerivedKeys) -> Result<Box<Self>, ClientError> {
         let h = &record.header;
-        let keys = derive_for(password, &h.salt, &h.kdf)?;
         if !kdf::constant_time_eq(&keys.key_check, &h.key_check) {
             return Err(ClientError::new(codes::WRONG_PASSWORD, "wrong password"));
         }
@@ -228,21 +226,27 @@ impl Unlocked {
         )
     }
 
-    /// The same contents under a new password and parameters (fresh salt).
-    pub fn rekeyed(&self, password: &str, params: &KdfParams) -> Result<Box<Self>, ClientError> {
-        let salt = crate::error::random_bytes::<SALT_LEN>()?;
-        let keys = derive_for(password, &salt, params)?;
+    /// The same contents under keys derived for `request` (a fresh salt,
+    /// possibly new parameters, possibly a new password).
+    pub fn rekeyed(&self, request: &KeyRequest, keys: DerivedKeys) -> Box<Self> {
         let mut next = Box::new(self.clone());
-        next.kdf = *params;
-        next.salt = salt;
+        next.kdf = request.params;
+        next.salt = request.salt;
         next.keys = keys;
-        Ok(next)
+        next
     }
 
-    /// Re-derives the key from `password`; `wrong_password` unless it is the
-    /// vault's current password.
-    pub fn check_password(&self, password: &str) -> Result<(), ClientError> {
-        let keys = derive_for(password, &self.salt, &self.kdf)?;
+    /// The keys a password check needs: this record's salt and parameters.
+    pub fn key_request(&self) -> KeyRequest {
+        KeyRequest {
+            salt: self.salt,
+            params: self.kdf,
+        }
+    }
+
+    /// `wrong_password` unless `keys` (derived for [`Unlocked::key_request`]
+    /// from a password) are this vault's.
+    pub fn check_password(&self, keys: &DerivedKeys) -> Result<(), ClientError> {
         let ok = kdf::constant_time_eq(&keys.key_check, &self.keys.key_check)
             & kdf::constant_time_eq(&keys.aead_key[..], &self.keys.aead_key[..]);
         if ok {
@@ -328,6 +332,32 @@ impl Unlocked {
             .ok_or_else(|| unknown_account(index))?;
         account.label = label;
         Ok(meta)
+    }
+
+    /// Metadata with `transfer` kept as pending (`unknown_account` if its
+    /// account is not in this vault).
+    pub fn meta_with_pending(&self, transfer: PendingTransfer) -> Result<Metadata, ClientError> {
+        if !self
+            .meta
+            .accounts
+            .iter()
+            .any(|a| a.index == transfer.account)
+        {
+            return Err(unknown_account(transfer.account));
+        }
+        let mut meta = self.meta.clone();
+        meta.pending = pending::with_added(&meta.pending, transfer)?;
+        Ok(meta)
+    }
+
+    /// Metadata without the pending payment `id`, or `None` if it is not kept.
+    pub fn meta_without_pending(&self, id: &str) -> Option<Metadata> {
+        if !self.meta.pending.iter().any(|p| p.id == id) {
+            return None;
+        }
+        let mut meta = self.meta.clone();
+        meta.pending.retain(|p| p.id != id);
+        Some(meta)
     }
 
     /// Metadata with a new auto-lock time.
@@ -533,8 +563,34 @@ mod tests {
     };
     const PW: &str = "correct horse";
 
+    fn keys(password: &str, request: &KeyRequest) -> DerivedKeys {
+        let normalized = normalize_password(password);
+        kdf::derive_keys(normalized.as_bytes(), &request.salt, &request.params).unwrap()
+    }
+
+    fn create(password: &str, params: &KdfParams, auto_lock: Option<u64>) -> Box<Unlocked> {
+        let request = KeyRequest::fresh(params).unwrap();
+        let keys = keys(password, &request);
+        Unlocked::create(Entropy::generate().unwrap(), &request, keys, auto_lock).unwrap()
+    }
+
+    fn open(bytes: &[u8], password: &str) -> Result<Box<Unlocked>, ClientError> {
+        let record = Record::decode(bytes)?;
+        let request = Unlocked::key_request_for(&record);
+        Unlocked::open(&record, keys(password, &request))
+    }
+
+    fn check(u: &Unlocked, password: &str) -> Result<(), ClientError> {
+        u.check_password(&keys(password, &u.key_request()))
+    }
+
+    fn rekeyed(u: &Unlocked, password: &str, params: &KdfParams) -> Box<Unlocked> {
+        let request = KeyRequest::fresh(params).unwrap();
+        u.rekeyed(&request, keys(password, &request))
+    }
+
     fn new_vault() -> (Box<Unlocked>, Vec<u8>) {
-        let u = Unlocked::create(Entropy::generate().unwrap(), PW, &TINY, Some(1000)).unwrap();
+        let u = create(PW, &TINY, Some(1000));
         let bytes = u.seal(1).unwrap();
         (u, bytes)
     }
@@ -542,7 +598,7 @@ mod tests {
     #[test]
     fn create_seal_open() {
         let (u, bytes) = new_vault();
-        let o = Unlocked::open(&bytes, PW).unwrap();
+        let o = open(&bytes, PW).unwrap();
         assert_eq!(o.accounts(), u.accounts());
         assert_eq!(*o.phrase().unwrap(), *u.phrase().unwrap());
         assert_eq!(o.accounts()[0].label, "Account 1");
@@ -553,7 +609,7 @@ mod tests {
     fn wrong_password_and_corruption_are_told_apart() {
         let (_, bytes) = new_vault();
         assert_eq!(
-            Unlocked::open(&bytes, "wrong password").unwrap_err().code,
+            open(&bytes, "wrong password").unwrap_err().code,
             codes::WRONG_PASSWORD
         );
         // Flip a ciphertext byte and fix the checksum: only the AEAD notices.
@@ -563,25 +619,22 @@ mod tests {
         let sum = blake3::hash(&tampered[..end]);
         tampered[end..].copy_from_slice(sum.as_bytes());
         assert_eq!(
-            Unlocked::open(&tampered, PW).unwrap_err().code,
+            open(&tampered, PW).unwrap_err().code,
             codes::VAULT_CORRUPTED
         );
         // Plain damage never even reaches Argon2.
         assert_eq!(
-            Unlocked::open(&bytes[..bytes.len() - 1], PW)
-                .unwrap_err()
-                .code,
+            open(&bytes[..bytes.len() - 1], PW).unwrap_err().code,
             codes::VAULT_CORRUPTED
         );
     }
 
     #[test]
     fn passwords_are_nfkc_normalized_and_validated() {
-        let u =
-            Unlocked::create(Entropy::generate().unwrap(), "caf\u{e9} latte", &TINY, None).unwrap();
+        let u = create("caf\u{e9} latte", &TINY, None);
         let bytes = u.seal(1).unwrap();
         // "e" + combining acute accent is the same password after NFKC.
-        assert!(Unlocked::open(&bytes, "cafe\u{301} latte").is_ok());
+        assert!(open(&bytes, "cafe\u{301} latte").is_ok());
         // Same expectations as the browser test (String.prototype.normalize).
         assert_eq!(
             &*normalize_password("cafe\u{301} \u{fb01}x \u{ff21}"),
@@ -601,9 +654,9 @@ mod tests {
     #[test]
     fn rekey_and_check_password() {
         let (u, _) = new_vault();
-        u.check_password(PW).unwrap();
+        check(&u, PW).unwrap();
         assert_eq!(
-            u.check_password("nope nope").unwrap_err().code,
+            check(&u, "nope nope").unwrap_err().code,
             codes::WRONG_PASSWORD
         );
         let stronger = KdfParams {
@@ -611,14 +664,11 @@ mod tests {
             iterations: 2,
             parallelism: 1,
         };
-        let r = u.rekeyed("new password", &stronger).unwrap();
+        let r = rekeyed(&u, "new password", &stronger);
         assert_eq!(r.kdf(), stronger);
         let bytes = r.seal(2).unwrap();
-        assert_eq!(
-            Unlocked::open(&bytes, PW).unwrap_err().code,
-            codes::WRONG_PASSWORD
-        );
-        let o = Unlocked::open(&bytes, "new password").unwrap();
+        assert_eq!(open(&bytes, PW).unwrap_err().code, codes::WRONG_PASSWORD);
+        let o = open(&bytes, "new password").unwrap();
         assert_eq!(*o.phrase().unwrap(), *u.phrase().unwrap());
         // The old key cannot follow a password change.
         assert!(u.reopen(&bytes).is_none());
@@ -692,12 +742,8 @@ mod tests {
         let other = u.with_meta(meta).unwrap().seal(2).unwrap();
         s.observe(Some(&other));
         assert_eq!(s.peek().unwrap().accounts().len(), 2);
-        let rekeyed = u
-            .rekeyed("another password", &TINY)
-            .unwrap()
-            .seal(3)
-            .unwrap();
-        s.observe(Some(&rekeyed));
+        let other_password = rekeyed(&u, "another password", &TINY).seal(3).unwrap();
+        s.observe(Some(&other_password));
         assert_eq!(s.state(0), VaultState::Locked);
         s.observe(None);
         assert_eq!(s.state(0), VaultState::Empty);
