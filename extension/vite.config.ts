@@ -56,6 +56,8 @@ export default defineConfig({
     alias: { "ruv-client": resolve(here, "src/ruv-client.ts") },
   },
   plugins: [walletPageAdditions(), networkConfig()],
+  // The key-derivation worker (web/src/kdf-worker.ts) imports the wasm module: an ES module worker.
+  worker: { format: "es" },
   build: {
     outDir: resolve(here, "dist"),
     emptyOutDir: true,

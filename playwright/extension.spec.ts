@@ -94,9 +94,14 @@ test("before there is a wallet: a site's request shows why nothing can be approv
 
 test("the popup is the wallet: create a wallet in the extension's own origin and get devnet funds", async ({}, testInfo) => {
   wallet = await context.newPage();
+  // Argon2 runs in a Web Worker started from the extension's own origin (the MV3 CSP allows it).
+  const kdfWorkers: string[] = [];
+  wallet.on("worker", (w) => kdfWorkers.push(w.url()));
   await wallet.goto(`chrome-extension://${extensionId}/web/index.html`);
   await expect(wallet.getByTestId("connection")).toHaveAttribute("data-state", "open");
   ({ address } = await createWallet(wallet));
+  expect(kdfWorkers.length).toBeGreaterThan(0);
+  for (const url of kdfWorkers) expect(url).toMatch(new RegExp(`^chrome-extension://${extensionId}/assets/kdf-worker-[\\w-]+\\.js$`));
   await wallet.getByTestId("faucet").click();
   await expect(wallet.locator('[data-testid="tx"][data-kind="faucet"] [data-testid="tx-status"]')).toHaveAttribute("data-status", "final");
   await expect(wallet.getByTestId("balance")).toHaveAttribute("data-micro", "1000000000");

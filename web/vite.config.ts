@@ -38,5 +38,7 @@ export default defineConfig({
       },
     },
   },
+  // The key-derivation worker (src/kdf-worker.ts) imports the wasm module: an ES module worker.
+  worker: { format: "es" },
   plugins: [subresourceIntegrity(createHash) as Plugin, devNetwork()],
 });

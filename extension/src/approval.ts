@@ -6,6 +6,7 @@
 // the window closes. Payments are planned from the verified account state
 // (a light client of its own) with the web wallet's rules and shown in full.
 import { LightClient, Vault, type SignedTransaction, type VaultAccount } from "ruv-client";
+import { deriveKeyInWorker } from "../../web/src/kdf";
 import { loadActivity, PENDING_RESERVES_NONCE_MS, saveActivity, type StoredActivity } from "../../web/src/activity-store";
 import { formatRuv, microFromApi } from "../../web/src/amount";
 import { loadNetwork, type Network } from "../../web/src/network";
@@ -314,7 +315,7 @@ async function start(): Promise<void> {
   document.title = `rUv wallet: ${approval.origin} asks`;
   try {
     network = await loadNetwork(chrome.runtime.getURL(WALLET_PAGE));
-    vault = await Vault.open();
+    vault = await Vault.open(undefined, { deriveKey: deriveKeyInWorker });
   } catch (e) {
     dead(`The wallet cannot be opened: ${errorText(e)}`);
     refuse(internal(`The wallet cannot be opened: ${errorText(e)}`));

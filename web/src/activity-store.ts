@@ -2,9 +2,12 @@
 // account's history as relays prove it: payments received and sent from
 // anywhere, each with a verified inclusion proof), kept per
 // network and address in this origin's localStorage so a reload or a crash
-// loses nothing: a payment sent and not yet proven final is still followed
-// after the reload. What is stored is not trusted: every stored status is
-// verified again (an inclusion proof) before it shows as final.
+// loses nothing. A payment the wallet page sent and that is not yet proven
+// final is kept in the vault instead (encrypted; wallet.ts), and comes here
+// once settled; one a site asked for through the extension's approval window
+// waits here, where that window checks nonces in use before it unlocks.
+// What is stored is not trusted: every stored status is verified again (an
+// inclusion proof) before it shows as final.
 // Activity is public on the chain anyway; nothing secret is stored here.
 
 export type ActivityKind = "sent" | "faucet" | "received";

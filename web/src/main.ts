@@ -5,6 +5,7 @@
 // (create, restore, import), unlock, the recovery phrase, and settings.
 // `wallet.ts` shows the unlocked accounts, talks to the relay and sends.
 import { Vault, type TransferParams } from "ruv-client";
+import { deriveKeyInWorker } from "./kdf";
 import { $, codeOf, errorText, fieldError, newPasswordProblem, nextPaint, sentence, showPhrase } from "./ui";
 import * as wallet from "./wallet";
 
@@ -936,12 +937,28 @@ const signer: wallet.Signer = {
   locked() {
     onLocked("The wallet locked itself before signing; nothing was sent. Unlock it and send again.");
   },
+  pending() {
+    return vault && vault.state === "unlocked" ? vault.pendingTransfers() : [];
+  },
+  async keepPending(transfer) {
+    if (!vault) throw new Error("no wallet");
+    await vault.addPendingTransfer(transfer);
+  },
+  async dropPending(id) {
+    if (!vault || vault.state !== "unlocked") return;
+    try {
+      await vault.removePendingTransfer(id);
+    } catch (e) {
+      // Kept: proven again and dropped after the next unlock.
+      console.warn("could not drop a settled payment from the vault:", errorText(e));
+    }
+  },
 };
 
 async function boot(): Promise<void> {
   void wallet.startRelay(signer);
   try {
-    vault = await Vault.open();
+    vault = await Vault.open(undefined, { deriveKey: deriveKeyInWorker });
   } catch (e) {
     show("unavailable");
     ui.unavailableReason.textContent =
@@ -954,7 +971,7 @@ async function boot(): Promise<void> {
 }
 
 function useTemporary(): void {
-  vault = Vault.openInMemory();
+  vault = Vault.openInMemory({ deriveKey: deriveKeyInWorker });
   ui.temporaryBanner.hidden = false;
   route();
 }

@@ -10,7 +10,9 @@
 // stale / not verified), "final" only with an inclusion proof. Chain id and
 // fees for signing come from the genesis, the nonce from a verified proof.
 // Every payment is shown on a confirmation screen before the vault signs it;
-// the activity is stored per account and verified again after a reload, and
+// a signed payment is kept in the vault (encrypted) until a proof settles it,
+// the rest of the activity per account in this origin's storage; both are
+// verified again after a reload, and
 // merged with the account's history from the relays (`LightClient.history`:
 // only entries whose inclusion proofs verified), so a wallet restored in a
 // new browser shows its past payments.
@@ -19,6 +21,7 @@ import {
   type CertifiedCheckpoint,
   type RuvError,
   type SignedTransaction,
+  type PendingTransfer,
   type TransferParams,
   type TxStatus,
   type VaultAccount,
@@ -52,6 +55,12 @@ export interface Signer {
   sign(index: number, params: TransferParams): SignedTransaction;
   /** Signing failed because the vault is locked (auto-lock ran out): show the unlock form. */
   locked(): void;
+  /** The payments the vault keeps as pending (empty while locked). */
+  pending(): PendingTransfer[];
+  /** Keeps a signed payment in the vault, encrypted, until `dropPending`. */
+  keepPending(transfer: PendingTransfer): Promise<void>;
+  /** Forgets a settled payment in the vault (while locked it stays until proven again after the next unlock). */
+  dropPending(id: string): Promise<void>;
 }
 
 const ui = {
@@ -134,6 +143,8 @@ interface Tracked {
   /** A rejection no proof backs (the relay refused it at once). */
   unproven?: boolean;
   fee?: bigint;
+  /** The site that asked for it (an extension approval), if any. */
+  origin?: string;
   /** When it was sent (ms since the epoch). */
   at: number;
   el: HTMLLIElement;
@@ -284,12 +295,55 @@ function newView(a: VaultAccount): AccountView {
   };
 }
 
-/** Shows an account's stored activity (once the network is known) and verifies it again. */
+/** A payment this wallet signed that is kept in the vault (not in this origin's storage) until settled. */
+function keptInVault(t: { kind: string; status: string; origin?: string }): boolean {
+  // Payments a site asked for stay where the extension's approval window reads them (activity-store.ts).
+  return t.kind === "sent" && t.status === "pending" && !t.origin;
+}
+
+/** The vault's record of a signed payment. */
+function pendingOf(view: AccountView, t: Tracked): PendingTransfer {
+  return {
+    id: t.id,
+    account: view.index,
+    to: t.counterpart,
+    amount: t.amount.toString(),
+    fee: (t.fee ?? 0n).toString(),
+    nonce: (t.nonce ?? 0n).toString(),
+    at: t.at,
+  };
+}
+
+/** A payment not proven yet (a stored "final" is proven again) and recent: its nonce may be in use. */
+function reserveNonce(view: AccountView, t: Tracked): void {
+  if (
+    t.kind === "sent" &&
+    t.nonce !== null &&
+    Date.now() - t.at < PENDING_RESERVES_NONCE_MS &&
+    (!view.inFlight || (view.inFlight.nonce ?? 0n) < t.nonce)
+  ) {
+    view.inFlight = t;
+  }
+}
+
+/**
+ * Shows an account's activity (once the network is known) and verifies it
+ * again: the payments the vault keeps as pending, and the rest from this
+ * origin's storage. Pending payments an older version of the wallet stored
+ * there move into the vault.
+ */
 function restoreActivity(view: AccountView): void {
   const network = state.network;
   if (!network || view.restored) return;
   view.restored = true;
-  for (const item of loadActivity(localStorage, network.chainId, view.address)) {
+  const stored = loadActivity(localStorage, network.chainId, view.address);
+  const pending = (state.signer?.pending() ?? []).filter((p) => p.account === view.index);
+  const moved: Tracked[] = [];
+  for (const p of pending) {
+    const t = track(view, { id: p.id, kind: "sent", amount: BigInt(p.amount), fee: BigInt(p.fee), counterpart: p.to, nonce: BigInt(p.nonce), at: p.at }, false);
+    reserveNonce(view, t);
+  }
+  for (const item of stored) {
     const t = track(view, {
       id: item.id,
       kind: item.kind,
@@ -298,30 +352,41 @@ function restoreActivity(view: AccountView): void {
       nonce: item.nonce === null ? null : BigInt(item.nonce),
       at: item.at,
       ...(item.fee ? { fee: BigInt(item.fee) } : {}),
+      ...(item.origin ? { origin: item.origin } : {}),
     }, false);
     if (item.status === "rejected" && item.unproven) {
       settle(t, "rejected", { reason: item.reason, unproven: true }, false);
-    } else if (
-      t.kind === "sent" &&
-      t.nonce !== null &&
-      Date.now() - t.at < PENDING_RESERVES_NONCE_MS &&
-      (!view.inFlight || (view.inFlight.nonce ?? 0n) < t.nonce)
-    ) {
-      // Not proven yet (a stored "final" is proven again) and recent: its nonce may be in use.
-      view.inFlight = t;
+    } else {
+      if (keptInVault(item)) moved.push(t);
+      reserveNonce(view, t);
     }
   }
+  if (moved.length > 0) void migratePending(view, moved);
   if (state.current === view) {
     ui.activitySection.hidden = view.tracked.size === 0;
     updateControls();
   }
 }
 
-/** Stores an account's activity (see activity-store.ts). */
+/** Moves pending payments an older wallet kept in this origin's storage into the vault, then drops them there. */
+async function migratePending(view: AccountView, moved: Tracked[]): Promise<void> {
+  const signer = state.signer;
+  if (!signer) return;
+  try {
+    for (const t of moved) if (t.status === "pending") await signer.keepPending(pendingOf(view, t));
+    persist(view);
+  } catch (e) {
+    // Left where they were (still shown and followed); moved at the next unlock.
+    console.warn("could not move pending payments into the vault:", errorText(e));
+  }
+}
+
+/** Stores an account's activity (see activity-store.ts); pending payments of its own are in the vault. */
 function persist(view: AccountView): void {
   const network = state.network;
   if (!network) return;
   const items: StoredActivity[] = [...view.tracked.values()]
+    .filter((t) => !keptInVault(t))
     .sort((a, b) => a.at - b.at)
     .map((t) => ({
       id: t.id,
@@ -334,6 +399,7 @@ function persist(view: AccountView): void {
       ...(t.reason ? { reason: t.reason } : {}),
       ...(t.checkpoint ? { checkpoint: t.checkpoint } : {}),
       ...(t.unproven ? { unproven: true } : {}),
+      ...(t.origin ? { origin: t.origin } : {}),
       at: t.at,
     }));
   saveActivity(localStorage, network.chainId, view.address, items);
@@ -745,6 +811,8 @@ function settle(
   const view = t.account;
   if (status === "final" && t.kind === "sent" && t.nonce !== null && t.nonce > view.lastFinalNonce) view.lastFinalNonce = t.nonce;
   if (store) persist(view);
+  // Settled: the vault need not keep it any more (stored above with its verdict).
+  if (t.kind === "sent" && !t.origin) void state.signer?.dropPending(t.id);
   if (view.inFlight === t) {
     view.inFlight = null;
     if (state.current === view) {
@@ -891,6 +959,12 @@ async function onConfirm(): Promise<void> {
   const t = track(view, { id: tx.id, kind: "sent", amount: plan.amount, fee: plan.fee, counterpart: plan.to, nonce: plan.nonce, at: Date.now() });
   view.inFlight = t;
   updateControls();
+  // Kept in the vault before it is sent: a reload or a crash from here on loses nothing.
+  try {
+    await signer.keepPending(pendingOf(view, t));
+  } catch (e) {
+    console.warn("could not keep the payment in the vault:", errorText(e));
+  }
   ui.sendStatus.textContent = `Sending ${formatRuv(plan.amount)} rUv…`;
   const say = (text: string) => {
     if (state.current === view) ui.sendStatus.textContent = text;

@@ -88,8 +88,11 @@ impl JsKdf {
             Ok(value) => JsFuture::from(Promise::resolve(&value)).await,
             Err(e) => Err(e),
         };
-        // Transferred to a worker it is empty already; otherwise wipe it.
-        password_js.fill(0, 0, password_js.length());
+        // Transferred to a worker it is detached (length 0: `fill` would
+        // throw); otherwise wipe it.
+        if password_js.length() > 0 {
+            password_js.fill(0, 0, password_js.length());
+        }
         let value = result.map_err(|e| error_from_js(&e))?;
         let bytes = value
             .dyn_into::<Uint8Array>()
