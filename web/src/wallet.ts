@@ -145,6 +145,8 @@ interface Tracked {
   fee?: bigint;
   /** The site that asked for it (an extension approval), if any. */
   origin?: string;
+  /** The vault could not keep it: stored in this origin's storage instead (moved into the vault at the next unlock). */
+  unkept?: boolean;
   /** When it was sent (ms since the epoch). */
   at: number;
   el: HTMLLIElement;
@@ -296,9 +298,9 @@ function newView(a: VaultAccount): AccountView {
 }
 
 /** A payment this wallet signed that is kept in the vault (not in this origin's storage) until settled. */
-function keptInVault(t: { kind: string; status: string; origin?: string }): boolean {
+function keptInVault(t: { kind: string; status: string; origin?: string; unkept?: boolean }): boolean {
   // Payments a site asked for stay where the extension's approval window reads them (activity-store.ts).
-  return t.kind === "sent" && t.status === "pending" && !t.origin;
+  return t.kind === "sent" && t.status === "pending" && !t.origin && !t.unkept;
 }
 
 /** The vault's record of a signed payment. */
@@ -357,7 +359,11 @@ function restoreActivity(view: AccountView): void {
     if (item.status === "rejected" && item.unproven) {
       settle(t, "rejected", { reason: item.reason, unproven: true }, false);
     } else {
-      if (keptInVault(item)) moved.push(t);
+      if (keptInVault(item)) {
+        // Stays in this origin's storage until the vault holds it.
+        t.unkept = true;
+        moved.push(t);
+      }
       reserveNonce(view, t);
     }
   }
@@ -373,7 +379,11 @@ async function migratePending(view: AccountView, moved: Tracked[]): Promise<void
   const signer = state.signer;
   if (!signer) return;
   try {
-    for (const t of moved) if (t.status === "pending") await signer.keepPending(pendingOf(view, t));
+    for (const t of moved) {
+      if (t.status !== "pending") continue;
+      await signer.keepPending(pendingOf(view, t));
+      t.unkept = false;
+    }
     persist(view);
   } catch (e) {
     // Left where they were (still shown and followed); moved at the next unlock.
@@ -963,7 +973,10 @@ async function onConfirm(): Promise<void> {
   try {
     await signer.keepPending(pendingOf(view, t));
   } catch (e) {
+    // Not lost either way: kept in this origin's storage until the next unlock moves it into the vault.
     console.warn("could not keep the payment in the vault:", errorText(e));
+    t.unkept = true;
+    persist(view);
   }
   ui.sendStatus.textContent = `Sending ${formatRuv(plan.amount)} rUv…`;
   const say = (text: string) => {
