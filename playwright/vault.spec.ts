@@ -86,7 +86,7 @@ test("create, reload, wrong then right password; the phrase restores the same ac
   expect(otherErrors).toEqual([]);
 });
 
-test("settings: rename, reveal the phrase, change password, export, import and delete", async ({ browser }) => {
+test("settings: rename, reveal the phrase, change password, export, import and delete", async ({ browser }, testInfo) => {
   const page = await (await browser.newContext()).newPage();
   const errors = pageErrors(page);
   await page.goto("/");
@@ -98,6 +98,7 @@ test("settings: rename, reveal the phrase, change password, export, import and d
   await page.getByTestId("rename-submit").click();
   await expect(page.getByTestId("rename-status")).toHaveText("Renamed to Savings.");
   await expect(page.getByTestId("account-select").locator("option")).toHaveText([/^Savings · ruv1/]);
+  await page.screenshot({ path: testInfo.outputPath("wallet-settings.png"), fullPage: true });
 
   // Reveal the phrase: only with the password.
   await openSettings(page, "Reveal recovery phrase");
