@@ -16,6 +16,7 @@
 //! driver messages for what needs the engine (see [`handle`]).
 
 pub mod handle;
+pub mod restart;
 pub mod snapshot;
 
 pub use handle::{NodeHandle, NodeInputs, Submission};
@@ -109,6 +110,8 @@ pub struct ConsensusNode {
     /// The master copy of what is published; cloning it is O(1).
     view: Snapshot,
     publish: watch::Sender<Arc<Snapshot>>,
+    /// Checkpoints the stored state lags the latest one (see `restart`).
+    keep_checkpoints: u64,
 }
 
 fn dropped_reason(reason: TxDropReason) -> ApiError {
@@ -121,6 +124,12 @@ fn dropped_reason(reason: TxDropReason) -> ApiError {
 }
 
 impl ConsensusNode {
+    /// How many checkpoints the stored state lags the latest one: a
+    /// restart re-derives that many (see [`restart`]).
+    pub fn set_keep_checkpoints(&mut self, keep: u64) {
+        self.keep_checkpoints = keep;
+    }
+
     /// Wraps a (restored) engine; returns the driver, the handle for
     /// everyone else, and the handle's channels for [`ConsensusNode::run`].
     pub fn new(
@@ -179,6 +188,7 @@ impl ConsensusNode {
             last_sweep: Instant::now(),
             view,
             publish,
+            keep_checkpoints: crate::config::DEFAULT_KEEP_CHECKPOINTS,
         };
         node.update_gauges();
         (
@@ -493,8 +503,12 @@ impl ConsensusNode {
                 _ => None,
             })
             .collect();
-        if !persist.is_empty() || !checkpoint_persist.is_empty() {
-            if let Err(e) = self.storage.apply_all(persist, checkpoint_persist) {
+        let state_delta = self.checkpoints.take_state_delta(self.keep_checkpoints);
+        if !persist.is_empty() || !checkpoint_persist.is_empty() || state_delta.is_some() {
+            if let Err(e) =
+                self.storage
+                    .apply_all(persist, checkpoint_persist, state_delta.as_ref())
+            {
                 tracing::error!(error = %e, "storage failed; this relay stops deciding");
                 self.view.healthy = false;
                 self.publish.send_replace(Arc::new(self.view.clone()));
