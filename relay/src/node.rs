@@ -114,6 +114,23 @@ pub struct ConsensusNode {
     keep_checkpoints: u64,
 }
 
+/// A proof query's answer: the proof, else `pruned` when this relay
+/// restarted from a state after the transaction's checkpoint, else none yet.
+fn answer_proof(
+    proof: Option<ruv_protocol::light::TransactionProof>,
+    pruned: bool,
+) -> handle::ProofAnswer {
+    match proof {
+        Some(proof) => Ok(Some(proof)),
+        None if pruned => Err(ApiError::new(
+            codes::PRUNED,
+            "the transaction is in a checkpoint before the state this relay restarted from; \
+             its proof is no longer served here",
+        )),
+        None => Ok(None),
+    }
+}
+
 fn dropped_reason(reason: TxDropReason) -> ApiError {
     match reason {
         TxDropReason::PoolFull => ApiError::new(
@@ -336,10 +353,19 @@ impl ConsensusNode {
                 let _ = reply.send(self.checkpoints.prove_account(&address));
             }
             Query::TransactionProof(id, reply) => {
-                let _ = reply.send(self.checkpoints.prove_transaction(&id));
+                let proof = self.checkpoints.prove_transaction(&id);
+                let pruned = match self.engine.tx_status(&id) {
+                    ruv_consensus::TxStatus::Accepted { vertex } => {
+                        self.checkpoints.proof_pruned(&vertex)
+                    }
+                    _ => false,
+                };
+                let _ = reply.send(answer_proof(proof, pruned));
             }
             Query::NonceProof(from, nonce, reply) => {
-                let _ = reply.send(self.checkpoints.prove_nonce(&from, nonce));
+                let proof = self.checkpoints.prove_nonce(&from, nonce);
+                let pruned = self.checkpoints.nonce_proof_pruned(&from, nonce);
+                let _ = reply.send(answer_proof(proof, pruned));
             }
             Query::History(params, limit, reply) => {
                 let page = self

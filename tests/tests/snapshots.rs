@@ -2,7 +2,9 @@
 //! checkpoint (not from genesis) and still agree with the others, prove
 //! balances a wallet verifies from genesis, and keep deciding payments.
 
-use ruv_integration_tests::{address, json_response, key, peer_url, post, relay_config, Devnet};
+use ruv_integration_tests::{
+    address, error_code, json_response, key, peer_url, post, relay_config, Devnet,
+};
 use ruv_protocol::checkpoint::CertifiedCheckpoint;
 use ruv_protocol::light::{
     verify_account_proof, verify_checkpoint, verify_transaction_proof, AccountProof,
@@ -124,6 +126,8 @@ async fn relays_restarted_from_their_stored_state_agree_and_prove_balances() {
 
     // History: a few payments, each in some certified checkpoint, and
     // several checkpoints after them so the stored state moves past them.
+    let first_tx = devnet.transfer(&faucet, address(&alice), 40_000_000, 1);
+    let first_id = first_tx.id().to_string();
     let first = pay_and_prove(&devnet, 0, &faucet, address(&alice), 40_000_000, 1).await;
     pay_and_prove(&devnet, 1, &alice, address(&bob), 1_000_000, 1).await;
     let last = pay_and_prove(&devnet, 2, &alice, address(&bob), 2_000_000, 2).await;
@@ -155,6 +159,27 @@ async fn relays_restarted_from_their_stored_state_agree_and_prove_balances() {
             proven_account(&devnet, relay, address(&bob)).await,
             bob_before
         );
+        // Proofs of transactions included up to the stored state are gone
+        // here, with a typed answer; the certificates are not.
+        let http = reqwest::Client::new();
+        let url = format!("{}/api/v1/transactions/{first_id}/proof", devnet.url(relay));
+        let (status, body) = json_response(http.get(url).send().await.unwrap()).await;
+        assert_eq!((status, error_code(&body)), (410, "pruned"), "{body}");
+        let url = format!(
+            "{}/api/v1/accounts/{}/nonces/1/proof",
+            devnet.url(relay),
+            address(&faucet)
+        );
+        let (status, body) = json_response(http.get(url).send().await.unwrap()).await;
+        assert_eq!((status, error_code(&body)), (410, "pruned"), "{body}");
+        checkpoint(&devnet, relay, first).await;
+        let url = format!(
+            "{}/api/v1/accounts/{}/history",
+            devnet.url(relay),
+            address(&alice)
+        );
+        let history = get_ok(&url).await;
+        assert_eq!(history["pruned_through"], stored.to_string(), "{history}");
     }
 
     // They keep deciding with the others: a payment through a restarted

@@ -564,6 +564,24 @@ impl Checkpointer {
         self.state.history(address, before, limit)
     }
 
+    /// The first checkpoint whose transactions have proofs here (see
+    /// [`CertifiedState::proofs_from`]).
+    pub fn proofs_from(&self) -> u64 {
+        self.state.proofs_from()
+    }
+
+    /// Whether accepted vertex `vertex`'s transactions were included before
+    /// [`Self::proofs_from`]: their proofs are not served here.
+    pub fn proof_pruned(&self, vertex: &VertexId) -> bool {
+        self.state.proof_pruned(vertex)
+    }
+
+    /// Whether the transaction that used `(from, nonce)` was included
+    /// before [`Self::proofs_from`]: its proof is not served here.
+    pub fn nonce_proof_pruned(&self, from: &Address, nonce: u64) -> bool {
+        self.state.nonce_proof_pruned(from, nonce)
+    }
+
     /// Accounts whose state changed in the latest certified checkpoint.
     pub fn latest_changes(&self) -> &[Address] {
         self.state.latest_changes()

@@ -85,6 +85,9 @@ pub struct CertifiedState {
     history: HashMap<Address, Vec<TxId>>,
     /// The included transactions' bodies (shared with the vertices).
     bodies: HashMap<TxId, Arc<SignedTransfer>>,
+    /// The first checkpoint whose transactions have proofs and history here
+    /// (1, or the one after the snapshot this state was restored from).
+    proofs_from: u64,
     /// Per certified checkpoint not yet handed out in a [`StateDelta`], the
     /// accounts it changed with their new state.
     unpersisted: BTreeMap<u64, Vec<(Address, Account)>>,
@@ -186,6 +189,7 @@ impl CertifiedState {
             latest_changes: Vec::new(),
             history: HashMap::new(),
             bodies: HashMap::new(),
+            proofs_from: 1,
             unpersisted: BTreeMap::new(),
         })
     }
@@ -217,6 +221,7 @@ impl CertifiedState {
         this.latest_id = header.id();
         this.latest = header.clone();
         this.covered = covered;
+        this.proofs_from = header.number + 1;
         Ok(this)
     }
 
@@ -273,6 +278,28 @@ impl CertifiedState {
     /// Whether a vertex is inside a certified checkpoint.
     pub fn is_covered(&self, id: &VertexId) -> bool {
         self.covered.contains(id)
+    }
+
+    /// The first checkpoint whose transactions have inclusion proofs and
+    /// history here: 1, or the one after the snapshot this state was
+    /// restored from.
+    pub fn proofs_from(&self) -> u64 {
+        self.proofs_from
+    }
+
+    /// Whether the transactions of accepted vertex `vertex` were included
+    /// before [`Self::proofs_from`] (no proof here, ever).
+    pub fn proof_pruned(&self, vertex: &VertexId) -> bool {
+        self.proofs_from > 1 && self.covered.contains(vertex)
+    }
+
+    /// Whether the transaction that used `(from, nonce)` was included before
+    /// [`Self::proofs_from`] (no proof here, ever).
+    pub fn nonce_proof_pruned(&self, from: &Address, nonce: u64) -> bool {
+        self.proofs_from > 1
+            && nonce >= 1
+            && self.ledger.account(from).nonce >= nonce
+            && !self.by_nonce.contains_key(&(*from, nonce))
     }
 
     /// The ledger as of the latest certified checkpoint.
@@ -502,6 +529,7 @@ impl CertifiedState {
             address: *address,
             entries,
             next: (start > 0).then_some(start as u64),
+            pruned_through: (self.proofs_from > 1).then_some(self.proofs_from - 1),
         }
     }
 

@@ -282,10 +282,10 @@ impl FollowerNode {
                 let _ = reply.send(self.core.prove_account(&address));
             }
             Query::TransactionProof(id, reply) => {
-                let _ = reply.send(self.core.prove_transaction(&id));
+                let _ = reply.send(Ok(self.core.prove_transaction(&id)));
             }
             Query::NonceProof(from, nonce, reply) => {
-                let _ = reply.send(self.core.prove_nonce(&from, nonce));
+                let _ = reply.send(Ok(self.core.prove_nonce(&from, nonce)));
             }
             Query::History(params, limit, reply) => {
                 let _ = reply.send(self.core.history(&params.address, params.before, limit));
