@@ -116,7 +116,7 @@ pub struct ConsensusNode {
 
 /// A proof query's answer: the proof, else `pruned` when this relay
 /// restarted from a state after the transaction's checkpoint, else none yet.
-fn answer_proof(
+pub(crate) fn answer_proof(
     proof: Option<ruv_protocol::light::TransactionProof>,
     pruned: bool,
 ) -> handle::ProofAnswer {

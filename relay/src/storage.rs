@@ -24,9 +24,10 @@
 //!   restart reads it as a [`StateSnapshot`] and checks it against that
 //!   checkpoint's state root before using it ([`Storage::load_snapshot`]).
 //!
-//! A follower relay uses `checkpoints` and `accepted_vertices` only: each
-//! checkpoint it adopts and the vertices that checkpoint added (in
-//! application order) go in one commit ([`Storage::adopt_followed`]).
+//! A follower relay uses `checkpoints`, `accepted_vertices` and the stored
+//! state: each checkpoint it adopts, the vertices that checkpoint added (in
+//! application order) and the state delta go in one commit
+//! ([`Storage::adopt_followed`]).
 //!
 //! The consensus driver writes one batch of [`Persist`] operations per
 //! transaction, in the order the engine produced them, before it sends any
@@ -240,14 +241,22 @@ impl Storage {
     }
 
     /// Durably stores a checkpoint a follower adopted with the vertices it
-    /// added, in one transaction.
+    /// added and the state delta it released, in one transaction.
     pub fn adopt_followed(
         &self,
         checkpoint: &StoredCheckpoint,
         vertices: &[Arc<ruv_consensus::Vertex>],
+        delta: Option<&StateDelta>,
     ) -> Result<(), StorageError> {
         let txn = self.db.begin_write()?;
         {
+            if let Some(delta) = delta {
+                apply_delta(
+                    &mut txn.open_table(META)?,
+                    &mut txn.open_table(STATE_ACCOUNTS)?,
+                    delta,
+                )?;
+            }
             let mut accepted = txn.open_table(ACCEPTED)?;
             let first = accepted.len()?;
             for (sequence, vertex) in (first..).zip(vertices) {

@@ -123,6 +123,7 @@ async fn relays_restarted_from_their_stored_state_agree_and_prove_balances() {
     let mut devnet = Devnet::start_with(4, |c| c.keep_checkpoints = KEEP).await;
     let faucet = devnet.faucet_key();
     let (alice, bob) = (key(31), key(32));
+    let follower = devnet.start_follower("follower", false).await;
 
     // History: a few payments, each in some certified checkpoint, and
     // several checkpoints after them so the stored state moves past them.
@@ -198,4 +199,57 @@ async fn relays_restarted_from_their_stored_state_agree_and_prove_balances() {
         );
     }
     assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+
+    // A follower restarts from the state it stored too (default lag).
+    let follower_url = format!("http://{}", follower.addr);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let body = get_ok(&format!("{follower_url}/api/v1/checkpoints/latest")).await;
+        let certified: CertifiedCheckpoint = serde_json::from_value(body).unwrap();
+        let number = verify_checkpoint(&anchor(&devnet), &certified)
+            .unwrap()
+            .number();
+        if number > now.number() + ruv_relay::config::DEFAULT_KEEP_CHECKPOINTS {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the follower stopped at {number}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    follower.shutdown().await;
+    let genesis: Genesis =
+        Genesis::from_json(&std::fs::read_to_string(&devnet.files.genesis).unwrap()).unwrap();
+    let follower_dir = devnet.dir.path().join("data-follower");
+    let stored = Storage::open(&follower_dir, genesis.hash())
+        .unwrap()
+        .state_checkpoint()
+        .unwrap()
+        .expect("a follower stores its state");
+    assert!(stored > after, "the follower's state is at {stored}");
+    let follower = devnet.start_follower("follower", false).await;
+    let follower_url = format!("http://{}", follower.addr);
+    let proof: AccountProof = serde_json::from_value(
+        get_ok(&format!(
+            "{follower_url}/api/v1/accounts/{}/proof",
+            address(&bob)
+        ))
+        .await,
+    )
+    .unwrap();
+    let body = get_ok(&format!(
+        "{follower_url}/api/v1/checkpoints/{}",
+        proof.checkpoint
+    ))
+    .await;
+    let certified: CertifiedCheckpoint = serde_json::from_value(body).unwrap();
+    let checkpoint = verify_checkpoint(&anchor(&devnet), &certified).unwrap();
+    let account = verify_account_proof(&checkpoint, &proof).unwrap();
+    assert_eq!((account.balance, account.nonce), (6_000_000, 0));
+    let http = reqwest::Client::new();
+    let url = format!("{follower_url}/api/v1/transactions/{first_id}/proof");
+    let (status, body) = json_response(http.get(url).send().await.unwrap()).await;
+    assert_eq!((status, error_code(&body)), (410, "pruned"), "{body}");
+    follower.shutdown().await;
 }

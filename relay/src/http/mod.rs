@@ -194,6 +194,7 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, StartError> {
 /// Starts a follower relay: restores what it adopted, then follows its
 /// upstreams (see [`crate::follower`]).
 async fn start_follower(config: RelayConfig, genesis: Genesis) -> Result<RunningRelay, StartError> {
+    let started = std::time::Instant::now();
     let storage = Storage::open(&config.data_dir, genesis.hash())?;
     let stored = storage.load_checkpoints()?;
     let vertices: Vec<Arc<Vertex>> = storage
@@ -204,17 +205,35 @@ async fn start_follower(config: RelayConfig, genesis: Genesis) -> Result<Running
         .collect::<Result<_, _>>()
         .map_err(|_| crate::storage::StorageError::Corrupt("accepted vertex"))?;
     let certified_count = stored.certified.len();
-    let core = crate::follower::core::FollowerCore::restore(&genesis, stored.certified, vertices)?;
+    let snapshot = storage.load_snapshot()?;
+    let state_checkpoint = snapshot.as_ref().map_or(0, |s| s.checkpoint);
+    let core = match snapshot {
+        Some(snapshot) => crate::follower::core::FollowerCore::restore_from_snapshot(
+            &genesis,
+            &snapshot,
+            stored.certified,
+            vertices,
+        )?,
+        None => {
+            let core =
+                crate::follower::core::FollowerCore::restore(&genesis, stored.certified, vertices)?;
+            // A first start, or a database from before states were stored.
+            storage.write_snapshot(&core.state_snapshot())?;
+            core
+        }
+    };
     tracing::info!(
         name = %config.name,
         upstreams = ?config.upstreams,
         certified_checkpoints = certified_count,
+        state_checkpoint,
+        restore_ms = started.elapsed().as_millis() as u64,
         "follower state restored"
     );
     let shutdown = CancellationToken::new();
     let metrics = Arc::new(Metrics::new());
     let events = tokio::sync::broadcast::channel(crate::service::EVENT_BUFFER).0;
-    let (node, handle, inputs) = crate::follower::FollowerNode::new(
+    let (mut node, handle, inputs) = crate::follower::FollowerNode::new(
         core,
         storage,
         config.upstreams.clone(),
@@ -222,6 +241,7 @@ async fn start_follower(config: RelayConfig, genesis: Genesis) -> Result<Running
         metrics.clone(),
     )
     .map_err(StartError::HttpClient)?;
+    node.set_keep_checkpoints(config.keep_checkpoints);
     let driver = tokio::spawn(node.run(inputs, shutdown.clone()));
     let faucet = match &config.faucet_key_file {
         Some(path) => Some(Faucet::new(crate::keys::load(path)?)),
