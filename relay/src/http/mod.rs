@@ -215,10 +215,12 @@ async fn start_follower(config: RelayConfig, genesis: Genesis) -> Result<Running
             vertices,
         )?,
         None => {
-            let core =
+            let mut core =
                 crate::follower::core::FollowerCore::restore(&genesis, stored.certified, vertices)?;
-            // A first start, or a database from before states were stored.
+            // A first start, or a database from before states were stored:
+            // store the latest state (the replay's changes are in it).
             storage.write_snapshot(&core.state_snapshot())?;
+            core.take_state_delta(0);
             core
         }
     };

@@ -108,15 +108,17 @@ pub fn restore(
             (checkpoints, at)
         }
         None => {
-            let checkpoints = Checkpointer::restore(
+            let mut checkpoints = Checkpointer::restore(
                 checkpoint_config,
                 all_accepted,
                 stored.certified,
                 stored.signed,
             )?;
             // A first start, or a database from before states were stored:
-            // store the state from here on.
+            // store the state of the latest checkpoint; the changes the
+            // replay recorded up to it are in it already.
             storage.write_snapshot(&checkpoints.state_snapshot())?;
+            checkpoints.take_state_delta(0);
             (checkpoints, 0)
         }
     };
