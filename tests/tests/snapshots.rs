@@ -252,4 +252,28 @@ async fn relays_restarted_from_their_stored_state_agree_and_prove_balances() {
     let (status, body) = json_response(http.get(url).send().await.unwrap()).await;
     assert_eq!((status, error_code(&body)), (410, "pruned"), "{body}");
     follower.shutdown().await;
+
+    // A stored state that does not match its certified header is refused
+    // at start (value moved between two accounts: same supply, other root).
+    let relay = devnet.relays.remove(3);
+    relay.shutdown().await;
+    let data_dir = devnet.dir.path().join("data-3");
+    {
+        let storage = Storage::open(&data_dir, genesis.hash()).unwrap();
+        let mut snapshot = storage.load_snapshot().unwrap().expect("stored state");
+        let funded: Vec<usize> = (0..snapshot.accounts.len())
+            .filter(|i| snapshot.accounts[*i].1.balance > 0)
+            .collect();
+        assert!(funded.len() >= 2);
+        snapshot.accounts[funded[0]].1.balance += 1;
+        snapshot.accounts[funded[1]].1.balance -= 1;
+        storage.write_snapshot(&snapshot).unwrap();
+    }
+    let mut config = relay_config(&devnet.files, devnet.dir.path(), 3, false, Vec::new());
+    config.keep_checkpoints = KEEP;
+    let error = ruv_relay::start(config)
+        .await
+        .err()
+        .expect("a tampered state is refused");
+    assert!(error.to_string().contains("state root"), "{error}");
 }
