@@ -72,8 +72,8 @@ pub use checkpoint::{
 };
 pub use dag::VertexStatus;
 pub use engine::{
-    ConfigError, Engine, EngineConfig, Input, Output, Persist, PersistedState, RestoreError,
-    Tuning, TxDropReason, TxStatus,
+    ConfigError, Engine, EngineConfig, Input, Output, Persist, PersistedState, RestoreBase,
+    RestoreError, Tuning, TxDropReason, TxStatus,
 };
 pub use message::Message;
 pub use metrics::{DropReason, Metrics};

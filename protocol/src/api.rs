@@ -47,6 +47,12 @@ pub mod codes {
     /// No certified checkpoint holds what was asked (yet): no checkpoint is
     /// certified, or a transaction is not in one.
     pub const NOT_CERTIFIED: &str = "not_certified";
+    /// The relay no longer holds this proof: the transaction is in a
+    /// certified checkpoint at or before the stored state the relay
+    /// restarted from (`docs/checkpoints.md`, "Snapshots and restarts").
+    /// The checkpoint's header and certificate are still served; ask
+    /// another relay, or keep the proof fetched earlier.
+    pub const PRUNED: &str = "pruned";
     /// Client side: a relay's answer failed verification (a lying or broken
     /// relay). Never sent by a relay.
     pub const VERIFICATION_FAILED: &str = "verification_failed";
@@ -299,6 +305,16 @@ pub struct AccountHistory {
         skip_serializing_if = "Option::is_none"
     )]
     pub next: Option<u64>,
+    /// Set when this relay keeps no history for checkpoints up to this
+    /// number (it restarted from its stored state at that checkpoint, see
+    /// `docs/checkpoints.md`): the pages end there, and older entries, if
+    /// the account has any, are served only by relays that kept them.
+    #[serde(
+        default,
+        with = "u64_string_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pruned_through: Option<u64>,
 }
 
 /// Params of `subscribe_account`.

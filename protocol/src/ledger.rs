@@ -268,6 +268,17 @@ impl Ledger {
         }
     }
 
+    /// The state a verified [`crate::snapshot::StateSnapshot`] holds, under
+    /// the rules of `genesis` (which must have been validated).
+    pub fn from_snapshot(genesis: &Genesis, snapshot: &crate::snapshot::StateSnapshot) -> Self {
+        Self {
+            rules: LedgerRules::from_genesis(genesis),
+            accounts: snapshot.accounts.iter().copied().collect(),
+            burned: snapshot.burned,
+            genesis_supply: genesis.total_supply().unwrap_or(u64::MAX),
+        }
+    }
+
     /// The rules in force.
     pub fn rules(&self) -> &LedgerRules {
         &self.rules

@@ -17,6 +17,7 @@ pub mod ledger;
 pub mod light;
 pub mod serde_bytes;
 pub mod smt;
+pub mod snapshot;
 pub mod tx;
 
 pub use address::{Address, AddressError};

@@ -18,6 +18,10 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:7100";
 pub const DEFAULT_NAME: &str = "relay";
 /// How long a transaction that cannot be issued yet waits, when not given.
 pub const DEFAULT_TX_RETRY_TTL_MS: u64 = 120_000;
+/// Default of `keep-checkpoints`: the stored ledger state lags the latest
+/// certified checkpoint by this many, which a restart re-derives from the
+/// accepted vertices (so their inclusion proofs and history survive it).
+pub const DEFAULT_KEEP_CHECKPOINTS: u64 = 4;
 
 /// Everything a relay needs to start (the options with defaults applied).
 #[derive(Debug, Clone)]
@@ -45,6 +49,9 @@ pub struct RelayConfig {
     pub tx_retry_ttl_ms: u64,
     /// Web origins allowed to call the REST API from a browser (CORS); empty: none.
     pub cors_origins: Vec<String>,
+    /// Certified checkpoints whose transactions keep their proofs across a
+    /// restart: the stored state lags the latest checkpoint by this many.
+    pub keep_checkpoints: u64,
     /// Per-IP limits of the client API (not options: a relay runs the
     /// documented defaults; tests lower them).
     pub client_limits: crate::http::limits::ClientLimits,
@@ -101,6 +108,12 @@ pub struct RunOptions {
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
     #[serde(default)]
     pub cors_origin: Vec<String>,
+    /// Certified checkpoints a restart re-derives from the accepted
+    /// vertices (the stored ledger state lags the latest one by this many),
+    /// so their transactions keep inclusion proofs and history across a
+    /// restart; older ones answer `pruned` after it [default: 4].
+    #[arg(long)]
+    pub keep_checkpoints: Option<u64>,
 }
 
 /// Arguments of `ruv-relay run`.
@@ -208,6 +221,7 @@ impl RunOptions {
             peers,
             tx_retry_ttl_ms,
             cors_origin,
+            keep_checkpoints,
         } = self;
         Self {
             follow: follow || file.follow,
@@ -224,6 +238,7 @@ impl RunOptions {
             faucet_key_file: faucet_key_file.or(file.faucet_key_file),
             peers: if peers.is_empty() { file.peers } else { peers },
             tx_retry_ttl_ms: tx_retry_ttl_ms.or(file.tx_retry_ttl_ms),
+            keep_checkpoints: keep_checkpoints.or(file.keep_checkpoints),
             cors_origin: if cors_origin.is_empty() {
                 file.cors_origin
             } else {
@@ -246,6 +261,7 @@ impl RunOptions {
             peers,
             tx_retry_ttl_ms,
             cors_origin,
+            keep_checkpoints,
         } = self;
         let genesis = genesis.ok_or(ConfigError::Missing("genesis"))?;
         let data_dir = data_dir.ok_or(ConfigError::Missing("data-dir"))?;
@@ -288,6 +304,7 @@ impl RunOptions {
             peers,
             tx_retry_ttl_ms: tx_retry_ttl_ms.unwrap_or(DEFAULT_TX_RETRY_TTL_MS),
             cors_origins: cors_origin,
+            keep_checkpoints: keep_checkpoints.unwrap_or(DEFAULT_KEEP_CHECKPOINTS),
             client_limits: Default::default(),
         })
     }

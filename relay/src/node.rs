@@ -16,6 +16,7 @@
 //! driver messages for what needs the engine (see [`handle`]).
 
 pub mod handle;
+pub mod restart;
 pub mod snapshot;
 
 pub use handle::{NodeHandle, NodeInputs, Submission};
@@ -109,6 +110,25 @@ pub struct ConsensusNode {
     /// The master copy of what is published; cloning it is O(1).
     view: Snapshot,
     publish: watch::Sender<Arc<Snapshot>>,
+    /// Checkpoints the stored state lags the latest one (see `restart`).
+    keep_checkpoints: u64,
+}
+
+/// A proof query's answer: the proof, else `pruned` when this relay
+/// restarted from a state after the transaction's checkpoint, else none yet.
+pub(crate) fn answer_proof(
+    proof: Option<ruv_protocol::light::TransactionProof>,
+    pruned: bool,
+) -> handle::ProofAnswer {
+    match proof {
+        Some(proof) => Ok(Some(proof)),
+        None if pruned => Err(ApiError::new(
+            codes::PRUNED,
+            "the transaction is in a checkpoint before the state this relay restarted from; \
+             its proof is no longer served here",
+        )),
+        None => Ok(None),
+    }
 }
 
 fn dropped_reason(reason: TxDropReason) -> ApiError {
@@ -121,6 +141,12 @@ fn dropped_reason(reason: TxDropReason) -> ApiError {
 }
 
 impl ConsensusNode {
+    /// How many checkpoints the stored state lags the latest one: a
+    /// restart re-derives that many (see [`restart`]).
+    pub fn set_keep_checkpoints(&mut self, keep: u64) {
+        self.keep_checkpoints = keep;
+    }
+
     /// Wraps a (restored) engine; returns the driver, the handle for
     /// everyone else, and the handle's channels for [`ConsensusNode::run`].
     pub fn new(
@@ -179,6 +205,7 @@ impl ConsensusNode {
             last_sweep: Instant::now(),
             view,
             publish,
+            keep_checkpoints: crate::config::DEFAULT_KEEP_CHECKPOINTS,
         };
         node.update_gauges();
         (
@@ -326,10 +353,19 @@ impl ConsensusNode {
                 let _ = reply.send(self.checkpoints.prove_account(&address));
             }
             Query::TransactionProof(id, reply) => {
-                let _ = reply.send(self.checkpoints.prove_transaction(&id));
+                let proof = self.checkpoints.prove_transaction(&id);
+                let pruned = match self.engine.tx_status(&id) {
+                    ruv_consensus::TxStatus::Accepted { vertex } => {
+                        self.checkpoints.proof_pruned(&vertex)
+                    }
+                    _ => false,
+                };
+                let _ = reply.send(answer_proof(proof, pruned));
             }
             Query::NonceProof(from, nonce, reply) => {
-                let _ = reply.send(self.checkpoints.prove_nonce(&from, nonce));
+                let proof = self.checkpoints.prove_nonce(&from, nonce);
+                let pruned = self.checkpoints.nonce_proof_pruned(&from, nonce);
+                let _ = reply.send(answer_proof(proof, pruned));
             }
             Query::History(params, limit, reply) => {
                 let page = self
@@ -493,8 +529,12 @@ impl ConsensusNode {
                 _ => None,
             })
             .collect();
-        if !persist.is_empty() || !checkpoint_persist.is_empty() {
-            if let Err(e) = self.storage.apply_all(persist, checkpoint_persist) {
+        let state_delta = self.checkpoints.take_state_delta(self.keep_checkpoints);
+        if !persist.is_empty() || !checkpoint_persist.is_empty() || state_delta.is_some() {
+            if let Err(e) =
+                self.storage
+                    .apply_all(persist, checkpoint_persist, state_delta.as_ref())
+            {
                 tracing::error!(error = %e, "storage failed; this relay stops deciding");
                 self.view.healthy = false;
                 self.publish.send_replace(Arc::new(self.view.clone()));

@@ -15,17 +15,30 @@
 //!   batch produced, before the signature leaves the relay, so a restart can
 //!   never sign a second header with that number.
 //!
-//! A follower relay uses `checkpoints` and `accepted_vertices` only: each
-//! checkpoint it adopts and the vertices that checkpoint added (in
-//! application order) go in one commit ([`Storage::adopt_followed`]).
+//! - `state_accounts`: address (32 bytes) -> balance u64 LE || nonce u64 LE,
+//!   every non-empty account of the ledger as of certified checkpoint
+//!   `meta` `state_checkpoint` (u64 LE). Written at the first start (the
+//!   genesis state, number 0), then moved forward by the checkpointer's
+//!   [`StateDelta`]s in the same commit as the batch's certificates, so it
+//!   always holds the state of a certified checkpoint that is stored. A
+//!   restart reads it as a [`StateSnapshot`] and checks it against that
+//!   checkpoint's state root before using it ([`Storage::load_snapshot`]).
+//!
+//! A follower relay uses `checkpoints`, `accepted_vertices` and the stored
+//! state: each checkpoint it adopts, the vertices that checkpoint added (in
+//! application order) and the state delta go in one commit
+//! ([`Storage::adopt_followed`]).
 //!
 //! The consensus driver writes one batch of [`Persist`] operations per
 //! transaction, in the order the engine produced them, before it sends any
 //! message that depends on them.
 
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
-use ruv_consensus::checkpoint::{CheckpointPersist, SignedLock};
+use ruv_consensus::checkpoint::{CheckpointPersist, SignedLock, StateDelta};
 use ruv_consensus::{Persist, PersistedState, StoredCheckpoint};
+use ruv_protocol::checkpoint::Hash32;
+use ruv_protocol::snapshot::StateSnapshot;
+use ruv_protocol::{Account, Address};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -33,8 +46,10 @@ const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const ACCEPTED: TableDefinition<u64, &[u8]> = TableDefinition::new("accepted_vertices");
 const PROCESSING: TableDefinition<&[u8], &[u8]> = TableDefinition::new("processing_vertices");
 const CHECKPOINTS: TableDefinition<u64, &[u8]> = TableDefinition::new("checkpoints");
+const STATE_ACCOUNTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("state_accounts");
 const GENESIS_HASH_KEY: &str = "genesis_hash";
 const SIGNED_CHECKPOINT_KEY: &str = "signed_checkpoint";
+const STATE_CHECKPOINT_KEY: &str = "state_checkpoint";
 
 /// Storage failures.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +78,14 @@ pub enum StorageError {
     /// A stored record does not decode (a corrupt or foreign database).
     #[error("stored {0} does not decode")]
     Corrupt(&'static str),
+    /// A state delta does not follow the stored state (a driver bug).
+    #[error("state delta for checkpoint {delta} does not follow the stored state at {stored:?}")]
+    StateGap {
+        /// The checkpoint the stored state is at (None: no state stored).
+        stored: Option<u64>,
+        /// The checkpoint the delta brings it to.
+        delta: u64,
+    },
 }
 
 /// What the checkpointer restarts from.
@@ -98,9 +121,82 @@ impl Storage {
             txn.open_table(ACCEPTED)?;
             txn.open_table(PROCESSING)?;
             txn.open_table(CHECKPOINTS)?;
+            txn.open_table(STATE_ACCOUNTS)?;
         }
         txn.commit()?;
         Ok(Self { db })
+    }
+
+    /// The checkpoint the stored state is at (None: none stored yet).
+    pub fn state_checkpoint(&self) -> Result<Option<u64>, StorageError> {
+        let txn = self.db.begin_read()?;
+        let meta = txn.open_table(META)?;
+        read_state_checkpoint(&meta)
+    }
+
+    /// Replaces the stored state with `snapshot` (the genesis state on a
+    /// first start, or the state of a database written before states were
+    /// stored).
+    pub fn write_snapshot(&self, snapshot: &StateSnapshot) -> Result<(), StorageError> {
+        let txn = self.db.begin_write()?;
+        txn.delete_table(STATE_ACCOUNTS)?;
+        {
+            let mut accounts = txn.open_table(STATE_ACCOUNTS)?;
+            for (address, account) in &snapshot.accounts {
+                accounts.insert(
+                    address.as_bytes().as_slice(),
+                    account_record(account).as_slice(),
+                )?;
+            }
+            txn.open_table(META)?.insert(
+                STATE_CHECKPOINT_KEY,
+                snapshot.checkpoint.to_le_bytes().as_slice(),
+            )?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The stored state as a snapshot of the checkpoint it is at, NOT yet
+    /// checked against that checkpoint's header (the caller does that with
+    /// [`StateSnapshot::verify`]; the id and burned total are the stored
+    /// header's). None when no state is stored; at checkpoint 0 (genesis) the
+    /// header id is zero.
+    pub fn load_snapshot(&self) -> Result<Option<StateSnapshot>, StorageError> {
+        let txn = self.db.begin_read()?;
+        let Some(checkpoint) = read_state_checkpoint(&txn.open_table(META)?)? else {
+            return Ok(None);
+        };
+        let (header_id, burned) = if checkpoint == 0 {
+            (Hash32::ZERO, 0)
+        } else {
+            let table = txn.open_table(CHECKPOINTS)?;
+            let bytes = table
+                .get(checkpoint)?
+                .ok_or(StorageError::Corrupt("state checkpoint"))?;
+            let stored = StoredCheckpoint::decode(bytes.value())
+                .map_err(|_| StorageError::Corrupt("checkpoint"))?;
+            let header = &stored.certificate.header;
+            (header.id(), header.burned)
+        };
+        let accounts = txn
+            .open_table(STATE_ACCOUNTS)?
+            .iter()?
+            .map(|entry| {
+                let (key, value) = entry?;
+                let address = <[u8; 32]>::try_from(key.value())
+                    .map_err(|_| StorageError::Corrupt("state account address"))?;
+                let record = <[u8; 16]>::try_from(value.value())
+                    .map_err(|_| StorageError::Corrupt("state account"))?;
+                Ok((Address::from_bytes(address), decode_account(&record)))
+            })
+            .collect::<Result<Vec<_>, StorageError>>()?;
+        Ok(Some(StateSnapshot {
+            checkpoint,
+            header_id,
+            burned,
+            accounts,
+        }))
     }
 
     /// What the engine restarts from.
@@ -145,14 +241,22 @@ impl Storage {
     }
 
     /// Durably stores a checkpoint a follower adopted with the vertices it
-    /// added, in one transaction.
+    /// added and the state delta it released, in one transaction.
     pub fn adopt_followed(
         &self,
         checkpoint: &StoredCheckpoint,
         vertices: &[Arc<ruv_consensus::Vertex>],
+        delta: Option<&StateDelta>,
     ) -> Result<(), StorageError> {
         let txn = self.db.begin_write()?;
         {
+            if let Some(delta) = delta {
+                apply_delta(
+                    &mut txn.open_table(META)?,
+                    &mut txn.open_table(STATE_ACCOUNTS)?,
+                    delta,
+                )?;
+            }
             let mut accepted = txn.open_table(ACCEPTED)?;
             let first = accepted.len()?;
             for (sequence, vertex) in (first..).zip(vertices) {
@@ -173,15 +277,17 @@ impl Storage {
         &self,
         batch: impl IntoIterator<Item = &'a Persist>,
     ) -> Result<(), StorageError> {
-        self.apply_all(batch, [])
+        self.apply_all(batch, [], None)
     }
 
     /// Durably applies the engine's and the checkpointer's persistence
-    /// requests of one batch, in order, in one database transaction.
+    /// requests of one batch, in order, and the state delta it produced, in
+    /// one database transaction.
     pub fn apply_all<'a, 'b>(
         &self,
         batch: impl IntoIterator<Item = &'a Persist>,
         checkpoints: impl IntoIterator<Item = &'b CheckpointPersist>,
+        delta: Option<&StateDelta>,
     ) -> Result<(), StorageError> {
         let txn = self.db.begin_write()?;
         {
@@ -197,6 +303,9 @@ impl Storage {
                             .insert(stored.certificate.header.number, stored.encode().as_slice())?;
                     }
                 }
+            }
+            if let Some(delta) = delta {
+                apply_delta(&mut meta, &mut txn.open_table(STATE_ACCOUNTS)?, delta)?;
             }
         }
         {
@@ -221,5 +330,163 @@ impl Storage {
         }
         txn.commit()?;
         Ok(())
+    }
+}
+
+/// Moves the stored state forward by `delta`.
+fn apply_delta(
+    meta: &mut redb::Table<&str, &[u8]>,
+    accounts: &mut redb::Table<&[u8], &[u8]>,
+    delta: &StateDelta,
+) -> Result<(), StorageError> {
+    let stored = read_state_checkpoint(meta)?;
+    if stored.is_none_or(|at| at >= delta.checkpoint) {
+        return Err(StorageError::StateGap {
+            stored,
+            delta: delta.checkpoint,
+        });
+    }
+    for (address, account) in &delta.accounts {
+        let key = address.as_bytes().as_slice();
+        if *account == Account::default() {
+            accounts.remove(key)?;
+        } else {
+            accounts.insert(key, account_record(account).as_slice())?;
+        }
+    }
+    meta.insert(
+        STATE_CHECKPOINT_KEY,
+        delta.checkpoint.to_le_bytes().as_slice(),
+    )?;
+    Ok(())
+}
+
+fn read_state_checkpoint(
+    meta: &impl ReadableTable<&'static str, &'static [u8]>,
+) -> Result<Option<u64>, StorageError> {
+    match meta.get(STATE_CHECKPOINT_KEY)? {
+        Some(value) => {
+            let bytes = <[u8; 8]>::try_from(value.value())
+                .map_err(|_| StorageError::Corrupt("state checkpoint"))?;
+            Ok(Some(u64::from_le_bytes(bytes)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// An account's stored record: the state tree's leaf value.
+fn account_record(account: &Account) -> [u8; 16] {
+    ruv_protocol::checkpoint::account_leaf_value(account)
+}
+
+fn decode_account(record: &[u8; 16]) -> Account {
+    let mut balance = [0u8; 8];
+    let mut nonce = [0u8; 8];
+    balance.copy_from_slice(&record[..8]);
+    nonce.copy_from_slice(&record[8..]);
+    Account {
+        balance: u64::from_le_bytes(balance),
+        nonce: u64::from_le_bytes(nonce),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(balance: u64, nonce: u64) -> Account {
+        Account { balance, nonce }
+    }
+
+    #[test]
+    fn state_moves_forward_by_deltas_and_refuses_gaps() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path(), [1; 32]).unwrap();
+        assert_eq!(storage.load_snapshot().unwrap(), None);
+        let delta = StateDelta {
+            checkpoint: 1,
+            accounts: vec![(Address::from_bytes([2; 32]), account(5, 1))],
+        };
+        // No state stored yet: a delta has nothing to follow.
+        assert!(matches!(
+            storage.apply_all([], [], Some(&delta)),
+            Err(StorageError::StateGap {
+                stored: None,
+                delta: 1
+            })
+        ));
+        let (a, b, c) = (
+            Address::from_bytes([1; 32]),
+            Address::from_bytes([2; 32]),
+            Address::from_bytes([3; 32]),
+        );
+        storage
+            .write_snapshot(&StateSnapshot {
+                checkpoint: 0,
+                header_id: Hash32::ZERO,
+                burned: 0,
+                accounts: vec![(a, account(100, 0)), (c, account(7, 0))],
+            })
+            .unwrap();
+        // Checkpoint 1 is not stored: the snapshot cannot name its header.
+        storage
+            .apply_all(
+                [],
+                [],
+                Some(&StateDelta {
+                    checkpoint: 1,
+                    accounts: vec![
+                        (a, account(90, 1)),
+                        (b, account(10, 0)),
+                        (c, Account::default()),
+                    ],
+                }),
+            )
+            .unwrap();
+        assert_eq!(storage.state_checkpoint().unwrap(), Some(1));
+        assert!(matches!(
+            storage.load_snapshot(),
+            Err(StorageError::Corrupt("state checkpoint"))
+        ));
+        // Going back or standing still is a gap too.
+        assert!(matches!(
+            storage.apply_all(
+                [],
+                [],
+                Some(&StateDelta {
+                    checkpoint: 1,
+                    accounts: vec![]
+                })
+            ),
+            Err(StorageError::StateGap {
+                stored: Some(1),
+                delta: 1
+            })
+        ));
+        // The failed commit changed nothing; the stored accounts are the
+        // deltas' result (the emptied account is gone).
+        let txn = storage.db.begin_read().unwrap();
+        let table = txn.open_table(STATE_ACCOUNTS).unwrap();
+        let stored: Vec<(Vec<u8>, Vec<u8>)> = table
+            .iter()
+            .unwrap()
+            .map(|e| {
+                let (k, v) = e.unwrap();
+                (k.value().to_vec(), v.value().to_vec())
+            })
+            .collect();
+        assert_eq!(
+            stored,
+            vec![
+                (
+                    a.as_bytes().to_vec(),
+                    account_record(&account(90, 1)).to_vec()
+                ),
+                (
+                    b.as_bytes().to_vec(),
+                    account_record(&account(10, 0)).to_vec()
+                ),
+            ]
+        );
     }
 }

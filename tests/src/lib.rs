@@ -50,6 +50,7 @@ pub fn relay_config(
         name: format!("relay-{i}"),
         faucet_key_file: faucet.then(|| files.faucet_key.clone()),
         cors_origins: Vec::new(),
+        keep_checkpoints: ruv_relay::config::DEFAULT_KEEP_CHECKPOINTS,
         client_limits: Default::default(),
     }
 }

@@ -736,6 +736,7 @@ mod tests {
             address,
             entries,
             next: None,
+            pruned_through: None,
         };
         (address, certified, page)
     }

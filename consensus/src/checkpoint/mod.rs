@@ -98,8 +98,9 @@ use ruv_protocol::checkpoint::{
     anchor_hash, Certificate, CheckpointHeader, Hash32, ValidatorSet, MAX_ANCHOR_VERTICES,
 };
 use ruv_protocol::light::{AccountProof, TransactionProof};
+use ruv_protocol::snapshot::StateSnapshot;
 use ruv_protocol::{Address, Genesis, Ledger, Signature, SigningKey, TxId};
-pub use state::{CertifiedState, DeriveError, Derived, Pending};
+pub use state::{closure_added, CertifiedState, DeriveError, Derived, Pending, StateDelta};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -369,39 +370,123 @@ impl Checkpointer {
             this.accepted.insert(vertex.id(), vertex);
         }
         for checkpoint in stored {
-            let number = checkpoint.certificate.header.number;
-            let fail = |reason: String| CheckpointError::Restore { number, reason };
-            if number != this.state.latest().number + 1 {
-                return Err(fail("not the next number".into()));
-            }
-            let derived = this
-                .state
-                .derive(
-                    &checkpoint.anchor,
-                    checkpoint.certificate.header.time_ms,
-                    &this.accepted,
-                )
-                .map_err(|e| fail(format!("{e:?}")))?;
-            if derived.header != checkpoint.certificate.header {
-                return Err(fail("derives another header".into()));
-            }
-            this.adopt_derived(derived, checkpoint);
+            this.restore_next(checkpoint)?;
         }
-        this.round = Round::new();
+        this.finish_restore(signed);
+        Ok(this)
+    }
+
+    /// Rebuilds a checkpointer after a restart from a state snapshot at a
+    /// stored certified checkpoint instead of from genesis: the checkpoints
+    /// up to the snapshot are not re-derived (their covered vertices are
+    /// found from their anchors, a walk over parent links), the ones after
+    /// it are, from the accepted vertices. Transactions included up to the
+    /// snapshot have no inclusion proofs or history here (see
+    /// `docs/checkpoints.md`, "Snapshots and restarts").
+    pub fn restore_from_snapshot(
+        config: CheckpointConfig,
+        snapshot: &StateSnapshot,
+        accepted: impl IntoIterator<Item = Arc<Vertex>>,
+        stored: Vec<StoredCheckpoint>,
+        signed: Option<SignedLock>,
+    ) -> Result<Self, CheckpointError> {
+        let base = snapshot.checkpoint;
+        let fail = |number: u64, reason: String| CheckpointError::Restore { number, reason };
+        let mut this = Self::new(config.clone())?;
+        for vertex in accepted {
+            this.accepted.insert(vertex.id(), vertex);
+        }
+        let mut covered: HashSet<VertexId> = HashSet::new();
+        let mut later = Vec::new();
+        let mut header = None;
+        for (expected, checkpoint) in (1..).zip(stored) {
+            let number = checkpoint.certificate.header.number;
+            if number != expected {
+                return Err(fail(number, "not the next number".into()));
+            }
+            if number > base {
+                later.push(checkpoint);
+                continue;
+            }
+            let added = closure_added(&checkpoint.anchor, &this.accepted, &covered);
+            covered.extend(added.iter().copied());
+            this.covered_by.insert(number, added);
+            if number == base {
+                header = Some(checkpoint.certificate.header.clone());
+            }
+            this.certified.insert(number, checkpoint);
+        }
+        if base > 0 {
+            let header = header.ok_or_else(|| fail(base, "no stored certificate".into()))?;
+            this.state = CertifiedState::from_snapshot(
+                &config.genesis,
+                &this.validators,
+                &header,
+                snapshot,
+                covered,
+            )
+            .map_err(|e| fail(base, e.to_string()))?;
+            for id in this.covered_by.values().flatten() {
+                this.accepted.remove(id);
+            }
+        }
+        for checkpoint in later {
+            this.restore_next(checkpoint)?;
+        }
+        this.finish_restore(signed);
+        Ok(this)
+    }
+
+    /// Re-derives a stored checkpoint from the accepted vertices and adopts it.
+    fn restore_next(&mut self, checkpoint: StoredCheckpoint) -> Result<(), CheckpointError> {
+        let number = checkpoint.certificate.header.number;
+        let fail = |reason: String| CheckpointError::Restore { number, reason };
+        if number != self.state.latest().number + 1 {
+            return Err(fail("not the next number".into()));
+        }
+        let derived = self
+            .state
+            .derive(
+                &checkpoint.anchor,
+                checkpoint.certificate.header.time_ms,
+                &self.accepted,
+            )
+            .map_err(|e| fail(format!("{e:?}")))?;
+        if derived.header != checkpoint.certificate.header {
+            return Err(fail("derives another header".into()));
+        }
+        self.adopt_derived(derived, checkpoint);
+        Ok(())
+    }
+
+    fn finish_restore(&mut self, signed: Option<SignedLock>) {
+        self.round = Round::new();
         if let Some(lock) = signed {
-            this.signed = Some((lock.number, lock.header_id));
+            self.signed = Some((lock.number, lock.header_id));
             // The locked header, so this relay can propose and prevote it
             // again however many relays restarted since.
             if let Some((header, anchor)) = lock.header {
-                if lock.number == this.next_number() && header.id() == lock.header_id {
-                    this.round
+                if lock.number == self.next_number() && header.id() == lock.header_id {
+                    self.round
                         .candidates
                         .insert(lock.header_id, Candidate::new(header, anchor));
                 }
             }
         }
-        this.restored = true;
-        Ok(this)
+        self.restored = true;
+    }
+
+    /// The full state as of the latest certified checkpoint.
+    pub fn state_snapshot(&self) -> StateSnapshot {
+        self.state.snapshot()
+    }
+
+    /// What changed in the state persisted `lag` checkpoints behind the
+    /// latest (see [`CertifiedState::take_delta`]); a driver that persists
+    /// state calls this after each batch and stores the delta in the same
+    /// commit as the batch's certificates.
+    pub fn take_state_delta(&mut self, lag: u64) -> Option<StateDelta> {
+        self.state.take_delta(lag)
     }
 
     /// Feeds one input; appends what the driver must do to `out`, in order.
@@ -477,6 +562,24 @@ impl Checkpointer {
         limit: usize,
     ) -> ruv_protocol::api::AccountHistory {
         self.state.history(address, before, limit)
+    }
+
+    /// The first checkpoint whose transactions have proofs here (see
+    /// [`CertifiedState::proofs_from`]).
+    pub fn proofs_from(&self) -> u64 {
+        self.state.proofs_from()
+    }
+
+    /// Whether accepted vertex `vertex`'s transactions were included before
+    /// [`Self::proofs_from`]: their proofs are not served here.
+    pub fn proof_pruned(&self, vertex: &VertexId) -> bool {
+        self.state.proof_pruned(vertex)
+    }
+
+    /// Whether the transaction that used `(from, nonce)` was included
+    /// before [`Self::proofs_from`]: its proof is not served here.
+    pub fn nonce_proof_pruned(&self, from: &Address, nonce: u64) -> bool {
+        self.state.nonce_proof_pruned(from, nonce)
     }
 
     /// Accounts whose state changed in the latest certified checkpoint.

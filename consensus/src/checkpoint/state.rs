@@ -19,6 +19,7 @@ use ruv_protocol::checkpoint::{
 };
 use ruv_protocol::light::{AccountProof, TransactionProof};
 use ruv_protocol::smt::{SparseMerkleTree, TreeKind, EMPTY_ROOT};
+use ruv_protocol::snapshot::{SnapshotError, StateSnapshot};
 use ruv_protocol::{Account, Address, Genesis, Ledger, SignedTransfer, TxId};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -84,6 +85,51 @@ pub struct CertifiedState {
     history: HashMap<Address, Vec<TxId>>,
     /// The included transactions' bodies (shared with the vertices).
     bodies: HashMap<TxId, Arc<SignedTransfer>>,
+    /// The first checkpoint whose transactions have proofs and history here
+    /// (1, or the one after the snapshot this state was restored from).
+    proofs_from: u64,
+    /// Per certified checkpoint not yet handed out in a [`StateDelta`], the
+    /// accounts it changed with their new state.
+    unpersisted: BTreeMap<u64, Vec<(Address, Account)>>,
+}
+
+/// The accounts that changed since the previous delta, with their state as
+/// of checkpoint `checkpoint` (an empty account is one to delete). A driver
+/// that applies every delta in order to a copy of the state it persisted at
+/// genesis (or at a [`StateSnapshot`]) holds the state of `checkpoint`.
+/// Deltas lag the latest checkpoint on purpose (see
+/// [`CertifiedState::take_delta`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateDelta {
+    /// The checkpoint the accounts are as of.
+    pub checkpoint: u64,
+    /// The changed accounts, in address order.
+    pub accounts: Vec<(Address, Account)>,
+}
+
+/// The vertices the closure of `anchor` adds to `covered`, among `accepted`
+/// (the vertices this relay holds), in application order ((height, id)).
+/// Ids it does not hold are taken as covered: a restart only asks this of
+/// checkpoints whose certificate and state it already trusts.
+pub fn closure_added(
+    anchor: &[VertexId],
+    accepted: &HashMap<VertexId, Arc<Vertex>>,
+    covered: &HashSet<VertexId>,
+) -> Vec<VertexId> {
+    let mut new: BTreeSet<(u64, VertexId)> = BTreeSet::new();
+    let mut seen: HashSet<VertexId> = HashSet::new();
+    let mut stack: Vec<VertexId> = anchor.to_vec();
+    while let Some(id) = stack.pop() {
+        if covered.contains(&id) || !seen.insert(id) {
+            continue;
+        }
+        let Some(vertex) = accepted.get(&id) else {
+            continue;
+        };
+        new.insert((vertex.height(), id));
+        stack.extend(vertex.parents().iter().copied());
+    }
+    new.into_iter().map(|(_, id)| id).collect()
 }
 
 impl Derived {
@@ -143,6 +189,74 @@ impl CertifiedState {
             latest_changes: Vec::new(),
             history: HashMap::new(),
             bodies: HashMap::new(),
+            proofs_from: 1,
+            unpersisted: BTreeMap::new(),
+        })
+    }
+
+    /// The state at certified checkpoint `header`'s number from a snapshot
+    /// of it, checked against the header (whose certificate the caller
+    /// verified). `covered` are the vertices checkpoints up to it covered
+    /// that this relay still holds. Inclusion proofs and history start
+    /// after the snapshot: transactions included before it have none here.
+    pub fn from_snapshot(
+        genesis: &Genesis,
+        validators: &ValidatorSet,
+        header: &CheckpointHeader,
+        snapshot: &StateSnapshot,
+        covered: HashSet<VertexId>,
+    ) -> Result<Self, SnapshotError> {
+        let mut state_tree = snapshot.verify(header)?;
+        let mut this =
+            Self::genesis(genesis, validators).map_err(|_| SnapshotError::WrongHeader)?;
+        if header.genesis_hash != this.genesis_hash
+            || header.chain_id != this.chain_id
+            || header.validator_set_hash != this.validator_set_hash
+        {
+            return Err(SnapshotError::WrongHeader);
+        }
+        debug_assert_eq!(Hash32(state_tree.root()), header.state_root);
+        this.ledger = Ledger::from_snapshot(genesis, snapshot);
+        this.state_tree = state_tree;
+        this.latest_id = header.id();
+        this.latest = header.clone();
+        this.covered = covered;
+        this.proofs_from = header.number + 1;
+        Ok(this)
+    }
+
+    /// The full state as of the latest checkpoint.
+    pub fn snapshot(&self) -> StateSnapshot {
+        StateSnapshot {
+            checkpoint: self.latest.number,
+            header_id: self.latest_id,
+            burned: self.ledger.burned(),
+            accounts: self
+                .ledger
+                .accounts()
+                .filter(|(_, account)| **account != Account::default())
+                .map(|(address, account)| (*address, *account))
+                .collect(),
+        }
+    }
+
+    /// The accounts changed by the checkpoints adopted since the last call,
+    /// up to `lag` checkpoints before the latest one, with their state as of
+    /// the last of those (None when no checkpoint is that old yet). The lag
+    /// is what a restart re-derives from the accepted vertices, so the last
+    /// `lag` checkpoints keep their inclusion proofs across restarts.
+    pub fn take_delta(&mut self, lag: u64) -> Option<StateDelta> {
+        let upto = self.latest.number.checked_sub(lag)?;
+        let newer = self.unpersisted.split_off(&(upto + 1));
+        let taken = std::mem::replace(&mut self.unpersisted, newer);
+        let checkpoint = *taken.keys().next_back()?;
+        let mut accounts: BTreeMap<Address, Account> = BTreeMap::new();
+        for (address, account) in taken.into_values().flatten() {
+            accounts.insert(address, account);
+        }
+        Some(StateDelta {
+            checkpoint,
+            accounts: accounts.into_iter().collect(),
         })
     }
 
@@ -164,6 +278,28 @@ impl CertifiedState {
     /// Whether a vertex is inside a certified checkpoint.
     pub fn is_covered(&self, id: &VertexId) -> bool {
         self.covered.contains(id)
+    }
+
+    /// The first checkpoint whose transactions have inclusion proofs and
+    /// history here: 1, or the one after the snapshot this state was
+    /// restored from.
+    pub fn proofs_from(&self) -> u64 {
+        self.proofs_from
+    }
+
+    /// Whether the transactions of accepted vertex `vertex` were included
+    /// before [`Self::proofs_from`] (no proof here, ever).
+    pub fn proof_pruned(&self, vertex: &VertexId) -> bool {
+        self.proofs_from > 1 && self.covered.contains(vertex)
+    }
+
+    /// Whether the transaction that used `(from, nonce)` was included before
+    /// [`Self::proofs_from`] (no proof here, ever).
+    pub fn nonce_proof_pruned(&self, from: &Address, nonce: u64) -> bool {
+        self.proofs_from > 1
+            && nonce >= 1
+            && self.ledger.account(from).nonce >= nonce
+            && !self.by_nonce.contains_key(&(*from, nonce))
     }
 
     /// The ledger as of the latest certified checkpoint.
@@ -216,7 +352,14 @@ impl CertifiedState {
                 return Err(DeriveError::Pending(Pending::Missing(*id)));
             };
             for (tx_id, tx) in vertex.tx_ids().iter().zip(vertex.txs()) {
-                if self.included.contains_key(tx_id) || !in_this.insert(*tx_id) {
+                // Included earlier: by id, or (after a restart from a
+                // snapshot, which keeps no ids) by its (sender, nonce), which
+                // the included copy used: accepted transactions never
+                // conflict, so the transaction that used it is this one.
+                if self.included.contains_key(tx_id)
+                    || self.ledger.account(&tx.transfer.from).nonce >= tx.transfer.nonce
+                    || !in_this.insert(*tx_id)
+                {
                     continue;
                 }
                 let Some(ledger) = ledger.as_mut() else {
@@ -328,6 +471,7 @@ impl CertifiedState {
             self.bodies.insert(id, tx);
         }
         self.tx_trees.insert(number, derived.tx_tree);
+        self.unpersisted.insert(number, derived.updates.clone());
         self.latest_changes = derived.updates.iter().map(|(a, _)| *a).collect();
         self.latest_id = derived.header.id();
         self.latest = derived.header;
@@ -385,6 +529,7 @@ impl CertifiedState {
             address: *address,
             entries,
             next: (start > 0).then_some(start as u64),
+            pruned_through: (self.proofs_from > 1).then_some(self.proofs_from - 1),
         }
     }
 

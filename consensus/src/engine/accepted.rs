@@ -1,6 +1,9 @@
 //! The accepted state: the ledger after every accepted vertex, and which
 //! accepted vertices hold each accepted transaction (a transaction may be in
 //! several; it is applied once, from the first). Only grows.
+//!
+//! After a restart from a state snapshot the ledger starts at the snapshot
+//! and the transactions of the vertices it covers are only recorded.
 
 use crate::vertex::VertexId;
 use ruv_protocol::{Genesis, Ledger, SignedTransfer, TxId, TxRejection};
@@ -27,6 +30,21 @@ impl Accepted {
             ledger: Ledger::from_genesis(genesis),
             txs: BTreeMap::new(),
         }
+    }
+
+    /// The accepted state of a verified snapshot: `ledger` already holds the
+    /// effects of the vertices it covers (see [`Self::record_covered`]).
+    pub(crate) fn from_ledger(ledger: Ledger) -> Self {
+        Self {
+            ledger,
+            txs: BTreeMap::new(),
+        }
+    }
+
+    /// Records `tx` of accepted vertex `vertex`, which the ledger already
+    /// holds (the vertex is covered by the snapshot the ledger came from).
+    pub(crate) fn record_covered(&mut self, vertex: VertexId, tx_id: TxId) {
+        self.txs.entry(tx_id).or_default().push(vertex);
     }
 
     pub(crate) fn ledger(&self) -> &Ledger {

@@ -75,7 +75,7 @@ use serde::Serialize;
 use std::sync::Arc;
 use validators::Validators;
 
-pub use restore::{PersistedState, RestoreError};
+pub use restore::{PersistedState, RestoreBase, RestoreError};
 
 /// Timeouts and resource limits. [`Tuning::default`] suits a relay on the
 /// internet; the simulator uses shorter timeouts.

@@ -1,13 +1,27 @@
 //! Restart from what the driver persisted: the accepted log in order, then
 //! the undecided vertices.
 
+use super::accepted::Accepted;
 use super::vertices::Trust;
 use super::{ConfigError, Engine, EngineConfig, Output};
 use crate::dag::VertexStatus;
 use crate::vertex::{Vertex, VertexId};
 use ruv_protocol::codec::DecodeError;
-use ruv_protocol::{TxId, TxRejection};
+use ruv_protocol::{Ledger, TxId, TxRejection};
+use std::collections::HashSet;
 use std::sync::Arc;
+
+/// Where a restart starts instead of genesis: the ledger of a verified state
+/// snapshot at a certified checkpoint, and the accepted vertices that
+/// checkpoint and the ones before it covered (their transactions are in the
+/// ledger already and are not applied again).
+#[derive(Debug, Clone)]
+pub struct RestoreBase {
+    /// The ledger the snapshot holds.
+    pub ledger: Ledger,
+    /// The accepted vertices whose effects it holds.
+    pub covered: HashSet<VertexId>,
+}
 
 /// What a driver persisted (see [`super::Persist`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -71,11 +85,47 @@ impl Engine {
         state: &PersistedState,
         out: &mut Vec<Output>,
     ) -> Result<Self, RestoreError> {
+        Self::restore_from(config, None, state, out)
+    }
+
+    /// [`Engine::restore`] from a state snapshot's ledger (`base`) instead of
+    /// genesis: only the accepted vertices `base` does not cover are applied
+    /// to it, in log order (a topological order, and the state after a set
+    /// closed under parents depends only on the set: see `ancestry.rs`).
+    pub fn restore_from(
+        config: EngineConfig,
+        base: Option<RestoreBase>,
+        state: &PersistedState,
+        out: &mut Vec<Output>,
+    ) -> Result<Self, RestoreError> {
         let mut engine = Engine::new(config)?;
-        for (index, bytes) in state.accepted.iter().enumerate() {
-            let vertex =
-                Vertex::decode(bytes).map_err(|error| RestoreError::Decode { index, error })?;
-            engine.restore_accepted(Arc::new(vertex))?;
+        let accepted: Vec<Arc<Vertex>> = state
+            .accepted
+            .iter()
+            .enumerate()
+            .map(|(index, bytes)| {
+                Vertex::decode(bytes)
+                    .map(Arc::new)
+                    .map_err(|error| RestoreError::Decode { index, error })
+            })
+            .collect::<Result<_, _>>()?;
+        let covered = match base {
+            Some(base) => {
+                engine.accepted = Accepted::from_ledger(base.ledger);
+                // Covered copies first: a transaction in a covered vertex is
+                // in the ledger whatever the log order of its copies.
+                for vertex in accepted.iter().filter(|v| base.covered.contains(&v.id())) {
+                    for tx_id in vertex.tx_ids() {
+                        engine.accepted.record_covered(vertex.id(), *tx_id);
+                    }
+                }
+                base.covered
+            }
+            None => HashSet::new(),
+        };
+        for vertex in accepted {
+            let apply = !covered.contains(&vertex.id());
+            engine.restore_accepted(vertex, apply)?;
         }
         // Undecided vertices that do not decode or fail checks are dropped
         // like any bad input (and counted): they are not final.
@@ -103,7 +153,7 @@ impl Engine {
         Ok(engine)
     }
 
-    fn restore_accepted(&mut self, vertex: Arc<Vertex>) -> Result<(), RestoreError> {
+    fn restore_accepted(&mut self, vertex: Arc<Vertex>, apply: bool) -> Result<(), RestoreError> {
         let id = vertex.id();
         if vertex.chain_id() != self.chain_id {
             return Err(RestoreError::WrongChain(id));
@@ -123,7 +173,9 @@ impl Engine {
         if vertex.height() != height.unwrap_or(0) {
             return Err(RestoreError::BadHeight(id));
         }
-        for (tx_id, tx) in vertex.tx_ids().iter().zip(vertex.txs()) {
+        // Covered vertices' transactions are in the base ledger already.
+        let apply = if apply { vertex.txs() } else { &[] };
+        for (tx_id, tx) in vertex.tx_ids().iter().zip(apply) {
             self.accepted
                 .apply(id, *tx_id, tx)
                 .map_err(|reason| RestoreError::LedgerRejected {

@@ -31,13 +31,16 @@
 //! same [`CertifiedState`] a validator's checkpointer keeps, so a follower
 //! serves the same proofs.
 
-use ruv_consensus::checkpoint::{CertifiedState, CheckpointError, DeriveError};
+use ruv_consensus::checkpoint::{
+    closure_added, CertifiedState, CheckpointError, DeriveError, StateDelta,
+};
 use ruv_consensus::{StoredCheckpoint, Vertex, VertexId};
 use ruv_protocol::checkpoint::{anchor_hash, ValidatorSet};
 use ruv_protocol::crypto::PublicKey;
 use ruv_protocol::light::{AccountProof, TransactionProof};
+use ruv_protocol::snapshot::StateSnapshot;
 use ruv_protocol::{Address, Genesis, Ledger, TxId};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 /// Why an offered checkpoint was not adopted (the upstream lied, or is broken).
@@ -104,6 +107,9 @@ pub struct FollowerCore {
     covered_by: BTreeMap<u64, Vec<VertexId>>,
     /// Every adopted vertex (served on to other followers).
     vertices: HashMap<VertexId, Arc<Vertex>>,
+    /// Transactions of the vertices covered up to the state this follower
+    /// restarted from: their proofs are not served (`pruned`).
+    pruned_txs: HashSet<TxId>,
 }
 
 impl FollowerCore {
@@ -124,6 +130,7 @@ impl FollowerCore {
             certified: BTreeMap::new(),
             covered_by: BTreeMap::new(),
             vertices: HashMap::new(),
+            pruned_txs: HashSet::new(),
         })
     }
 
@@ -138,35 +145,123 @@ impl FollowerCore {
         let pool: HashMap<VertexId, Arc<Vertex>> =
             vertices.into_iter().map(|v| (v.id(), v)).collect();
         for checkpoint in stored {
-            let number = checkpoint.certificate.header.number;
-            let fail = |reason: String| CheckpointError::Restore { number, reason };
-            if number != this.next_number() {
-                return Err(fail("not the next number".into()));
-            }
-            let derived = this
-                .state
-                .derive(
-                    &checkpoint.anchor,
-                    checkpoint.certificate.header.time_ms,
-                    &pool,
-                )
-                .map_err(|e| fail(format!("{e:?}")))?;
-            if derived.header != checkpoint.certificate.header {
-                return Err(fail("derives another header".into()));
-            }
-            let covered = derived.covered().to_vec();
-            this.state
-                .adopt(derived)
-                .map_err(|e| fail(format!("{e:?}")))?;
-            for id in &covered {
-                if let Some(vertex) = pool.get(id) {
-                    this.vertices.insert(*id, vertex.clone());
-                }
-            }
-            this.covered_by.insert(number, covered);
-            this.certified.insert(number, checkpoint);
+            this.restore_next(checkpoint, &pool)?;
         }
         Ok(this)
+    }
+
+    /// Like [`FollowerCore::restore`], from the state this follower stored
+    /// at checkpoint `snapshot.checkpoint`, checked against that stored
+    /// certified header: only the checkpoints after it are re-derived.
+    pub fn restore_from_snapshot(
+        genesis: &Genesis,
+        snapshot: &StateSnapshot,
+        stored: impl IntoIterator<Item = StoredCheckpoint>,
+        vertices: impl IntoIterator<Item = Arc<Vertex>>,
+    ) -> Result<Self, CheckpointError> {
+        let base = snapshot.checkpoint;
+        let fail = |number: u64, reason: String| CheckpointError::Restore { number, reason };
+        let mut this = Self::new(genesis)?;
+        let pool: HashMap<VertexId, Arc<Vertex>> =
+            vertices.into_iter().map(|v| (v.id(), v)).collect();
+        let mut covered: HashSet<VertexId> = HashSet::new();
+        let mut later = Vec::new();
+        for (expected, checkpoint) in (1..).zip(stored) {
+            let number = checkpoint.certificate.header.number;
+            if number != expected {
+                return Err(fail(number, "not the next number".into()));
+            }
+            if number > base {
+                later.push(checkpoint);
+                continue;
+            }
+            let added = closure_added(&checkpoint.anchor, &pool, &covered);
+            for id in &added {
+                if let Some(vertex) = pool.get(id) {
+                    this.vertices.insert(*id, vertex.clone());
+                    if base > 0 {
+                        this.pruned_txs.extend(vertex.tx_ids().iter().copied());
+                    }
+                }
+            }
+            covered.extend(added.iter().copied());
+            this.covered_by.insert(number, added);
+            this.certified.insert(number, checkpoint);
+        }
+        if base > 0 {
+            let header = &this
+                .certified
+                .get(&base)
+                .ok_or_else(|| fail(base, "no stored certificate".into()))?
+                .certificate
+                .header;
+            this.state =
+                CertifiedState::from_snapshot(genesis, &this.validators, header, snapshot, covered)
+                    .map_err(|e| fail(base, e.to_string()))?;
+        }
+        for checkpoint in later {
+            this.restore_next(checkpoint, &pool)?;
+        }
+        Ok(this)
+    }
+
+    /// Re-derives a stored checkpoint from the stored vertices and adopts it.
+    fn restore_next(
+        &mut self,
+        checkpoint: StoredCheckpoint,
+        pool: &HashMap<VertexId, Arc<Vertex>>,
+    ) -> Result<(), CheckpointError> {
+        let number = checkpoint.certificate.header.number;
+        let fail = |reason: String| CheckpointError::Restore { number, reason };
+        if number != self.next_number() {
+            return Err(fail("not the next number".into()));
+        }
+        let derived = self
+            .state
+            .derive(
+                &checkpoint.anchor,
+                checkpoint.certificate.header.time_ms,
+                pool,
+            )
+            .map_err(|e| fail(format!("{e:?}")))?;
+        if derived.header != checkpoint.certificate.header {
+            return Err(fail("derives another header".into()));
+        }
+        let covered = derived.covered().to_vec();
+        self.state
+            .adopt(derived)
+            .map_err(|e| fail(format!("{e:?}")))?;
+        for id in &covered {
+            if let Some(vertex) = pool.get(id) {
+                self.vertices.insert(*id, vertex.clone());
+            }
+        }
+        self.covered_by.insert(number, covered);
+        self.certified.insert(number, checkpoint);
+        Ok(())
+    }
+
+    /// The full state as of the latest adopted checkpoint.
+    pub fn state_snapshot(&self) -> StateSnapshot {
+        self.state.snapshot()
+    }
+
+    /// What changed in the state stored `lag` checkpoints behind the latest
+    /// (see `CertifiedState::take_delta`), to store with the next adoption.
+    pub fn take_state_delta(&mut self, lag: u64) -> Option<StateDelta> {
+        self.state.take_delta(lag)
+    }
+
+    /// Whether transaction `id` was included before the state this follower
+    /// restarted from (its proof is not served).
+    pub fn proof_pruned(&self, id: &TxId) -> bool {
+        self.pruned_txs.contains(id)
+    }
+
+    /// Whether the transaction that used `(from, nonce)` was included before
+    /// the state this follower restarted from (its proof is not served).
+    pub fn nonce_proof_pruned(&self, from: &Address, nonce: u64) -> bool {
+        self.state.nonce_proof_pruned(from, nonce)
     }
 
     /// The checkpoint number to fetch next.

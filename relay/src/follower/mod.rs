@@ -77,6 +77,8 @@ pub struct FollowerNode {
     forwarded_order: VecDeque<TxId>,
     view: Snapshot,
     publish: watch::Sender<Arc<Snapshot>>,
+    /// Checkpoints the stored state lags the latest one.
+    keep_checkpoints: u64,
 }
 
 /// Why a fetch from one upstream failed.
@@ -97,6 +99,12 @@ enum FetchError {
 }
 
 impl FollowerNode {
+    /// How many checkpoints the stored state lags the latest one: a
+    /// restart re-derives that many.
+    pub fn set_keep_checkpoints(&mut self, keep: u64) {
+        self.keep_checkpoints = keep;
+    }
+
     /// Wraps a restored core; returns the driver, the handle for everyone
     /// else, and the handle's channels for [`FollowerNode::run`].
     pub fn new(
@@ -143,6 +151,7 @@ impl FollowerNode {
             forwarded_order: VecDeque::new(),
             view,
             publish,
+            keep_checkpoints: crate::config::DEFAULT_KEEP_CHECKPOINTS,
         };
         let inputs = NodeInputs {
             submissions: submissions_rx,
@@ -209,10 +218,11 @@ impl FollowerNode {
                 return true;
             }
         };
-        if let Err(e) = self
-            .storage
-            .adopt_followed(&adopted.checkpoint, &adopted.vertices)
-        {
+        if let Err(e) = self.storage.adopt_followed(
+            &adopted.checkpoint,
+            &adopted.vertices,
+            self.core.take_state_delta(self.keep_checkpoints).as_ref(),
+        ) {
             tracing::error!(error = %e, "storage failed; this follower stops");
             self.view.healthy = false;
             self.publish.send_replace(Arc::new(self.view.clone()));
@@ -282,10 +292,14 @@ impl FollowerNode {
                 let _ = reply.send(self.core.prove_account(&address));
             }
             Query::TransactionProof(id, reply) => {
-                let _ = reply.send(self.core.prove_transaction(&id));
+                let proof = self.core.prove_transaction(&id);
+                let pruned = self.core.proof_pruned(&id);
+                let _ = reply.send(crate::node::answer_proof(proof, pruned));
             }
             Query::NonceProof(from, nonce, reply) => {
-                let _ = reply.send(self.core.prove_nonce(&from, nonce));
+                let proof = self.core.prove_nonce(&from, nonce);
+                let pruned = self.core.nonce_proof_pruned(&from, nonce);
+                let _ = reply.send(crate::node::answer_proof(proof, pruned));
             }
             Query::History(params, limit, reply) => {
                 let _ = reply.send(self.core.history(&params.address, params.before, limit));

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use listener::{ClientAddr, LimitedListener};
 use ruv_consensus::checkpoint::CheckpointTiming;
-use ruv_consensus::{CheckpointConfig, Checkpointer, Engine, EngineConfig, Tuning, Vertex};
+use ruv_consensus::{CheckpointConfig, EngineConfig, Tuning, Vertex};
 use ruv_protocol::api::{codes, ApiError, ErrorBody};
 use ruv_protocol::Genesis;
 use std::net::SocketAddr;
@@ -53,6 +53,9 @@ pub enum StartError {
     /// The stored checkpoints do not restore.
     #[error("stored checkpoints do not restore: {0}")]
     Checkpoints(#[from] ruv_consensus::checkpoint::CheckpointError),
+    /// The stored state (snapshot, log, checkpoints) does not restore.
+    #[error(transparent)]
+    Restart(#[from] crate::node::restart::RestartError),
     /// The follower's HTTP client could not be built.
     #[error("HTTP client: {0}")]
     HttpClient(reqwest::Error),
@@ -122,7 +125,6 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, StartError> {
     };
 
     let storage = Storage::open(&config.data_dir, genesis.hash())?;
-    let persisted = storage.load()?;
     let engine_config = EngineConfig {
         genesis: genesis.clone(),
         signing_key: key.clone(),
@@ -132,46 +134,24 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, StartError> {
             ..Tuning::default()
         },
     };
-    let mut restored = Vec::new();
-    let engine = Engine::restore(engine_config, &persisted, &mut restored)?;
-    storage.apply(restored.iter().filter_map(|o| match o {
-        ruv_consensus::Output::Persist(p) => Some(p),
-        _ => None,
-    }))?;
-    let stored_checkpoints = storage.load_checkpoints()?;
-    let certified_count = stored_checkpoints.certified.len();
-    // The accepted log decodes: the engine just restored from it. Vertices
-    // the engine accepted while restoring (now appended to the log) follow,
-    // so the checkpointer knows every accepted vertex.
-    let accepted_while_restoring = restored.iter().filter_map(|o| match o {
-        ruv_consensus::Output::VertexAccepted { id, .. } => engine.vertex(id).cloned(),
-        _ => None,
-    });
-    let accepted_vertices: Vec<Arc<Vertex>> = persisted
-        .accepted
-        .iter()
-        .filter_map(|bytes| Vertex::decode(bytes).ok().map(Arc::new))
-        .chain(accepted_while_restoring)
-        .collect();
-    let checkpoints = Checkpointer::restore(
-        CheckpointConfig {
-            genesis: genesis.clone(),
-            signing_key: key.clone(),
-            rng_seed: *crate::keys::random_seed(),
-            timing: CheckpointTiming::default(),
-        },
-        accepted_vertices,
-        stored_checkpoints.certified,
-        stored_checkpoints.signed,
-    )?;
+    let checkpoint_config = CheckpointConfig {
+        genesis: genesis.clone(),
+        signing_key: key.clone(),
+        rng_seed: *crate::keys::random_seed(),
+        timing: CheckpointTiming::default(),
+    };
+    let restored = crate::node::restart::restore(&storage, engine_config, checkpoint_config)?;
     tracing::info!(
         name = %config.name,
         validator,
-        certified_checkpoints = certified_count,
-        accepted_vertices = persisted.accepted.len(),
-        undecided_vertices = persisted.processing.len(),
+        certified_checkpoints = restored.certified,
+        accepted_vertices = restored.accepted,
+        undecided_vertices = restored.processing,
+        state_checkpoint = restored.snapshot_checkpoint,
+        restore_ms = restored.elapsed.as_millis() as u64,
         "consensus state restored"
     );
+    let (engine, checkpoints) = (restored.engine, restored.checkpoints);
 
     let shutdown = CancellationToken::new();
     let (peers, inbound) = PeerNetwork::new(PeerConfig {
@@ -184,7 +164,7 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, StartError> {
     });
     let metrics = Arc::new(Metrics::new());
     let events = tokio::sync::broadcast::channel(crate::service::EVENT_BUFFER).0;
-    let (node, handle, inputs) = ConsensusNode::new(
+    let (mut node, handle, inputs) = ConsensusNode::new(
         engine,
         checkpoints,
         storage,
@@ -192,6 +172,7 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, StartError> {
         events.clone(),
         metrics.clone(),
     );
+    node.set_keep_checkpoints(config.keep_checkpoints);
     let driver = tokio::spawn(node.run(inbound, inputs, shutdown.clone()));
     peers.spawn_dialers();
     let state = Arc::new(
@@ -213,6 +194,7 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, StartError> {
 /// Starts a follower relay: restores what it adopted, then follows its
 /// upstreams (see [`crate::follower`]).
 async fn start_follower(config: RelayConfig, genesis: Genesis) -> Result<RunningRelay, StartError> {
+    let started = std::time::Instant::now();
     let storage = Storage::open(&config.data_dir, genesis.hash())?;
     let stored = storage.load_checkpoints()?;
     let vertices: Vec<Arc<Vertex>> = storage
@@ -223,17 +205,37 @@ async fn start_follower(config: RelayConfig, genesis: Genesis) -> Result<Running
         .collect::<Result<_, _>>()
         .map_err(|_| crate::storage::StorageError::Corrupt("accepted vertex"))?;
     let certified_count = stored.certified.len();
-    let core = crate::follower::core::FollowerCore::restore(&genesis, stored.certified, vertices)?;
+    let snapshot = storage.load_snapshot()?;
+    let state_checkpoint = snapshot.as_ref().map_or(0, |s| s.checkpoint);
+    let core = match snapshot {
+        Some(snapshot) => crate::follower::core::FollowerCore::restore_from_snapshot(
+            &genesis,
+            &snapshot,
+            stored.certified,
+            vertices,
+        )?,
+        None => {
+            let mut core =
+                crate::follower::core::FollowerCore::restore(&genesis, stored.certified, vertices)?;
+            // A first start, or a database from before states were stored:
+            // store the latest state (the replay's changes are in it).
+            storage.write_snapshot(&core.state_snapshot())?;
+            core.take_state_delta(0);
+            core
+        }
+    };
     tracing::info!(
         name = %config.name,
         upstreams = ?config.upstreams,
         certified_checkpoints = certified_count,
+        state_checkpoint,
+        restore_ms = started.elapsed().as_millis() as u64,
         "follower state restored"
     );
     let shutdown = CancellationToken::new();
     let metrics = Arc::new(Metrics::new());
     let events = tokio::sync::broadcast::channel(crate::service::EVENT_BUFFER).0;
-    let (node, handle, inputs) = crate::follower::FollowerNode::new(
+    let (mut node, handle, inputs) = crate::follower::FollowerNode::new(
         core,
         storage,
         config.upstreams.clone(),
@@ -241,6 +243,7 @@ async fn start_follower(config: RelayConfig, genesis: Genesis) -> Result<Running
         metrics.clone(),
     )
     .map_err(StartError::HttpClient)?;
+    node.set_keep_checkpoints(config.keep_checkpoints);
     let driver = tokio::spawn(node.run(inputs, shutdown.clone()));
     let faucet = match &config.faucet_key_file {
         Some(path) => Some(Faucet::new(crate::keys::load(path)?)),
@@ -426,6 +429,7 @@ impl From<ApiError> for ApiFailure {
 pub fn http_status(code: &str) -> StatusCode {
     match code {
         codes::NOT_FOUND | codes::NOT_CERTIFIED => StatusCode::NOT_FOUND,
+        codes::PRUNED => StatusCode::GONE,
         codes::PAYLOAD_TOO_LARGE | codes::FRAME_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
         codes::FAUCET_DISABLED => StatusCode::FORBIDDEN,
         codes::FAUCET_COOLDOWN | codes::RATE_LIMITED => StatusCode::TOO_MANY_REQUESTS,

@@ -18,13 +18,17 @@ pub struct Submission {
     pub(crate) reply: oneshot::Sender<Result<TxStatus, ApiError>>,
 }
 
+/// A proof, none yet (`not_certified`), or a typed error such as
+/// `pruned` (the relay restarted from a state after it).
+pub type ProofAnswer = Result<Option<TransactionProof>, ApiError>;
+
 /// A question only the driver can answer (it owns the engine and the checkpointer).
 pub(crate) enum Query {
     TxStatus(TxId, oneshot::Sender<Option<TxStatus>>),
     Checkpoint(u64, oneshot::Sender<Option<CertifiedCheckpoint>>),
     AccountProof(Address, oneshot::Sender<Option<AccountProof>>),
-    TransactionProof(TxId, oneshot::Sender<Option<TransactionProof>>),
-    NonceProof(Address, u64, oneshot::Sender<Option<TransactionProof>>),
+    TransactionProof(TxId, oneshot::Sender<ProofAnswer>),
+    NonceProof(Address, u64, oneshot::Sender<ProofAnswer>),
     /// A page of an account's history; the limit is already checked.
     History(HistoryParams, usize, oneshot::Sender<AccountHistory>),
     /// A page of the vertices a checkpoint added (`follower::wire`), from an index.
@@ -105,7 +109,7 @@ impl NodeHandle {
 
     /// A transaction's inclusion proof, once a certified checkpoint holds it.
     pub async fn transaction_proof(&self, id: TxId) -> Result<Option<TransactionProof>, ApiError> {
-        self.ask(|reply| Query::TransactionProof(id, reply)).await
+        self.ask(|reply| Query::TransactionProof(id, reply)).await?
     }
 
     /// The inclusion proof of the transaction that used `nonce` of `from`.
@@ -115,7 +119,7 @@ impl NodeHandle {
         nonce: u64,
     ) -> Result<Option<TransactionProof>, ApiError> {
         self.ask(|reply| Query::NonceProof(from, nonce, reply))
-            .await
+            .await?
     }
 
     /// A page of an account's history, newest first, with inclusion proofs
