@@ -98,6 +98,15 @@ pub const MAX_WAKE_MS: u64 = 50;
 const CHECK_MS: u64 = 100;
 /// Events one run may process before it is declared stuck.
 const MAX_EVENTS: u64 = 20_000_000;
+/// The relay feeds undeliverable messages to its engine in its next batch;
+/// the simulator takes that as this long. Not zero: with every sampled peer
+/// unreachable a poll ends at once and the next starts at once, and in zero
+/// simulated time that loop would never end.
+const UNDELIVERABLE_MS: u64 = 1;
+/// Events at one simulated instant before the run is declared looping
+/// (feedback that takes no simulated time, such as undeliverable messages,
+/// must not feed itself for ever).
+const MAX_EVENTS_PER_INSTANT: u64 = 100_000;
 /// Derive-key context of the run trace digest (simulation only).
 const TRACE_CONTEXT: &str = "rUv 2026-11 simulation trace v1";
 /// Wall-clock time near simulated time 0 (2026-09-20). Every relay's clock
@@ -378,11 +387,23 @@ impl<'s> Simulation<'s> {
 
     fn run(&mut self) -> Result<RunReport, SimFailure> {
         let mut events = 0u64;
+        let mut at_this_instant = 0u64;
         while let Some(Reverse(queued)) = self.queue.pop() {
+            if queued.at == self.now {
+                at_this_instant += 1;
+            } else {
+                at_this_instant = 0;
+            }
             self.now = queued.at;
             events += 1;
             if events > MAX_EVENTS {
                 return Err(self.fail(FailureKind::Harness, "event budget exhausted"));
+            }
+            if at_this_instant > MAX_EVENTS_PER_INSTANT {
+                return Err(self.fail(
+                    FailureKind::Harness,
+                    format!("a loop in zero simulated time: {at_this_instant} events at one instant, the last {:?}", queued.event),
+                ));
             }
             self.step(queued.event)?;
             if self.finished_at.is_some() {
@@ -698,7 +719,10 @@ impl<'s> Simulation<'s> {
                         // at once (a query then counts as an empty answer).
                         self.messages_lost += 1;
                         self.undeliverable += 1;
-                        self.schedule(self.now, Event::Undeliverable { node, to, message });
+                        self.schedule(
+                            self.now + UNDELIVERABLE_MS,
+                            Event::Undeliverable { node, to, message },
+                        );
                     } else {
                         self.send(node, to, bytes);
                     }

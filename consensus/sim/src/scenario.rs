@@ -497,7 +497,8 @@ impl Scenario {
     }
 
     /// Whether the honest validators alone hold more than 2/3 of the stake
-    /// (what certifying checkpoints needs when Byzantine relays never sign).
+    /// (what certifying checkpoints needs when Byzantine relays withhold
+    /// their signatures).
     pub fn honest_checkpoint_quorum(&self) -> bool {
         let total: u128 = self.stakes.iter().map(|s| *s as u128).sum();
         let honest: u128 = self
