@@ -15,6 +15,7 @@
 //! conflict is live ([`TimedCrashes`]), flooding free vertices and unfunded
 //! transfers, and chit starvation ([`ByzantinePlan::wide_vertices`]).
 
+pub use crate::byzantine_checkpoints::CheckpointMode;
 use crate::network::Event;
 use crate::report::FailureKind;
 use crate::workload::{address, keys, transfer};
@@ -95,6 +96,25 @@ pub struct ByzantinePlan {
     /// one answer may carry ([`MAX_CHITS`]), and it answers every query with
     /// its own vertices only.
     pub wide_vertices: u32,
+    /// What it does in checkpoint agreement ([`CheckpointMode::Silent`]:
+    /// it runs no checkpointer, as drawn plans).
+    pub checkpoints: CheckpointMode,
+    /// Bait-and-poison double spends it issues.
+    pub bait_and_poison: Option<BaitAndPoison>,
+}
+
+/// Bait and poison: the Byzantine relay issues a vertex holding a transfer
+/// of its own to every honest relay (the bait), waits until honest relays
+/// hold vertices built on it (at most `max_wait_ms`), then issues a vertex
+/// double spending that transfer on parents that exclude the bait, to
+/// every honest relay (the poison): every honest vertex built on the bait
+/// now descends from one side of a conflict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaitAndPoison {
+    /// Baits it issues (one account each), spread over the workload.
+    pub count: u32,
+    /// It poisons once honest vertices built on the bait, or after this long.
+    pub max_wait_ms: u64,
 }
 
 impl ByzantinePlan {
@@ -112,6 +132,8 @@ impl ByzantinePlan {
             free_vertices: 0,
             unfunded_transfers: 0,
             wide_vertices: 0,
+            checkpoints: CheckpointMode::Silent,
+            bait_and_poison: None,
         }
     }
 }
@@ -158,6 +180,30 @@ pub struct Byzantine {
     accounts_used: usize,
     /// Flood accounts used for chit-starvation vertices.
     flood_accounts_used: usize,
+    /// Its baits, in issue order ([`ByzantinePlan::bait_and_poison`]).
+    baits: Vec<Bait>,
+    /// Poisons sent.
+    pub(crate) poisoned: u32,
+    /// Of those, sent once an honest vertex had built on the bait.
+    pub(crate) poisoned_built_on: u32,
+    /// Its checkpoint attack ([`ByzantinePlan::checkpoints`]).
+    pub(crate) checkpoint_attack: crate::byzantine_checkpoints::CheckpointAttack,
+}
+
+/// A bait just issued: its transfer and the poison's, the bait's index and
+/// its message.
+pub(crate) type Baited = ([Arc<SignedTransfer>; 2], usize, Arc<Vec<u8>>);
+
+/// A bait waiting for its poison.
+#[derive(Debug)]
+struct Bait {
+    vertex: VertexId,
+    /// The bait's parents: the poison is signed on them too.
+    parents: Vec<VertexId>,
+    /// The conflicting transfer, signed in advance.
+    poison: Arc<SignedTransfer>,
+    issued_at: u64,
+    done: bool,
 }
 
 /// One equivocation: the two conflicting transfers and who gets which vertex.
@@ -172,6 +218,10 @@ pub struct Equivocation {
 
 /// Chit-starvation vertices: their transfers and their messages.
 type WideVertices = (Vec<Arc<SignedTransfer>>, Vec<Arc<Vec<u8>>>);
+
+/// How often a bait-and-poison adversary looks whether honest vertices
+/// built on its bait.
+const BAIT_CHECK_MS: u64 = 10;
 
 /// Accounts each Byzantine relay may double spend from.
 const ACCOUNTS_PER_RELAY: usize = 4;
@@ -190,6 +240,10 @@ impl Byzantine {
             first_account: ordinal * ACCOUNTS_PER_RELAY,
             accounts_used: 0,
             flood_accounts_used: 0,
+            baits: Vec::new(),
+            poisoned: 0,
+            poisoned_built_on: 0,
+            checkpoint_attack: Default::default(),
         }
     }
 
@@ -298,6 +352,18 @@ impl Byzantine {
             .take(engine.params().parents as usize)
             .copied()
             .collect();
+        self.sign_vertex_on(engine, genesis, parents, txs, rng)
+    }
+
+    /// Signs a vertex holding `txs` on `parents`.
+    fn sign_vertex_on(
+        &self,
+        engine: &Engine,
+        genesis: &Genesis,
+        parents: Vec<VertexId>,
+        txs: Vec<Arc<SignedTransfer>>,
+        rng: &mut ChaCha20Rng,
+    ) -> Result<Vertex, CryptoError> {
         let height = parents
             .iter()
             .filter_map(|p| engine.vertex(p).map(|v| v.height()))
@@ -357,6 +423,98 @@ impl Byzantine {
             );
         }
         Ok((txs, messages))
+    }
+
+    /// A bait: a vertex on its frontier holding a transfer from one of its
+    /// accounts (fed to its own engine); the conflicting transfer is signed
+    /// now and kept for the poison. Returns both transfers, the bait's
+    /// index and its message, or `None` once its accounts are used up.
+    pub(crate) fn bait(
+        &mut self,
+        engine: &mut Engine,
+        genesis: &Genesis,
+        now: u64,
+        rng: &mut ChaCha20Rng,
+    ) -> Result<Option<Baited>, CryptoError> {
+        let keys = keys();
+        if self.accounts_used >= ACCOUNTS_PER_RELAY {
+            return Ok(None);
+        }
+        let Some(account) = keys
+            .byzantine_relay_accounts
+            .get(self.first_account + self.accounts_used)
+        else {
+            return Ok(None);
+        };
+        self.accounts_used += 1;
+        let payee =
+            address(&keys.honest[(rng.next_u32() as usize) % crate::workload::MAX_ACCOUNTS]);
+        let bait_tx = transfer(genesis, account, payee, 1_000_000, 1, rng)?;
+        let poison = transfer(
+            genesis,
+            account,
+            Address::from_bytes([0xbc; 32]),
+            2_000_000,
+            1,
+            rng,
+        )?;
+        let vertex = self.sign_vertex(engine, genesis, vec![bait_tx.clone()], rng)?;
+        let bytes = Arc::new(Message::Vertex(vertex.bytes().clone()).encode());
+        let mut ignored = Vec::new();
+        engine.handle(
+            Input::PeerMessage {
+                from: self.me,
+                bytes: bytes.to_vec(),
+            },
+            &mut ignored,
+        );
+        self.baits.push(Bait {
+            vertex: vertex.id(),
+            parents: vertex.parents().to_vec(),
+            poison: poison.clone(),
+            issued_at: now,
+            done: false,
+        });
+        Ok(Some(([bait_tx, poison], self.baits.len() - 1, bytes)))
+    }
+
+    /// The poison for bait `index`: a vertex on the bait's own parents
+    /// double spending its transfer (fed to its own engine), or `None` if
+    /// sent already.
+    pub(crate) fn poison(
+        &mut self,
+        index: usize,
+        engine: &mut Engine,
+        genesis: &Genesis,
+        rng: &mut ChaCha20Rng,
+    ) -> Result<Option<Arc<Vec<u8>>>, CryptoError> {
+        let Some(bait) = self.baits.get(index) else {
+            return Ok(None);
+        };
+        if bait.done {
+            return Ok(None);
+        }
+        let vertex = self.sign_vertex_on(
+            engine,
+            genesis,
+            bait.parents.clone(),
+            vec![bait.poison.clone()],
+            rng,
+        )?;
+        let bytes = Arc::new(Message::Vertex(vertex.bytes().clone()).encode());
+        let mut ignored = Vec::new();
+        engine.handle(
+            Input::PeerMessage {
+                from: self.me,
+                bytes: bytes.to_vec(),
+            },
+            &mut ignored,
+        );
+        if let Some(bait) = self.baits.get_mut(index) {
+            bait.done = true;
+        }
+        self.poisoned += 1;
+        Ok(Some(bytes))
     }
 
     /// A free vertex: signed on its frontier, holding only `txs`, which the
@@ -561,6 +719,12 @@ impl Simulation<'_> {
                 };
                 self.schedule(at, Event::Equivocate { node });
             }
+            if let Some(bait) = &plan.bait_and_poison {
+                for _ in 0..bait.count {
+                    let at = 100 + self.random(workload * 3 / 4);
+                    self.schedule(at, Event::Bait { node });
+                }
+            }
             if plan.flood || plan.free_vertices > 0 || plan.unfunded_transfers > 0 {
                 let first = self.random(100);
                 self.schedule(first, Event::Flood { node });
@@ -660,6 +824,91 @@ impl Simulation<'_> {
                 self.now + crashes.delay_ms,
                 Event::TimedCrash { node, pair },
             );
+        }
+        Ok(())
+    }
+
+    /// Bait and poison, first half: the bait goes to every honest relay.
+    pub(crate) fn bait(&mut self, node: usize) -> Result<(), SimFailure> {
+        let honest = self.honest.clone();
+        let now = self.now;
+        let relay = &mut self.nodes[node];
+        let (Some(byzantine), Some(engine)) = (relay.byzantine.as_mut(), relay.engine.as_mut())
+        else {
+            return Ok(());
+        };
+        let baited = byzantine
+            .bait(engine, &self.genesis, now, &mut self.rng)
+            .map_err(|e| self.fail(FailureKind::Harness, e.to_string()))?;
+        let Some(([bait_tx, poison_tx], bait, bytes)) = baited else {
+            return Ok(());
+        };
+        self.conflict_pairs.push([bait_tx.id(), poison_tx.id()]);
+        self.track(bait_tx, false);
+        self.track(poison_tx, false);
+        self.record(node, "bait", &bytes);
+        for to in honest {
+            self.send(node, to, bytes.clone());
+        }
+        self.schedule(self.now + BAIT_CHECK_MS, Event::Poison { node, bait });
+        Ok(())
+    }
+
+    /// Bait and poison, second half: once an honest relay holds a vertex of
+    /// another issuer built on the bait (or the plan's wait is over), the
+    /// poison goes to every honest relay; else it looks again soon.
+    pub(crate) fn poison(&mut self, node: usize, bait: usize) -> Result<(), SimFailure> {
+        let Some(byzantine) = self.nodes[node].byzantine.as_ref() else {
+            return Ok(());
+        };
+        let Some(pending) = byzantine.baits.get(bait) else {
+            return Ok(());
+        };
+        let max_wait = byzantine
+            .plan
+            .bait_and_poison
+            .as_ref()
+            .map_or(0, |b| b.max_wait_ms);
+        let built_on = self.honest.iter().any(|n| {
+            self.nodes[*n].engine.as_ref().is_some_and(|engine| {
+                engine.preferred_frontier().iter().any(|tip| {
+                    engine.vertex(tip).is_some_and(|v| {
+                        v.issuer().0 as usize != node && v.parents().contains(&pending.vertex)
+                    })
+                })
+            })
+        });
+        if !built_on && self.now < pending.issued_at + max_wait {
+            self.schedule(self.now + BAIT_CHECK_MS, Event::Poison { node, bait });
+            return Ok(());
+        }
+        let honest = self.honest.clone();
+        let relay = &mut self.nodes[node];
+        let (Some(byzantine), Some(engine)) = (relay.byzantine.as_mut(), relay.engine.as_mut())
+        else {
+            return Ok(());
+        };
+        let poisoned = byzantine
+            .poison(bait, engine, &self.genesis, &mut self.rng)
+            .map_err(|e| self.fail(FailureKind::Harness, e.to_string()))?;
+        if let Some(bytes) = poisoned {
+            if built_on {
+                if let Some(b) = self.nodes[node].byzantine.as_mut() {
+                    b.poisoned_built_on += 1;
+                }
+            }
+            self.record(
+                node,
+                if built_on {
+                    "poison (built on)"
+                } else {
+                    "poison (waited)"
+                },
+                &bytes,
+            );
+            for to in honest {
+                self.send(node, to, bytes.clone());
+            }
         }
         Ok(())
     }

@@ -111,7 +111,8 @@ impl Simulation<'_> {
 
     /// Whether the next number can never be certified because the honest
     /// relays' sign-once locks are split over headers none of which can
-    /// reach the quorum (Byzantine relays never sign in the simulator).
+    /// reach the quorum without Byzantine signatures (which Byzantine relays
+    /// withhold or, by default, never give).
     fn split_lock(&self) -> Option<String> {
         let number = self
             .honest

@@ -74,6 +74,9 @@ impl Simulation<'_> {
 
     pub(crate) fn restart(&mut self, node: usize) -> Result<(), SimFailure> {
         if self.nodes[node].engine.is_some() {
+            // An armed crash that found no batch before the restart is due
+            // never happened.
+            self.nodes[node].crash_armed = false;
             return Ok(());
         }
         let state = PersistedState {

@@ -13,7 +13,16 @@
 //! simulated clock on every input, every accepted vertex, every checkpoint
 //! message the engine passes through; its messages cross the same simulated
 //! network, and its lock and certified checkpoints are persisted and restored
-//! after a crash. Byzantine relays run no checkpointer (they never sign).
+//! after a crash. Byzantine relays run none unless their plan plays in
+//! checkpoint agreement ([`CheckpointMode`]: honestly, withholding,
+//! equivocating, or splitting honest locks; [`byzantine_checkpoints`]).
+//!
+//! A message a relay sends to a crashed or cut-off peer is fed back to its
+//! engine at once as [`Input::Undeliverable`], as the relay's driver does
+//! (a query then counts as an empty answer instead of timing out). A
+//! scenario may crash relays in the middle of a batch
+//! ([`Scenario::crash_in_batch`]): the batch's persists and messages are
+//! lost with it, as with a crash before the relay's atomic commit.
 //!
 //! Checked after every step:
 //! - safety: no two conflicting transfers (same sender and nonce) are
@@ -44,11 +53,13 @@
 //! file is the driver (the run loop and the wiring of engines and
 //! checkpointers); [`network`] is the simulated packet network and its event
 //! queue; [`faults`] plans and applies crashes, restarts and partitions;
-//! [`workload`] and [`byzantine`] are the clients and the lying relays;
+//! [`workload`] and [`byzantine`] are the clients and the lying relays
+//! ([`byzantine_checkpoints`] their checkpoint attacks);
 //! [`checker`] holds every invariant check; [`report`] the run report, the
 //! failure and the trace digest; [`scenario`] the named scenarios.
 
 pub mod byzantine;
+pub mod byzantine_checkpoints;
 pub mod checker;
 pub mod faults;
 pub mod network;
@@ -58,7 +69,8 @@ pub mod workload;
 
 use byzantine::Byzantine;
 pub use byzantine::ByzantinePlan;
-pub use byzantine::{ChitsMode, TimedCrashes};
+pub use byzantine::{BaitAndPoison, ChitsMode, TimedCrashes};
+pub use byzantine_checkpoints::CheckpointMode;
 use network::{Event, Queued};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -86,6 +98,15 @@ pub const MAX_WAKE_MS: u64 = 50;
 const CHECK_MS: u64 = 100;
 /// Events one run may process before it is declared stuck.
 const MAX_EVENTS: u64 = 20_000_000;
+/// The relay feeds undeliverable messages to its engine in its next batch;
+/// the simulator takes that as this long. Not zero: with every sampled peer
+/// unreachable a poll ends at once and the next starts at once, and in zero
+/// simulated time that loop would never end.
+const UNDELIVERABLE_MS: u64 = 1;
+/// Events at one simulated instant before the run is declared looping
+/// (feedback that takes no simulated time, such as undeliverable messages,
+/// must not feed itself for ever).
+const MAX_EVENTS_PER_INSTANT: u64 = 100_000;
 /// Derive-key context of the run trace digest (simulation only).
 const TRACE_CONTEXT: &str = "rUv 2026-11 simulation trace v1";
 /// Wall-clock time near simulated time 0 (2026-09-20). Every relay's clock
@@ -161,6 +182,8 @@ struct Node {
     state_dirty: bool,
     /// When its next tick is scheduled (earlier queued ticks are stale).
     tick_at: Option<u64>,
+    /// Crashes in the middle of its next batch ([`Scenario::crash_in_batch`]).
+    crash_armed: bool,
 }
 
 /// A transfer the simulation created, and what it is for.
@@ -209,6 +232,10 @@ struct Simulation<'s> {
     crashes: u32,
     resubmissions: u32,
     free_vertices_sent: u64,
+    /// Batches lost to a crash before their commit.
+    torn_batches: u32,
+    /// Queries fed back to their engine as undeliverable.
+    undeliverable: u64,
     /// Highest resource use seen at an honest relay.
     peak: ResourcePeak,
     /// Accepted vertices holding each transfer, per honest relay
@@ -260,10 +287,11 @@ impl<'s> Simulation<'s> {
                 byzantine_ordinal += 1;
                 Byzantine::new(plan, index, byzantine_ordinal - 1)
             });
-            // Byzantine relays do not sign checkpoints (no new powers here).
-            let checkpointer = match byzantine {
-                Some(_) => None,
-                None => Some(
+            // Byzantine relays run a checkpointer only where their plan
+            // plays in checkpoint agreement.
+            let checkpointer = match &byzantine {
+                Some(b) if b.plan.checkpoints == CheckpointMode::Silent => None,
+                _ => Some(
                     Checkpointer::new(checkpoint_config(&genesis, index, seed, 0))
                         .map_err(|e| harness(e.to_string()))?,
                 ),
@@ -280,6 +308,7 @@ impl<'s> Simulation<'s> {
                 state_digest: [0; 32],
                 state_dirty: true,
                 tick_at: None,
+                crash_armed: false,
             });
         }
         let honest = (0..count)
@@ -320,6 +349,8 @@ impl<'s> Simulation<'s> {
             crashes: 0,
             resubmissions: 0,
             free_vertices_sent: 0,
+            torn_batches: 0,
+            undeliverable: 0,
             peak: ResourcePeak::default(),
             accepted_copies: BTreeMap::new(),
             counted_vertices: std::collections::BTreeSet::new(),
@@ -356,11 +387,23 @@ impl<'s> Simulation<'s> {
 
     fn run(&mut self) -> Result<RunReport, SimFailure> {
         let mut events = 0u64;
+        let mut at_this_instant = 0u64;
         while let Some(Reverse(queued)) = self.queue.pop() {
+            if queued.at == self.now {
+                at_this_instant += 1;
+            } else {
+                at_this_instant = 0;
+            }
             self.now = queued.at;
             events += 1;
             if events > MAX_EVENTS {
                 return Err(self.fail(FailureKind::Harness, "event budget exhausted"));
+            }
+            if at_this_instant > MAX_EVENTS_PER_INSTANT {
+                return Err(self.fail(
+                    FailureKind::Harness,
+                    format!("a loop in zero simulated time: {at_this_instant} events at one instant, the last {:?}", queued.event),
+                ));
             }
             self.step(queued.event)?;
             if self.finished_at.is_some() {
@@ -396,12 +439,29 @@ impl<'s> Simulation<'s> {
                 self.feed(node, Input::Tick { now_ms: self.now })?;
             }
             Event::Submit { tx, node } => self.submit(tx, node)?,
-            Event::Crash { node } => self.crash(node),
+            Event::Crash { node } => {
+                if self.scenario.crash_in_batch {
+                    // Crashes in the middle of the relay's next batch.
+                    let n = &mut self.nodes[node];
+                    n.crash_armed = n.engine.is_some();
+                } else {
+                    self.crash(node);
+                }
+            }
             Event::Restart { node } => self.restart(node)?,
             Event::Partition { side } => self.partition(side),
             Event::Heal => self.heal(),
             Event::Equivocate { node } => self.equivocate(node)?,
             Event::TimedCrash { node, pair } => self.timed_crash(node, pair),
+            Event::Undeliverable { node, to, message } => {
+                let input = Input::Undeliverable {
+                    to: ValidatorIndex(to as u16),
+                    message,
+                };
+                self.feed(node, input)?;
+            }
+            Event::Bait { node } => self.bait(node)?,
+            Event::Poison { node, bait } => self.poison(node, bait)?,
             Event::Flood { node } => {
                 self.flood(node)?;
                 if !self.workload_over || self.now < self.scenario.workload_ms * 3 {
@@ -479,6 +539,17 @@ impl<'s> Simulation<'s> {
         };
         let mut out = Vec::new();
         engine.handle(input, &mut out);
+        if self.nodes[node].crash_armed {
+            // A crash before the batch's commit: none of its persists are
+            // stored and none of its messages (which may depend on them)
+            // are sent. The relay commits a batch atomically (one redb
+            // transaction), so this is the only torn batch there is.
+            self.nodes[node].crash_armed = false;
+            self.torn_batches += 1;
+            self.record(node, "crash in batch", &[]);
+            self.crash(node);
+            return Ok(());
+        }
         self.observe(node);
         let out = match &self.nodes[node].byzantine {
             Some(byzantine) => byzantine.filter(out),
@@ -557,7 +628,9 @@ impl<'s> Simulation<'s> {
         for input in inputs {
             checkpointer.handle(input, &mut out);
         }
-        self.execute_checkpoints(node, out)
+        self.execute_checkpoints(node, out)?;
+        self.split_locks(node);
+        Ok(())
     }
 
     fn execute_checkpoints(
@@ -565,6 +638,9 @@ impl<'s> Simulation<'s> {
         node: usize,
         outputs: Vec<CheckpointOutput>,
     ) -> Result<(), SimFailure> {
+        if self.nodes[node].byzantine.is_some() {
+            return self.execute_byzantine_checkpoints(node, outputs);
+        }
         for output in outputs {
             match output {
                 CheckpointOutput::Persist(CheckpointPersist::Signed(lock)) => {
@@ -634,7 +710,22 @@ impl<'s> Simulation<'s> {
                 Output::Send { to, message } => {
                     let bytes = Arc::new(message.encode());
                     self.record(node, &format!("send {to}"), &bytes);
-                    self.send(node, to.0 as usize, bytes);
+                    let to = to.0 as usize;
+                    let unreachable = to < self.nodes.len()
+                        && to != node
+                        && (self.nodes[to].engine.is_none() || self.partitioned(node, to));
+                    if unreachable {
+                        // No live link: the relay's driver tells its engine
+                        // at once (a query then counts as an empty answer).
+                        self.messages_lost += 1;
+                        self.undeliverable += 1;
+                        self.schedule(
+                            self.now + UNDELIVERABLE_MS,
+                            Event::Undeliverable { node, to, message },
+                        );
+                    } else {
+                        self.send(node, to, bytes);
+                    }
                 }
                 Output::Broadcast { message } => {
                     let bytes = Arc::new(message.encode());

@@ -41,6 +41,20 @@ pub(crate) enum Event {
         node: usize,
         pair: usize,
     },
+    /// A message the relay `node` could not hand to `to` (crashed or cut
+    /// off): fed back to its engine, as the relay's driver does.
+    Undeliverable {
+        node: usize,
+        to: usize,
+        message: ruv_consensus::message::Message,
+    },
+    Bait {
+        node: usize,
+    },
+    Poison {
+        node: usize,
+        bait: usize,
+    },
     WorkloadEnd,
     Check,
 }

@@ -53,6 +53,25 @@ pub struct RunReport {
     pub peak: ResourcePeak,
     /// Free vertices (holding only accepted transfers) Byzantine relays sent.
     pub free_vertices_sent: u64,
+    /// Batches lost whole to a crash before their commit
+    /// ([`crate::Scenario::crash_in_batch`]).
+    pub torn_batches: u32,
+    /// Messages to crashed or cut-off relays fed back to their sender's
+    /// engine as undeliverable.
+    pub undeliverable: u64,
+    /// Lock-splitting attacks Byzantine checkpointers carried out (both
+    /// rounds sent; [`crate::CheckpointMode::SplitLocks`]).
+    pub checkpoint_splits: u32,
+    /// Equivocations Byzantine checkpointers' prevotes and signatures
+    /// caused honest relays to notice (sum of their counters).
+    pub checkpoint_equivocations_seen: u64,
+    /// Conflicting checkpoint prevotes and signatures Byzantine
+    /// checkpointers sent ([`crate::CheckpointMode::Equivocate`]).
+    pub checkpoint_twins_sent: u64,
+    /// Bait-and-poison double spends carried out (poison sent).
+    pub poisoned_baits: u32,
+    /// Of those, poisoned after an honest vertex built on the bait.
+    pub baits_built_on: u32,
     /// Digest of everything the engines output, in order: equal for equal seeds.
     pub trace_digest: [u8; 32],
 }
@@ -193,6 +212,13 @@ impl Simulation<'_> {
             .min()
             .unwrap_or(0);
         let checkpoint_round_timeouts = checkpointers().map(|c| c.metrics().round_timeouts).sum();
+        let checkpoint_equivocations_seen =
+            checkpointers().map(|c| c.metrics().equivocations).sum();
+        let byzantine = || self.nodes.iter().filter_map(|n| n.byzantine.as_ref());
+        let checkpoint_splits = byzantine().map(|b| b.checkpoint_attack.splits).sum();
+        let poisoned_baits = byzantine().map(|b| b.poisoned).sum();
+        let baits_built_on = byzantine().map(|b| b.poisoned_built_on).sum();
+        let checkpoint_twins_sent = byzantine().map(|b| b.checkpoint_attack.twins_sent).sum();
         RunReport {
             scenario: self.scenario.name,
             seed: self.seed,
@@ -213,6 +239,13 @@ impl Simulation<'_> {
             checkpoint_round_timeouts,
             peak: self.peak,
             free_vertices_sent: self.free_vertices_sent,
+            torn_batches: self.torn_batches,
+            undeliverable: self.undeliverable,
+            checkpoint_splits,
+            checkpoint_equivocations_seen,
+            checkpoint_twins_sent,
+            poisoned_baits,
+            baits_built_on,
             trace_digest: self.trace,
         }
     }

@@ -2,7 +2,8 @@
 //! Byzantine, network faults and workload. One scenario plus one u64 seed
 //! determines a run completely.
 
-use crate::byzantine::{ByzantinePlan, ChitsMode, TimedCrashes};
+use crate::byzantine::{BaitAndPoison, ByzantinePlan, ChitsMode, TimedCrashes};
+use crate::byzantine_checkpoints::CheckpointMode;
 use ruv_protocol::genesis::ConsensusParams;
 use std::collections::BTreeSet;
 
@@ -82,6 +83,11 @@ pub struct Scenario {
     pub partition_plan: Option<PartitionPlan>,
     /// Crash-and-restart cycles of honest relays.
     pub crashes: u32,
+    /// Each of those crashes hits in the middle of the relay's next batch:
+    /// the engine handled the input, but none of the batch's persists are
+    /// stored and none of its messages are sent (a crash before the
+    /// batch's atomic commit; the input is lost with it).
+    pub crash_in_batch: bool,
     /// Honest accounts; each sends 1 to `max_txs_per_account` transfers.
     pub honest_accounts: usize,
     /// Most transfers per honest account (consecutive nonces).
@@ -103,7 +109,7 @@ pub struct Scenario {
     /// After liveness, every honest relay must certify a checkpoint holding
     /// every accepted transfer (within `sim::CHECKPOINT_QUIET_MS`). Needs
     /// honest validators with more than 2/3 of the stake: Byzantine relays
-    /// never sign checkpoints in the simulator.
+    /// sign checkpoints only where their plan says so, and may withhold.
     pub checkpoint_liveness: bool,
     /// Resource limits checked at every honest relay after every step.
     pub resource_limits: ResourceLimits,
@@ -124,6 +130,7 @@ impl Scenario {
             partition: false,
             partition_plan: None,
             crashes: 0,
+            crash_in_batch: false,
             honest_accounts: 3,
             max_txs_per_account: 3,
             double_spends: 0,
@@ -219,6 +226,59 @@ impl Scenario {
                     6,
                 )
             },
+            Self {
+                stakes: vec![100, 100, 100, 100, 100, 120],
+                byzantine: vec![5],
+                byzantine_plan: Some(ByzantinePlan {
+                    checkpoints: CheckpointMode::Equivocate,
+                    chits: ChitsMode::Split,
+                    equivocations: 1,
+                    ..ByzantinePlan::quiet()
+                }),
+                workload_ms: 3_000,
+                max_quiet_ms: 120_000,
+                ..Self::base(
+                    "checkpoint-equivocate",
+                    "6 relays, 1 Byzantine (19.4%) running a checkpointer that sends every prevote, proposal and signature for one header to half the honest relays and for a conflicting one (same anchor, 1 ms later) to the other half; it also equivocates once in the DAG",
+                    6,
+                )
+            },
+            Self {
+                stakes: vec![100, 100, 100, 100, 100, 100, 100, 80, 80],
+                byzantine: vec![7, 8],
+                byzantine_plan: Some(ByzantinePlan {
+                    checkpoints: CheckpointMode::Withhold {
+                        prevotes: false,
+                        signatures: true,
+                    },
+                    ..ByzantinePlan::quiet()
+                }),
+                workload_ms: 3_000,
+                ..Self::base(
+                    "checkpoint-withhold",
+                    "9 relays, 2 Byzantine (18.6%) whose checkpointers prevote and propose but never release a signature or a certificate",
+                    9,
+                )
+            },
+            Self {
+                stakes: vec![100, 100, 100, 100, 100, 120],
+                byzantine: vec![5],
+                byzantine_plan: Some(ByzantinePlan {
+                    bait_and_poison: Some(BaitAndPoison {
+                        count: 3,
+                        max_wait_ms: 1_000,
+                    }),
+                    ..ByzantinePlan::quiet()
+                }),
+                honest_accounts: 6,
+                workload_ms: 3_000,
+                max_quiet_ms: 120_000,
+                ..Self::base(
+                    "bait-poison",
+                    "6 relays, 1 Byzantine (19.4%): 3 times it issues a transfer, waits until an honest vertex builds on it (at most 1 s), then double spends it in a vertex on the bait's own parents",
+                    6,
+                )
+            },
         ]
     }
 
@@ -295,6 +355,31 @@ impl Scenario {
                     7,
                 )
             },
+            Self {
+                crashes: 3,
+                crash_in_batch: true,
+                drop_percent: 1,
+                workload_ms: 3_000,
+                ..Self::base(
+                    "crash-in-batch",
+                    "5 honest relays; up to 3 crashes, each in the middle of a batch: its persists and messages are lost with its input, then restart from the last commit",
+                    5,
+                )
+            },
+            Self {
+                stakes: vec![100, 100, 100, 100, 100, 100, 90],
+                byzantine: vec![6],
+                honest_accounts: 256,
+                max_txs_per_account: 1,
+                double_spends: 2,
+                workload_ms: 3_000,
+                max_quiet_ms: 120_000,
+                ..Self::base(
+                    "accounts-256",
+                    "7 relays, 1 Byzantine (13%) with a drawn plan, 256 honest accounts sending one transfer each within 2.4 s, client double spends",
+                    7,
+                )
+            },
         ]
     }
 
@@ -314,6 +399,19 @@ impl Scenario {
                     "large",
                     "100 relays, 5 Byzantine (5%) with drawn plans, 256 honest accounts, client double spends",
                     100,
+                )
+            },
+            Self {
+                stakes: vec![100; 128],
+                byzantine: (0..6).map(|i| i * 21 + 5).collect(),
+                honest_accounts: 256,
+                max_txs_per_account: 1,
+                double_spends: 4,
+                max_quiet_ms: 120_000,
+                ..Self::base(
+                    "large-128",
+                    "128 relays (the most a scenario may have), 6 Byzantine (4.7%) with drawn plans, 256 honest accounts, client double spends",
+                    128,
                 )
             },
         ]
@@ -339,6 +437,22 @@ impl Scenario {
                     "chit-starvation",
                     "6 relays, 1 Byzantine (19.4%) that issues 80 conflict-free vertices at once on the same parents (more tips than one answer carries) and answers queries with its own vertices only",
                     6,
+                )
+            },
+            Self {
+                stakes: vec![130, 130, 130, 48, 48],
+                byzantine: vec![3, 4],
+                byzantine_plan: Some(ByzantinePlan {
+                    checkpoints: CheckpointMode::SplitLocks,
+                    ..ByzantinePlan::quiet()
+                }),
+                honest_accounts: 8,
+                workload_ms: 8_000,
+                known_failing: true,
+                ..Self::base(
+                    "checkpoint-split",
+                    "5 relays, 2 Byzantine (19.8%) proposing consecutive rounds that split honest checkpoint locks (docs/checkpoints.md): header H1 shown with a proof of lock to one honest relay, H2 to the other two a round later, no signatures released",
+                    5,
                 )
             },
         ]
@@ -383,7 +497,8 @@ impl Scenario {
     }
 
     /// Whether the honest validators alone hold more than 2/3 of the stake
-    /// (what certifying checkpoints needs when Byzantine relays never sign).
+    /// (what certifying checkpoints needs when Byzantine relays withhold
+    /// their signatures).
     pub fn honest_checkpoint_quorum(&self) -> bool {
         let total: u128 = self.stakes.iter().map(|s| *s as u128).sum();
         let honest: u128 = self

@@ -5,7 +5,10 @@
 //! `ruv_sim`). A failure prints the seed and the command that
 //! replays it; the `ruv-sim` binary runs thousands of seeds.
 
-use ruv_sim::{self as sim, ByzantinePlan, ChitsMode, RunReport, Scenario};
+use ruv_sim::{
+    self as sim, BaitAndPoison, ByzantinePlan, CheckpointMode, ChitsMode, FailureKind, RunReport,
+    Scenario,
+};
 
 /// Seeds per scenario in the normal test suite.
 const SEEDS: u64 = 40;
@@ -111,6 +114,92 @@ fn free_vertex_and_mempool_flood_stay_within_resource_limits() {
 }
 
 #[test]
+fn crashes_in_the_middle_of_a_batch_lose_the_whole_batch() {
+    let reports = run_seeds("crash-in-batch", 20);
+    assert!(reports.iter().any(|r| r.torn_batches > 0));
+}
+
+#[test]
+fn queries_to_unreachable_relays_are_fed_back_as_undeliverable() {
+    let reports = run_seeds("partition", 6);
+    assert!(reports.iter().any(|r| r.undeliverable > 0));
+    let calm = run_seeds("calm", 3);
+    assert!(calm.iter().all(|r| r.undeliverable == 0));
+}
+
+#[test]
+fn two_hundred_fifty_six_accounts() {
+    let reports = run_seeds("accounts-256", 2);
+    assert!(reports.iter().all(|r| r.honest_txs == 256));
+}
+
+#[test]
+fn bait_and_poison_double_spends() {
+    let reports = run_seeds("bait-poison", 8);
+    assert!(reports.iter().all(|r| r.poisoned_baits > 0));
+    assert!(
+        reports.iter().any(|r| r.baits_built_on > 0),
+        "some poison follows honest vertices built on the bait"
+    );
+}
+
+#[test]
+fn byzantine_checkpointers_that_equivocate_or_withhold() {
+    // Conflicting prevotes, proposals and signatures to each half of the
+    // honest relays: no conflicting certificates (checked after every
+    // step), and checkpoints keep certifying.
+    let reports = run_seeds("checkpoint-equivocate", 10);
+    assert!(reports.iter().all(|r| r.checkpoint_twins_sent > 0));
+    run_seeds("checkpoint-withhold", 6);
+}
+
+#[test]
+fn split_checkpoint_locks_stall_but_never_fork() {
+    // The open gap of docs/checkpoints.md, through the public API as an
+    // outside suite would pin it: two Byzantine relays proposing
+    // consecutive rounds split honest locks over two headers. Checkpoint
+    // liveness fails, diagnosed as a split lock; safety never does.
+    let scenario = Scenario {
+        byzantine_plan: Some(ByzantinePlan {
+            checkpoints: CheckpointMode::SplitLocks,
+            ..ByzantinePlan::quiet()
+        }),
+        ..Scenario::by_name("checkpoint-split").expect("scenario exists")
+    };
+    assert!(scenario.known_failing);
+    for seed in 0..3 {
+        let failure = sim::run(&scenario, seed).expect_err("the split stalls checkpoints");
+        assert_eq!(failure.kind, FailureKind::CheckpointLiveness, "{failure}");
+        assert!(
+            failure.detail.contains("split lock on checkpoint"),
+            "{failure}"
+        );
+    }
+}
+
+#[test]
+fn pinned_plans_from_outside_the_crate_combine_new_adversaries() {
+    let scenario = Scenario {
+        name: "external-honest-signer-bait",
+        byzantine_plan: Some(ByzantinePlan {
+            checkpoints: CheckpointMode::Honest,
+            bait_and_poison: Some(BaitAndPoison {
+                count: 1,
+                max_wait_ms: 500,
+            }),
+            ..ByzantinePlan::quiet()
+        }),
+        crashes: 1,
+        crash_in_batch: true,
+        ..Scenario::by_name("byzantine").expect("scenario exists")
+    };
+    for seed in 0..3 {
+        let report = sim::run(&scenario, seed).unwrap_or_else(|f| panic!("{f}"));
+        assert_eq!(report.poisoned_baits, 1);
+    }
+}
+
+#[test]
 fn a_plan_pinned_from_outside_the_crate_is_followed() {
     // What an independent adversarial suite does: its own scenario, its own
     // plan, through the public API only.
@@ -161,13 +250,16 @@ fn scenarios_stay_within_the_claimed_bound() {
     }
     let large = Scenario::by_name("large").expect("scenario exists");
     assert!(large.stakes.len() >= 100 && large.honest_accounts == 256);
+    let largest = Scenario::by_name("large-128").expect("scenario exists");
+    assert_eq!(largest.stakes.len(), 128);
 }
 
 #[test]
 fn checkpoint_liveness_is_checked_wherever_a_quorum_is_honest() {
-    // Byzantine relays never sign checkpoints in the simulator, so
-    // checkpoints can form only where the honest stake alone exceeds 2/3;
-    // exactly those scenarios must keep certifying.
+    // Byzantine relays sign checkpoints only where their plan says so, and
+    // may withhold their signatures, so checkpoint liveness is claimed only
+    // where the honest stake alone exceeds 2/3; exactly those scenarios
+    // must keep certifying.
     for scenario in Scenario::all().into_iter().chain(Scenario::beyond_bound()) {
         assert_eq!(
             scenario.checkpoint_liveness,

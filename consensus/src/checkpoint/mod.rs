@@ -592,17 +592,31 @@ impl Checkpointer {
         self.state.included_in(id)
     }
 
+    /// The header `anchor` and `time_ms` give for the next number here
+    /// (a query: nothing is stored). Simulated Byzantine validators use it
+    /// to forge headers honest relays derive too.
+    pub fn derive_header(
+        &mut self,
+        anchor: &[VertexId],
+        time_ms: u64,
+    ) -> Result<CheckpointHeader, DeriveError> {
+        self.state
+            .derive(anchor, time_ms, &self.accepted)
+            .map(|derived| derived.header)
+    }
+
     /// Counters since start.
     pub fn metrics(&self) -> &CheckpointMetrics {
         &self.metrics
     }
 
     /// The number being agreed on now.
-    fn next_number(&self) -> u64 {
+    pub fn next_number(&self) -> u64 {
         self.state.latest().number + 1
     }
 
-    fn proposer(&self, number: u64, round: u32) -> ValidatorIndex {
+    /// The proposer of `round` of `number`.
+    pub fn proposer(&self, number: u64, round: u32) -> ValidatorIndex {
         let n = self.validators.len() as u64;
         ValidatorIndex(((number + round as u64) % n.max(1)) as u16)
     }
@@ -612,7 +626,7 @@ impl Checkpointer {
     /// so every relay counts the same rounds from the same moment, however
     /// late it accepted the vertices, certified the latest number or
     /// restarted.
-    fn due_unix_ms(&self) -> u64 {
+    pub fn due_unix_ms(&self) -> u64 {
         self.state
             .latest()
             .time_ms
@@ -621,7 +635,7 @@ impl Checkpointer {
 
     /// The round of the next number at this relay's wall-clock time (0
     /// before it is due).
-    fn current_round(&self) -> u32 {
+    pub fn current_round(&self) -> u32 {
         (self.unix_ms.saturating_sub(self.due_unix_ms()) / self.timing.round_timeout_ms.max(1))
             .min(u32::MAX as u64) as u32
     }
@@ -782,7 +796,7 @@ impl Checkpointer {
 
     /// The tips of the accepted, not yet covered vertices (highest first,
     /// at most [`MAX_ANCHOR_VERTICES`]).
-    fn fresh_anchor(&self) -> Vec<VertexId> {
+    pub fn fresh_anchor(&self) -> Vec<VertexId> {
         let parents: HashSet<&VertexId> = self
             .accepted
             .values()

@@ -301,7 +301,7 @@ fn print_run(scenario: &Scenario, result: &Result<RunReport, SimFailure>) {
         r.checkpoints_certified, r.settle_ms, r.checkpoint_ms
     );
     println!(
-        "ok   {} seed {}: {} honest txs accepted everywhere {} ms after the workload; {}/{} conflicts decided; {} vertices; {} msgs delivered, {} lost; {} crashes, {} resubmissions; {} junk drops; {checkpoints}, {} checkpoint round timeouts; trace {}",
+        "ok   {} seed {}: {} honest txs accepted everywhere {} ms after the workload; {}/{} conflicts decided; {} vertices; {} msgs delivered, {} lost; {} crashes, {} resubmissions; {} junk drops; {checkpoints}, {} checkpoint round timeouts; {} undeliverable, {} torn batches, {} checkpoint lock splits, {} checkpoint twins sent ({} equivocations seen), {} baits poisoned ({} after honest vertices built on them); trace {}",
         scenario.name,
         r.seed,
         r.honest_txs,
@@ -315,6 +315,13 @@ fn print_run(scenario: &Scenario, result: &Result<RunReport, SimFailure>) {
         r.resubmissions,
         r.dropped_by_honest,
         r.checkpoint_round_timeouts,
+        r.undeliverable,
+        r.torn_batches,
+        r.checkpoint_splits,
+        r.checkpoint_twins_sent,
+        r.checkpoint_equivocations_seen,
+        r.poisoned_baits,
+        r.baits_built_on,
         hex_digest(&r.trace_digest),
     );
 }
