@@ -141,6 +141,15 @@ impl Dag {
         &self.accepted_tips
     }
 
+    /// The height of the highest accepted tip (0 with none).
+    pub(crate) fn highest_accepted_height(&self) -> u64 {
+        self.accepted_tips
+            .iter()
+            .filter_map(|id| self.height(id))
+            .max()
+            .unwrap_or(0)
+    }
+
     pub(crate) fn version(&self) -> u64 {
         self.version
     }

@@ -23,6 +23,10 @@ const MAX_ROGUE_VERTICES_PER_TICK: usize = 4;
 /// merges every answer names every undecided tip.
 pub(super) const MERGE_ABOVE: usize = MAX_CHITS / 2;
 
+/// An accepted vertex holding a sender's previous nonce is chosen as a
+/// parent only within this many heights of the highest accepted tip.
+const PREVIOUS_NONCE_WINDOW: u64 = 1_000;
+
 /// A vertex without transactions (a merge) names at least this many parents.
 pub(crate) const MIN_MERGE_PARENTS: usize = 2;
 
@@ -182,8 +186,9 @@ impl Engine {
     }
 
     /// Parents for a new vertex: first, for each due transaction, the vertex
-    /// holding its sender's previous nonce when that is accepted or
-    /// virtuous (the transaction is valid only with it in its ancestry);
+    /// holding its sender's previous nonce when that is undecided and
+    /// virtuous or recently accepted (the transaction is valid only with it
+    /// in its ancestry);
     /// then, up to the genesis `parents`, a random choice of the virtuous
     /// tips that cannot bait this relay: accepted tips, its own tips, and at
     /// most one tip per other issuer, one that arrived at least
@@ -192,6 +197,7 @@ impl Engine {
     /// build on, then double spend their transactions.
     fn choose_parents(&mut self, due: &[Due]) -> Vec<VertexId> {
         let limit = self.params.parents as usize;
+        let top = self.dag.highest_accepted_height();
         let mut parents: Vec<VertexId> = Vec::new();
         for d in due {
             if parents.len() >= limit {
@@ -208,10 +214,21 @@ impl Engine {
             else {
                 continue;
             };
-            let usable = self.dag.get(&previous).is_some_and(|node| {
-                node.status() == VertexStatus::Accepted
-                    || (node.status() == VertexStatus::Processing && node.virtuous())
-            });
+            // Virtuous and undecided, or accepted within
+            // `PREVIOUS_NONCE_WINDOW` heights of the highest accepted tip. An
+            // older accepted one is left out: the tips cover it almost
+            // always, and a parent far below the frontier would make the
+            // ancestry walk long (or exceed `max_ancestry_walk`).
+            let usable = self
+                .dag
+                .get(&previous)
+                .is_some_and(|node| match node.status() {
+                    VertexStatus::Processing => node.virtuous(),
+                    VertexStatus::Accepted => {
+                        node.vertex().height().saturating_add(PREVIOUS_NONCE_WINDOW) >= top
+                    }
+                    VertexStatus::Rejected => false,
+                });
             if usable && !parents.contains(&previous) {
                 parents.push(previous);
             }
