@@ -316,7 +316,8 @@ impl Engine {
             .undecided_virtuous_tips()
             .map(|node| node.arrived_ms())
             .collect();
-        if arrivals.len() <= MERGE_ABOVE {
+        // A genesis allowing fewer parents than a merge needs never merges.
+        if arrivals.len() <= MERGE_ABOVE || (self.params.parents as usize) < MIN_MERGE_PARENTS {
             return None;
         }
         arrivals.sort_unstable();
