@@ -11,7 +11,7 @@
 //! [`Dag::refresh_flags`] (the engine calls it after every change).
 
 use crate::vertex::{ValidatorIndex, Vertex, VertexId};
-use ruv_protocol::TxId;
+use ruv_protocol::{Address, TxId};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -39,6 +39,9 @@ pub(crate) struct Node {
     preferred: bool,
     /// All transactions without conflicts and all parents virtuous (or accepted).
     virtuous: bool,
+    /// When this relay added it (engine clock; 0 for vertices restored or
+    /// replayed at start).
+    arrived_ms: u64,
 }
 
 impl Node {
@@ -60,6 +63,10 @@ impl Node {
 
     pub(crate) fn virtuous(&self) -> bool {
         self.virtuous
+    }
+
+    pub(crate) fn arrived_ms(&self) -> u64 {
+        self.arrived_ms
     }
 }
 
@@ -86,6 +93,10 @@ pub(crate) struct Dag {
     preferred_frontier: Vec<VertexId>,
     /// Virtuous frontier, parent-choice order (lower first).
     virtuous_frontier: Vec<VertexId>,
+    /// Per sender, the highest nonce of its transfers in a vertex inserted
+    /// as processing or accepted, and that vertex: the parent a transfer
+    /// with the next nonce needs in its ancestry. One entry per sender.
+    last_nonce: BTreeMap<Address, (u64, VertexId)>,
     /// Bumped on every change, so callers can skip work when nothing moved.
     version: u64,
 }
@@ -130,6 +141,15 @@ impl Dag {
         &self.accepted_tips
     }
 
+    /// The height of the highest accepted tip (0 with none).
+    pub(crate) fn highest_accepted_height(&self) -> u64 {
+        self.accepted_tips
+            .iter()
+            .filter_map(|id| self.height(id))
+            .max()
+            .unwrap_or(0)
+    }
+
     pub(crate) fn version(&self) -> u64 {
         self.version
     }
@@ -144,6 +164,24 @@ impl Dag {
     /// last [`Dag::refresh_flags`].
     pub(crate) fn virtuous_frontier(&self) -> &[VertexId] {
         &self.virtuous_frontier
+    }
+
+    /// The vertex holding `sender`'s transfer with `nonce`, if it is the
+    /// highest nonce of that sender seen in a vertex that was not rejected
+    /// on arrival (the vertex may have been decided since).
+    pub(crate) fn holder_of(&self, sender: &Address, nonce: u64) -> Option<VertexId> {
+        self.last_nonce
+            .get(sender)
+            .filter(|(last, _)| *last == nonce)
+            .map(|(_, id)| *id)
+    }
+
+    /// The undecided vertices on the virtuous frontier (lower first).
+    pub(crate) fn undecided_virtuous_tips(&self) -> impl Iterator<Item = &Node> + '_ {
+        self.virtuous_frontier
+            .iter()
+            .filter_map(|id| self.nodes.get(id))
+            .filter(|node| node.status == VertexStatus::Processing)
     }
 
     /// The processing vertices in the closure of `roots` (the processing
@@ -172,8 +210,13 @@ impl Dag {
         closure
     }
 
-    /// Adds a vertex whose parents are all present.
+    /// Adds a vertex whose parents are all present, as known since the start.
     pub(crate) fn insert(&mut self, vertex: Arc<Vertex>, status: VertexStatus) {
+        self.insert_at(vertex, status, 0);
+    }
+
+    /// Adds a vertex whose parents are all present, arrived at `arrived_ms`.
+    pub(crate) fn insert_at(&mut self, vertex: Arc<Vertex>, status: VertexStatus, arrived_ms: u64) {
         let id = vertex.id();
         debug_assert!(!self.nodes.contains_key(&id), "vertex {id} inserted twice");
         debug_assert!(
@@ -204,6 +247,17 @@ impl Dag {
             VertexStatus::Accepted => self.add_accepted_tip(&vertex),
             VertexStatus::Rejected => {}
         }
+        if status != VertexStatus::Rejected {
+            for tx in vertex.txs() {
+                let t = &tx.transfer;
+                let last = self.last_nonce.entry(t.from).or_insert((t.nonce, id));
+                // The newest holder wins: an orphan issued again, or the
+                // other side of a double spend (callers check it is virtuous).
+                if t.nonce >= last.0 {
+                    *last = (t.nonce, id);
+                }
+            }
+        }
         self.nodes.insert(
             id,
             Node {
@@ -212,6 +266,7 @@ impl Dag {
                 children: Vec::new(),
                 preferred: false,
                 virtuous: false,
+                arrived_ms,
             },
         );
         self.version += 1;

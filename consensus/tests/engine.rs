@@ -1105,3 +1105,320 @@ fn a_chit_for_a_parked_vertex_counts_for_its_known_ancestors() {
         Some(VertexStatus::Accepted)
     );
 }
+
+/// Vertices without transactions this engine broadcast in `out`.
+fn merges_in(outputs: &[Output]) -> Vec<Vertex> {
+    outputs
+        .iter()
+        .filter_map(|output| match output {
+            Output::Broadcast {
+                message: Message::Vertex(bytes),
+            } => Vertex::decode(bytes).ok(),
+            _ => None,
+        })
+        .filter(|v| v.txs().is_empty())
+        .collect()
+}
+
+#[test]
+fn a_frontier_wider_than_one_answer_is_merged_at_a_bounded_rate() {
+    let w = world();
+    let mut engine = Engine::new(config(0)).expect("engine");
+    let interval = Tuning::default().merge_interval_ms;
+    let tx = transfer(&w.alice, &w.bob, 10, 1);
+    // 70 undecided tips on the same (no) parents, as a Byzantine relay
+    // issues them: more than one Chits message can name, and nothing
+    // builds on them.
+    let mut tips = std::collections::BTreeSet::new();
+    for i in 0..70u8 {
+        let v = VertexContent {
+            chain_id: w.genesis.chain_id.clone(),
+            issuer: ValidatorIndex(1),
+            height: 0,
+            parents: Vec::new(),
+            txs: vec![tx.clone()],
+        }
+        .sign(&w.relays[1], [i; 32])
+        .expect("signs");
+        tips.insert(v.id());
+        deliver(&mut engine, 1, &Message::Vertex(v.bytes().clone()));
+    }
+    let undecided_tips = |engine: &Engine| {
+        engine
+            .virtuous_frontier()
+            .iter()
+            .filter(|id| engine.vertex_status(id) == Some(VertexStatus::Processing))
+            .count()
+    };
+    assert_eq!(undecided_tips(&engine), 70);
+
+    // Tips that have not waited a merge interval are left alone.
+    let mut out = Vec::new();
+    engine.handle(Input::Tick { now_ms: 10 }, &mut out);
+    assert!(merges_in(&out).is_empty());
+
+    let mut now = 10;
+    let mut merges = 0;
+    while now < 200 * interval {
+        now += interval / 2;
+        let mut out = Vec::new();
+        engine.handle(Input::Tick { now_ms: now }, &mut out);
+        let issued = merges_in(&out);
+        assert!(issued.len() <= 1, "one merge per tick at most");
+        for merge in &issued {
+            // Two parents (the genesis limit), each an undecided tip.
+            assert_eq!(merge.parents().len(), 2);
+            assert!(merge.parents().iter().all(|p| engine.vertex(p).is_some()));
+            assert_eq!(merge.issuer(), ValidatorIndex(0));
+            merges += 1;
+        }
+        if undecided_tips(&engine) <= ruv_consensus::message::MAX_CHITS / 2 {
+            break;
+        }
+    }
+    // Each merge replaces two tips by one, at most one per interval.
+    assert_eq!(
+        undecided_tips(&engine),
+        ruv_consensus::message::MAX_CHITS / 2
+    );
+    assert_eq!(merges, 70 - ruv_consensus::message::MAX_CHITS / 2);
+    assert!(now >= merges as u64 * interval);
+    // Every answer now names every undecided tip, and through them every
+    // original tip is voted for.
+    let chits = chits_answer(&deliver(&mut engine, 2, &Message::Query { request_id: 1 }))
+        .expect("answered");
+    assert_eq!(chits.len(), undecided_tips(&engine));
+    // Narrow enough: no more merges.
+    let mut out = Vec::new();
+    engine.handle(
+        Input::Tick {
+            now_ms: now + 10 * interval,
+        },
+        &mut out,
+    );
+    assert!(merges_in(&out).is_empty());
+}
+
+#[test]
+fn a_vertex_without_transactions_needs_two_parents() {
+    let w = world();
+    let mut engine = Engine::new(config(0)).expect("engine");
+    let a = vertex(
+        1,
+        &w.relays[1],
+        0,
+        vec![],
+        vec![transfer(&w.alice, &w.bob, 10, 1)],
+    );
+    let b = vertex(
+        2,
+        &w.relays[2],
+        0,
+        vec![],
+        vec![transfer(&w.bob, &w.alice, 10, 1)],
+    );
+    deliver(&mut engine, 1, &Message::Vertex(a.bytes().clone()));
+    deliver(&mut engine, 2, &Message::Vertex(b.bytes().clone()));
+    let lone = vertex(1, &w.relays[1], 1, vec![a.id()], vec![]);
+    deliver(&mut engine, 1, &Message::Vertex(lone.bytes().clone()));
+    assert_eq!(engine.vertex_status(&lone.id()), None);
+    assert_eq!(
+        engine
+            .metrics()
+            .dropped
+            .get(&DropReason::BadTransactionCount),
+        Some(&1)
+    );
+    let merge = vertex(1, &w.relays[1], 1, vec![a.id(), b.id()], vec![]);
+    deliver(&mut engine, 1, &Message::Vertex(merge.bytes().clone()));
+    assert_eq!(
+        engine.vertex_status(&merge.id()),
+        Some(VertexStatus::Processing)
+    );
+    // The merge is the one preferred tip: a vote for it is a vote for both.
+    assert_eq!(engine.preferred_frontier()[0], merge.id());
+}
+
+/// An engine restored with `tips` accepted vertices on no parents, 69 of
+/// them copies of one of bob's transfers and one holding alice's nonce 1
+/// (returned): more accepted tips than one answer may name.
+fn many_accepted_tips(w: &World) -> (Engine, VertexId, Vec<VertexId>) {
+    let bobs = transfer(&w.bob, &w.alice, 10, 1);
+    let mut log: Vec<Vertex> = (0..69u8)
+        .map(|i| {
+            VertexContent {
+                chain_id: w.genesis.chain_id.clone(),
+                issuer: ValidatorIndex(1),
+                height: 0,
+                parents: Vec::new(),
+                txs: vec![bobs.clone()],
+            }
+            .sign(&w.relays[1], [i; 32])
+            .expect("signs")
+        })
+        .collect();
+    let alices = vertex(
+        2,
+        &w.relays[2],
+        0,
+        vec![],
+        vec![transfer(&w.alice, &w.bob, 10, 1)],
+    );
+    let alices_id = alices.id();
+    log.push(alices);
+    let ids = log.iter().map(|v| v.id()).collect();
+    let state = PersistedState {
+        accepted: log.iter().map(|v| v.bytes().clone()).collect(),
+        processing: Vec::new(),
+    };
+    let engine = Engine::restore(config(0), &state, &mut Vec::new()).expect("restores");
+    (engine, alices_id, ids)
+}
+
+#[test]
+fn every_accepted_tip_is_named_in_some_answer() {
+    let w = world();
+    let (mut engine, _, tips) = many_accepted_tips(w);
+    // (Restored, it abstains from voting; its accepted tips it reports.)
+    let mut claimed = std::collections::BTreeSet::new();
+    for request_id in 0..60 {
+        let answer = deliver(&mut engine, 2, &Message::Query { request_id });
+        let accepted = answer
+            .iter()
+            .find_map(|o| match o {
+                Output::Send {
+                    message: Message::Chits { accepted, .. },
+                    ..
+                } => Some(accepted.clone()),
+                _ => None,
+            })
+            .expect("answered");
+        assert_eq!(accepted.len(), ruv_consensus::message::MAX_CHITS);
+        claimed.extend(accepted);
+    }
+    let tips: std::collections::BTreeSet<VertexId> = tips.into_iter().collect();
+    // A relay still polling any of them hears this one accepted it.
+    assert_eq!(claimed, tips);
+}
+
+/// Vertices with transactions this engine broadcast in `out`.
+fn issued_in(outputs: &[Output]) -> Vec<Vertex> {
+    outputs
+        .iter()
+        .filter_map(|output| match output {
+            Output::Broadcast {
+                message: Message::Vertex(bytes),
+            } => Vertex::decode(bytes).ok(),
+            _ => None,
+        })
+        .filter(|v| !v.txs().is_empty())
+        .collect()
+}
+
+#[test]
+fn a_transfer_is_issued_on_the_vertex_holding_its_previous_nonce() {
+    let w = world();
+    let (mut engine, alices, _) = many_accepted_tips(w);
+    let mut out = Vec::new();
+    engine.handle(Input::Tick { now_ms: 10 }, &mut out);
+    engine.handle(
+        Input::SubmitTransaction(transfer(&w.alice, &w.bob, 10, 2)),
+        &mut out,
+    );
+    engine.handle(Input::Tick { now_ms: 100 }, &mut out);
+    let issued = issued_in(&out);
+    // Two parents out of 70 tips: only the one holding alice's nonce 1
+    // makes her nonce 2 valid.
+    assert_eq!(issued.len(), 1, "issued at once");
+    assert!(issued[0].parents().contains(&alices));
+}
+
+#[test]
+fn parents_avoid_young_foreign_tips_and_take_one_per_issuer() {
+    let w = world();
+    let mut engine = Engine::new(config(0)).expect("engine");
+    let min_age = Tuning::default().parent_min_age_ms;
+    let mut out = Vec::new();
+    engine.handle(Input::Tick { now_ms: 10 }, &mut out);
+    // Relay 1 issues three conflict-free tips (copies of one of bob's transfers).
+    let bobs = transfer(&w.bob, &w.alice, 10, 1);
+    let mut relay1_tips = std::collections::BTreeSet::new();
+    for i in 0..3u8 {
+        let v = VertexContent {
+            chain_id: w.genesis.chain_id.clone(),
+            issuer: ValidatorIndex(1),
+            height: 0,
+            parents: Vec::new(),
+            txs: vec![bobs.clone()],
+        }
+        .sign(&w.relays[1], [i; 32])
+        .expect("signs");
+        relay1_tips.insert(v.id());
+        deliver(&mut engine, 1, &Message::Vertex(v.bytes().clone()));
+    }
+    // Just arrived: not a parent yet.
+    let mut out = Vec::new();
+    engine.handle(
+        Input::SubmitTransaction(transfer(&w.alice, &w.bob, 10, 1)),
+        &mut out,
+    );
+    engine.handle(Input::Tick { now_ms: 100 }, &mut out);
+    let first = issued_in(&out);
+    assert_eq!(first.len(), 1);
+    assert!(first[0].parents().is_empty(), "{:?}", first[0].parents());
+    // Once old enough: one of relay 1's tips, never two (plus its own tip).
+    let mut out = Vec::new();
+    engine.handle(
+        Input::SubmitTransaction(transfer(&w.alice, &w.bob, 10, 2)),
+        &mut out,
+    );
+    engine.handle(
+        Input::Tick {
+            now_ms: 100 + min_age,
+        },
+        &mut out,
+    );
+    let second = issued_in(&out);
+    assert_eq!(second.len(), 1);
+    let parents = second[0].parents();
+    assert_eq!(parents.len(), 2);
+    assert!(parents.contains(&first[0].id()));
+    assert_eq!(
+        parents.iter().filter(|p| relay1_tips.contains(p)).count(),
+        1
+    );
+}
+
+#[test]
+fn used_nonces_are_refused_before_any_signature_check() {
+    let w = world();
+    let mut engine = Engine::new(config(0)).expect("engine");
+    // Nonce 0 with a broken signature: refused for its nonce, unverified.
+    let mut bad = (*transfer(&w.alice, &w.bob, 1_000, 0)).clone();
+    bad.transfer.amount = 1_001;
+    let bad = Arc::new(bad);
+    let mut out = Vec::new();
+    engine.handle(Input::SubmitTransaction(bad.clone()), &mut out);
+    assert!(
+        matches!(
+            out.as_slice(),
+            [Output::TxRejected {
+                reason: TxRejection::StaleNonce { got: 0, .. },
+                ..
+            }]
+        ),
+        "{out:?}"
+    );
+    // In gossip: dropped as invalid, not as a bad signature.
+    deliver(&mut engine, 1, &Message::Transaction(bad.clone()));
+    // In a vertex whose own signature is broken too: the nonce decides.
+    let v = vertex(1, &w.relays[1], 0, vec![], vec![bad]);
+    let mut bytes = v.bytes().to_vec();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    deliver(&mut engine, 1, &Message::Vertex(bytes.into()));
+    let dropped = &engine.metrics().dropped;
+    assert_eq!(dropped.get(&DropReason::BadSignature), None, "{dropped:?}");
+    assert_eq!(dropped.get(&DropReason::InvalidTransaction), Some(&1));
+    assert_eq!(dropped.get(&DropReason::InvalidGossipTransaction), Some(&1));
+}

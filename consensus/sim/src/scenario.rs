@@ -279,6 +279,21 @@ impl Scenario {
                     6,
                 )
             },
+            Self {
+                stakes: vec![100, 100, 100, 100, 100, 120],
+                byzantine: vec![5],
+                byzantine_plan: Some(ByzantinePlan {
+                    equivocations: 1,
+                    wide_vertices: 80,
+                    ..ByzantinePlan::quiet()
+                }),
+                max_quiet_ms: 120_000,
+                ..Self::base(
+                    "chit-starvation",
+                    "6 relays, 1 Byzantine (19.4%) that issues 80 conflict-free vertices at once on the same parents (more tips than one answer carries) and answers queries with its own vertices only",
+                    6,
+                )
+            },
         ]
     }
 
@@ -423,22 +438,6 @@ impl Scenario {
     /// their failures apart.
     pub fn known_failing() -> Vec<Scenario> {
         vec![
-            Self {
-                stakes: vec![100, 100, 100, 100, 100, 120],
-                byzantine: vec![5],
-                byzantine_plan: Some(ByzantinePlan {
-                    equivocations: 1,
-                    wide_vertices: 80,
-                    ..ByzantinePlan::quiet()
-                }),
-                max_quiet_ms: 120_000,
-                known_failing: true,
-                ..Self::base(
-                    "chit-starvation",
-                    "6 relays, 1 Byzantine (19.4%) that issues 80 conflict-free vertices at once on the same parents (more tips than one answer carries) and answers queries with its own vertices only",
-                    6,
-                )
-            },
             Self {
                 stakes: vec![130, 130, 130, 48, 48],
                 byzantine: vec![3, 4],

@@ -4,17 +4,31 @@
 //! the transactions themselves live in the conflict sets.
 
 use super::conflicts::Due;
+use super::peers::random_choice;
 use super::vertices::Trust;
 use super::{Engine, Output, TxDropReason};
 use crate::ancestry::ancestry_view;
-use crate::message::Message;
+use crate::dag::VertexStatus;
+use crate::message::{Message, MAX_CHITS};
 use crate::metrics::DropReason;
-use crate::vertex::{VertexContent, VertexId};
+use crate::vertex::{ValidatorIndex, VertexContent, VertexId};
 use ruv_protocol::{SignedTransfer, TxId, TxRejection};
 use std::sync::Arc;
 
 /// Conflicting transactions issued per tick at most (each in its own vertex).
 const MAX_ROGUE_VERTICES_PER_TICK: usize = 4;
+
+/// Above this many undecided vertices on its virtuous frontier a relay
+/// merges tips: half of what one Chits answer may name, so that after the
+/// merges every answer names every undecided tip.
+pub(super) const MERGE_ABOVE: usize = MAX_CHITS / 2;
+
+/// An accepted vertex holding a sender's previous nonce is chosen as a
+/// parent only within this many heights of the highest accepted tip.
+const PREVIOUS_NONCE_WINDOW: u64 = 1_000;
+
+/// A vertex without transactions (a merge) names at least this many parents.
+pub(crate) const MIN_MERGE_PARENTS: usize = 2;
 
 /// The issuer's memory between attempts.
 #[derive(Debug, Default)]
@@ -22,6 +36,8 @@ pub(crate) struct Issuer {
     /// (DAG version, due transactions) after the last issuing attempt: the
     /// next attempt waits until one of them changes.
     last_attempt: Option<(u64, Vec<TxId>)>,
+    /// When this relay last issued a merge vertex.
+    last_merge_ms: Option<u64>,
 }
 
 impl Issuer {
@@ -34,6 +50,12 @@ impl Issuer {
 
     fn record(&mut self, attempt: Option<(u64, Vec<TxId>)>) {
         self.last_attempt = attempt;
+    }
+
+    /// The earliest time the next merge may be issued.
+    fn next_merge_allowed_ms(&self, interval_ms: u64) -> u64 {
+        self.last_merge_ms
+            .map_or(0, |at| at.saturating_add(interval_ms))
     }
 }
 
@@ -50,11 +72,7 @@ impl Engine {
             return;
         }
         let ledger = self.accepted.ledger();
-        if let Err(reason) = ledger.rules().check_stateless(&tx, false) {
-            self.metrics.transactions_rejected += 1;
-            out.push(Output::TxRejected { id, reason });
-            return;
-        }
+        // Nonce 0 and used nonces first: refusing them costs no signature check.
         let accepted_nonce = ledger.account(&tx.transfer.from).nonce;
         if tx.transfer.nonce <= accepted_nonce {
             self.metrics.transactions_rejected += 1;
@@ -66,6 +84,11 @@ impl Engine {
                     got: tx.transfer.nonce,
                 },
             });
+            return;
+        }
+        if let Err(reason) = ledger.rules().check_stateless(&tx, false) {
+            self.metrics.transactions_rejected += 1;
+            out.push(Output::TxRejected { id, reason });
             return;
         }
         if self.conflicts.len() >= self.tuning.max_pending_txs {
@@ -88,13 +111,14 @@ impl Engine {
             self.metrics.drop(DropReason::Duplicate);
             return;
         }
-        if self
-            .accepted
-            .ledger()
-            .rules()
-            .check_stateless(&tx, false)
-            .is_err()
-            || self.accepted.nonce_used(&tx)
+        // A used nonce (0 included) is refused before the signature check.
+        if self.accepted.nonce_used(&tx)
+            || self
+                .accepted
+                .ledger()
+                .rules()
+                .check_stateless(&tx, false)
+                .is_err()
         {
             self.metrics.drop(DropReason::InvalidGossipTransaction);
             return;
@@ -131,13 +155,7 @@ impl Engine {
         }
         // Senders' nonce chains in order.
         due.sort_by_key(|d| self.conflicts.key_of(&d.id));
-        let parents: Vec<VertexId> = self
-            .dag
-            .virtuous_frontier()
-            .iter()
-            .take(self.params.parents as usize)
-            .copied()
-            .collect();
+        let parents = self.choose_parents(&due);
 
         let conflict_free: Vec<TxId> = due
             .iter()
@@ -165,6 +183,146 @@ impl Engine {
         let left: Vec<TxId> = self.conflicts.due(now).into_iter().map(|d| d.id).collect();
         self.issuer.record(Some((self.dag.version(), left)));
         self.expire_failing(out);
+    }
+
+    /// Parents for a new vertex: first, for each due transaction, the vertex
+    /// holding its sender's previous nonce when that is undecided and
+    /// virtuous or recently accepted (the transaction is valid only with it
+    /// in its ancestry);
+    /// then, up to the genesis `parents`, a random choice of the virtuous
+    /// tips that cannot bait this relay: accepted tips, its own tips, and at
+    /// most one tip per other issuer, one that arrived at least
+    /// `parent_min_age_ms` ago. A fixed choice (the lowest tips) let a
+    /// Byzantine relay predict which of its vertices honest ones would
+    /// build on, then double spend their transactions.
+    fn choose_parents(&mut self, due: &[Due]) -> Vec<VertexId> {
+        let limit = self.params.parents as usize;
+        let top = self.dag.highest_accepted_height();
+        let mut parents: Vec<VertexId> = Vec::new();
+        for d in due {
+            if parents.len() >= limit {
+                break;
+            }
+            let Some(tx) = self.conflicts.tx(&d.id) else {
+                continue;
+            };
+            let t = &tx.transfer;
+            let Some(previous) = t
+                .nonce
+                .checked_sub(1)
+                .and_then(|nonce| self.dag.holder_of(&t.from, nonce))
+            else {
+                continue;
+            };
+            // Virtuous and undecided, or accepted within
+            // `PREVIOUS_NONCE_WINDOW` heights of the highest accepted tip. An
+            // older accepted one is left out: the tips cover it almost
+            // always, and a parent far below the frontier would make the
+            // ancestry walk long (or exceed `max_ancestry_walk`).
+            let usable = self
+                .dag
+                .get(&previous)
+                .is_some_and(|node| match node.status() {
+                    VertexStatus::Processing => node.virtuous(),
+                    VertexStatus::Accepted => {
+                        node.vertex().height().saturating_add(PREVIOUS_NONCE_WINDOW) >= top
+                    }
+                    VertexStatus::Rejected => false,
+                });
+            if usable && !parents.contains(&previous) {
+                parents.push(previous);
+            }
+        }
+        let me = self.validators.me();
+        let min_age = self.tuning.parent_min_age_ms;
+        let now = self.now_ms;
+        let mut candidates: Vec<VertexId> = Vec::new();
+        let mut foreign: Vec<(ValidatorIndex, VertexId)> = Vec::new();
+        for id in self.dag.virtuous_frontier() {
+            if parents.contains(id) {
+                continue;
+            }
+            let Some(node) = self.dag.get(id) else {
+                continue;
+            };
+            let issuer = node.vertex().issuer();
+            if node.status() == VertexStatus::Accepted || issuer == me {
+                candidates.push(*id);
+            } else if node.arrived_ms().saturating_add(min_age) <= now {
+                foreign.push((issuer, *id));
+            }
+        }
+        // One tip per other issuer, chosen at random among its tips.
+        foreign.sort();
+        let mut start = 0;
+        while start < foreign.len() {
+            let issuer = foreign[start].0;
+            let end = start + foreign[start..].partition_point(|(i, _)| *i == issuer);
+            let tips: Vec<VertexId> = foreign[start..end].iter().map(|(_, id)| *id).collect();
+            candidates.extend(random_choice(tips, 1, &mut self.rng));
+            start = end;
+        }
+        let room = limit.saturating_sub(parents.len());
+        parents.extend(random_choice(candidates, room, &mut self.rng));
+        parents
+    }
+
+    /// Merges tips: while more than [`MERGE_ABOVE`] undecided vertices sit on
+    /// the virtuous frontier, issues (at most once per `merge_interval_ms`) a
+    /// vertex without transactions whose parents are a random choice of
+    /// those that have waited at least `merge_interval_ms`. Avalanche issues
+    /// such vertices to make progress when nothing builds on a tip; here
+    /// they also bound the frontier: a Byzantine relay that issues many
+    /// vertices on the same parents, or many honest issuers at once, would
+    /// otherwise leave more undecided tips than one answer can name, and a
+    /// tip named in only some answers rarely gathers `alpha` votes in a
+    /// poll (it never would become accepted everywhere). A chit for a merge
+    /// votes for every undecided transaction in its ancestry. Random
+    /// choices let the relays merge different tips; the interval bounds
+    /// what a flood of tips can make this relay issue.
+    pub(super) fn merge_tips(&mut self, out: &mut Vec<Output>) {
+        let interval = self.tuning.merge_interval_ms;
+        let now = self.now_ms;
+        if self.issuer.next_merge_allowed_ms(interval) > now
+            || self.dag.undecided_virtuous_tips().count() <= MERGE_ABOVE
+        {
+            return;
+        }
+        let waited: Vec<VertexId> = self
+            .dag
+            .undecided_virtuous_tips()
+            .filter(|node| node.arrived_ms().saturating_add(interval) <= now)
+            .map(|node| node.vertex().id())
+            .collect();
+        if waited.len() < MIN_MERGE_PARENTS {
+            return;
+        }
+        let take = waited.len().min(self.params.parents as usize);
+        if take < MIN_MERGE_PARENTS {
+            return;
+        }
+        let parents = random_choice(waited, take, &mut self.rng);
+        self.issuer.last_merge_ms = Some(now);
+        tracing::debug!(parents = take, "merging undecided tips");
+        self.issue_vertex(parents, Vec::new(), out);
+    }
+
+    /// When [`Engine::merge_tips`] has work: the frontier is too wide and two
+    /// of its undecided tips have waited long enough (or will have).
+    pub(super) fn next_merge_ms(&self) -> Option<u64> {
+        let interval = self.tuning.merge_interval_ms;
+        let mut arrivals: Vec<u64> = self
+            .dag
+            .undecided_virtuous_tips()
+            .map(|node| node.arrived_ms())
+            .collect();
+        // A genesis allowing fewer parents than a merge needs never merges.
+        if arrivals.len() <= MERGE_ABOVE || (self.params.parents as usize) < MIN_MERGE_PARENTS {
+            return None;
+        }
+        arrivals.sort_unstable();
+        let ready = arrivals[MIN_MERGE_PARENTS - 1].saturating_add(interval);
+        Some(ready.max(self.issuer.next_merge_allowed_ms(interval)))
     }
 
     /// The candidates (in order) that are valid on the ancestry of `parents`,

@@ -114,6 +114,17 @@ pub struct Tuning {
     pub max_requests_per_peer_per_second: u32,
     /// Vertices one ancestry check may walk, at most.
     pub max_ancestry_walk: usize,
+    /// While more undecided vertices sit on the virtuous frontier than half
+    /// of what one answer may name, issue at most one vertex without
+    /// transactions this often, on tips that have waited at least this long
+    /// (merging tips, so every answer can name every undecided tip).
+    pub merge_interval_ms: u64,
+    /// A tip another validator issued becomes a candidate parent only this
+    /// long after it arrived (about one gossip delay), so a double spend of
+    /// it that its issuer sent at the same time is seen first and no honest
+    /// vertex is baited onto the losing side. A local policy, not a
+    /// consensus rule: relays need not agree on it.
+    pub parent_min_age_ms: u64,
 }
 
 impl Default for Tuning {
@@ -133,6 +144,8 @@ impl Default for Tuning {
             max_processing_per_issuer: 1_024,
             max_requests_per_peer_per_second: 2_000,
             max_ancestry_walk: 100_000,
+            merge_interval_ms: 1_000,
+            parent_min_age_ms: 500,
         }
     }
 }
@@ -471,6 +484,7 @@ impl Engine {
             self.fetcher
                 .next_deadline(tuning.fetch_timeout_ms, tuning.waiting_ttl_ms),
             self.next_issue_ms(),
+            self.next_merge_ms(),
         ];
         for at in candidates.into_iter().flatten() {
             deadline = deadline.min(at);
@@ -635,6 +649,7 @@ impl Engine {
             .expire_waiting(self.now_ms, self.tuning.waiting_ttl_ms, &mut self.metrics);
         self.settle(out);
         self.issue_ready(out);
+        self.merge_tips(out);
         self.start_polls(out);
     }
 }

@@ -131,8 +131,11 @@ impl Engine {
         });
     }
 
-    /// This relay's accepted tips, highest first, capped.
-    pub(super) fn accepted_tips(&self) -> Vec<VertexId> {
+    /// This relay's accepted tips, highest first; when more than
+    /// [`MAX_CHITS`], a fresh random choice of them each time, so every tip
+    /// is reported to relays catching up (a fixed choice would hide the
+    /// rest for ever when many vertices were accepted on the same parents).
+    pub(super) fn accepted_tips(&mut self) -> Vec<VertexId> {
         let mut tips: Vec<(u64, VertexId)> = self
             .dag
             .accepted_tips()
@@ -140,31 +143,30 @@ impl Engine {
             .filter_map(|id| Some((self.dag.height(id)?, *id)))
             .collect();
         tips.sort_by(|a, b| b.cmp(a));
-        tips.into_iter().take(MAX_CHITS).map(|(_, id)| id).collect()
+        let tips: Vec<VertexId> = tips.into_iter().map(|(_, id)| id).collect();
+        random_choice(tips, MAX_CHITS, &mut self.rng)
     }
 
-    /// This relay's vote: its preferred frontier, capped at [`MAX_CHITS`].
-    /// When more undecided vertices are on it than fit, a fresh random
-    /// choice of them each time, so no cap starves a vertex of votes for
-    /// ever (a fixed choice would let 65 preferred tips, honest or
-    /// Byzantine, keep the rest out of every answer).
+    /// This relay's vote: its preferred frontier, capped at [`MAX_CHITS`],
+    /// undecided vertices first. When more vertices are on it than fit, a
+    /// fresh random choice each time (of the undecided ones, then of the
+    /// accepted tips for the room left), so no cap starves a vertex of votes
+    /// for ever: a fixed choice would let 65 preferred tips, honest or
+    /// Byzantine, keep the rest out of every answer, and would hide from a
+    /// relay that still polls a vertex the votes of relays that accepted it
+    /// among many accepted tips.
     pub(super) fn chits(&mut self) -> Vec<VertexId> {
         let frontier = self.dag.preferred_frontier();
         let undecided = frontier
             .iter()
             .take_while(|id| self.dag.status(id) == Some(VertexStatus::Processing))
             .count();
-        if undecided <= MAX_CHITS {
-            return frontier.iter().take(MAX_CHITS).copied().collect();
-        }
-        let mut pool: Vec<VertexId> = frontier[..undecided].to_vec();
-        // A partial Fisher-Yates shuffle: the first MAX_CHITS are a uniform choice.
-        for i in 0..MAX_CHITS {
-            let j = i + (self.rng.next_u64() % (pool.len() - i) as u64) as usize;
-            pool.swap(i, j);
-        }
-        pool.truncate(MAX_CHITS);
-        pool
+        let (undecided, accepted) = frontier.split_at(undecided);
+        let (undecided, accepted) = (undecided.to_vec(), accepted.to_vec());
+        let mut chits = random_choice(undecided, MAX_CHITS, &mut self.rng);
+        let room = MAX_CHITS - chits.len();
+        chits.extend(random_choice(accepted, room, &mut self.rng));
+        chits
     }
 
     /// Answers with the requested vertices and as many of their ancestors as
@@ -244,4 +246,23 @@ impl Engine {
             self.on_vertex_bytes(from, &bytes, true, out);
         }
     }
+}
+
+/// All of `ids` if at most `limit` (in their order), otherwise a uniform
+/// random choice of `limit` of them.
+pub(super) fn random_choice(
+    mut ids: Vec<VertexId>,
+    limit: usize,
+    rng: &mut impl RngCore,
+) -> Vec<VertexId> {
+    if ids.len() <= limit {
+        return ids;
+    }
+    // A partial Fisher-Yates shuffle: the first `limit` are a uniform choice.
+    for i in 0..limit {
+        let j = i + (rng.next_u64() % (ids.len() - i) as u64) as usize;
+        ids.swap(i, j);
+    }
+    ids.truncate(limit);
+    ids
 }

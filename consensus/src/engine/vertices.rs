@@ -3,6 +3,7 @@
 //! arrive and fetching them, and adding a vertex to the DAG (and its
 //! transactions to the conflict sets) once its ancestry is known.
 
+use super::issue::MIN_MERGE_PARENTS;
 use super::{Engine, Output, Persist};
 use crate::ancestry::{ancestry_view, AncestryError};
 use crate::dag::VertexStatus;
@@ -87,7 +88,12 @@ impl Engine {
         if vertex.parents().len() > self.params.parents as usize {
             return Err(DropReason::TooManyParents);
         }
-        if vertex.txs().is_empty() || vertex.txs().len() > self.params.batch_size as usize {
+        // A vertex without transactions only merges tips (`Engine::merge_tips`):
+        // it must name at least two parents.
+        let merges = vertex.txs().is_empty() && vertex.parents().len() >= MIN_MERGE_PARENTS;
+        if (vertex.txs().is_empty() && !merges)
+            || vertex.txs().len() > self.params.batch_size as usize
+        {
             return Err(DropReason::BadTransactionCount);
         }
         let unique: BTreeSet<&TxId> = vertex.tx_ids().iter().collect();
@@ -101,6 +107,11 @@ impl Engine {
             && self.dag.processing_by(vertex.issuer()) >= self.tuning.max_processing_per_issuer
         {
             return Err(DropReason::IssuerQuota);
+        }
+        // Nonces start at 1: a vertex holding nonce 0 is refused before
+        // any signature is checked.
+        if vertex.txs().iter().any(|tx| tx.transfer.nonce == 0) {
+            return Err(DropReason::InvalidTransaction);
         }
         if vertex.verify_signature(issuer_key).is_err() {
             return Err(DropReason::BadSignature);
@@ -312,7 +323,8 @@ impl Engine {
                 bytes: vertex.bytes().clone(),
             }));
         }
-        self.dag.insert(vertex, VertexStatus::Processing);
+        self.dag
+            .insert_at(vertex, VertexStatus::Processing, self.now_ms);
         self.metrics.vertices_added += 1;
         self.dirty = true;
         true
@@ -333,7 +345,8 @@ impl Engine {
                 self.register_tx(*tx_id, tx.clone(), false);
             }
         }
-        self.dag.insert(vertex, VertexStatus::Rejected);
+        self.dag
+            .insert_at(vertex, VertexStatus::Rejected, self.now_ms);
         self.metrics.vertices_rejected += 1;
         out.push(Output::VertexRejected { id });
         self.dirty = true;
