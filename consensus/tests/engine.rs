@@ -814,6 +814,56 @@ fn unreachable_validators_end_a_poll_at_once() {
     ));
 }
 
+fn queries_in(outputs: &[Output]) -> Vec<(ValidatorIndex, Message)> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Send {
+                to,
+                message: message @ Message::Query { .. },
+            } => Some((*to, message.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_relay_that_reaches_nobody_backs_off_instead_of_spinning() {
+    let w = world();
+    let tuning = Tuning::default();
+    let mut engine = Engine::new(config(0)).expect("engine");
+    let mut out = Vec::new();
+    engine.handle(Input::Tick { now_ms: 1 }, &mut out);
+    engine.handle(
+        Input::SubmitTransaction(transfer(&w.alice, &w.bob, 10, 1)),
+        &mut out,
+    );
+    engine.handle(Input::Tick { now_ms: 100 }, &mut out);
+    let queries = queries_in(&out);
+    assert!(!queries.is_empty(), "no poll started: {out:?}");
+    // Every peer is down: each query comes straight back.
+    let mut more = Vec::new();
+    for (to, message) in queries {
+        engine.handle(Input::Undeliverable { to, message }, &mut more);
+    }
+    assert!(
+        queries_in(&more).is_empty(),
+        "a poll that reached nobody started the next one at once: {more:?}"
+    );
+    // The driver is told to come back after the back-off, not at once.
+    let resume = 100 + tuning.unreachable_backoff_ms;
+    assert_eq!(engine.next_deadline(), resume);
+    more.clear();
+    engine.handle(Input::Tick { now_ms: resume - 1 }, &mut more);
+    assert!(queries_in(&more).is_empty(), "{more:?}");
+    // After it, polling resumes.
+    engine.handle(Input::Tick { now_ms: resume }, &mut more);
+    assert!(
+        !queries_in(&more).is_empty(),
+        "polling did not resume: {more:?}"
+    );
+}
+
 #[test]
 fn next_deadline_names_the_tick_that_has_work() {
     let w = world();

@@ -125,6 +125,11 @@ pub struct Tuning {
     /// vertex is baited onto the losing side. A local policy, not a
     /// consensus rule: relays need not agree on it.
     pub parent_min_age_ms: u64,
+    /// After a poll in which no other validator could be reached (every
+    /// query came back undeliverable), start no new poll for this long:
+    /// a relay whose peers are all down must not poll as fast as its CPU
+    /// allows (the simulator's `crash-conflict` found that loop).
+    pub unreachable_backoff_ms: u64,
 }
 
 impl Default for Tuning {
@@ -146,6 +151,7 @@ impl Default for Tuning {
             max_ancestry_walk: 100_000,
             merge_interval_ms: 1_000,
             parent_min_age_ms: 500,
+            unreachable_backoff_ms: 250,
         }
     }
 }
@@ -472,7 +478,9 @@ impl Engine {
         let now = self.now_ms;
         let tuning = &self.tuning;
         let mut deadline = u64::MAX;
-        if self.has_undecided() {
+        if let Some(until) = self.polls.backoff_until(now) {
+            deadline = until;
+        } else if self.has_undecided() {
             if self.polls.len() < tuning.max_concurrent_polls {
                 return now;
             }

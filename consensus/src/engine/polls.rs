@@ -23,6 +23,8 @@ pub(crate) struct Poll {
     requeried: bool,
     slots: BTreeMap<ValidatorIndex, u32>,
     answers: BTreeMap<ValidatorIndex, Vec<VertexId>>,
+    /// Validators whose query came back undeliverable.
+    unreachable: BTreeSet<ValidatorIndex>,
 }
 
 impl Poll {
@@ -33,7 +35,18 @@ impl Poll {
             requeried: false,
             slots,
             answers: BTreeMap::new(),
+            unreachable: BTreeSet::new(),
         }
+    }
+
+    /// Other validators were sampled and every one was unreachable.
+    pub(crate) fn reached_nobody(&self, me: ValidatorIndex) -> bool {
+        let mut others = self
+            .slots
+            .keys()
+            .filter(|validator| **validator != me)
+            .peekable();
+        others.peek().is_some() && others.all(|validator| self.unreachable.contains(validator))
     }
 
     /// The validators sampled, in index order.
@@ -68,6 +81,8 @@ pub(crate) struct Polls {
     /// Restarted: answer queries with no preference until an own poll
     /// caught up with the network ([`Polls::caught_up`]).
     abstaining: bool,
+    /// No new poll before this time (a poll reached nobody).
+    backoff_until_ms: u64,
 }
 
 impl Polls {
@@ -77,7 +92,18 @@ impl Polls {
             last_idle_poll_ms: 0,
             accepted_claims: vec![Vec::new(); validator_count],
             abstaining: false,
+            backoff_until_ms: 0,
         }
+    }
+
+    /// Starts no poll before `until_ms`.
+    pub(crate) fn back_off(&mut self, until_ms: u64) {
+        self.backoff_until_ms = self.backoff_until_ms.max(until_ms);
+    }
+
+    /// When polling may resume, if it is backing off at `now_ms`.
+    pub(crate) fn backoff_until(&self, now_ms: u64) -> Option<u64> {
+        (now_ms < self.backoff_until_ms).then_some(self.backoff_until_ms)
     }
 
     /// After a restart the preferences were rebuilt from stored vertices in
@@ -166,6 +192,7 @@ impl Polls {
         };
         if poll.slots.contains_key(&to) && !poll.answers.contains_key(&to) {
             poll.answers.insert(to, Vec::new());
+            poll.unreachable.insert(to);
             return poll.complete();
         }
         false

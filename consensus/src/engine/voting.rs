@@ -27,6 +27,9 @@ impl Engine {
 
     /// Keeps polling at full speed while work remains.
     fn keep_polling(&mut self, out: &mut Vec<Output>) {
+        if self.polls.backoff_until(self.now_ms).is_some() {
+            return;
+        }
         if self.has_undecided() && self.polls.len() < self.tuning.max_concurrent_polls {
             self.start_poll(out);
         }
@@ -38,6 +41,9 @@ impl Engine {
 
     /// Tops up the running polls (on a tick).
     pub(super) fn start_polls(&mut self, out: &mut Vec<Output>) {
+        if self.polls.backoff_until(self.now_ms).is_some() {
+            return;
+        }
         if self.has_undecided() {
             let missing = self
                 .tuning
@@ -152,6 +158,12 @@ impl Engine {
         let me = self.validators.me();
         self.polls
             .caught_up(&poll, me, thresholds.alpha_preference, &self.dag);
+        if poll.reached_nobody(me) {
+            self.polls.back_off(
+                self.now_ms
+                    .saturating_add(self.tuning.unreachable_backoff_ms),
+            );
+        }
         self.dirty = true;
     }
 }
