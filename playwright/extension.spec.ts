@@ -7,7 +7,7 @@
 // final), a signed message (the protocol's own contexts refused), and
 // revoking the site's permission.
 import { chromium, expect, test, type BrowserContext, type Page } from "@playwright/test";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -38,6 +38,30 @@ async function approvalWindow(trigger: () => Promise<void>): Promise<Page> {
   const page = await opened;
   await expect(page.locator("body")).toHaveAttribute("data-state", "ready");
   return page;
+}
+
+/**
+ * The payments the extension's vault keeps as pending, read in the
+ * extension's own origin (the wallet page) with the extension's own build of
+ * ruv-client: a vault session of its own, unlocked with the password and
+ * locked again.
+ */
+async function vaultPending(): Promise<{ id: string; origin?: string; nonce: string }[]> {
+  const chunk = readdirSync(join(DIST, "assets")).find((f) => /^ruv-client-.*\.js$/.test(f));
+  if (!chunk) throw new Error("no ruv-client chunk in extension/dist/assets");
+  return wallet.evaluate(
+    async ({ url, password }) => {
+      const { Vault } = await import(url);
+      const vault = await Vault.open();
+      await vault.unlock(password);
+      try {
+        return vault.pendingTransfers();
+      } finally {
+        vault.lock();
+      }
+    },
+    { url: `chrome-extension://${extensionId}/assets/${chunk}`, password: PASSWORD },
+  );
 }
 
 async function dappError(): Promise<string> {
@@ -192,6 +216,20 @@ test("a payment: rejected gives 4001; a wrong password approves nothing; approve
 
   await expect(dapp.getByTestId("payment")).toHaveText(/^[0-9a-f]{64}$/);
   const id = (await dapp.getByTestId("payment").textContent())!;
+  // Kept in the vault (encrypted), with the site that asked, until the wallet settles it by a proof;
+  // nothing about it in the extension origin's plain storage.
+  expect(await vaultPending()).toContainEqual(expect.objectContaining({ id, origin: new URL(dappUrl).origin, nonce: "1" }));
+  // (The wallet page may list it as received by the other account: nothing stores it as sent.)
+  const storedAsSent = await wallet.evaluate((txId) =>
+    Object.values(localStorage).some((v) => {
+      try {
+        const items: unknown = JSON.parse(v);
+        return Array.isArray(items) && items.some((i) => i?.id === txId && i?.kind === "sent");
+      } catch {
+        return false;
+      }
+    }), id);
+  expect(storedAsSent).toBe(false);
   await expect(dapp.getByTestId("payment-status")).toHaveAttribute("data-status", "final");
   const proof = await (await fetch(`${RELAY}/api/v1/accounts/${recipient}/proof`)).json();
   expect(proof.balance).toBe("3250000");
@@ -203,6 +241,34 @@ test("a payment: rejected gives 4001; a wrong password approves nothing; approve
   await wallet.getByTestId("account-select").selectOption("0");
   await expect(wallet.locator(`[data-tx-id="${id}"] [data-testid="tx-status"]`)).toHaveAttribute("data-status", "final");
   await expect(wallet.getByTestId("balance")).toHaveAttribute("data-micro", String(1_000_000_000n - 3_250_000n - feeMicro));
+  // Proven final: the vault keeps it pending no more.
+  await expect.poll(async () => (await vaultPending()).map((p) => p.id)).not.toContain(id);
+});
+
+test("a site's payment an older extension kept in localStorage moves into the vault, with its origin", async () => {
+  const chain = (await (await fetch(`${RELAY}/api/v1/network/status`)).json()).chain_id as string;
+  const legacy = "ab".repeat(32);
+  const origin = new URL(dappUrl).origin;
+  // What the previous version's approval window stored: pending, with the site (old enough not to hold its nonce).
+  await wallet.evaluate(
+    ({ address, legacy, chain, origin }) => {
+      const key = `ruv-wallet/activity/${chain}/${address}`;
+      const items = JSON.parse(localStorage.getItem(key) ?? "[]");
+      items.push({ id: legacy, kind: "sent", amount: "1000", fee: "6326", counterpart: address, nonce: "9", status: "pending", origin, at: Date.now() - 3_600_000 });
+      localStorage.setItem(key, JSON.stringify(items));
+    },
+    { address, legacy, chain, origin },
+  );
+  const inLocalStorage = () => wallet.evaluate((id) => Object.values(localStorage).some((v) => v.includes(id)), legacy);
+  expect(await inLocalStorage()).toBe(true);
+
+  await wallet.reload();
+  await wallet.getByTestId("unlock-password").fill(PASSWORD);
+  await wallet.getByTestId("unlock").click();
+  await wallet.getByTestId("account-select").selectOption("0");
+  await expect(wallet.locator(`[data-tx-id="${legacy}"] [data-testid="tx-status"]`)).toHaveAttribute("data-status", "pending");
+  await expect.poll(inLocalStorage).toBe(false);
+  expect(await vaultPending()).toContainEqual(expect.objectContaining({ id: legacy, origin, nonce: "9" }));
 });
 
 test("a signed message: the protocol's own contexts are refused; an approved one verifies in length", async () => {

@@ -5,7 +5,7 @@
 // memory only, for this one request, and the vault is locked again before
 // the window closes. Payments are planned from the verified account state
 // (a light client of its own) with the web wallet's rules and shown in full.
-import { LightClient, Vault, type SignedTransaction, type VaultAccount } from "ruv-client";
+import { LightClient, Vault, type PendingTransfer, type SignedTransaction, type VaultAccount, type VerifiedAccountState } from "ruv-client";
 import { deriveKeyInWorker } from "../../web/src/kdf";
 import { loadActivity, PENDING_RESERVES_NONCE_MS, saveActivity, type StoredActivity } from "../../web/src/activity-store";
 import { formatRuv, microFromApi } from "../../web/src/amount";
@@ -146,6 +146,16 @@ async function approveConnect(): Promise<void> {
 
 // ---------------------------------------------------------------- transfer
 
+/** The verified account state the payment was planned from. */
+let verified: VerifiedAccountState | null = null;
+
+/** Shows a plan's fee, total and nonce. */
+function showPlan(p: TransferPlan): void {
+  ui.transferFee.textContent = `${formatRuv(p.fee)} rUv`;
+  ui.transferTotal.textContent = `${formatRuv(p.total)} rUv`;
+  ui.transferNonce.textContent = p.nonce.toString();
+}
+
 async function showTransfer(approval: Extract<Approval, { kind: "transfer" }>): Promise<void> {
   ui.heading.textContent = "Approve this payment?";
   ui.transferPart.hidden = false;
@@ -160,11 +170,11 @@ async function showTransfer(approval: Extract<Approval, { kind: "transfer" }>): 
   ui.transferNetwork.textContent = net.chainId;
   try {
     light = await LightClient.connect(net.relays, { genesis: net.genesisText });
-    const info = await light.account(approval.account.address);
-    if (info.stale) throw new Error("no recent verified checkpoint; the balance may be out of date");
-    ui.transferBalance.textContent = `${formatRuv(microFromApi(info.balance))} rUv (verified at checkpoint ${info.checkpoint})`;
-    const lastFinal = await earlierPayments(approval.account.address, microFromApi(info.nonce));
-    const result = planTransfer(net, info, lastFinal, { to: approval.to, amount: microFromApi(approval.amount), memo: approval.memo });
+    verified = await light.account(approval.account.address);
+    if (verified.stale) throw new Error("no recent verified checkpoint; the balance may be out of date");
+    ui.transferBalance.textContent = `${formatRuv(microFromApi(verified.balance))} rUv (verified at checkpoint ${verified.checkpoint})`;
+    // The vault's pending payments are readable only once it is unlocked: planned again then (approveTransfer).
+    const result = await planWith(approval, storedEarlier(approval));
     if (!result.ok) {
       ui.status.textContent = `This payment cannot be made: ${Object.values(result.errors).join(" ")}`;
       ui.approve.hidden = true;
@@ -176,46 +186,108 @@ async function showTransfer(approval: Extract<Approval, { kind: "transfer" }>): 
     ui.approve.hidden = true;
     return;
   }
-  ui.transferFee.textContent = `${formatRuv(plan.fee)} rUv`;
-  ui.transferTotal.textContent = `${formatRuv(plan.total)} rUv`;
-  ui.transferNonce.textContent = plan.nonce.toString();
+  showPlan(plan);
   ui.approve.disabled = false;
   ui.status.textContent = "Check the payment, enter your password and approve, or reject it.";
 }
 
+/** A payment from the account signed earlier, whose nonce may be in use. */
+interface Earlier {
+  id: string;
+  nonce: bigint;
+  at: number;
+  /** Stored as proven final (proven again here). */
+  final: boolean;
+}
+
+/** Payments in this origin's activity (final ones, and pending ones an older version kept here). */
+function storedEarlier(approval: Extract<Approval, { kind: "transfer" }>): Earlier[] {
+  return loadActivity(localStorage, network!.chainId, approval.account.address)
+    .filter((i) => i.kind === "sent" && i.nonce !== null && !i.unproven && i.status !== "rejected")
+    .map((i) => ({ id: i.id, nonce: BigInt(i.nonce!), at: i.at, final: i.status === "final" }));
+}
+
+/** The account's payments the unlocked vault keeps as pending. */
+function vaultEarlier(approval: Extract<Approval, { kind: "transfer" }>): Earlier[] {
+  return vault!
+    .pendingTransfers()
+    .filter((p) => p.account === approval.account.index)
+    .map((p) => ({ id: p.id, nonce: BigInt(p.nonce), at: p.at, final: false }));
+}
+
+/** The payment planned from the verified account state and the earlier payments proven final. */
+async function planWith(approval: Extract<Approval, { kind: "transfer" }>, earlier: Earlier[]) {
+  const lastFinal = await earlierPayments(microFromApi(verified!.nonce), earlier);
+  return planTransfer(network!, verified!, lastFinal, { to: approval.to, amount: microFromApi(approval.amount), memo: approval.memo });
+}
+
+/** Verdicts already proven in this window (an earlier payment is waited for once). */
+const verdicts = new Map<string, "final" | "rejected">();
+
 /**
  * The nonce of the account's last payment proven final that proofs of the
- * account may not show yet. A payment from this wallet still pending with a
- * newer nonce blocks a new one (its nonce is in use) until proven.
+ * account may not show yet. Only proofs move it: an earlier payment is a
+ * reason to wait for one, never a nonce taken on trust. One still pending
+ * with a newer nonce blocks a new one (its nonce is in use) until proven.
  */
-async function earlierPayments(address: string, verifiedNonce: bigint): Promise<bigint> {
+async function earlierPayments(verifiedNonce: bigint, earlier: Earlier[]): Promise<bigint> {
   let last = verifiedNonce;
-  const stored = loadActivity(localStorage, network!.chainId, address);
-  for (const item of stored) {
-    if (item.kind !== "sent" || item.nonce === null || item.unproven || BigInt(item.nonce) <= verifiedNonce) continue;
+  for (const item of earlier) {
+    if (item.nonce <= verifiedNonce) continue;
     // Old enough that it may never have arrived: its nonce is offered again (see PENDING_RESERVES_NONCE_MS).
-    if (item.status !== "final" && Date.now() - item.at >= PENDING_RESERVES_NONCE_MS) continue;
-    const verdict = await light!.waitForFinal(item.id, EARLIER_PAYMENT_WAIT_MS).catch(() => null);
-    if (!verdict) throw new Error(`an earlier payment from this account (${item.id.slice(0, 12)}…) is not proven final yet; try again once it is`);
-    if (verdict.status === "final" && BigInt(item.nonce) > last) last = BigInt(item.nonce);
+    if (!item.final && Date.now() - item.at >= PENDING_RESERVES_NONCE_MS) continue;
+    let verdict = verdicts.get(item.id);
+    if (!verdict) {
+      const proven = await light!.waitForFinal(item.id, EARLIER_PAYMENT_WAIT_MS).catch(() => null);
+      if (!proven) throw new Error(`an earlier payment from this account (${item.id.slice(0, 12)}…) is not proven final yet; try again once it is`);
+      verdict = proven.status === "final" ? "final" : "rejected";
+      verdicts.set(item.id, verdict);
+    }
+    if (verdict === "final" && item.nonce > last) last = item.nonce;
   }
   return last;
 }
 
+function samePlan(a: TransferPlan, b: TransferPlan): boolean {
+  return JSON.stringify(signParams(a)) === JSON.stringify(signParams(b)) && a.total === b.total;
+}
+
 async function approveTransfer(approval: Extract<Approval, { kind: "transfer" }>): Promise<void> {
   if (!plan || !light || !network || !(await unlock())) return;
+  const v = vault!;
   if (!permittedAccount(approval.account)) {
     refuse(internal("The connected account is no longer in this wallet; connect again."));
     return;
   }
+  // Now the vault's pending payments are readable: sign only if they leave the plan shown as it is.
+  ui.status.textContent = "Checking the account's pending payments…";
+  let again: TransferPlan;
+  try {
+    const result = await planWith(approval, [...storedEarlier(approval), ...vaultEarlier(approval)]);
+    if (!result.ok) throw new Error(Object.values(result.errors).join(" "));
+    again = result.plan;
+  } catch (e) {
+    v.lock();
+    ui.status.textContent = `This payment cannot be made now: ${errorText(e)}`;
+    ui.approve.hidden = true;
+    return;
+  }
+  if (!samePlan(again, plan)) {
+    v.lock();
+    plan = again;
+    showPlan(plan);
+    ui.status.textContent = "A payment this wallet keeps as pending changed the plan; nothing was signed. Check it and approve again.";
+    ui.password.focus();
+    return;
+  }
   let tx: SignedTransaction;
   try {
-    tx = vault!.signTransfer(approval.account.index, signParams(plan));
+    tx = v.signTransfer(approval.account.index, signParams(plan));
   } catch (e) {
+    v.lock();
     fieldError(ui.password, ui.error, `Could not sign: ${errorText(e)}`);
     return;
   }
-  vault!.lock();
   try {
     const mismatch = signedMatches(tx, plan);
     if (mismatch) {
@@ -223,12 +295,19 @@ async function approveTransfer(approval: Extract<Approval, { kind: "transfer" }>
       return;
     }
     const txId = tx.id;
+    // Kept in the vault (encrypted) before it is sent: the wallet follows it to its proven fate from there.
+    try {
+      await v.addPendingTransfer(pendingOf(approval, plan, txId));
+    } catch (e) {
+      refuse(internal(`The wallet could not keep the payment: ${errorText(e)}; nothing was sent.`));
+      return;
+    }
     ui.status.textContent = "Sending…";
-    remember(approval, plan, txId);
     const status = await light.submit(tx);
     if (status.status === "rejected") {
-      forgetRejected(approval, txId, status.reason?.message ?? "no reason given");
-      refuse(internal(`The relay refused the payment: ${status.reason?.message ?? "no reason given"} (not verified).`));
+      const reason = status.reason?.message ?? "no reason given";
+      await forgetRejected(approval, plan, txId, reason);
+      refuse(internal(`The relay refused the payment: ${reason} (not verified).`));
       return;
     }
     done(txId);
@@ -238,13 +317,27 @@ async function approveTransfer(approval: Extract<Approval, { kind: "transfer" }>
     if (code === "connection" || code === "timeout" || code === "duplicate_transaction") done(tx.id);
     else refuse(internal(`Could not send: ${errorText(e)}`));
   } finally {
+    v.lock();
     tx.free();
   }
 }
 
-/** The payment joins the account's activity (the wallet page shows it and verifies its fate). */
-function remember(approval: Extract<Approval, { kind: "transfer" }>, p: TransferPlan, txId: string): void {
-  const items = loadActivity(localStorage, p.chainId, p.from);
+/** The vault's record of the payment (the wallet page shows it with the site's origin). */
+function pendingOf(approval: Extract<Approval, { kind: "transfer" }>, p: TransferPlan, txId: string): PendingTransfer {
+  return {
+    id: txId,
+    account: approval.account.index,
+    to: p.to,
+    amount: p.amount.toString(),
+    fee: p.fee.toString(),
+    nonce: p.nonce.toString(),
+    at: Date.now(),
+    origin: approval.origin,
+  };
+}
+
+/** A payment the relay refused at once: out of the vault's pending list, into the activity with the relay's word. */
+async function forgetRejected(approval: Extract<Approval, { kind: "transfer" }>, p: TransferPlan, txId: string, reason: string): Promise<void> {
   const entry: StoredActivity = {
     id: txId,
     kind: "sent",
@@ -252,22 +345,16 @@ function remember(approval: Extract<Approval, { kind: "transfer" }>, p: Transfer
     fee: p.fee.toString(),
     counterpart: p.to,
     nonce: p.nonce.toString(),
-    status: "pending",
+    status: "rejected",
+    unproven: true,
+    reason: `the relay refused it: ${reason} (not verified)`,
     origin: approval.origin,
     at: Date.now(),
   };
+  const items = loadActivity(localStorage, p.chainId, p.from);
   saveActivity(localStorage, p.chainId, p.from, [...items.filter((i) => i.id !== txId), entry]);
-}
-
-function forgetRejected(approval: Extract<Approval, { kind: "transfer" }>, txId: string, reason: string): void {
-  const items = loadActivity(localStorage, network!.chainId, approval.account.address);
-  for (const item of items) {
-    if (item.id !== txId) continue;
-    item.status = "rejected";
-    item.unproven = true;
-    item.reason = `the relay refused it: ${reason} (not verified)`;
-  }
-  saveActivity(localStorage, network!.chainId, approval.account.address, items);
+  // If this fails it stays pending in the vault, and the wallet settles it by proofs.
+  await vault!.removePendingTransfer(txId).catch((e) => console.warn("could not drop the refused payment from the vault:", errorText(e)));
 }
 
 // ---------------------------------------------------------------- sign a message

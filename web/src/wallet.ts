@@ -298,9 +298,9 @@ function newView(a: VaultAccount): AccountView {
 }
 
 /** A payment this wallet signed that is kept in the vault (not in this origin's storage) until settled. */
-function keptInVault(t: { kind: string; status: string; origin?: string; unkept?: boolean }): boolean {
-  // Payments a site asked for stay where the extension's approval window reads them (activity-store.ts).
-  return t.kind === "sent" && t.status === "pending" && !t.origin && !t.unkept;
+function keptInVault(t: { kind: string; status: string; unkept?: boolean }): boolean {
+  // Payments a site asked for too: the extension's approval window keeps them in the vault.
+  return t.kind === "sent" && t.status === "pending" && !t.unkept;
 }
 
 /** The vault's record of a signed payment. */
@@ -313,6 +313,7 @@ function pendingOf(view: AccountView, t: Tracked): PendingTransfer {
     fee: (t.fee ?? 0n).toString(),
     nonce: (t.nonce ?? 0n).toString(),
     at: t.at,
+    ...(t.origin ? { origin: t.origin } : {}),
   };
 }
 
@@ -342,7 +343,16 @@ function restoreActivity(view: AccountView): void {
   const pending = (state.signer?.pending() ?? []).filter((p) => p.account === view.index);
   const moved: Tracked[] = [];
   for (const p of pending) {
-    const t = track(view, { id: p.id, kind: "sent", amount: BigInt(p.amount), fee: BigInt(p.fee), counterpart: p.to, nonce: BigInt(p.nonce), at: p.at }, false);
+    const t = track(view, {
+      id: p.id,
+      kind: "sent",
+      amount: BigInt(p.amount),
+      fee: BigInt(p.fee),
+      counterpart: p.to,
+      nonce: BigInt(p.nonce),
+      at: p.at,
+      ...(p.origin ? { origin: p.origin } : {}),
+    }, false);
     reserveNonce(view, t);
   }
   for (const item of stored) {
@@ -822,7 +832,7 @@ function settle(
   if (status === "final" && t.kind === "sent" && t.nonce !== null && t.nonce > view.lastFinalNonce) view.lastFinalNonce = t.nonce;
   if (store) persist(view);
   // Settled: the vault need not keep it any more (stored above with its verdict).
-  if (t.kind === "sent" && !t.origin) void state.signer?.dropPending(t.id);
+  if (t.kind === "sent") void state.signer?.dropPending(t.id);
   if (view.inFlight === t) {
     view.inFlight = null;
     if (state.current === view) {
