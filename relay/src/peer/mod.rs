@@ -10,11 +10,12 @@
 
 pub mod budget;
 pub mod handshake;
+pub mod seal;
 
 use budget::ByteBudget;
 
 use futures_util::{SinkExt, StreamExt};
-use handshake::{Challenge, Hello, Identity, Welcome};
+use handshake::{Challenge, Established, HandshakeRandom, Hello, Identity, Welcome};
 use ruv_protocol::crypto::{PublicKey, SigningKey};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,8 +23,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// Largest peer frame (a full vertex of 30 transfers is about 170 KB).
+/// Largest peer frame on the wire, sealed (a full vertex of 30 transfers
+/// is about 170 KB).
 pub const MAX_PEER_FRAME: usize = 2 * 1024 * 1024;
+/// Largest frame a link carries before sealing; longer ones are dropped
+/// (and counted) at the sender instead of being refused by the peer.
+pub const MAX_PEER_PLAINTEXT: usize = MAX_PEER_FRAME - seal::SEAL_OVERHEAD;
 /// Frames queued to one peer before new ones are dropped.
 pub const PEER_SEND_QUEUE: usize = 4096;
 /// Bytes queued to one peer before new frames are dropped.
@@ -103,7 +108,7 @@ impl Link {
     /// Queues a frame if both the frame and the byte bounds allow.
     fn try_queue(&self, frame: Vec<u8>) -> bool {
         let len = frame.len();
-        if !self.queued.try_reserve(len) {
+        if len > MAX_PEER_PLAINTEXT || !self.queued.try_reserve(len) {
             return false;
         }
         if self.outgoing.try_send(frame).is_err() {
@@ -144,6 +149,25 @@ fn random_32() -> [u8; 32] {
     let mut out = [0u8; 32];
     getrandom::getrandom(&mut out).expect("the operating system's random source failed");
     out
+}
+
+/// Fresh randomness for one side of one handshake.
+fn handshake_random() -> HandshakeRandom {
+    let mut random = HandshakeRandom {
+        nonce: [0; 32],
+        kem_seed: [0; 64],
+        encapsulation: [0; 32],
+        signing: [0; 32],
+    };
+    for buffer in [
+        &mut random.nonce[..],
+        &mut random.kem_seed[..],
+        &mut random.encapsulation[..],
+        &mut random.signing[..],
+    ] {
+        getrandom::getrandom(buffer).expect("the operating system's random source failed");
+    }
+    random
 }
 
 impl PeerNetwork {
@@ -231,10 +255,11 @@ impl PeerNetwork {
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, self.dial_handshake(&mut io))
                         .await
                     {
-                        Ok(Ok(peer)) => {
+                        Ok(Ok(link)) => {
+                            let peer = link.peer;
                             tracing::info!(%url, peer, "peer link up (dialed)");
                             backoff = BACKOFF_START;
-                            self.clone().run_link(peer, io).await;
+                            self.clone().run_link(link, io).await;
                             tracing::info!(%url, peer, "peer link down");
                         }
                         Ok(Err(e)) => {
@@ -260,16 +285,16 @@ impl PeerNetwork {
         }
     }
 
-    async fn dial_handshake(&self, io: &mut impl FrameIo) -> Result<u16, String> {
+    async fn dial_handshake(&self, io: &mut impl FrameIo) -> Result<Established, String> {
         let frame = io
             .recv()
             .await
             .ok_or("closed before challenge")?
             .map_err(|()| "socket error")?;
         let challenge = Challenge::from_bytes(&frame).map_err(|e| e.to_string())?;
-        let hello = self
-            .identity()
-            .hello(&challenge, random_32(), random_32())
+        let identity = self.identity();
+        let (pending, hello) = identity
+            .hello(&challenge, handshake_random())
             .map_err(|e| e.to_string())?;
         io.send(hello.to_bytes())
             .await
@@ -280,8 +305,8 @@ impl PeerNetwork {
             .ok_or("closed before welcome")?
             .map_err(|()| "socket error")?;
         let welcome = Welcome::from_bytes(&frame).map_err(|e| e.to_string())?;
-        self.identity()
-            .check_welcome(&challenge, &hello, &welcome)
+        pending
+            .finish(&identity, &welcome)
             .map_err(|e| e.to_string())
     }
 
@@ -304,8 +329,9 @@ impl PeerNetwork {
     ) {
         let mut io = AxumIo(socket);
         let handshake = async {
-            let challenge = self.identity().challenge(random_32());
-            io.send(challenge.to_bytes())
+            let identity = self.identity();
+            let pending = identity.challenge(handshake_random());
+            io.send(pending.challenge().to_bytes())
                 .await
                 .map_err(|()| "socket error".to_string())?;
             let frame = io
@@ -314,21 +340,20 @@ impl PeerNetwork {
                 .ok_or("closed before hello")?
                 .map_err(|()| "socket error")?;
             let hello = Hello::from_bytes(&frame).map_err(|e| e.to_string())?;
-            let (peer, welcome) = self
-                .identity()
-                .welcome(&challenge, &hello, random_32())
+            let (established, welcome) = pending
+                .welcome(&identity, &hello)
                 .map_err(|e| e.to_string())?;
             io.send(welcome.to_bytes())
                 .await
                 .map_err(|()| "socket error".to_string())?;
-            Ok::<u16, String>(peer)
+            Ok::<Established, String>(established)
         };
         let outcome = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await;
         drop(slot);
         match outcome {
-            Ok(Ok(peer)) => {
-                tracing::info!(peer, "peer link up (accepted)");
-                self.run_link(peer, io).await;
+            Ok(Ok(link)) => {
+                tracing::info!(peer = link.peer, "peer link up (accepted)");
+                self.run_link(link, io).await;
             }
             Ok(Err(e)) => {
                 self.counters
@@ -346,7 +371,12 @@ impl PeerNetwork {
     }
 
     /// Pumps frames both ways until the link ends or is replaced by a newer one.
-    async fn run_link(self: Arc<Self>, peer: u16, io: impl FrameIo) {
+    async fn run_link(self: Arc<Self>, link: Established, io: impl FrameIo) {
+        let Established {
+            peer,
+            mut sealer,
+            mut opener,
+        } = link;
         if peer == self.config.validator {
             return; // dialed ourselves
         }
@@ -370,7 +400,14 @@ impl PeerNetwork {
         let writer = async {
             while let Some(frame) = queue.recv().await {
                 queued.release(frame.len());
-                match tokio::time::timeout(PEER_WRITE_TIMEOUT, sink.send(frame)).await {
+                let sealed = match sealer.seal(&frame) {
+                    Ok(sealed) => sealed,
+                    Err(e) => {
+                        tracing::warn!(peer, error = %e, "could not seal a peer frame; link closed");
+                        return;
+                    }
+                };
+                match tokio::time::timeout(PEER_WRITE_TIMEOUT, sink.send(sealed)).await {
                     Ok(Ok(())) => {}
                     Ok(Err(())) => return,
                     Err(_) => {
@@ -384,7 +421,17 @@ impl PeerNetwork {
             }
         };
         let reader = async {
-            while let Some(Ok(bytes)) = stream.next().await {
+            while let Some(Ok(sealed)) = stream.next().await {
+                let bytes = match opener.open(&sealed) {
+                    Ok(bytes) => bytes,
+                    Err(e) => {
+                        self.counters
+                            .frames_dropped_malformed
+                            .fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(peer, error = %e, "peer frame failed to open; link closed");
+                        return;
+                    }
+                };
                 self.counters
                     .frames_received
                     .fetch_add(1, Ordering::Relaxed);
