@@ -39,8 +39,14 @@ struct Closed {
 fn frame_bounds(buf: &[u8]) -> Option<(usize, usize)> {
     let second = *buf.get(1)?;
     let (payload_len, mut header_len) = match second & 0x7f {
-        126 => (u16::from_be_bytes(buf.get(2..4)?.try_into().ok()?) as usize, 4),
-        127 => (u64::from_be_bytes(buf.get(2..10)?.try_into().ok()?) as usize, 10),
+        126 => (
+            u16::from_be_bytes(buf.get(2..4)?.try_into().ok()?) as usize,
+            4,
+        ),
+        127 => (
+            u64::from_be_bytes(buf.get(2..10)?.try_into().ok()?) as usize,
+            10,
+        ),
         n => (n as usize, 2),
     };
     if second & 0x80 != 0 {
@@ -124,7 +130,11 @@ async fn dialer_to_relay(
 async fn start_proxy(
     upstream: SocketAddr,
     plan: Vec<Attack>,
-) -> (SocketAddr, mpsc::UnboundedReceiver<Closed>, Arc<Mutex<Vec<u8>>>) {
+) -> (
+    SocketAddr,
+    mpsc::UnboundedReceiver<Closed>,
+    Arc<Mutex<Vec<u8>>>,
+) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (closed_tx, closed_rx) = mpsc::unbounded_channel();
@@ -223,12 +233,14 @@ async fn an_on_path_attacker_can_neither_inject_nor_read() {
 
     // A payment makes the relays talk; the first two links carry one
     // attacked frame each, and the relay that receives it hangs up.
-    let tx = devnet.transfer(&faucet, ruv_integration_tests::address(&recipient), 1_000, 1);
-    let (status, body) = ruv_integration_tests::post(
-        format!("{}/api/v1/transactions", devnet.url(1)),
-        &tx,
-    )
-    .await;
+    let tx = devnet.transfer(
+        &faucet,
+        ruv_integration_tests::address(&recipient),
+        1_000,
+        1,
+    );
+    let (status, body) =
+        ruv_integration_tests::post(format!("{}/api/v1/transactions", devnet.url(1)), &tx).await;
     assert_eq!(status, 202, "{body}");
     let mut seen = Vec::new();
     while seen.len() < 2 {
@@ -252,15 +264,23 @@ async fn an_on_path_attacker_can_neither_inject_nor_read() {
 
     // The dialer reconnects (through the proxy, which now only records),
     // and payments become final over the sealed link.
-    assert_eq!(devnet.wait_final(0, &tx.id().to_string()).await["status"], "accepted");
-    assert_eq!(devnet.wait_final(1, &tx.id().to_string()).await["status"], "accepted");
+    assert_eq!(
+        devnet.wait_final(0, &tx.id().to_string()).await["status"],
+        "accepted"
+    );
+    assert_eq!(
+        devnet.wait_final(1, &tx.id().to_string()).await["status"],
+        "accepted"
+    );
     let recorded_before = recorded.lock().unwrap().len();
-    let tx = devnet.transfer(&faucet, ruv_integration_tests::address(&recipient), 2_000, 2);
-    let (status, body) = ruv_integration_tests::post(
-        format!("{}/api/v1/transactions", devnet.url(1)),
-        &tx,
-    )
-    .await;
+    let tx = devnet.transfer(
+        &faucet,
+        ruv_integration_tests::address(&recipient),
+        2_000,
+        2,
+    );
+    let (status, body) =
+        ruv_integration_tests::post(format!("{}/api/v1/transactions", devnet.url(1)), &tx).await;
     assert_eq!(status, 202, "{body}");
     for relay in 0..2 {
         assert_eq!(
@@ -283,7 +303,10 @@ async fn an_on_path_attacker_can_neither_inject_nor_read() {
         &faucet.public_key().as_bytes()[..48],
         &encoded[encoded.len() - 48..],
     ] {
-        assert!(!contains(&wire, window), "transfer bytes in the clear on the wire");
+        assert!(
+            !contains(&wire, window),
+            "transfer bytes in the clear on the wire"
+        );
     }
     for relay in devnet.relays {
         relay.shutdown().await;

@@ -4,8 +4,10 @@
 //! full outgoing queue drops the frame (and counts it) instead of growing,
 //! and a peer that stops reading (a frame not written within
 //! [`PEER_WRITE_TIMEOUT`]) is disconnected; each peer's frames waiting for
-//! the driver are bounded in bytes per peer, so one peer cannot take the
-//! others' share and a full share slows only that peer's link down.
+//! the driver are bounded in bytes and frames per peer, so one peer cannot
+//! take the others' share and a full share slows only that peer's link down.
+//! After the handshake every frame is sealed ([`seal`]): see
+//! `docs/peer-links.md`.
 //! Dialers reconnect with exponential backoff and jitter.
 
 pub mod budget;
@@ -41,6 +43,16 @@ pub const PEER_INBOUND_QUEUE: usize = 8192;
 /// Bytes of one peer's frames waiting for the consensus driver; beyond
 /// this, that link stops reading until the driver catches up.
 pub const PEER_INBOUND_BYTES_PER_PEER: usize = 32 * 1024 * 1024;
+/// Frames of one peer waiting for the consensus driver: each frame is
+/// charged at least `PEER_INBOUND_BYTES_PER_PEER / PEER_INBOUND_FRAMES_PER_PEER`
+/// bytes, so a peer sending many small frames holds at most this many of
+/// the `PEER_INBOUND_QUEUE` shared slots; when more peers than
+/// `PEER_INBOUND_QUEUE / PEER_INBOUND_FRAMES_PER_PEER` are busy, their
+/// links wait for slots in turn (tokio's channel hands them out first come,
+/// first served), so no peer starves the others.
+pub const PEER_INBOUND_FRAMES_PER_PEER: usize = 1024;
+const PEER_INBOUND_MIN_FRAME_COST: usize =
+    PEER_INBOUND_BYTES_PER_PEER / PEER_INBOUND_FRAMES_PER_PEER;
 /// How long a handshake may take.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Accepted connections that may be in their handshake at once; more get
@@ -61,7 +73,8 @@ pub struct PeerCounters {
     /// Connections dropped because their handshake failed (unknown or
     /// unauthenticated keys, other networks, garbage).
     pub handshakes_failed: AtomicU64,
-    /// Non-binary frames from peers, dropped.
+    /// Frames from peers that failed to open (forged, replayed, reordered,
+    /// reflected, truncated); each also closes its link.
     pub frames_dropped_malformed: AtomicU64,
     /// Links closed because the peer stopped reading.
     pub links_closed_not_reading: AtomicU64,
@@ -436,7 +449,10 @@ impl PeerNetwork {
                     .frames_received
                     .fetch_add(1, Ordering::Relaxed);
                 // Frames are at most MAX_PEER_FRAME: within u32 and the budget.
-                let cost = bytes.len().clamp(1, PEER_INBOUND_BYTES_PER_PEER) as u32;
+                let cost = bytes
+                    .len()
+                    .clamp(PEER_INBOUND_MIN_FRAME_COST, PEER_INBOUND_BYTES_PER_PEER)
+                    as u32;
                 let Ok(budget) = inbound_budget.clone().acquire_many_owned(cost).await else {
                     return;
                 };
