@@ -53,6 +53,8 @@ pub const PEER_INBOUND_BYTES_PER_PEER: usize = 32 * 1024 * 1024;
 pub const PEER_INBOUND_FRAMES_PER_PEER: usize = 1024;
 const PEER_INBOUND_MIN_FRAME_COST: usize =
     PEER_INBOUND_BYTES_PER_PEER / PEER_INBOUND_FRAMES_PER_PEER;
+// No peer can fill the queue shared by all peers on its own.
+const _: () = assert!(PEER_INBOUND_FRAMES_PER_PEER < PEER_INBOUND_QUEUE);
 /// How long a handshake may take.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Accepted connections that may be in their handshake at once; more get
@@ -162,6 +164,13 @@ fn random_32() -> [u8; 32] {
     let mut out = [0u8; 32];
     getrandom::getrandom(&mut out).expect("the operating system's random source failed");
     out
+}
+
+/// What a frame of `len` bytes takes from its peer's inbound share (a
+/// semaphore of `PEER_INBOUND_BYTES_PER_PEER` permits).
+fn inbound_cost(len: usize) -> u32 {
+    // Frames are at most MAX_PEER_FRAME: within u32 and the share.
+    len.clamp(PEER_INBOUND_MIN_FRAME_COST, PEER_INBOUND_BYTES_PER_PEER) as u32
 }
 
 /// Fresh randomness for one side of one handshake.
@@ -448,11 +457,7 @@ impl PeerNetwork {
                 self.counters
                     .frames_received
                     .fetch_add(1, Ordering::Relaxed);
-                // Frames are at most MAX_PEER_FRAME: within u32 and the budget.
-                let cost = bytes
-                    .len()
-                    .clamp(PEER_INBOUND_MIN_FRAME_COST, PEER_INBOUND_BYTES_PER_PEER)
-                    as u32;
+                let cost = inbound_cost(bytes.len());
                 let Ok(budget) = inbound_budget.clone().acquire_many_owned(cost).await else {
                     return;
                 };
@@ -551,5 +556,28 @@ impl FrameIo for TungsteniteIo {
             })
         });
         (Box::pin(sink), Box::pin(stream))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_peer_holds_a_bounded_share_of_the_inbound_queue() {
+        let share = Arc::new(tokio::sync::Semaphore::new(PEER_INBOUND_BYTES_PER_PEER));
+        let take = |len: usize| share.clone().try_acquire_many_owned(inbound_cost(len));
+        // Tiny frames: at most PEER_INBOUND_FRAMES_PER_PEER of them.
+        let held: Vec<_> = (0..PEER_INBOUND_FRAMES_PER_PEER)
+            .map(|_| take(1).expect("within the share"))
+            .collect();
+        assert!(take(1).is_err(), "one tiny frame too many");
+        drop(held);
+        // Largest frames: bounded by bytes.
+        let held: Vec<_> = (0..PEER_INBOUND_BYTES_PER_PEER / MAX_PEER_FRAME)
+            .map(|_| take(MAX_PEER_FRAME).expect("within the share"))
+            .collect();
+        assert!(take(MAX_PEER_FRAME).is_err(), "one large frame too many");
+        drop(held);
     }
 }
