@@ -25,12 +25,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// Largest peer frame on the wire, sealed (a full vertex of 30 transfers
-/// is about 170 KB).
-pub const MAX_PEER_FRAME: usize = 2 * 1024 * 1024;
-/// Largest frame a link carries before sealing; longer ones are dropped
-/// (and counted) at the sender instead of being refused by the peer.
-pub const MAX_PEER_PLAINTEXT: usize = MAX_PEER_FRAME - seal::SEAL_OVERHEAD;
+/// Largest peer frame before sealing: the largest consensus message (a
+/// full vertex of 30 transfers is about 170 KB; `Ancestors` answers fill
+/// up to this).
+pub const MAX_PEER_FRAME: usize = ruv_consensus::message::MAX_MESSAGE_LEN;
+/// Largest WebSocket message on a peer link: a sealed [`MAX_PEER_FRAME`].
+pub const MAX_PEER_WIRE_FRAME: usize = MAX_PEER_FRAME + seal::SEAL_OVERHEAD;
 /// Frames queued to one peer before new ones are dropped.
 pub const PEER_SEND_QUEUE: usize = 4096;
 /// Bytes queued to one peer before new frames are dropped.
@@ -123,7 +123,7 @@ impl Link {
     /// Queues a frame if both the frame and the byte bounds allow.
     fn try_queue(&self, frame: Vec<u8>) -> bool {
         let len = frame.len();
-        if len > MAX_PEER_PLAINTEXT || !self.queued.try_reserve(len) {
+        if len > MAX_PEER_FRAME || !self.queued.try_reserve(len) {
             return false;
         }
         if self.outgoing.try_send(frame).is_err() {
@@ -267,8 +267,8 @@ impl PeerNetwork {
         let mut backoff = BACKOFF_START;
         loop {
             let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-                .max_message_size(Some(MAX_PEER_FRAME))
-                .max_frame_size(Some(MAX_PEER_FRAME));
+                .max_message_size(Some(MAX_PEER_WIRE_FRAME))
+                .max_frame_size(Some(MAX_PEER_WIRE_FRAME));
             match tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true)
                 .await
             {
