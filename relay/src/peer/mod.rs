@@ -115,6 +115,8 @@ pub struct PeerConfig {
 
 struct Link {
     generation: u64,
+    /// Dialed by the lower validator index of the two (see `run_link`).
+    preferred: bool,
     outgoing: mpsc::Sender<Vec<u8>>,
     queued: Arc<ByteBudget>,
 }
@@ -143,6 +145,13 @@ pub struct PeerNetwork {
     inbound: mpsc::Sender<InboundFrame>,
     /// Counters.
     pub counters: PeerCounters,
+}
+
+/// Which end of a link we are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Dialed,
+    Accepted,
 }
 
 /// The sending half of a link: binary frames in.
@@ -279,10 +288,12 @@ impl PeerNetwork {
                     {
                         Ok(Ok(link)) => {
                             let peer = link.peer;
-                            tracing::info!(%url, peer, "peer link up (dialed)");
-                            backoff = BACKOFF_START;
-                            self.clone().run_link(link, io).await;
-                            tracing::info!(%url, peer, "peer link down");
+                            if self.clone().run_link(link, io, Side::Dialed).await {
+                                backoff = BACKOFF_START;
+                                tracing::info!(%url, peer, "peer link down");
+                            } else {
+                                tracing::debug!(%url, peer, "peer already linked by its own dial");
+                            }
                         }
                         Ok(Err(e)) => {
                             self.counters
@@ -374,8 +385,7 @@ impl PeerNetwork {
         drop(slot);
         match outcome {
             Ok(Ok(link)) => {
-                tracing::info!(peer = link.peer, "peer link up (accepted)");
-                self.run_link(link, io).await;
+                self.run_link(link, io, Side::Accepted).await;
             }
             Ok(Err(e)) => {
                 self.counters
@@ -392,29 +402,47 @@ impl PeerNetwork {
         }
     }
 
-    /// Pumps frames both ways until the link ends or is replaced by a newer one.
-    async fn run_link(self: Arc<Self>, link: Established, io: impl FrameIo) {
+    /// Pumps frames both ways until the link ends or is replaced by a
+    /// newer one. False if it was not used (we dialed ourselves, or a
+    /// preferred link to the peer is up).
+    async fn run_link(self: Arc<Self>, link: Established, io: impl FrameIo, side: Side) -> bool {
         let Established {
             peer,
             mut sealer,
             mut opener,
         } = link;
         if peer == self.config.validator {
-            return; // dialed ourselves
+            return false; // dialed ourselves
         }
+        // Two relays that dial each other would otherwise replace each
+        // other's link forever (each redial ends the other's link, whose
+        // dialer redials): both keep the link dialed by the lower index.
+        let preferred = match side {
+            Side::Dialed => self.config.validator < peer,
+            Side::Accepted => peer < self.config.validator,
+        };
         let (outgoing, mut queue) = mpsc::channel::<Vec<u8>>(PEER_SEND_QUEUE);
         let queued = Arc::new(ByteBudget::new(PEER_SEND_QUEUE_BYTES));
         let inbound_budget = Arc::new(tokio::sync::Semaphore::new(PEER_INBOUND_BYTES_PER_PEER));
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
-        // The newest link to a peer wins; the older one ends when its queue closes.
-        self.links().insert(
-            peer,
-            Link {
-                generation,
-                outgoing,
-                queued: queued.clone(),
-            },
-        );
+        // Otherwise the newest link to a peer wins; the older one ends when
+        // its queue closes.
+        {
+            let mut links = self.links();
+            if !preferred && links.get(&peer).is_some_and(|l| l.preferred) {
+                return false;
+            }
+            links.insert(
+                peer,
+                Link {
+                    generation,
+                    preferred,
+                    outgoing,
+                    queued: queued.clone(),
+                },
+            );
+        }
+        tracing::info!(peer, ?side, "peer link up");
         let (mut sink, mut stream) = io.into_halves();
         // Writing and reading run side by side: a write waiting for a slow
         // peer never stops this relay from reading that peer (two relays
@@ -480,6 +508,7 @@ impl PeerNetwork {
         if links.get(&peer).is_some_and(|l| l.generation == generation) {
             links.remove(&peer);
         }
+        true
     }
 }
 
