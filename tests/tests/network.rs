@@ -289,7 +289,7 @@ async fn a_key_outside_genesis_can_neither_start_a_relay_nor_join() {
     // Dialing a relay's peer endpoint with an outsider key, claiming a
     // validator's index, is refused at the handshake and counted.
     use futures_util::{SinkExt, StreamExt};
-    use ruv_relay::peer::handshake::{Challenge, Identity};
+    use ruv_relay::peer::handshake::{Challenge, HandshakeRandom, Identity};
     use tokio_tungstenite::tungstenite::Message;
     let before = devnet.relays[0].state.node().peer_count();
     let (mut socket, _) = tokio_tungstenite::connect_async(peer_url(devnet.relays[0].addr))
@@ -312,7 +312,13 @@ async fn a_key_outside_genesis_can_neither_start_a_relay_nor_join() {
         genesis_hash: devnet.genesis.hash(),
         validators: &publics,
     };
-    let hello = impostor.hello(&challenge, [5; 32], [0; 32]).unwrap();
+    let random = HandshakeRandom {
+        nonce: [5; 32],
+        kem_seed: [6; 64],
+        encapsulation: [7; 32],
+        signing: [0; 32],
+    };
+    let (_, hello) = impostor.hello(&challenge, random).unwrap();
     socket
         .send(Message::Binary(hello.to_bytes().into()))
         .await

@@ -8,7 +8,7 @@ use futures_util::{SinkExt, StreamExt};
 use ruv_consensus::Message;
 use ruv_integration_tests::{address, key, peer_url, post, relay_config};
 use ruv_protocol::Genesis;
-use ruv_relay::peer::handshake::{Challenge, Identity, Welcome};
+use ruv_relay::peer::handshake::{Challenge, HandshakeRandom, Identity, Welcome};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message as Frame;
 
@@ -94,26 +94,36 @@ async fn a_peer_that_stops_reading_is_disconnected() {
         genesis_hash: genesis.hash(),
         validators: &validators,
     };
-    let hello = us.hello(&challenge, [3; 32], [4; 32]).unwrap();
+    let random = HandshakeRandom {
+        nonce: [3; 32],
+        kem_seed: [4; 64],
+        encapsulation: [5; 32],
+        signing: [6; 32],
+    };
+    let (pending, hello) = us.hello(&challenge, random).unwrap();
     link.send(Frame::Binary(hello.to_bytes().into()))
         .await
         .unwrap();
     let Some(Ok(Frame::Binary(welcome))) = link.next().await else {
         panic!("no welcome")
     };
-    us.check_welcome(&challenge, &hello, &Welcome::from_bytes(&welcome).unwrap())
+    let mut keys = pending
+        .finish(&us, &Welcome::from_bytes(&welcome).unwrap())
         .unwrap();
 
     // Learn the accepted tips, then ask for their ancestors again and
     // again, and never read another byte.
     let query = Message::Query { request_id: 7 };
-    link.send(Frame::Binary(query.encode().into()))
-        .await
-        .unwrap();
+    link.send(Frame::Binary(
+        keys.sealer.seal(&query.encode()).unwrap().into(),
+    ))
+    .await
+    .unwrap();
     let accepted = loop {
         let Some(Ok(Frame::Binary(bytes))) = link.next().await else {
             continue;
         };
+        let bytes = keys.opener.open(&bytes).unwrap();
         if let Ok(Message::Chits {
             request_id: 7,
             accepted,
@@ -123,9 +133,11 @@ async fn a_peer_that_stops_reading_is_disconnected() {
             if !accepted.is_empty() {
                 break accepted;
             }
-            link.send(Frame::Binary(query.encode().into()))
-                .await
-                .unwrap();
+            link.send(Frame::Binary(
+                keys.sealer.seal(&query.encode()).unwrap().into(),
+            ))
+            .await
+            .unwrap();
         }
     };
     let before = links_closed_not_reading(&url(0)).await;
@@ -143,7 +155,8 @@ async fn a_peer_that_stops_reading_is_disconnected() {
                 ids: accepted.clone(),
             };
             // The relay closes the link at some point: a failed send is fine.
-            let _ = link.send(Frame::Binary(ask.encode().into())).await;
+            let sealed = keys.sealer.seal(&ask.encode()).unwrap();
+            let _ = link.send(Frame::Binary(sealed.into())).await;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

@@ -10,7 +10,7 @@ use crate::config::RelayConfig;
 use crate::faucet::Faucet;
 use crate::metrics::Metrics;
 use crate::node::ConsensusNode;
-use crate::peer::{PeerConfig, PeerNetwork, MAX_PEER_FRAME};
+use crate::peer::{PeerConfig, PeerNetwork, MAX_PEER_WIRE_FRAME};
 use crate::service::RelayState;
 use crate::storage::Storage;
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -325,8 +325,8 @@ fn router(
                         )
                             .into_response();
                     };
-                    ws.max_message_size(MAX_PEER_FRAME)
-                        .max_frame_size(MAX_PEER_FRAME)
+                    ws.max_message_size(MAX_PEER_WIRE_FRAME)
+                        .max_frame_size(MAX_PEER_WIRE_FRAME)
                         .on_upgrade(move |socket| peers.accept(socket, slot))
                 }
             }),

@@ -4,17 +4,20 @@
 //! full outgoing queue drops the frame (and counts it) instead of growing,
 //! and a peer that stops reading (a frame not written within
 //! [`PEER_WRITE_TIMEOUT`]) is disconnected; each peer's frames waiting for
-//! the driver are bounded in bytes per peer, so one peer cannot take the
-//! others' share and a full share slows only that peer's link down.
+//! the driver are bounded in bytes and frames per peer, so one peer cannot
+//! take the others' share and a full share slows only that peer's link down.
+//! After the handshake every frame is sealed ([`seal`]): see
+//! `docs/peer-links.md`.
 //! Dialers reconnect with exponential backoff and jitter.
 
 pub mod budget;
 pub mod handshake;
+pub mod seal;
 
 use budget::ByteBudget;
 
 use futures_util::{SinkExt, StreamExt};
-use handshake::{Challenge, Hello, Identity, Welcome};
+use handshake::{Challenge, Established, HandshakeRandom, Hello, Identity, Welcome};
 use ruv_protocol::crypto::{PublicKey, SigningKey};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,8 +25,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// Largest peer frame (a full vertex of 30 transfers is about 170 KB).
-pub const MAX_PEER_FRAME: usize = 2 * 1024 * 1024;
+/// Largest peer frame before sealing: the largest consensus message (a
+/// full vertex of 30 transfers is about 170 KB; `Ancestors` answers fill
+/// up to this).
+pub const MAX_PEER_FRAME: usize = ruv_consensus::message::MAX_MESSAGE_LEN;
+/// Largest WebSocket message on a peer link: a sealed [`MAX_PEER_FRAME`].
+pub const MAX_PEER_WIRE_FRAME: usize = MAX_PEER_FRAME + seal::SEAL_OVERHEAD;
 /// Frames queued to one peer before new ones are dropped.
 pub const PEER_SEND_QUEUE: usize = 4096;
 /// Bytes queued to one peer before new frames are dropped.
@@ -36,6 +43,18 @@ pub const PEER_INBOUND_QUEUE: usize = 8192;
 /// Bytes of one peer's frames waiting for the consensus driver; beyond
 /// this, that link stops reading until the driver catches up.
 pub const PEER_INBOUND_BYTES_PER_PEER: usize = 32 * 1024 * 1024;
+/// Frames of one peer waiting for the consensus driver: each frame is
+/// charged at least `PEER_INBOUND_BYTES_PER_PEER / PEER_INBOUND_FRAMES_PER_PEER`
+/// bytes, so a peer sending many small frames holds at most this many of
+/// the `PEER_INBOUND_QUEUE` shared slots; when more peers than
+/// `PEER_INBOUND_QUEUE / PEER_INBOUND_FRAMES_PER_PEER` are busy, their
+/// links wait for slots in turn (tokio's channel hands them out first come,
+/// first served), so no peer starves the others.
+pub const PEER_INBOUND_FRAMES_PER_PEER: usize = 1024;
+const PEER_INBOUND_MIN_FRAME_COST: usize =
+    PEER_INBOUND_BYTES_PER_PEER / PEER_INBOUND_FRAMES_PER_PEER;
+// No peer can fill the queue shared by all peers on its own.
+const _: () = assert!(PEER_INBOUND_FRAMES_PER_PEER < PEER_INBOUND_QUEUE);
 /// How long a handshake may take.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Accepted connections that may be in their handshake at once; more get
@@ -56,7 +75,8 @@ pub struct PeerCounters {
     /// Connections dropped because their handshake failed (unknown or
     /// unauthenticated keys, other networks, garbage).
     pub handshakes_failed: AtomicU64,
-    /// Non-binary frames from peers, dropped.
+    /// Frames from peers that failed to open (forged, replayed, reordered,
+    /// reflected, truncated); each also closes its link.
     pub frames_dropped_malformed: AtomicU64,
     /// Links closed because the peer stopped reading.
     pub links_closed_not_reading: AtomicU64,
@@ -95,6 +115,8 @@ pub struct PeerConfig {
 
 struct Link {
     generation: u64,
+    /// Dialed by the lower validator index of the two (see `run_link`).
+    preferred: bool,
     outgoing: mpsc::Sender<Vec<u8>>,
     queued: Arc<ByteBudget>,
 }
@@ -103,7 +125,7 @@ impl Link {
     /// Queues a frame if both the frame and the byte bounds allow.
     fn try_queue(&self, frame: Vec<u8>) -> bool {
         let len = frame.len();
-        if !self.queued.try_reserve(len) {
+        if len > MAX_PEER_FRAME || !self.queued.try_reserve(len) {
             return false;
         }
         if self.outgoing.try_send(frame).is_err() {
@@ -125,6 +147,13 @@ pub struct PeerNetwork {
     pub counters: PeerCounters,
 }
 
+/// Which end of a link we are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Dialed,
+    Accepted,
+}
+
 /// The sending half of a link: binary frames in.
 type FrameSink = std::pin::Pin<Box<dyn futures_util::Sink<Vec<u8>, Error = ()> + Send>>;
 /// The receiving half of a link: binary frames out (`Err` ends the link).
@@ -144,6 +173,32 @@ fn random_32() -> [u8; 32] {
     let mut out = [0u8; 32];
     getrandom::getrandom(&mut out).expect("the operating system's random source failed");
     out
+}
+
+/// What a frame of `len` bytes takes from its peer's inbound share (a
+/// semaphore of `PEER_INBOUND_BYTES_PER_PEER` permits).
+fn inbound_cost(len: usize) -> u32 {
+    // Frames are at most MAX_PEER_FRAME: within u32 and the share.
+    len.clamp(PEER_INBOUND_MIN_FRAME_COST, PEER_INBOUND_BYTES_PER_PEER) as u32
+}
+
+/// Fresh randomness for one side of one handshake.
+fn handshake_random() -> HandshakeRandom {
+    let mut random = HandshakeRandom {
+        nonce: [0; 32],
+        kem_seed: [0; 64],
+        encapsulation: [0; 32],
+        signing: [0; 32],
+    };
+    for buffer in [
+        &mut random.nonce[..],
+        &mut random.kem_seed[..],
+        &mut random.encapsulation[..],
+        &mut random.signing[..],
+    ] {
+        getrandom::getrandom(buffer).expect("the operating system's random source failed");
+    }
+    random
 }
 
 impl PeerNetwork {
@@ -221,8 +276,8 @@ impl PeerNetwork {
         let mut backoff = BACKOFF_START;
         loop {
             let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-                .max_message_size(Some(MAX_PEER_FRAME))
-                .max_frame_size(Some(MAX_PEER_FRAME));
+                .max_message_size(Some(MAX_PEER_WIRE_FRAME))
+                .max_frame_size(Some(MAX_PEER_WIRE_FRAME));
             match tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true)
                 .await
             {
@@ -231,11 +286,14 @@ impl PeerNetwork {
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, self.dial_handshake(&mut io))
                         .await
                     {
-                        Ok(Ok(peer)) => {
-                            tracing::info!(%url, peer, "peer link up (dialed)");
-                            backoff = BACKOFF_START;
-                            self.clone().run_link(peer, io).await;
-                            tracing::info!(%url, peer, "peer link down");
+                        Ok(Ok(link)) => {
+                            let peer = link.peer;
+                            if self.clone().run_link(link, io, Side::Dialed).await {
+                                backoff = BACKOFF_START;
+                                tracing::info!(%url, peer, "peer link down");
+                            } else {
+                                tracing::debug!(%url, peer, "peer already linked by its own dial");
+                            }
                         }
                         Ok(Err(e)) => {
                             self.counters
@@ -260,16 +318,16 @@ impl PeerNetwork {
         }
     }
 
-    async fn dial_handshake(&self, io: &mut impl FrameIo) -> Result<u16, String> {
+    async fn dial_handshake(&self, io: &mut impl FrameIo) -> Result<Established, String> {
         let frame = io
             .recv()
             .await
             .ok_or("closed before challenge")?
             .map_err(|()| "socket error")?;
         let challenge = Challenge::from_bytes(&frame).map_err(|e| e.to_string())?;
-        let hello = self
-            .identity()
-            .hello(&challenge, random_32(), random_32())
+        let identity = self.identity();
+        let (pending, hello) = identity
+            .hello(&challenge, handshake_random())
             .map_err(|e| e.to_string())?;
         io.send(hello.to_bytes())
             .await
@@ -280,8 +338,8 @@ impl PeerNetwork {
             .ok_or("closed before welcome")?
             .map_err(|()| "socket error")?;
         let welcome = Welcome::from_bytes(&frame).map_err(|e| e.to_string())?;
-        self.identity()
-            .check_welcome(&challenge, &hello, &welcome)
+        pending
+            .finish(&identity, &welcome)
             .map_err(|e| e.to_string())
     }
 
@@ -304,8 +362,9 @@ impl PeerNetwork {
     ) {
         let mut io = AxumIo(socket);
         let handshake = async {
-            let challenge = self.identity().challenge(random_32());
-            io.send(challenge.to_bytes())
+            let identity = self.identity();
+            let pending = identity.challenge(handshake_random());
+            io.send(pending.challenge().to_bytes())
                 .await
                 .map_err(|()| "socket error".to_string())?;
             let frame = io
@@ -314,21 +373,19 @@ impl PeerNetwork {
                 .ok_or("closed before hello")?
                 .map_err(|()| "socket error")?;
             let hello = Hello::from_bytes(&frame).map_err(|e| e.to_string())?;
-            let (peer, welcome) = self
-                .identity()
-                .welcome(&challenge, &hello, random_32())
+            let (established, welcome) = pending
+                .welcome(&identity, &hello)
                 .map_err(|e| e.to_string())?;
             io.send(welcome.to_bytes())
                 .await
                 .map_err(|()| "socket error".to_string())?;
-            Ok::<u16, String>(peer)
+            Ok::<Established, String>(established)
         };
         let outcome = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await;
         drop(slot);
         match outcome {
-            Ok(Ok(peer)) => {
-                tracing::info!(peer, "peer link up (accepted)");
-                self.run_link(peer, io).await;
+            Ok(Ok(link)) => {
+                self.run_link(link, io, Side::Accepted).await;
             }
             Ok(Err(e)) => {
                 self.counters
@@ -345,24 +402,47 @@ impl PeerNetwork {
         }
     }
 
-    /// Pumps frames both ways until the link ends or is replaced by a newer one.
-    async fn run_link(self: Arc<Self>, peer: u16, io: impl FrameIo) {
+    /// Pumps frames both ways until the link ends or is replaced by a
+    /// newer one. False if it was not used (we dialed ourselves, or a
+    /// preferred link to the peer is up).
+    async fn run_link(self: Arc<Self>, link: Established, io: impl FrameIo, side: Side) -> bool {
+        let Established {
+            peer,
+            mut sealer,
+            mut opener,
+        } = link;
         if peer == self.config.validator {
-            return; // dialed ourselves
+            return false; // dialed ourselves
         }
+        // Two relays that dial each other would otherwise replace each
+        // other's link forever (each redial ends the other's link, whose
+        // dialer redials): both keep the link dialed by the lower index.
+        let preferred = match side {
+            Side::Dialed => self.config.validator < peer,
+            Side::Accepted => peer < self.config.validator,
+        };
         let (outgoing, mut queue) = mpsc::channel::<Vec<u8>>(PEER_SEND_QUEUE);
         let queued = Arc::new(ByteBudget::new(PEER_SEND_QUEUE_BYTES));
         let inbound_budget = Arc::new(tokio::sync::Semaphore::new(PEER_INBOUND_BYTES_PER_PEER));
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
-        // The newest link to a peer wins; the older one ends when its queue closes.
-        self.links().insert(
-            peer,
-            Link {
-                generation,
-                outgoing,
-                queued: queued.clone(),
-            },
-        );
+        // Otherwise the newest link to a peer wins; the older one ends when
+        // its queue closes.
+        {
+            let mut links = self.links();
+            if !preferred && links.get(&peer).is_some_and(|l| l.preferred) {
+                return false;
+            }
+            links.insert(
+                peer,
+                Link {
+                    generation,
+                    preferred,
+                    outgoing,
+                    queued: queued.clone(),
+                },
+            );
+        }
+        tracing::info!(peer, ?side, "peer link up");
         let (mut sink, mut stream) = io.into_halves();
         // Writing and reading run side by side: a write waiting for a slow
         // peer never stops this relay from reading that peer (two relays
@@ -370,7 +450,14 @@ impl PeerNetwork {
         let writer = async {
             while let Some(frame) = queue.recv().await {
                 queued.release(frame.len());
-                match tokio::time::timeout(PEER_WRITE_TIMEOUT, sink.send(frame)).await {
+                let sealed = match sealer.seal(&frame) {
+                    Ok(sealed) => sealed,
+                    Err(e) => {
+                        tracing::warn!(peer, error = %e, "could not seal a peer frame; link closed");
+                        return;
+                    }
+                };
+                match tokio::time::timeout(PEER_WRITE_TIMEOUT, sink.send(sealed)).await {
                     Ok(Ok(())) => {}
                     Ok(Err(())) => return,
                     Err(_) => {
@@ -384,12 +471,21 @@ impl PeerNetwork {
             }
         };
         let reader = async {
-            while let Some(Ok(bytes)) = stream.next().await {
+            while let Some(Ok(sealed)) = stream.next().await {
+                let bytes = match opener.open(&sealed) {
+                    Ok(bytes) => bytes,
+                    Err(e) => {
+                        self.counters
+                            .frames_dropped_malformed
+                            .fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(peer, error = %e, "peer frame failed to open; link closed");
+                        return;
+                    }
+                };
                 self.counters
                     .frames_received
                     .fetch_add(1, Ordering::Relaxed);
-                // Frames are at most MAX_PEER_FRAME: within u32 and the budget.
-                let cost = bytes.len().clamp(1, PEER_INBOUND_BYTES_PER_PEER) as u32;
+                let cost = inbound_cost(bytes.len());
                 let Ok(budget) = inbound_budget.clone().acquire_many_owned(cost).await else {
                     return;
                 };
@@ -412,6 +508,7 @@ impl PeerNetwork {
         if links.get(&peer).is_some_and(|l| l.generation == generation) {
             links.remove(&peer);
         }
+        true
     }
 }
 
@@ -488,5 +585,28 @@ impl FrameIo for TungsteniteIo {
             })
         });
         (Box::pin(sink), Box::pin(stream))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_peer_holds_a_bounded_share_of_the_inbound_queue() {
+        let share = Arc::new(tokio::sync::Semaphore::new(PEER_INBOUND_BYTES_PER_PEER));
+        let take = |len: usize| share.clone().try_acquire_many_owned(inbound_cost(len));
+        // Tiny frames: at most PEER_INBOUND_FRAMES_PER_PEER of them.
+        let held: Vec<_> = (0..PEER_INBOUND_FRAMES_PER_PEER)
+            .map(|_| take(1).expect("within the share"))
+            .collect();
+        assert!(take(1).is_err(), "one tiny frame too many");
+        drop(held);
+        // Largest frames: bounded by bytes.
+        let held: Vec<_> = (0..PEER_INBOUND_BYTES_PER_PEER / MAX_PEER_FRAME)
+            .map(|_| take(MAX_PEER_FRAME).expect("within the share"))
+            .collect();
+        assert!(take(MAX_PEER_FRAME).is_err(), "one large frame too many");
+        drop(held);
     }
 }
