@@ -56,6 +56,13 @@ pub fn relay_config(
 }
 
 impl Devnet {
+    /// What a wallet trusts: this devnet's genesis file, read as the light
+    /// client reads it.
+    pub fn trust_anchor(&self) -> ruv_protocol::light::TrustAnchor {
+        let genesis = std::fs::read_to_string(&self.files.genesis).expect("genesis file");
+        ruv_protocol::light::TrustAnchor::from_genesis_json(&genesis).expect("valid genesis")
+    }
+
     /// Generates a devnet and starts its relays (relay 0 runs the faucet).
     pub async fn start(relays: usize) -> Self {
         Self::start_with(relays, |_| {}).await
@@ -205,6 +212,24 @@ pub async fn post(url: String, body: &impl serde::Serialize) -> (u16, Value) {
             .unwrap(),
     )
     .await
+}
+
+/// Polls `GET url` until it answers 200 and returns the body (fails after
+/// `patience`).
+pub async fn get_ok(url: &str, patience: std::time::Duration) -> Value {
+    let http = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + patience;
+    loop {
+        let (status, body) = json_response(http.get(url).send().await.unwrap()).await;
+        if status == 200 {
+            return body;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{url} never answered 200: {status} {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 /// Status code and JSON body of a response.

@@ -1,7 +1,7 @@
 //! Certified checkpoints on four real relays, checked by the light-client
 //! verifier exactly as a wallet checks them: from genesis, trusting no relay.
 
-use ruv_integration_tests::{address, error_code, get, json_response, key, post, Devnet, WsClient};
+use ruv_integration_tests::{address, error_code, get, key, post, Devnet, WsClient};
 use ruv_protocol::checkpoint::CertifiedCheckpoint;
 use ruv_protocol::light::{
     verify_account_proof, verify_checkpoint, verify_transaction_proof, AccountProof,
@@ -10,26 +10,9 @@ use ruv_protocol::light::{
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-fn anchor(devnet: &Devnet) -> TrustAnchor {
-    TrustAnchor::from_genesis_json(&std::fs::read_to_string(&devnet.files.genesis).unwrap())
-        .unwrap()
-}
-
 /// Polls `url` until it answers 200 (fails after 30 s).
 async fn get_ok(url: &str) -> Value {
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (status, body) = json_response(http.get(url).send().await.unwrap()).await;
-        if status == 200 {
-            return body;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{url} never answered 200: {status} {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    ruv_integration_tests::get_ok(url, Duration::from_secs(30)).await
 }
 
 /// Certified checkpoint `number` from `relay`, verified.
@@ -65,7 +48,7 @@ async fn latest(devnet: &Devnet, relay: usize, anchor: &TrustAnchor) -> Verified
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relays_certify_checkpoints_that_prove_balances_and_finality() {
     let devnet = Devnet::start(4).await;
-    let anchor = anchor(&devnet);
+    let anchor = devnet.trust_anchor();
 
     // Heartbeat checkpoints form with no traffic, and every relay serves them.
     let first = latest(&devnet, 0, &anchor).await;
@@ -155,7 +138,7 @@ async fn relays_certify_checkpoints_that_prove_balances_and_finality() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_serves_checkpoints_proofs_and_a_checkpoint_subscription() {
     let devnet = Devnet::start(4).await;
-    let anchor = anchor(&devnet);
+    let anchor = devnet.trust_anchor();
     latest(&devnet, 0, &anchor).await;
     let mut ws = WsClient::connect(&devnet.url(1)).await;
 
@@ -206,7 +189,7 @@ async fn websocket_serves_checkpoints_proofs_and_a_checkpoint_subscription() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_relay_keeps_its_checkpoints_and_proves_against_them() {
     let mut devnet = Devnet::start(4).await;
-    let anchor = anchor(&devnet);
+    let anchor = devnet.trust_anchor();
     let before = latest(&devnet, 3, &anchor).await;
     // Stop relay 3 and start it again on the same database.
     let relay = devnet.relays.remove(3);
@@ -240,7 +223,7 @@ async fn a_restarted_relay_keeps_its_checkpoints_and_proves_against_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checkpoints_keep_forming_across_a_chain_of_payments() {
     let devnet = Devnet::start(4).await;
-    let anchor = anchor(&devnet);
+    let anchor = devnet.trust_anchor();
     let faucet = devnet.faucet_key();
     let alice = key(7);
     let bob = key(8);

@@ -10,11 +10,6 @@ use ruv_protocol::{Address, TxId};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-fn anchor(devnet: &Devnet) -> TrustAnchor {
-    TrustAnchor::from_genesis_json(&std::fs::read_to_string(&devnet.files.genesis).unwrap())
-        .unwrap()
-}
-
 async fn history(devnet: &Devnet, relay: usize, address: &Address, query: &str) -> AccountHistory {
     let url = format!(
         "{}/api/v1/accounts/{address}/history{query}",
@@ -52,7 +47,7 @@ async fn verify_entry(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_pages_newest_first_with_proofs_that_verify() {
     let mut devnet = Devnet::start(4).await;
-    let anchor = anchor(&devnet);
+    let anchor = devnet.trust_anchor();
     let faucet = devnet.faucet_key();
     let (alice, bob) = (key(7), key(8));
 

@@ -24,11 +24,6 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 /// (than the newest one seen, or than the client's clock) is stale.
 const FRESHNESS_MS: u64 = 2_000;
 
-fn anchor(devnet: &Devnet) -> TrustAnchor {
-    TrustAnchor::from_genesis_json(&std::fs::read_to_string(&devnet.files.genesis).unwrap())
-        .unwrap()
-}
-
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -287,7 +282,7 @@ async fn judge(
 async fn every_lie_is_caught_and_an_honest_relay_tells_the_truth() {
     let started = Instant::now();
     let (devnet, other) = tokio::join!(Devnet::start(4), Devnet::start(1));
-    let anchor = anchor(&devnet);
+    let anchor = devnet.trust_anchor();
     let mut honest = Source::rest(&devnet.url(1), TIMEOUT);
     eventually!(
         "a certified checkpoint on relay 0",
@@ -295,7 +290,7 @@ async fn every_lie_is_caught_and_an_honest_relay_tells_the_truth() {
     );
 
     // Another network's certified checkpoint, in a file, for the replay.
-    let other_anchor = self::anchor(&other);
+    let other_anchor = other.trust_anchor();
     let mut other_relay = Source::rest(&other.url(0), TIMEOUT);
     eventually!(
         "a certified checkpoint on the other network",
@@ -394,7 +389,7 @@ async fn every_lie_is_caught_and_an_honest_relay_tells_the_truth() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_withholding_relay_times_out_and_failover_drops_liars() {
     let devnet = Devnet::start(4).await;
-    let anchor = anchor(&devnet);
+    let anchor = devnet.trust_anchor();
     let faucet = address(&devnet.faucet_key());
     let genesis_balance = devnet.genesis.balances[0].amount;
     for relay in [0, 1] {

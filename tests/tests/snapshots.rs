@@ -8,48 +8,31 @@ use ruv_integration_tests::{
 use ruv_protocol::checkpoint::CertifiedCheckpoint;
 use ruv_protocol::light::{
     verify_account_proof, verify_checkpoint, verify_transaction_proof, AccountProof,
-    TransactionProof, TrustAnchor, VerifiedCheckpoint,
+    TransactionProof, VerifiedCheckpoint,
 };
 use ruv_protocol::{Address, Genesis};
 use ruv_relay::storage::Storage;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
-/// Checkpoints the stored state lags the latest one in this test.
-const KEEP: u64 = 1;
-
-fn anchor(devnet: &Devnet) -> TrustAnchor {
-    TrustAnchor::from_genesis_json(&std::fs::read_to_string(&devnet.files.genesis).unwrap())
-        .unwrap()
-}
-
 /// Polls `url` until it answers 200 (fails after 60 s).
 async fn get_ok(url: &str) -> Value {
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (status, body) = json_response(http.get(url).send().await.unwrap()).await;
-        if status == 200 {
-            return body;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{url} never answered 200: {status} {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    ruv_integration_tests::get_ok(url, Duration::from_secs(60)).await
 }
+
+/// Checkpoints the stored state lags the latest one in this test.
+const KEEP: u64 = 1;
 
 async fn checkpoint(devnet: &Devnet, relay: usize, number: u64) -> VerifiedCheckpoint {
     let url = format!("{}/api/v1/checkpoints/{number}", devnet.url(relay));
     let certified: CertifiedCheckpoint = serde_json::from_value(get_ok(&url).await).unwrap();
-    verify_checkpoint(&anchor(devnet), &certified).unwrap()
+    verify_checkpoint(&devnet.trust_anchor(), &certified).unwrap()
 }
 
 async fn latest(devnet: &Devnet, relay: usize) -> VerifiedCheckpoint {
     let body = get_ok(&format!("{}/api/v1/checkpoints/latest", devnet.url(relay))).await;
     let certified: CertifiedCheckpoint = serde_json::from_value(body).unwrap();
-    verify_checkpoint(&anchor(devnet), &certified).unwrap()
+    verify_checkpoint(&devnet.trust_anchor(), &certified).unwrap()
 }
 
 /// Waits until `relay` has certified a checkpoint above `number`.
@@ -206,7 +189,7 @@ async fn relays_restarted_from_their_stored_state_agree_and_prove_balances() {
     loop {
         let body = get_ok(&format!("{follower_url}/api/v1/checkpoints/latest")).await;
         let certified: CertifiedCheckpoint = serde_json::from_value(body).unwrap();
-        let number = verify_checkpoint(&anchor(&devnet), &certified)
+        let number = verify_checkpoint(&devnet.trust_anchor(), &certified)
             .unwrap()
             .number();
         if number > now.number() + ruv_relay::config::DEFAULT_KEEP_CHECKPOINTS {
@@ -244,7 +227,7 @@ async fn relays_restarted_from_their_stored_state_agree_and_prove_balances() {
     ))
     .await;
     let certified: CertifiedCheckpoint = serde_json::from_value(body).unwrap();
-    let checkpoint = verify_checkpoint(&anchor(&devnet), &certified).unwrap();
+    let checkpoint = verify_checkpoint(&devnet.trust_anchor(), &certified).unwrap();
     let account = verify_account_proof(&checkpoint, &proof).unwrap();
     assert_eq!((account.balance, account.nonce), (6_000_000, 0));
     let http = reqwest::Client::new();
