@@ -115,7 +115,8 @@ async fn transfers_are_accepted_and_bad_input_gets_its_code() {
     }
     // A nonce gap within the window may still resolve (an earlier transfer
     // may be in flight), so consensus holds it for the retry window, then
-    // rejects it with its own reason.
+    // lets it expire, with its own reason: "expired" (its nonce unused, a new
+    // transfer may take it), never "rejected".
     for (tx, want_code) in [(devnet.transfer(&faucet, address(&bob), 1, 9), "nonce_gap")] {
         let (status, reply) = post_tx(serde_json::to_value(&tx).unwrap()).await;
         assert_eq!(
@@ -129,7 +130,7 @@ async fn transfers_are_accepted_and_bad_input_gets_its_code() {
                 verdict["status"].as_str(),
                 verdict["reason"]["code"].as_str()
             ),
-            (Some("rejected"), Some(want_code)),
+            (Some("expired"), Some(want_code)),
             "{verdict}"
         );
     }
