@@ -513,6 +513,17 @@ mod tests {
             },
             WsServerMessage::Event {
                 subscription: 1,
+                event: WsEvent::Transaction(TxStatus {
+                    id,
+                    status: TxState::Expired,
+                    reason: Some(ApiError::from(&TxRejection::NonceGap {
+                        expected: 1,
+                        got: 2,
+                    })),
+                }),
+            },
+            WsServerMessage::Event {
+                subscription: 1,
                 event: WsEvent::Account(AccountInfo::new(
                     Address::from_bytes([2; 32]),
                     Account {
