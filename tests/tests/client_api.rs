@@ -124,6 +124,12 @@ async fn transfers_are_accepted_and_bad_input_gets_its_code() {
             (202, Some("pending")),
             "{reply}"
         );
+        // A subscriber hears the same: at expiry, or at once if it came late.
+        let mut ws = WsClient::connect(&url).await;
+        let reply = ws
+            .request("subscribe_transaction", json!({"id": tx.id().to_string()}))
+            .await;
+        let subscription = reply["result"]["subscription"].as_u64();
         let verdict = devnet.wait_final(0, &tx.id().to_string()).await;
         assert_eq!(
             (
@@ -132,6 +138,24 @@ async fn transfers_are_accepted_and_bad_input_gets_its_code() {
             ),
             (Some("expired"), Some(want_code)),
             "{verdict}"
+        );
+        let event = loop {
+            let event = ws.recv().await;
+            // The subscription's first event is the status at subscription time.
+            if subscription.is_some()
+                && event["subscription"].as_u64() == subscription
+                && event["event"]["status"] != "pending"
+            {
+                break event;
+            }
+        };
+        assert_eq!(
+            (
+                event["event"]["status"].as_str(),
+                event["event"]["reason"]["code"].as_str()
+            ),
+            (Some("expired"), Some(want_code)),
+            "{event}"
         );
     }
     let (_, account) = json_response(
