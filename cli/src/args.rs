@@ -121,7 +121,8 @@ Examples:
 
 status: final (a certified checkpoint includes it), rejected (a certified
 checkpoint includes another transaction with its nonce), pending (nothing
-proven yet; relay_status is the relay's unverified word).")]
+proven yet; relay_status is the relay's unverified word: pending, accepted,
+rejected, or expired = dropped before it was issued, its nonce unused by it).")]
     Tx {
         /// Transaction id (64 hex digits)
         id: String,

@@ -48,6 +48,9 @@ pub mod codes {
     pub const TIMEOUT: &str = "timeout";
     /// The relay says the transaction was rejected (not provable).
     pub const RELAY_REJECTED: &str = "relay_rejected";
+    /// The relay says the transaction expired before it was issued (not
+    /// provable): its nonce was not used by it.
+    pub const RELAY_EXPIRED: &str = "relay_expired";
     pub use ruv_protocol::api::codes::VERIFICATION_FAILED;
 }
 

@@ -48,9 +48,17 @@ export interface NetworkStatus {
 
 export interface AccountInfo { address: string; balance: string; nonce: string }
 
+/**
+ * A relay's word about a transaction, never verified: "accepted" and
+ * "rejected" (lost a conflict, or the ledger refused it) are its verdicts;
+ * "expired": dropped before it was issued or decided, so its nonce was not
+ * used by it (a new transfer may take that nonce once a verified nonce proof,
+ * or the account's verified nonce, shows it unused). `reason` comes with
+ * "rejected" and "expired" only.
+ */
 export interface TxStatus {
   id: string;
-  status: "pending" | "accepted" | "rejected";
+  status: "pending" | "accepted" | "rejected" | "expired";
   reason?: { code: string; message: string };
 }
 

@@ -42,7 +42,9 @@
 //!   [`Persist::Forget`] deletes a rejected one. Write these before sending
 //!   later messages if you want "nothing acknowledged is lost".
 //! - `TxAccepted` / `TxRejected` (with the ledger's [`TxRejection`] reason,
-//!   `Conflict` when a double spend lost) / `TxDropped`, and `VertexAccepted`
+//!   `Conflict` when a double spend lost) / `TxExpired` (failed to issue for
+//!   the retry TTL, e.g. a nonce gap: dropped undecided, its nonce unused) /
+//!   `TxDropped`, and `VertexAccepted`
 //!   / `VertexRejected`: status events for clients and dashboards.
 //!
 //! Reading state: [`Engine::ledger`] (the accepted state), [`Engine::tx_status`],
@@ -73,7 +75,7 @@ pub use checkpoint::{
 pub use dag::VertexStatus;
 pub use engine::{
     ConfigError, Engine, EngineConfig, Input, Output, Persist, PersistedState, RestoreBase,
-    RestoreError, Tuning, TxDropReason, TxStatus,
+    RestoreError, Tuning, TxDropReason, TxStatus, REMEMBERED_EXPIRED_TXS,
 };
 pub use message::Message;
 pub use metrics::{DropReason, Metrics};

@@ -107,8 +107,10 @@ pub struct Metrics {
     pub transactions_accepted: u64,
     /// Transactions rejected (conflict lost, or invalid).
     pub transactions_rejected: u64,
-    /// Transactions dropped without a decision (pool full, expired).
+    /// Transactions dropped without a decision (pool full).
     pub transactions_dropped: u64,
+    /// Transactions let go after failing to issue for the retry TTL.
+    pub transactions_expired: u64,
     /// Transactions submitted by clients of this relay.
     pub transactions_submitted: u64,
     /// Ancestor requests sent.

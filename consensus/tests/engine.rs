@@ -1472,3 +1472,45 @@ fn used_nonces_are_refused_before_any_signature_check() {
     assert_eq!(dropped.get(&DropReason::InvalidTransaction), Some(&1));
     assert_eq!(dropped.get(&DropReason::InvalidGossipTransaction), Some(&1));
 }
+
+#[test]
+fn a_transfer_whose_previous_nonce_never_arrives_expires_and_is_not_rejected() {
+    let w = world();
+    let mut engine = Engine::new(config(0)).expect("engine starts");
+    let ttl = Tuning::default().tx_retry_ttl_ms;
+    let gap = transfer(&w.alice, &w.bob, 1_000, 2);
+    let id = gap.id();
+    let mut out = Vec::new();
+    engine.handle(Input::Tick { now_ms: 1 }, &mut out);
+    engine.handle(Input::SubmitTransaction(gap.clone()), &mut out);
+    assert_eq!(engine.tx_status(&id), TxStatus::Pending);
+    // Drive the engine at its own deadlines until the retry TTL has passed.
+    let mut expired_at = None;
+    let mut now = 1;
+    while now <= 3 * ttl && expired_at.is_none() {
+        now = engine.next_deadline().max(now + 1);
+        out.clear();
+        engine.handle(Input::Tick { now_ms: now }, &mut out);
+        assert!(
+            !out.iter()
+                .any(|o| matches!(o, Output::TxRejected { id: r, .. } if *r == id)),
+            "a nonce gap is never reported as rejected"
+        );
+        if out.iter().any(|o| {
+            matches!(o, Output::TxExpired { id: r, reason: TxRejection::NonceGap { expected: 1, got: 2 } } if *r == id)
+        }) {
+            expired_at = Some(now);
+        } else {
+            assert_eq!(engine.tx_status(&id), TxStatus::Pending);
+        }
+    }
+    let expired_at = expired_at.expect("the gapped transfer expires");
+    assert!(expired_at > ttl, "it waited for the retry TTL");
+    assert_eq!(engine.tx_status(&id), TxStatus::Expired);
+    assert_eq!(engine.metrics().transactions_expired, 1);
+    assert_eq!(engine.metrics().transactions_rejected, 0);
+    // Submitted again, it is pending again, no longer expired.
+    out.clear();
+    engine.handle(Input::SubmitTransaction(gap), &mut out);
+    assert_eq!(engine.tx_status(&id), TxStatus::Pending);
+}

@@ -304,6 +304,8 @@ async function approveTransfer(approval: Extract<Approval, { kind: "transfer" }>
     }
     ui.status.textContent = "Sending…";
     const status = await light.submit(tx);
+    // "expired" (dropped before it was issued, says the relay) is not a
+    // verdict: the payment stays kept as pending and proofs settle it.
     if (status.status === "rejected") {
       const reason = status.reason?.message ?? "no reason given";
       await forgetRejected(approval, plan, txId, reason);

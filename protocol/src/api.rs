@@ -171,8 +171,22 @@ pub enum TxState {
     Pending,
     /// Final: applied to the ledger.
     Accepted,
-    /// Final: will never be applied (see `reason`).
+    /// Final: will never be applied (see `reason`): it lost a conflict or
+    /// the ledger refused it.
     Rejected,
+    /// Dropped before it was issued or decided (see `reason` for the last
+    /// refusal, e.g. `nonce_gap`): its nonce was not used by it. The wallet
+    /// may send a new transfer with that nonce, after a verified nonce proof
+    /// (or the account's verified nonce) shows the nonce unused. A relay's
+    /// word only, like every status here.
+    Expired,
+}
+
+impl TxState {
+    /// Whether this state carries a `reason` (`rejected` and `expired`).
+    pub fn has_reason(self) -> bool {
+        matches!(self, Self::Rejected | Self::Expired)
+    }
 }
 
 /// `GET /api/v1/transactions/{id}`, the answer to a submission, and the
@@ -183,7 +197,8 @@ pub struct TxStatus {
     pub id: TxId,
     /// Where it stands.
     pub status: TxState,
-    /// Why it was rejected (only when `status` is `rejected`).
+    /// Why it was rejected or expired (only when `status` is `rejected` or
+    /// `expired`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<ApiError>,
 }
@@ -494,6 +509,17 @@ mod tests {
                     id,
                     status: TxState::Rejected,
                     reason: Some(ApiError::from(&TxRejection::Conflict)),
+                }),
+            },
+            WsServerMessage::Event {
+                subscription: 1,
+                event: WsEvent::Transaction(TxStatus {
+                    id,
+                    status: TxState::Expired,
+                    reason: Some(ApiError::from(&TxRejection::NonceGap {
+                        expected: 1,
+                        got: 2,
+                    })),
                 }),
             },
             WsServerMessage::Event {

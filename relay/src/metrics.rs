@@ -17,6 +17,8 @@ pub struct Metrics {
     pub transactions_accepted: Counter,
     /// Transactions rejected (final, or refused on submission).
     pub transactions_rejected: Counter,
+    /// Transactions expired undecided (failed to issue for the retry TTL).
+    pub transactions_expired: Counter,
     /// Transfers refused by admission control (clients' and peers').
     pub admission_refused: Counter,
     /// Vertices accepted by consensus.
@@ -63,6 +65,7 @@ impl Metrics {
             transactions_submitted: Counter::default(),
             transactions_accepted: Counter::default(),
             transactions_rejected: Counter::default(),
+            transactions_expired: Counter::default(),
             admission_refused: Counter::default(),
             vertices_accepted: Counter::default(),
             vertices_rejected: Counter::default(),
@@ -96,6 +99,11 @@ impl Metrics {
             "transactions_rejected",
             "Transactions rejected (final or refused)",
             metrics.transactions_rejected.clone(),
+        );
+        r.register(
+            "transactions_expired",
+            "Transactions expired undecided, their nonce unused (e.g. a nonce gap that never closed)",
+            metrics.transactions_expired.clone(),
         );
         r.register(
             "admission_refused",

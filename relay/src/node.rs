@@ -50,7 +50,7 @@ pub const SUBMISSION_QUEUE: usize = 4096;
 /// Queries (statuses, proofs) waiting for the driver, at most; askers wait
 /// for room rather than fail.
 pub const QUERY_QUEUE: usize = 1024;
-/// How many recent rejections are remembered for status queries.
+/// How many recent rejections and expiries are remembered for status queries.
 pub const REMEMBERED_REJECTIONS: usize = 100_000;
 
 /// Something a subscriber may want to hear about.
@@ -71,13 +71,14 @@ enum Work {
 
 #[derive(Default)]
 struct Rejections {
-    reasons: HashMap<TxId, ApiError>,
+    /// `Rejected` or `Expired`, and why.
+    reasons: HashMap<TxId, (TxState, ApiError)>,
     order: VecDeque<TxId>,
 }
 
 impl Rejections {
-    fn insert(&mut self, id: TxId, reason: ApiError) {
-        if self.reasons.insert(id, reason).is_none() {
+    fn insert(&mut self, id: TxId, state: TxState, reason: ApiError) {
+        if self.reasons.insert(id, (state, reason)).is_none() {
             self.order.push_back(id);
             if self.order.len() > REMEMBERED_REJECTIONS {
                 if let Some(old) = self.order.pop_front() {
@@ -129,6 +130,15 @@ pub(crate) fn answer_proof(
         )),
         None => Ok(None),
     }
+}
+
+/// Whether the engine holds `id` (undecided or accepted): a transfer it
+/// rejected, let expire or never saw is new to it when it comes again.
+fn engine_holds(engine: &Engine, id: &TxId) -> bool {
+    matches!(
+        engine.tx_status(id),
+        ruv_consensus::TxStatus::Accepted { .. } | ruv_consensus::TxStatus::Pending
+    )
 }
 
 fn dropped_reason(reason: TxDropReason) -> ApiError {
@@ -316,7 +326,7 @@ impl ConsensusNode {
             return self.engine.handle(input(bytes), outputs);
         };
         let id = tx.id();
-        if !matches!(self.engine.tx_status(&id), ruv_consensus::TxStatus::Unknown) {
+        if engine_holds(&self.engine, &id) {
             return; // already known: nothing for the engine to do
         }
         let account = self.engine.ledger().account(&tx.transfer.from);
@@ -327,7 +337,7 @@ impl ConsensusNode {
             return;
         }
         self.engine.handle(input(bytes), outputs);
-        if matches!(self.engine.tx_status(&id), ruv_consensus::TxStatus::Unknown) {
+        if !engine_holds(&self.engine, &id) {
             // The engine did not keep it (bad signature, full pool).
             self.pending.remove(&id);
         } else {
@@ -398,12 +408,16 @@ impl ConsensusNode {
         let status = match self.engine.tx_status(&id) {
             ruv_consensus::TxStatus::Accepted { .. } => TxState::Accepted,
             ruv_consensus::TxStatus::Pending => TxState::Pending,
-            ruv_consensus::TxStatus::Unknown => {
-                return self.rejections.reasons.get(&id).map(|reason| TxStatus {
-                    id,
-                    status: TxState::Rejected,
-                    reason: Some(reason.clone()),
-                })
+            ruv_consensus::TxStatus::Expired | ruv_consensus::TxStatus::Unknown => {
+                return self
+                    .rejections
+                    .reasons
+                    .get(&id)
+                    .map(|(state, reason)| TxStatus {
+                        id,
+                        status: *state,
+                        reason: Some(reason.clone()),
+                    })
             }
         };
         Some(TxStatus {
@@ -451,8 +465,7 @@ impl ConsensusNode {
                     let account = self.engine.ledger().account(&submission.tx.transfer.from);
                     // A resubmission of what the engine already holds or
                     // decided is answered by the engine, not counted again.
-                    let known =
-                        !matches!(self.engine.tx_status(&id), ruv_consensus::TxStatus::Unknown);
+                    let known = engine_holds(&self.engine, &id);
                     if !known && submission.tx.transfer.nonce > account.nonce {
                         if let Err(refusal) =
                             self.pending.admit(id, account, &submission.tx.transfer)
@@ -476,6 +489,7 @@ impl ConsensusNode {
         for output in &outputs {
             if let Output::TxAccepted { id, .. }
             | Output::TxRejected { id, .. }
+            | Output::TxExpired { id, .. }
             | Output::TxDropped { id, .. } = output
             {
                 senders.extend(self.pending.remove(id));
@@ -578,10 +592,16 @@ impl ConsensusNode {
                     }
                 }
                 Output::TxRejected { id, reason } => {
-                    self.reject(*id, ApiError::from(reason), &mut events)
+                    self.metrics.transactions_rejected.inc();
+                    self.settle(*id, TxState::Rejected, ApiError::from(reason), &mut events)
+                }
+                Output::TxExpired { id, reason } => {
+                    self.metrics.transactions_expired.inc();
+                    self.settle(*id, TxState::Expired, ApiError::from(reason), &mut events)
                 }
                 Output::TxDropped { id, reason } => {
-                    self.reject(*id, dropped_reason(*reason), &mut events)
+                    self.metrics.transactions_rejected.inc();
+                    self.settle(*id, TxState::Rejected, dropped_reason(*reason), &mut events)
                 }
                 Output::VertexAccepted { .. } => {
                     self.metrics.vertices_accepted.inc();
@@ -706,13 +726,14 @@ impl ConsensusNode {
         self.publish.send_replace(Arc::new(self.view.clone()));
     }
 
-    fn reject(&mut self, id: TxId, reason: ApiError, events: &mut Vec<NodeEvent>) {
-        self.metrics.transactions_rejected.inc();
+    /// Records a verdict without acceptance (`Rejected` or `Expired`) and
+    /// tells subscribers.
+    fn settle(&mut self, id: TxId, state: TxState, reason: ApiError, events: &mut Vec<NodeEvent>) {
         self.submitted_at.remove(&id);
-        self.rejections.insert(id, reason.clone());
+        self.rejections.insert(id, state, reason.clone());
         events.push(NodeEvent::Transaction(TxStatus {
             id,
-            status: TxState::Rejected,
+            status: state,
             reason: Some(reason),
         }));
     }

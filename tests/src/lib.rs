@@ -28,7 +28,7 @@ pub struct Devnet {
     pub relays: Vec<RunningRelay>,
 }
 
-/// How long a transaction that cannot be issued yet waits before rejection, in tests.
+/// How long a transaction that cannot be issued yet waits before it expires, in tests.
 pub const TEST_TX_RETRY_TTL_MS: u64 = 1_500;
 
 /// Configuration of relay `i` of a devnet, dialing `peers` (`ws://…/peer/v1`).
@@ -121,15 +121,18 @@ impl Devnet {
         }
     }
 
-    /// Polls relay `i` until transaction `id` is final; returns its status
-    /// JSON (fails after 60 s).
+    /// Polls relay `i` until transaction `id` is settled (accepted, rejected
+    /// or expired); returns its status JSON (fails after 60 s).
     pub async fn wait_final(&self, i: usize, id: &str) -> Value {
         let http = reqwest::Client::new();
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         loop {
             let url = format!("{}/api/v1/transactions/{id}", self.url(i));
             let (_, body) = json_response(http.get(url).send().await.unwrap()).await;
-            if matches!(body["status"].as_str(), Some("accepted" | "rejected")) {
+            if matches!(
+                body["status"].as_str(),
+                Some("accepted" | "rejected" | "expired")
+            ) {
                 return body;
             }
             assert!(

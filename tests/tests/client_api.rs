@@ -115,7 +115,8 @@ async fn transfers_are_accepted_and_bad_input_gets_its_code() {
     }
     // A nonce gap within the window may still resolve (an earlier transfer
     // may be in flight), so consensus holds it for the retry window, then
-    // rejects it with its own reason.
+    // lets it expire, with its own reason: "expired" (its nonce unused, a new
+    // transfer may take it), never "rejected".
     for (tx, want_code) in [(devnet.transfer(&faucet, address(&bob), 1, 9), "nonce_gap")] {
         let (status, reply) = post_tx(serde_json::to_value(&tx).unwrap()).await;
         assert_eq!(
@@ -123,14 +124,38 @@ async fn transfers_are_accepted_and_bad_input_gets_its_code() {
             (202, Some("pending")),
             "{reply}"
         );
+        // A subscriber hears the same: at expiry, or at once if it came late.
+        let mut ws = WsClient::connect(&url).await;
+        let reply = ws
+            .request("subscribe_transaction", json!({"id": tx.id().to_string()}))
+            .await;
+        let subscription = reply["result"]["subscription"].as_u64();
         let verdict = devnet.wait_final(0, &tx.id().to_string()).await;
         assert_eq!(
             (
                 verdict["status"].as_str(),
                 verdict["reason"]["code"].as_str()
             ),
-            (Some("rejected"), Some(want_code)),
+            (Some("expired"), Some(want_code)),
             "{verdict}"
+        );
+        let event = loop {
+            let event = ws.recv().await;
+            // The subscription's first event is the status at subscription time.
+            if subscription.is_some()
+                && event["subscription"].as_u64() == subscription
+                && event["event"]["status"] != "pending"
+            {
+                break event;
+            }
+        };
+        assert_eq!(
+            (
+                event["event"]["status"].as_str(),
+                event["event"]["reason"]["code"].as_str()
+            ),
+            (Some("expired"), Some(want_code)),
+            "{event}"
         );
     }
     let (_, account) = json_response(

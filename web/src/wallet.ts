@@ -142,6 +142,8 @@ interface Tracked {
   checkpoint?: string;
   /** A rejection no proof backs (the relay refused it at once). */
   unproven?: boolean;
+  /** What a relay claims about a pending payment (e.g. that it expired), shown as unverified. */
+  relaySays?: string;
   fee?: bigint;
   /** The site that asked for it (an extension approval), if any. */
   origin?: string;
@@ -623,7 +625,7 @@ function isTxStatus(v: unknown): v is TxStatus {
   return (
     typeof o.id === "string" &&
     /^[0-9a-f]{64}$/.test(o.id) &&
-    (o.status === "pending" || o.status === "accepted" || o.status === "rejected")
+    (o.status === "pending" || o.status === "accepted" || o.status === "rejected" || o.status === "expired")
   );
 }
 
@@ -656,7 +658,7 @@ async function askFaucet(): Promise<void> {
       say("The faucet's answer was not a transaction status.");
       return;
     }
-    if (body.status === "rejected") {
+    if (body.status === "rejected" || body.status === "expired") {
       say(`The faucet's payment was refused: ${body.reason?.message ?? "no reason given"}`);
       return;
     }
@@ -801,6 +803,9 @@ function renderTracked(t: Tracked): void {
   if (t.status === "rejected" && t.reason) {
     detail.dataset.testid = "tx-reason";
     detail.textContent = `Reason: ${t.reason}`;
+  } else if (t.status === "pending" && t.relaySays) {
+    detail.dataset.testid = "tx-relay-says";
+    detail.textContent = `The relay says: ${t.relaySays}`;
   } else if (t.kind === "sent") {
     detail.textContent = `To ${t.counterpart}`;
   } else if (t.kind === "received") {
@@ -1007,6 +1012,12 @@ async function onConfirm(): Promise<void> {
         reason: `the relay refused it: ${status.reason?.message ?? "no reason"} (not verified)`,
         unproven: true,
       });
+    } else if (status.status === "expired") {
+      // Dropped before it was issued, says the relay: its word only. The
+      // payment stays pending with its nonce reserved; proofs settle it.
+      t.relaySays = `expired, not sent: ${status.reason?.message ?? "no reason"} (the relay's word, not verified)`;
+      renderTracked(t);
+      say("The relay says the payment expired before it was sent (not verified); waiting for a proof of its fate…");
     } else {
       say("Sent. Waiting for a proof that it is final…");
     }

@@ -15,7 +15,7 @@ use crate::home::{Home, Network};
 use crate::light::{Fate, LightClient};
 use crate::output::Output;
 use crate::secrets::PasswordSource;
-use ruv_protocol::api::TxState;
+use ruv_protocol::api::{TxState, TxStatus};
 use ruv_protocol::{Address, TxId};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -121,6 +121,32 @@ pub fn fate_json(id: TxId, fate: &Fate) -> Value {
     }
 }
 
+/// The error for a relay's unprovable `rejected` or `expired` claim.
+pub fn relay_verdict(id: TxId, claim: &TxStatus) -> CliError {
+    let reason = claim
+        .reason
+        .as_ref()
+        .map(|r| format!("{}: {}", r.code, r.message))
+        .unwrap_or_else(|| "no reason given".into());
+    if claim.status == TxState::Expired {
+        return CliError::failure(
+            codes::RELAY_EXPIRED,
+            format!(
+                "the relay says transaction {id} expired before it was issued ({reason}): it did not use \
+                 its nonce. This is the relay's word, not proven: `ruv tx {id}` shows what is proven; \
+                 a new transfer takes the nonce only once the account's verified nonce is below it"
+            ),
+        );
+    }
+    CliError::failure(
+        codes::RELAY_REJECTED,
+        format!(
+            "the relay says transaction {id} was rejected ({reason}); this is the relay's word, \
+             not proven: `ruv tx {id}` shows what is proven"
+        ),
+    )
+}
+
 /// Waits until transaction `id` is proven final or rejected. A relay's
 /// (unprovable) claim that it was rejected ends the wait with an error
 /// that says so; so does the deadline.
@@ -142,18 +168,8 @@ pub fn wait_final(
             Err(e) => return Err(e),
         }
         if let Some(claim) = light.relay_claim(id) {
-            if claim.status == TxState::Rejected {
-                let reason = claim
-                    .reason
-                    .map(|r| format!("{}: {}", r.code, r.message))
-                    .unwrap_or_else(|| "no reason given".into());
-                return Err(CliError::failure(
-                    codes::RELAY_REJECTED,
-                    format!(
-                        "the relay says transaction {id} was rejected ({reason}); this is the relay's word, \
-                         not proven: `ruv tx {id}` shows what is proven"
-                    ),
-                ));
+            if claim.status.has_reason() {
+                return Err(relay_verdict(id, &claim));
             }
         }
         if started.elapsed() >= timeout {

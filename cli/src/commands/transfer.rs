@@ -164,6 +164,9 @@ pub fn run(ctx: &Context, request: Request, wait: &WaitArgs) -> CliResult<()> {
             format!("the relay rejected transaction {id} ({reason})"),
         ));
     }
+    if first.status == TxState::Expired {
+        return Err(super::relay_verdict(id, &first));
+    }
     let fate = if wait.no_wait {
         Fate::Pending
     } else {

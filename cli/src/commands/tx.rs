@@ -26,6 +26,7 @@ fn state_name(state: TxState) -> &'static str {
         TxState::Pending => "pending",
         TxState::Accepted => "accepted",
         TxState::Rejected => "rejected",
+        TxState::Expired => "expired",
     }
 }
 
@@ -45,8 +46,14 @@ pub fn status(ctx: &Context, id: &str) -> CliResult<()> {
                     value["relay_reason"] = json!({"code": reason.code, "message": reason.message});
                     claim_text = format!(" ({}: {})", reason.code, reason.message);
                 }
+                let meaning = match claim.status {
+                    TxState::Expired => {
+                        ", not sent: dropped before it was issued, its nonce unused by it"
+                    }
+                    _ => "",
+                };
                 claim_text = format!(
-                    "\nThe relay says: {}{claim_text} (not verified)",
+                    "\nThe relay says: {}{meaning}{claim_text} (not verified)",
                     state_name(claim.status)
                 );
             }

@@ -746,23 +746,23 @@ fn relay_error(error: ApiError) -> ClientError {
     ClientError::new(&error.code, message)
 }
 
-/// A status carries a reason exactly when it is a rejection.
+/// A status carries a reason exactly when it is a rejection or an expiry.
 fn check_status(status: &TxStatus) -> Result<(), ClientError> {
-    match (status.status, &status.reason) {
-        (TxState::Rejected, Some(reason)) => {
+    match (status.status.has_reason(), &status.reason) {
+        (true, Some(reason)) => {
             let checked = relay_error(reason.clone());
             if checked.code == codes::BAD_RELAY_RESPONSE {
                 return Err(checked);
             }
             Ok(())
         }
-        (TxState::Rejected, None) => {
-            Err(bad_response("relay reported a rejection without a reason"))
-        }
-        (_, Some(_)) => Err(bad_response(
-            "relay gave a rejection reason for a transaction that is not rejected",
+        (true, None) => Err(bad_response(
+            "relay reported a rejection or expiry without a reason",
         )),
-        (_, None) => Ok(()),
+        (false, Some(_)) => Err(bad_response(
+            "relay gave a reason for a transaction that is neither rejected nor expired",
+        )),
+        (false, None) => Ok(()),
     }
 }
 
@@ -1078,7 +1078,7 @@ mod tests {
     }
 
     #[test]
-    fn rejection_needs_a_reason_and_only_rejection_has_one() {
+    fn rejection_and_expiry_need_a_reason_and_only_they_have_one() {
         let txid = signed(1).id().to_string();
         let cases = [
             (
@@ -1086,6 +1086,11 @@ mod tests {
                 true,
             ),
             (json!({"id": txid, "status": "rejected"}), false),
+            (
+                json!({"id": txid, "status": "expired", "reason": {"code": "nonce_gap", "message": "gap"}}),
+                true,
+            ),
+            (json!({"id": txid, "status": "expired"}), false),
             (
                 json!({"id": txid, "status": "accepted", "reason": {"code": "nonce_gap", "message": "gap"}}),
                 false,
@@ -1101,6 +1106,17 @@ mod tests {
             let (id, _) = send(&mut core, Request::GetTransaction(signed(1).id()));
             let r = reply(&mut core, json!({"id": id, "result": status.clone()}));
             assert_eq!(r.is_ok(), ok, "{status}");
+        }
+        // "expired" is its own state, not a rejection.
+        let mut core = ClientCore::new(T0);
+        let (id, _) = send(&mut core, Request::GetTransaction(signed(1).id()));
+        let expired = json!({"id": txid, "status": "expired", "reason": {"code": "nonce_gap", "message": "gap"}});
+        match reply(&mut core, json!({"id": id, "result": expired})) {
+            Ok(Reply::Transaction(status)) => {
+                assert_eq!(status.status, TxState::Expired);
+                assert_eq!(status.reason.map(|r| r.code), Some("nonce_gap".to_owned()));
+            }
+            other => panic!("expected an expired status, got {other:?}"),
         }
     }
 

@@ -518,10 +518,12 @@ impl<'s> Simulation<'s> {
             }
             let id = tracked.tx.id();
             let known = self.honest.iter().any(|n| {
-                self.nodes[*n]
-                    .engine
-                    .as_ref()
-                    .is_some_and(|e| e.tx_status(&id) != TxStatus::Unknown)
+                self.nodes[*n].engine.as_ref().is_some_and(|e| {
+                    matches!(
+                        e.tx_status(&id),
+                        TxStatus::Accepted { .. } | TxStatus::Pending
+                    )
+                })
             });
             if !known {
                 let node = self.random_honest();

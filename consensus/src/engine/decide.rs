@@ -143,6 +143,25 @@ impl Engine {
         self.dirty = true;
     }
 
+    /// Lets go of an undecided transaction that is in no live vertex,
+    /// remembering it as expired.
+    pub(super) fn expire_tx(&mut self, id: &TxId, reason: TxRejection, out: &mut Vec<Output>) {
+        let Some(live_vertices) = self.conflicts.remove(id) else {
+            return;
+        };
+        debug_assert!(
+            live_vertices.is_empty(),
+            "an expiring transaction is in no live vertex"
+        );
+        for vertex in &live_vertices {
+            self.reject_vertex(vertex, out);
+        }
+        self.expired.insert(*id);
+        self.metrics.transactions_expired += 1;
+        out.push(Output::TxExpired { id: *id, reason });
+        self.dirty = true;
+    }
+
     /// Rejects a processing vertex and every processing descendant.
     fn reject_vertex(&mut self, id: &VertexId, out: &mut Vec<Output>) {
         let mut stack = vec![*id];

@@ -368,14 +368,20 @@ impl Engine {
         batch
     }
 
-    /// Rejects transactions that failed to issue for longer than the retry
-    /// TTL and are in no live vertex.
+    /// Lets go of transactions that failed to issue for longer than the
+    /// retry TTL and are in no live vertex. One whose nonce another accepted
+    /// transfer used can never apply: rejected. Any other (a nonce gap that
+    /// never closed, funds that never came) expires: its nonce is unused.
     fn expire_failing(&mut self, out: &mut Vec<Output>) {
         let expired = self
             .conflicts
             .expired_failures(self.now_ms, self.tuning.tx_retry_ttl_ms);
         for (id, reason) in expired {
-            self.reject_tx(&id, reason, out);
+            if matches!(reason, TxRejection::StaleNonce { .. }) {
+                self.reject_tx(&id, reason, out);
+            } else {
+                self.expire_tx(&id, reason, out);
+            }
         }
     }
 

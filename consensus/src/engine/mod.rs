@@ -48,6 +48,7 @@
 mod accepted;
 mod conflicts;
 mod decide;
+mod expired;
 mod fetcher;
 mod issue;
 mod peers;
@@ -63,6 +64,8 @@ use crate::metrics::Metrics;
 use crate::vertex::{ValidatorIndex, Vertex, VertexId, MAX_VERTEX_PARENTS, MAX_VERTEX_TXS};
 use accepted::Accepted;
 use conflicts::{Conflicts, Thresholds};
+use expired::ExpiredTxs;
+pub use expired::REMEMBERED_EXPIRED_TXS;
 use fetcher::Fetcher;
 use issue::Issuer;
 use peers::RequestLimits;
@@ -292,6 +295,16 @@ pub enum Output {
         /// Why.
         reason: TxRejection,
     },
+    /// A transaction failed to issue for [`Tuning::tx_retry_ttl_ms`] (its
+    /// previous nonce never arrived, or its funds never did) and was let go
+    /// before any vertex of it was decided: its nonce was not used by it.
+    /// Not a rejection: the sender may sign a new transfer with that nonce.
+    TxExpired {
+        /// The transaction.
+        id: TxId,
+        /// The last reason it could not be issued (e.g. `NonceGap`).
+        reason: TxRejection,
+    },
     /// The engine let go of a transaction without deciding it.
     TxDropped {
         /// The transaction.
@@ -335,7 +348,11 @@ pub enum TxStatus {
     },
     /// Known and undecided.
     Pending,
-    /// Not known (never seen, rejected, or dropped).
+    /// Let go undecided after failing to issue for the retry TTL
+    /// ([`Output::TxExpired`]); remembered for the last
+    /// [`REMEMBERED_EXPIRED_TXS`] such transactions, not across restarts.
+    Expired,
+    /// Not known (never seen, rejected, dropped, or expired long ago).
     Unknown,
 }
 
@@ -380,6 +397,7 @@ pub struct Engine {
     accepted: Accepted,
     dag: Dag,
     conflicts: Conflicts,
+    expired: ExpiredTxs,
     fetcher: Fetcher,
     polls: Polls,
     issuer: Issuer,
@@ -431,6 +449,7 @@ impl Engine {
             accepted: Accepted::new(&genesis),
             dag: Dag::default(),
             conflicts: Conflicts::default(),
+            expired: ExpiredTxs::default(),
             fetcher: Fetcher::default(),
             polls: Polls::new(count),
             issuer: Issuer::default(),
@@ -547,6 +566,8 @@ impl Engine {
         }
         if self.conflicts.contains(id) {
             TxStatus::Pending
+        } else if self.expired.contains(id) {
+            TxStatus::Expired
         } else {
             TxStatus::Unknown
         }

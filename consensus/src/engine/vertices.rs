@@ -355,6 +355,7 @@ impl Engine {
     /// Starts tracking an undecided transaction (its checks passed).
     pub(super) fn register_tx(&mut self, id: TxId, tx: Arc<SignedTransfer>, owned: bool) {
         self.conflicts.register(id, tx, owned);
+        self.expired.remove(&id);
         self.dirty = true;
     }
 }

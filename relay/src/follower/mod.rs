@@ -331,7 +331,7 @@ impl FollowerNode {
         let first = self.preferred.load(Ordering::Relaxed);
         tokio::spawn(async move {
             let answer = submit_upstream(&client, &upstreams, first, &submission.tx).await;
-            let taken = matches!(&answer, Ok(status) if status.status != TxState::Rejected);
+            let taken = matches!(&answer, Ok(status) if !status.status.has_reason());
             let _ = verdicts.send(Forwarded { id, taken }).await;
             let _ = submission.reply.send(answer);
         });
