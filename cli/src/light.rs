@@ -16,8 +16,12 @@ use crate::rest::{RelayError, Rest};
 use ruv_client::light::core::{
     CheckpointNews, Freshness, LightCore, Verdict, VerifiedHistoryEntry, DEFAULT_STALE_AFTER_MS,
 };
-use ruv_protocol::api::{codes as api_codes, AccountHistory, ApiError, FaucetRequest, TxStatus};
+use ruv_protocol::api::{
+    codes as api_codes, AccountHistory, ApiError, FaucetChallenge, FaucetProof, FaucetRequest,
+    TxStatus,
+};
 use ruv_protocol::checkpoint::CertifiedCheckpoint;
+use ruv_protocol::faucet_pow;
 use ruv_protocol::light::{
     AccountProof, TransactionProof, VerifiedAccount, VerifiedInclusion, VerifyError,
 };
@@ -491,7 +495,7 @@ impl LightClient {
     pub fn submit(&mut self, signed: &SignedTransfer) -> CliResult<TxStatus> {
         self.post_first(
             "/transactions",
-            signed,
+            |_, _| Ok(signed),
             &[api_codes::DUPLICATE_TRANSACTION],
             |_| false,
         )
@@ -504,12 +508,33 @@ impl LightClient {
         })
     }
 
-    /// Asks the relays' devnet faucet to pay `address`.
+    /// Asks the relays' devnet faucet to pay `address`: fetches each
+    /// relay's challenge and solves it ([`ruv_protocol::faucet_pow`]) first.
     pub fn faucet(&mut self, address: Address) -> CliResult<TxStatus> {
-        let request = FaucetRequest { address };
-        let status = self.post_first("/faucet", &request, &[], |e| {
-            e.code == api_codes::FAUCET_DISABLED
-        })?;
+        let status = self.post_first(
+            "/faucet",
+            |rest, relay| {
+                let challenge: FaucetChallenge = rest.get(relay, "/faucet/challenge")?;
+                let nonce =
+                    faucet_pow::solve(&challenge.challenge, &address, challenge.difficulty_bits)
+                        .map_err(|e| {
+                            RelayError::Api(ApiError::new(
+                                api_codes::FAUCET_POW_UNSOLVED,
+                                e.to_string(),
+                            ))
+                        })?;
+                let proof = FaucetProof {
+                    challenge: challenge.challenge,
+                    nonce,
+                };
+                Ok(FaucetRequest {
+                    address,
+                    proof: Some(proof),
+                })
+            },
+            &[],
+            |e| e.code == api_codes::FAUCET_DISABLED,
+        )?;
         status.ok_or_else(|| {
             CliError::failure(
                 api_codes::FAUCET_DISABLED,
@@ -525,7 +550,7 @@ impl LightClient {
     fn post_first<B: serde::Serialize>(
         &mut self,
         path: &str,
-        body: &B,
+        body: impl Fn(&Rest, &str) -> Result<B, RelayError>,
         ok_codes: &[&str],
         skip: impl Fn(&ApiError) -> bool,
     ) -> CliResult<Option<TxStatus>> {
@@ -533,7 +558,9 @@ impl LightClient {
         let mut refused: Option<ApiError> = None;
         let mut answered = false;
         for relay in self.usable() {
-            match self.rest.post::<TxStatus>(&relay, path, body) {
+            let answer = body(&self.rest, &relay)
+                .and_then(|body| self.rest.post::<TxStatus>(&relay, path, &body));
+            match answer {
                 Ok(status) => return Ok(Some(status)),
                 Err(RelayError::Api(e)) if ok_codes.contains(&e.code.as_str()) || skip(&e) => {
                     answered = true;

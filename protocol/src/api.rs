@@ -38,6 +38,20 @@ pub mod codes {
     pub const FAUCET_DISABLED: &str = "faucet_disabled";
     /// The faucet has paid this address recently.
     pub const FAUCET_COOLDOWN: &str = "faucet_cooldown";
+    /// The faucet asks for a proof of work (`GET /api/v1/faucet/challenge`)
+    /// and the request carried none.
+    pub const FAUCET_POW_REQUIRED: &str = "faucet_pow_required";
+    /// The faucet proof of work is wrong: a challenge this relay did not
+    /// issue, or a nonce without enough leading zero bits for this address.
+    pub const FAUCET_POW_INVALID: &str = "faucet_pow_invalid";
+    /// The faucet challenge has expired; fetch a new one.
+    pub const FAUCET_POW_EXPIRED: &str = "faucet_pow_expired";
+    /// The faucet challenge was used already; each pays once.
+    pub const FAUCET_POW_REUSED: &str = "faucet_pow_reused";
+    /// Client side: the solver gave up (the relay asks more than
+    /// [`crate::faucet_pow::MAX_DIFFICULTY_BITS`], or the bounded search
+    /// found no nonce).
+    pub const FAUCET_POW_UNSOLVED: &str = "faucet_pow_unsolved";
     /// The relay's pending pool is full; retry later.
     pub const MEMPOOL_FULL: &str = "mempool_full";
     /// A transaction with this id is already known.
@@ -219,6 +233,34 @@ pub struct FeeEstimate {
 pub struct FaucetRequest {
     /// Who gets the funds.
     pub address: Address,
+    /// The solved challenge; required when the relay's
+    /// [`FaucetChallenge::difficulty_bits`] is above zero.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<FaucetProof>,
+}
+
+/// A solved faucet challenge ([`crate::faucet_pow`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaucetProof {
+    /// The challenge, as the relay handed it out.
+    pub challenge: Hash32,
+    /// The nonce that solves it for the request's address.
+    #[serde(with = "u64_string")]
+    pub nonce: u64,
+}
+
+/// `GET /api/v1/faucet/challenge` (devnet only): work to do before asking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaucetChallenge {
+    /// 32 bytes (lower-case hex) the relay can check it issued.
+    pub challenge: Hash32,
+    /// Leading zero bits the proof hash needs (0: no work asked).
+    pub difficulty_bits: u8,
+    /// Unix milliseconds after which the relay refuses the challenge.
+    #[serde(with = "u64_string")]
+    pub expires_ms: u64,
 }
 
 /// A WebSocket request: `{"id": 1, "method": "...", "params": {...}}`.

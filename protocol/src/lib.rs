@@ -12,6 +12,7 @@ pub mod api;
 pub mod checkpoint;
 pub mod codec;
 pub mod crypto;
+pub mod faucet_pow;
 pub mod genesis;
 pub mod ledger;
 pub mod light;

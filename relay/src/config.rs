@@ -41,6 +41,8 @@ pub struct RelayConfig {
     pub name: String,
     /// Devnet only: seed file of the genesis faucet account; enables `POST /api/v1/faucet`.
     pub faucet_key_file: Option<PathBuf>,
+    /// Leading zero bits of the faucet's proof of work (0: none asked).
+    pub faucet_pow_bits: u8,
     /// Peer relays to dial: `ws://host:port/peer/v1`. Links are authenticated
     /// both ways against genesis; dialing in one direction per pair is enough.
     pub peers: Vec<String>,
@@ -92,6 +94,11 @@ pub struct RunOptions {
     /// Devnet only: seed file of the genesis faucet account; enables `POST /api/v1/faucet`.
     #[arg(long)]
     pub faucet_key_file: Option<PathBuf>,
+    /// Leading zero bits of the proof of work a faucet request carries
+    /// (`GET /api/v1/faucet/challenge`; 0: none asked; at most 32). A
+    /// public faucet should ask 16 or more [default: 0].
+    #[arg(long)]
+    pub faucet_pow_bits: Option<u8>,
     /// A peer relay to dial: `ws://host:port/peer/v1` (repeat the flag; the
     /// file's key is the list `peers`, which flags replace). Links are
     /// authenticated both ways against genesis; one direction per pair is enough.
@@ -218,6 +225,7 @@ impl RunOptions {
             upstreams,
             name,
             faucet_key_file,
+            faucet_pow_bits,
             peers,
             tx_retry_ttl_ms,
             cors_origin,
@@ -236,6 +244,7 @@ impl RunOptions {
             key_file: key_file.or(file.key_file),
             name: name.or(file.name),
             faucet_key_file: faucet_key_file.or(file.faucet_key_file),
+            faucet_pow_bits: faucet_pow_bits.or(file.faucet_pow_bits),
             peers: if peers.is_empty() { file.peers } else { peers },
             tx_retry_ttl_ms: tx_retry_ttl_ms.or(file.tx_retry_ttl_ms),
             keep_checkpoints: keep_checkpoints.or(file.keep_checkpoints),
@@ -258,6 +267,7 @@ impl RunOptions {
             upstreams,
             name,
             faucet_key_file,
+            faucet_pow_bits,
             peers,
             tx_retry_ttl_ms,
             cors_origin,
@@ -283,6 +293,16 @@ impl RunOptions {
                 });
             }
         }
+        let faucet_pow_bits = faucet_pow_bits.unwrap_or(crate::faucet_pow::DEFAULT_FAUCET_POW_BITS);
+        if faucet_pow_bits > ruv_protocol::faucet_pow::MAX_DIFFICULTY_BITS {
+            return Err(ConfigError::Invalid {
+                option: "faucet-pow-bits",
+                reason: format!(
+                    "{faucet_pow_bits}: at most {}",
+                    ruv_protocol::faucet_pow::MAX_DIFFICULTY_BITS
+                ),
+            });
+        }
         for origin in &cors_origin {
             check_origin(origin).map_err(|reason| ConfigError::Invalid {
                 option: "cors-origin",
@@ -301,6 +321,7 @@ impl RunOptions {
             upstreams,
             name: name.unwrap_or_else(|| DEFAULT_NAME.to_owned()),
             faucet_key_file,
+            faucet_pow_bits,
             peers,
             tx_retry_ttl_ms: tx_retry_ttl_ms.unwrap_or(DEFAULT_TX_RETRY_TTL_MS),
             cors_origins: cors_origin,

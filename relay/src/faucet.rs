@@ -3,6 +3,7 @@
 //! take exactly the path every other payment takes). Off unless the relay is
 //! started with `--faucet-key-file`.
 
+use crate::faucet_pow::ChallengeBook;
 use ruv_protocol::crypto::SigningKey;
 use ruv_protocol::{Address, UNITS_PER_RUV};
 use std::collections::HashMap;
@@ -21,15 +22,18 @@ pub struct Faucet {
     last_paid: HashMap<Address, Instant>,
     /// Highest nonce handed to consensus and not known to have failed.
     last_nonce: Option<u64>,
+    /// Proof-of-work challenges issued and spent.
+    pub challenges: ChallengeBook,
 }
 
 impl Faucet {
-    /// A faucet paying from `key`'s account.
-    pub fn new(key: SigningKey) -> Self {
+    /// A faucet paying from `key`'s account, asking `pow_bits` of proof of work.
+    pub fn new(key: SigningKey, pow_bits: u8) -> Self {
         Self {
             key,
             last_paid: HashMap::new(),
             last_nonce: None,
+            challenges: ChallengeBook::new(pow_bits),
         }
     }
 

@@ -10,6 +10,7 @@
 //! - [`admission`]: which transfers may enter the engine at all (ingress limits).
 //! - [`rate`]: the token bucket every rate limit uses.
 //! - [`faucet`]: the devnet faucet (off unless configured).
+//! - [`faucet_pow`]: the faucet's proof-of-work challenges.
 //! - [`devnet`]: generates a local devnet (keys and genesis).
 //! - [`config`]: the options of `run`, from flags and a TOML file.
 //! - [`operator`]: `keygen`, `genesis`, `init` and `status`; [`cli`] parses them.
@@ -22,6 +23,7 @@ pub mod cli;
 pub mod config;
 pub mod devnet;
 pub mod faucet;
+pub mod faucet_pow;
 pub mod follower;
 pub mod http;
 pub mod keys;

@@ -7,8 +7,8 @@ use crate::http::limits::{ClientLimits, IpLimiter};
 use crate::metrics::Metrics;
 use crate::node::{NodeEvent, NodeHandle};
 use ruv_protocol::api::{
-    codes, limits, AccountHistory, AccountInfo, ApiError, FeeEstimate, HistoryParams,
-    NetworkStatus, RelayRole, TxState, TxStatus,
+    codes, limits, AccountHistory, AccountInfo, ApiError, FaucetChallenge, FaucetProof,
+    FeeEstimate, HistoryParams, NetworkStatus, RelayRole, TxState, TxStatus,
 };
 use ruv_protocol::checkpoint::{CertifiedCheckpoint, Hash32};
 use ruv_protocol::ledger::{LedgerRules, TxRejection};
@@ -301,14 +301,28 @@ impl RelayState {
         self.node.submit(tx).await
     }
 
-    /// Devnet faucet: pays [`FAUCET_AMOUNT`] to `to` with a real signed transfer.
-    pub async fn faucet(self: &Arc<Self>, to: Address) -> Result<TxStatus, ApiError> {
-        let faucet = self
-            .faucet
+    fn faucet_or_disabled(&self) -> Result<&tokio::sync::Mutex<Faucet>, ApiError> {
+        self.faucet
             .as_ref()
-            .ok_or_else(|| ApiError::new(codes::FAUCET_DISABLED, "this relay runs no faucet"))?;
+            .ok_or_else(|| ApiError::new(codes::FAUCET_DISABLED, "this relay runs no faucet"))
+    }
+
+    /// A proof-of-work challenge for one faucet request.
+    pub async fn faucet_challenge(&self) -> Result<FaucetChallenge, ApiError> {
+        let faucet = self.faucet_or_disabled()?.lock().await;
+        Ok(faucet.challenges.issue(unix_ms()))
+    }
+
+    /// Devnet faucet: pays [`FAUCET_AMOUNT`] to `to` with a real signed
+    /// transfer, once `proof` solves a challenge of this relay for `to`.
+    pub async fn faucet(
+        self: &Arc<Self>,
+        to: Address,
+        proof: Option<FaucetProof>,
+    ) -> Result<TxStatus, ApiError> {
         // One faucet payment at a time: each takes the next nonce.
-        let mut faucet = faucet.lock().await;
+        let mut faucet = self.faucet_or_disabled()?.lock().await;
+        faucet.challenges.check(proof.as_ref(), &to, unix_ms())?;
         faucet.claim(to, Instant::now()).map_err(|wait| {
             ApiError::new(
                 codes::FAUCET_COOLDOWN,
@@ -318,6 +332,7 @@ impl RelayState {
                 ),
             )
         })?;
+        faucet.challenges.spend(proof.as_ref());
         let from = faucet.address();
         let nonce = faucet.next_nonce(self.account(from).nonce);
         let transfer = Transfer {
@@ -340,4 +355,11 @@ impl RelayState {
         }
         result
     }
+}
+
+/// Milliseconds since the Unix epoch (challenges carry wall-clock expiry).
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

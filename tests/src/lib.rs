@@ -31,6 +31,10 @@ pub struct Devnet {
 /// How long a transaction that cannot be issued yet waits before it expires, in tests.
 pub const TEST_TX_RETRY_TTL_MS: u64 = 1_500;
 
+/// Proof-of-work bits a test devnet's faucet asks (low: tests stay quick,
+/// yet every faucet request in the tests solves a real challenge).
+pub const TEST_FAUCET_POW_BITS: u8 = 4;
+
 /// Configuration of relay `i` of a devnet, dialing `peers` (`ws://…/peer/v1`).
 pub fn relay_config(
     files: &DevnetFiles,
@@ -49,6 +53,7 @@ pub fn relay_config(
         upstreams: Vec::new(),
         name: format!("relay-{i}"),
         faucet_key_file: faucet.then(|| files.faucet_key.clone()),
+        faucet_pow_bits: TEST_FAUCET_POW_BITS,
         cors_origins: Vec::new(),
         keep_checkpoints: ruv_relay::config::DEFAULT_KEEP_CHECKPOINTS,
         client_limits: Default::default(),
@@ -215,6 +220,23 @@ pub async fn post(url: String, body: &impl serde::Serialize) -> (u16, Value) {
             .unwrap(),
     )
     .await
+}
+
+/// A faucet request body for `to` carrying a solved challenge of the relay
+/// at `url` (`http://host:port`).
+pub async fn solved_faucet_request(url: &str, to: Address) -> ruv_protocol::api::FaucetRequest {
+    let challenge: ruv_protocol::api::FaucetChallenge =
+        serde_json::from_value(get(format!("{url}/api/v1/faucet/challenge")).await).unwrap();
+    let nonce =
+        ruv_protocol::faucet_pow::solve(&challenge.challenge, &to, challenge.difficulty_bits)
+            .unwrap();
+    ruv_protocol::api::FaucetRequest {
+        address: to,
+        proof: Some(ruv_protocol::api::FaucetProof {
+            challenge: challenge.challenge,
+            nonce,
+        }),
+    }
 }
 
 /// Polls `GET url` until it answers 200 and returns the body (fails after

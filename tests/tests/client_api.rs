@@ -1,8 +1,12 @@
 //! The client API of one real relay on an ephemeral port: signed transfers
 //! from a native client, and every bad input answered with its own code.
 
-use ruv_integration_tests::{address, error_code, json_response, key, post, Devnet, WsClient};
-use ruv_protocol::api::limits;
+use ruv_integration_tests::{
+    address, error_code, json_response, key, post, solved_faucet_request, Devnet, WsClient,
+    TEST_FAUCET_POW_BITS,
+};
+use ruv_protocol::api::{limits, FaucetProof};
+use ruv_protocol::faucet_pow;
 use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -235,7 +239,8 @@ async fn transfers_are_accepted_and_bad_input_gets_its_code() {
     assert_eq!(status, 200);
     assert_eq!(reply["minimum_fee"], (devnet.min_fee() + 10).to_string());
 
-    // The faucet pays through a real transfer, and rate-limits an address.
+    // The faucet asks for a proof of work bound to the address, pays
+    // through a real transfer once it is solved, and rate-limits an address.
     let carol = key(4);
     let faucet_url = format!("{url}/api/v1/faucet");
     let (status, reply) = post(
@@ -243,12 +248,34 @@ async fn transfers_are_accepted_and_bad_input_gets_its_code() {
         &json!({"address": address(&carol).to_string()}),
     )
     .await;
+    assert_eq!((status, error_code(&reply)), (400, "faucet_pow_required"));
+    let solved = solved_faucet_request(&url, address(&carol)).await;
+    let proof = solved.proof.unwrap();
+    let mut wrong = solved.clone();
+    wrong.proof = Some(FaucetProof {
+        nonce: (0..)
+            .find(|n| {
+                !faucet_pow::is_solution(
+                    &proof.challenge,
+                    &address(&carol),
+                    *n,
+                    TEST_FAUCET_POW_BITS,
+                )
+            })
+            .unwrap(),
+        ..proof
+    });
+    let (status, reply) = post(faucet_url.clone(), &wrong).await;
+    assert_eq!((status, error_code(&reply)), (400, "faucet_pow_invalid"));
+    let (status, reply) = post(faucet_url.clone(), &solved).await;
     assert_eq!(status, 202, "{reply}");
     let paid = devnet.wait_final(0, reply["id"].as_str().unwrap()).await;
     assert_eq!(paid["status"], "accepted", "{paid}");
+    let (status, reply) = post(faucet_url.clone(), &solved).await;
+    assert_eq!((status, error_code(&reply)), (400, "faucet_pow_reused"));
     let (status, reply) = post(
         faucet_url.clone(),
-        &json!({"address": address(&carol).to_string()}),
+        &solved_faucet_request(&url, address(&carol)).await,
     )
     .await;
     assert_eq!((status, error_code(&reply)), (429, "faucet_cooldown"));

@@ -4,7 +4,9 @@
 //! before parsing), the faucet budget, CORS (no cross-origin access unless
 //! configured) and the security headers.
 
-use ruv_integration_tests::{address, error_code, json_response, key, Devnet, WsClient};
+use ruv_integration_tests::{
+    address, error_code, json_response, key, solved_faucet_request, Devnet, WsClient,
+};
 use ruv_relay::http::limits::ClientLimits;
 use serde_json::json;
 use std::time::Duration;
@@ -150,7 +152,7 @@ async fn websocket_and_faucet_budgets_are_per_ip() {
     for n in 0..3u8 {
         let (status, body) = json_response(
             http.post(format!("{url}/api/v1/faucet"))
-                .json(&json!({"address": address(&key(200 + n)).to_string()}))
+                .json(&solved_faucet_request(&url, address(&key(200 + n))).await)
                 .send()
                 .await
                 .unwrap(),

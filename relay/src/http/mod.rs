@@ -120,7 +120,10 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, StartError> {
         .position(|k| k == key.public_key())
         .ok_or(StartError::NotAValidator)? as u16;
     let faucet = match &config.faucet_key_file {
-        Some(path) => Some(Faucet::new(crate::keys::load(path)?)),
+        Some(path) => Some(Faucet::new(
+            crate::keys::load(path)?,
+            config.faucet_pow_bits,
+        )),
         None => None,
     };
 
@@ -246,7 +249,10 @@ async fn start_follower(config: RelayConfig, genesis: Genesis) -> Result<Running
     node.set_keep_checkpoints(config.keep_checkpoints);
     let driver = tokio::spawn(node.run(inputs, shutdown.clone()));
     let faucet = match &config.faucet_key_file {
-        Some(path) => Some(Faucet::new(crate::keys::load(path)?)),
+        Some(path) => Some(Faucet::new(
+            crate::keys::load(path)?,
+            config.faucet_pow_bits,
+        )),
         None => None,
     };
     let state = Arc::new(

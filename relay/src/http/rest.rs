@@ -11,8 +11,8 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use ruv_protocol::api::{
-    codes, limits, AccountHistory, AccountInfo, ApiError, FaucetRequest, FeeEstimate,
-    HistoryParams, NetworkStatus, TxStatus,
+    codes, limits, AccountHistory, AccountInfo, ApiError, FaucetChallenge, FaucetRequest,
+    FeeEstimate, HistoryParams, NetworkStatus, TxStatus,
 };
 use ruv_protocol::checkpoint::CertifiedCheckpoint;
 use ruv_protocol::light::{AccountProof, TransactionProof};
@@ -41,6 +41,7 @@ pub(super) fn routes() -> Router<Arc<RelayState>> {
         .route("/transactions/{id}", get(transaction))
         .route("/fees/estimate", get(fee_estimate))
         .route("/faucet", post(faucet))
+        .route("/faucet/challenge", get(faucet_challenge))
         .route(
             "/openapi.json",
             get(|| async {
@@ -266,6 +267,12 @@ async fn faucet(
     }
     let request: FaucetRequest = serde_json::from_value(value)
         .map_err(|e| ApiError::new(codes::MALFORMED_JSON, e.to_string()))?;
-    let status = state.faucet(request.address).await?;
+    let status = state.faucet(request.address, request.proof).await?;
     Ok((StatusCode::ACCEPTED, Json(status)))
+}
+
+/// Issuing is stateless and cheap: only the REST budget applies, so a
+/// challenge does not spend one of the IP's faucet requests.
+async fn faucet_challenge(State(state): Shared) -> ApiResult<Json<FaucetChallenge>> {
+    Ok(Json(state.faucet_challenge().await?))
 }
