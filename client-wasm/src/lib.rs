@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod faucet;
 pub mod keys;
 pub mod light;
 pub mod relay;

@@ -28,6 +28,7 @@ import {
   type VerifiedAccountState,
   type VerifiedFinality,
   type VerifiedHistoryEntry,
+  solveFaucetChallenge,
 } from "ruv-client";
 import {
   loadActivity,
@@ -629,6 +630,14 @@ function isTxStatus(v: unknown): v is TxStatus {
   );
 }
 
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
 async function askFaucet(): Promise<void> {
   const view = state.current;
   if (!view) return;
@@ -642,10 +651,18 @@ async function askFaucet(): Promise<void> {
     // pays is believed only once proven final).
     const relay = state.light?.relay ?? state.network?.relays[0];
     if (!relay) throw new Error("no relay connected");
+    // The relay's proof-of-work challenge, solved by the shared client code.
+    const challenge = await fetch(`${httpOrigin(relay)}/api/v1/faucet/challenge`);
+    const challengeText = await challenge.text();
+    if (!challenge.ok) {
+      const error = (parseJson(challengeText) as { error?: { message?: unknown } } | null)?.error;
+      say(`The faucet said no: ${typeof error?.message === "string" ? error.message : `HTTP ${challenge.status}`}`);
+      return;
+    }
     const response = await fetch(`${httpOrigin(relay)}/api/v1/faucet`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ address: view.address }),
+      body: solveFaucetChallenge(challengeText, view.address),
     });
     const body: unknown = await response.json().catch(() => null);
     if (!response.ok) {
