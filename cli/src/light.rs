@@ -39,6 +39,23 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// Records a relay that did not answer: why, and the first refusal a relay
+/// gave (reported if no relay answers).
+fn note_failure(
+    tried: &mut Vec<(String, String)>,
+    refused: &mut Option<ApiError>,
+    relay: String,
+    error: RelayError,
+) {
+    match error {
+        RelayError::Api(e) => {
+            tried.push((relay, e.message.clone()));
+            refused.get_or_insert(e);
+        }
+        e => tried.push((relay, e.to_string())),
+    }
+}
+
 /// A relay's answer after verification.
 enum Answer<T> {
     /// Verified against a certified checkpoint.
@@ -174,11 +191,7 @@ impl LightClient {
                         tried.push((relay, "lied".to_owned()));
                     }
                 },
-                Err(RelayError::Api(e)) => {
-                    tried.push((relay, e.message.clone()));
-                    refused.get_or_insert(e);
-                }
-                Err(e) => tried.push((relay, e.to_string())),
+                Err(error) => note_failure(&mut tried, &mut refused, relay, error),
             }
         }
         if heard {
@@ -218,13 +231,8 @@ impl LightClient {
         for relay in self.usable() {
             let reply: R = match self.rest.get(&relay, path) {
                 Ok(reply) => reply,
-                Err(RelayError::Api(e)) => {
-                    tried.push((relay, e.message.clone()));
-                    refused.get_or_insert(e);
-                    continue;
-                }
-                Err(e) => {
-                    tried.push((relay, e.to_string()));
+                Err(error) => {
+                    note_failure(&mut tried, &mut refused, relay, error);
                     continue;
                 }
             };
@@ -390,13 +398,8 @@ impl LightClient {
         'relays: for relay in self.usable() {
             let page: AccountHistory = match self.rest.get(&relay, &path) {
                 Ok(page) => page,
-                Err(RelayError::Api(e)) => {
-                    tried.push((relay, e.message.clone()));
-                    refused.get_or_insert(e);
-                    continue;
-                }
-                Err(e) => {
-                    tried.push((relay, e.to_string()));
+                Err(error) => {
+                    note_failure(&mut tried, &mut refused, relay, error);
                     continue;
                 }
             };
@@ -566,12 +569,8 @@ impl LightClient {
                     answered = true;
                     tried.push((relay, e.message.clone()));
                 }
-                Err(RelayError::Api(e)) => {
-                    // Another relay may take what this one refuses.
-                    tried.push((relay, e.message.clone()));
-                    refused.get_or_insert(e);
-                }
-                Err(e) => tried.push((relay, e.to_string())),
+                // Another relay may take what this one refuses.
+                Err(error) => note_failure(&mut tried, &mut refused, relay, error),
             }
         }
         match refused {
