@@ -111,6 +111,8 @@ pub struct Metrics {
     pub transactions_dropped: u64,
     /// Transactions let go after failing to issue for the retry TTL.
     pub transactions_expired: u64,
+    /// Unissued transactions a full pool gave up for better-paying ones.
+    pub transactions_evicted: u64,
     /// Transactions submitted by clients of this relay.
     pub transactions_submitted: u64,
     /// Ancestor requests sent.

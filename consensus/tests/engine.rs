@@ -6,11 +6,11 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use ruv_consensus::{
     DropReason, Engine, EngineConfig, Input, Message, Output, PersistedState, RestoreError, Tuning,
-    TxStatus, ValidatorIndex, Vertex, VertexContent, VertexId, VertexStatus,
+    TxDropReason, TxStatus, ValidatorIndex, Vertex, VertexContent, VertexId, VertexStatus,
 };
 use ruv_protocol::genesis::{ConsensusParams, GenesisBalance, ValidatorEntry};
 use ruv_protocol::tx::{Transfer, SIGNED_TRANSFER_FIXED_LEN};
-use ruv_protocol::{Address, FeeSchedule, Genesis, SignedTransfer, SigningKey, TxRejection};
+use ruv_protocol::{Address, FeeSchedule, Genesis, SignedTransfer, SigningKey, TxId, TxRejection};
 use std::collections::VecDeque;
 use std::sync::{Arc, OnceLock};
 
@@ -85,12 +85,26 @@ fn config(relay: usize) -> EngineConfig {
     }
 }
 
-fn transfer(from: &SigningKey, to: &SigningKey, amount: u64, nonce: u64) -> Arc<SignedTransfer> {
+fn minimum_fee() -> u64 {
     let genesis = &world().genesis;
-    let fee = genesis
+    genesis
         .fees
         .minimum_fee(SIGNED_TRANSFER_FIXED_LEN + genesis.chain_id.len())
-        .expect("small");
+        .expect("small")
+}
+
+fn transfer(from: &SigningKey, to: &SigningKey, amount: u64, nonce: u64) -> Arc<SignedTransfer> {
+    transfer_paying(from, to, amount, nonce, minimum_fee())
+}
+
+fn transfer_paying(
+    from: &SigningKey,
+    to: &SigningKey,
+    amount: u64,
+    nonce: u64,
+    fee: u64,
+) -> Arc<SignedTransfer> {
+    let genesis = &world().genesis;
     let t = Transfer {
         chain_id: genesis.chain_id.clone(),
         from: Address::from_public_key(from.public_key()),
@@ -1513,4 +1527,78 @@ fn a_transfer_whose_previous_nonce_never_arrives_expires_and_is_not_rejected() {
     out.clear();
     engine.handle(Input::SubmitTransaction(gap), &mut out);
     assert_eq!(engine.tx_status(&id), TxStatus::Pending);
+}
+
+fn dropped(outputs: &[Output]) -> Vec<(TxId, TxDropReason)> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::TxDropped { id, reason } => Some((*id, *reason)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_full_pool_evicts_the_lowest_paying_unissued_transfer_for_a_better_paying_one() {
+    let w = world();
+    let mut cfg = config(0);
+    cfg.tuning.max_pending_txs = 2;
+    let mut engine = Engine::new(cfg).expect("engine starts");
+    let fee = minimum_fee();
+    // Nonce gaps: neither can be issued, so both wait in the pool.
+    let cheap = transfer_paying(&w.alice, &w.bob, 1_000, 2, fee);
+    let dearer = transfer_paying(&w.bob, &w.alice, 1_000, 2, fee + 500);
+    let mut out = Vec::new();
+    engine.handle(Input::Tick { now_ms: 1 }, &mut out);
+    engine.handle(Input::SubmitTransaction(cheap.clone()), &mut out);
+    engine.handle(Input::SubmitTransaction(dearer.clone()), &mut out);
+    assert!(dropped(&out).is_empty());
+    // Paying no more than the lowest: refused, nothing leaves.
+    let same_rate = transfer_paying(&w.alice, &w.bob, 1_000, 3, fee);
+    out.clear();
+    engine.handle(Input::SubmitTransaction(same_rate.clone()), &mut out);
+    assert_eq!(
+        dropped(&out),
+        vec![(same_rate.id(), TxDropReason::PoolFull)]
+    );
+    assert_eq!(engine.tx_status(&cheap.id()), TxStatus::Pending);
+    // Paying more: the cheapest leaves, as expired (never issued, nonce unused).
+    let best = transfer_paying(&w.bob, &w.alice, 1_000, 3, fee + 5_000);
+    out.clear();
+    engine.handle(Input::SubmitTransaction(best.clone()), &mut out);
+    assert_eq!(dropped(&out), vec![(cheap.id(), TxDropReason::Evicted)]);
+    assert_eq!(engine.tx_status(&cheap.id()), TxStatus::Expired);
+    assert_eq!(engine.tx_status(&best.id()), TxStatus::Pending);
+    assert_eq!(engine.tx_status(&dearer.id()), TxStatus::Pending);
+    assert_eq!(engine.metrics().transactions_evicted, 1);
+    // Gossip obeys the same rule.
+    let gossiped = transfer_paying(&w.alice, &w.bob, 1_000, 4, fee + 1_000);
+    let out = deliver(&mut engine, 1, &Message::Transaction(gossiped.clone()));
+    assert_eq!(dropped(&out), vec![(dearer.id(), TxDropReason::Evicted)]);
+    assert_eq!(engine.tx_status(&gossiped.id()), TxStatus::Pending);
+}
+
+#[test]
+fn a_transfer_already_in_a_vertex_is_never_evicted() {
+    let w = world();
+    let mut cfg = config(0);
+    cfg.tuning.max_pending_txs = 1;
+    let mut engine = Engine::new(cfg).expect("engine starts");
+    let issued = transfer(&w.alice, &w.bob, 1_000, 1);
+    let mut out = Vec::new();
+    engine.handle(Input::Tick { now_ms: 1 }, &mut out);
+    engine.handle(Input::SubmitTransaction(issued.clone()), &mut out);
+    engine.handle(Input::Tick { now_ms: 100 }, &mut out);
+    assert!(
+        issued_in(&out)
+            .iter()
+            .any(|v| v.txs().iter().any(|t| t.id() == issued.id())),
+        "the valid transfer is issued in a vertex"
+    );
+    let rich = transfer_paying(&w.bob, &w.alice, 1_000, 1, minimum_fee() * 100);
+    out.clear();
+    engine.handle(Input::SubmitTransaction(rich.clone()), &mut out);
+    assert_eq!(dropped(&out), vec![(rich.id(), TxDropReason::PoolFull)]);
+    assert_eq!(engine.tx_status(&issued.id()), TxStatus::Pending);
 }

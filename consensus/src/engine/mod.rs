@@ -236,8 +236,12 @@ pub enum Input {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TxDropReason {
-    /// The engine holds [`Tuning::max_pending_txs`] undecided transactions.
+    /// The engine holds [`Tuning::max_pending_txs`] undecided transactions
+    /// and none in no vertex pays a lower fee rate.
     PoolFull,
+    /// It was in no vertex yet and paid the lowest fee rate in a full pool,
+    /// when a transaction paying more arrived: never issued, nonce unused.
+    Evicted,
 }
 
 /// What the driver must persist so a restart loses nothing accepted.
