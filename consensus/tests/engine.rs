@@ -372,8 +372,18 @@ struct Net {
 
 impl Net {
     fn new() -> Self {
+        Self::with_tuning(Tuning::default())
+    }
+
+    fn with_tuning(tuning: Tuning) -> Self {
         let engines = (0..RELAYS)
-            .map(|i| Engine::new(config(i)).expect("engine starts"))
+            .map(|i| {
+                let config = EngineConfig {
+                    tuning: tuning.clone(),
+                    ..config(i)
+                };
+                Engine::new(config).expect("engine starts")
+            })
             .collect();
         Self {
             engines,
@@ -1773,4 +1783,35 @@ fn a_vertex_over_budget_that_another_needs_is_still_fetched_and_kept() {
         engine.vertex_status(&third.id()),
         Some(VertexStatus::Processing)
     );
+}
+
+#[test]
+fn an_honest_issuers_accepted_vertices_are_refunded_to_its_budget() {
+    let w = world();
+    // A window so long that nothing refills during the test: only refunds
+    // can bring the use back down.
+    let mut net = Net::with_tuning(Tuning {
+        issuer_budget_window_ms: u64::MAX / 4,
+        ..Tuning::default()
+    });
+    let txs: Vec<_> = (1..=3)
+        .map(|nonce| transfer(&w.alice, &w.bob, 100, nonce))
+        .collect();
+    for tx in &txs {
+        net.input(1, Input::SubmitTransaction(tx.clone()));
+        net.run_ms(200);
+    }
+    net.run_ms(1_000);
+    for relay in [0, 2] {
+        let engine = &net.engines[relay];
+        for tx in &txs {
+            assert!(matches!(
+                engine.tx_status(&tx.id()),
+                TxStatus::Accepted { .. }
+            ));
+        }
+        assert!(engine.metrics().vertices_added >= 1);
+        assert_eq!(engine.issuer_budget_used(ValidatorIndex(1)), 0);
+        assert!(engine.metrics().issuer_budget_refusals.is_empty());
+    }
 }
