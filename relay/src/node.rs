@@ -29,7 +29,7 @@ use crate::storage::Storage;
 use handle::Query;
 use ruv_consensus::checkpoint::{CheckpointInput, CheckpointOutput, CheckpointPersist};
 use ruv_consensus::{
-    Checkpointer, Engine, Input, Message, Output, Persist, TxDropReason, ValidatorIndex,
+    Checkpointer, DropReason, Engine, Input, Message, Output, Persist, TxDropReason, ValidatorIndex,
 };
 use ruv_protocol::api::{codes, AccountInfo, ApiError, TxState, TxStatus};
 use ruv_protocol::checkpoint::CertifiedCheckpoint;
@@ -764,6 +764,12 @@ impl ConsensusNode {
         self.metrics.queries_sent.set(m.queries_sent as i64);
         self.metrics.queries_answered.set(m.queries_answered as i64);
         self.metrics.polls.set(m.polls_completed as i64);
+        self.metrics
+            .vertices_doomed
+            .set(m.dropped(DropReason::Doomed) as i64);
+        self.metrics
+            .vertices_over_issuer_budget
+            .set(m.dropped(DropReason::IssuerBudget) as i64);
         self.metrics
             .pending_transactions
             .set(self.engine.pending_tx_count() as i64);
