@@ -386,6 +386,9 @@ impl ConsensusNode {
             Query::CheckpointVertices(number, start, reply) => {
                 let _ = reply.send(self.checkpoint_vertices(number, start));
             }
+            Query::StatePage(number, after, reply) => {
+                let _ = reply.send(state_page(&self.storage, number, after));
+            }
         }
     }
 
@@ -767,4 +770,24 @@ pub fn refresh_peer_gauges(metrics: &Metrics, peers: &PeerNetwork, engine_droppe
     metrics
         .peer_links_closed_not_reading
         .set(counters.links_closed_not_reading.load(Ordering::Relaxed) as i64);
+}
+
+/// A page of the stored state for the state sync endpoints, from one read
+/// transaction of the database (not from the engine): the answer is the
+/// state of one certified checkpoint even while the driver writes.
+pub(crate) fn state_page(
+    storage: &Storage,
+    number: Option<u64>,
+    after: Option<ruv_protocol::Address>,
+) -> handle::StatePageAnswer {
+    storage
+        .state_page(
+            number,
+            after.as_ref(),
+            ruv_protocol::snapshot::MAX_STATE_PAGE_ACCOUNTS,
+        )
+        .map_err(|e| {
+            tracing::error!(error = %e, "reading the stored state failed");
+            ApiError::new(codes::INTERNAL, "this relay could not read its stored state")
+        })
 }

@@ -311,6 +311,9 @@ impl FollowerNode {
                 });
                 let _ = reply.send(page);
             }
+            Query::StatePage(number, after, reply) => {
+                let _ = reply.send(crate::node::state_page(&self.storage, number, after));
+            }
         }
     }
 

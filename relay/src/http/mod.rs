@@ -435,7 +435,7 @@ impl From<ApiError> for ApiFailure {
 pub fn http_status(code: &str) -> StatusCode {
     match code {
         codes::NOT_FOUND | codes::NOT_CERTIFIED => StatusCode::NOT_FOUND,
-        codes::PRUNED => StatusCode::GONE,
+        codes::PRUNED | codes::STATE_UNAVAILABLE => StatusCode::GONE,
         codes::PAYLOAD_TOO_LARGE | codes::FRAME_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
         codes::FAUCET_DISABLED => StatusCode::FORBIDDEN,
         codes::FAUCET_COOLDOWN | codes::RATE_LIMITED => StatusCode::TOO_MANY_REQUESTS,
