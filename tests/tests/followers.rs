@@ -7,7 +7,9 @@
 //! new state, while the other one fails over when its first upstream
 //! validator goes away (and keeps following once it is back); a follower whose only upstream lies (a forged certificate, a
 //! tampered vertex) adopts nothing from it and keeps serving its last
-//! verified state, then catches up once the upstream is honest again.
+//! verified state, then catches up once the upstream is honest again; a
+//! new follower syncs from a certified state (refusing a tampered balance
+//! or a missing account) and follows on from there.
 
 mod common;
 
@@ -484,6 +486,10 @@ async fn a_new_follower_syncs_from_a_certified_state_and_refuses_a_lying_one() {
         .await
         .unwrap();
     assert_eq!(pruned.status(), StatusCode::GONE);
+    let unseen = reqwest::get(format!("{f}/api/v1/transactions/{}/proof", first.id()))
+        .await
+        .unwrap();
+    assert_eq!(unseen.status(), StatusCode::NOT_FOUND);
     // It serves a balance with a state proof that verifies against genesis.
     let mut source = Source::rest(&f, TIMEOUT);
     let (_, account) = reader::account(&mut source, &net.anchor, bob)
@@ -511,4 +517,70 @@ async fn a_new_follower_syncs_from_a_certified_state_and_refuses_a_lying_one() {
     reader::transaction(&mut source, &net.anchor, first.id())
         .await
         .unwrap();
+}
+
+/// The cost of starting a follower on the same history both ways: from a
+/// certified state (`--sync snapshot`) and by replaying every checkpoint
+/// (`--sync genesis`). Prints the figures (docs/benchmarks.md); asserts
+/// only that both reach the same verified checkpoint. Run with
+/// `cargo test -p ruv-integration-tests --test followers state_sync_cost -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: prints the cost of both sync modes"]
+async fn state_sync_cost() {
+    const TRANSFERS: u64 = 300;
+    const RECIPIENTS: u64 = 100;
+    let mut net = Network::form("synccost");
+    net.start().await;
+    let urls = net.urls();
+    let mut last = None;
+    for nonce in 1..=TRANSFERS {
+        let to = address(&key(100 + (nonce % RECIPIENTS) as u8));
+        let tx = net.transfer(to, 1_000_000, nonce);
+        let (code, body) = post(format!("{}/api/v1/transactions", urls[0]), &tx).await;
+        assert_eq!(code, 202, "{body}");
+        if nonce % 25 == 0 {
+            // Spread over many checkpoints.
+            let received = 1_000_000 * (nonce / RECIPIENTS + u64::from(nonce % RECIPIENTS != 0));
+            proven_final(&net.anchor, &urls[1], &tx, to, received).await;
+        }
+        last = Some(tx);
+    }
+    let last = last.unwrap();
+    eventually("the last transfer is final", || async {
+        let mut source = Source::rest(&urls[0], TIMEOUT);
+        reader::transaction(&mut source, &net.anchor, last.id()).await.ok()
+    })
+    .await;
+    // The validators' stored state passes the last transfer.
+    let included = verified_latest(&net.anchor, &urls[0]).await.unwrap();
+    eventually("the stored state passes the last transfer", || async {
+        (stored_state_at(&urls[0]).await > included).then_some(())
+    })
+    .await;
+    let mut reached = Vec::new();
+    for mode in ["snapshot", "genesis"] {
+        let (proxy_url, proxy) = start_liar(urls[0].clone()).await;
+        let mut follower = net.follower(mode, std::slice::from_ref(&proxy_url));
+        let mut config = std::fs::read_to_string(follower.config()).unwrap();
+        config.push_str(&format!("sync = \"{mode}\"\n"));
+        std::fs::write(follower.config(), config).unwrap();
+        let target = verified_latest(&net.anchor, &urls[0]).await.unwrap();
+        let started = std::time::Instant::now();
+        start_and_wait(&mut follower, net.coordinator.path()).await;
+        let f = follower.url();
+        eventually(&format!("{mode} follower at {target}"), || async {
+            (verified_latest(&net.anchor, &f).await? >= target).then_some(())
+        })
+        .await;
+        let elapsed = started.elapsed();
+        let bytes = proxy.bytes.load(Ordering::SeqCst);
+        println!(
+            "sync={mode}: checkpoint {target} ({TRANSFERS} transfers, {} accounts) in {} ms, {bytes} bytes from the upstream",
+            RECIPIENTS + 1,
+            elapsed.as_millis()
+        );
+        reached.push(target);
+        follower.terminate().await;
+    }
+    assert!(reached.iter().all(|n| *n > included));
 }
