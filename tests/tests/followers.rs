@@ -502,6 +502,15 @@ async fn a_new_follower_syncs_from_a_certified_state_and_refuses_a_lying_one() {
     let (code, body) = post(format!("{f}/api/v1/transactions"), &second).await;
     assert_eq!(code, 202, "{body}");
     proven_final(&net.anchor, &f, &second, bob, 12_000_000).await;
+    // Restarted, it resumes from its database (history from the synced
+    // checkpoint on) and keeps following.
+    let exit = synced.terminate().await;
+    assert!(exit.success(), "follower exited with {exit} after SIGTERM");
+    start_and_wait(&mut synced, net.coordinator.path()).await;
+    let third = net.transfer(bob, 1_000_000, 3);
+    let (code, body) = post(format!("{}/api/v1/transactions", urls[2]), &third).await;
+    assert_eq!(code, 202, "{body}");
+    proven_final(&net.anchor, &f, &third, bob, 13_000_000).await;
 
     // A follower whose only upstream leaves an account out of the state
     // stores nothing from it and replays from genesis instead.
@@ -511,7 +520,7 @@ async fn a_new_follower_syncs_from_a_certified_state_and_refuses_a_lying_one() {
     start_and_wait(&mut replayed, net.coordinator.path()).await;
     assert!(liar.lies.load(Ordering::SeqCst) >= lies + 3, "one lie per round");
     let r = replayed.url();
-    proven_final(&net.anchor, &r, &second, bob, 12_000_000).await;
+    proven_final(&net.anchor, &r, &third, bob, 13_000_000).await;
     // With every checkpoint from genesis, the first transfer's proof too.
     let mut source = Source::rest(&r, TIMEOUT);
     reader::transaction(&mut source, &net.anchor, first.id())
