@@ -558,7 +558,8 @@ mod tests {
         assert_eq!(StatePage::decode(&bytes, None), Ok(full.clone()));
         // One record more than a page holds.
         let mut over = full.clone();
-        over.accounts.push((Address::from_bytes([0xff; 32]), account));
+        over.accounts
+            .push((Address::from_bytes([0xff; 32]), account));
         assert!(matches!(
             StatePage::decode(&over.encode(), None),
             Err(DecodeError::TooLong { .. })

@@ -788,6 +788,9 @@ pub(crate) fn state_page(
         )
         .map_err(|e| {
             tracing::error!(error = %e, "reading the stored state failed");
-            ApiError::new(codes::INTERNAL, "this relay could not read its stored state")
+            ApiError::new(
+                codes::INTERNAL,
+                "this relay could not read its stored state",
+            )
         })
 }

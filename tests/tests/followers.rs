@@ -303,8 +303,7 @@ async fn proxy(
     if status == StatusCode::OK && uri.path().ends_with("/accounts") {
         lie_about_state(&mut bytes, mode, &liar.lies);
     }
-    if status == StatusCode::OK && uri.path().ends_with("/state/snapshot") && mode == DROP_ACCOUNT
-    {
+    if status == StatusCode::OK && uri.path().ends_with("/state/snapshot") && mode == DROP_ACCOUNT {
         let mut info: Value = serde_json::from_slice(&bytes).unwrap();
         info["accounts"] = (info["accounts"].as_u64().unwrap() - 1).into();
         bytes = serde_json::to_vec(&info).unwrap();
@@ -518,7 +517,10 @@ async fn a_new_follower_syncs_from_a_certified_state_and_refuses_a_lying_one() {
     let lies = liar.lies.load(Ordering::SeqCst);
     let mut replayed = net.follower("replayed", std::slice::from_ref(&liar_url));
     start_and_wait(&mut replayed, net.coordinator.path()).await;
-    assert!(liar.lies.load(Ordering::SeqCst) >= lies + 3, "one lie per round");
+    assert!(
+        liar.lies.load(Ordering::SeqCst) >= lies + 3,
+        "one lie per round"
+    );
     let r = replayed.url();
     proven_final(&net.anchor, &r, &third, bob, 13_000_000).await;
     // With every checkpoint from genesis, the first transfer's proof too.
@@ -557,7 +559,9 @@ async fn state_sync_cost() {
     let last = last.unwrap();
     eventually("the last transfer is final", || async {
         let mut source = Source::rest(&urls[0], TIMEOUT);
-        reader::transaction(&mut source, &net.anchor, last.id()).await.ok()
+        reader::transaction(&mut source, &net.anchor, last.id())
+            .await
+            .ok()
     })
     .await;
     // The validators' stored state passes the last transfer.

@@ -123,7 +123,12 @@ async fn sync_one(
     genesis: &Genesis,
 ) -> Result<Option<Synced>, SyncError> {
     let info: StateSnapshotInfo = serde_json::from_slice(
-        &get_bounded(client, &format!("{base}/api/v1/state/snapshot"), MAX_INFO_LEN).await?,
+        &get_bounded(
+            client,
+            &format!("{base}/api/v1/state/snapshot"),
+            MAX_INFO_LEN,
+        )
+        .await?,
     )?;
     let number = info.checkpoint;
     if number == 0 {

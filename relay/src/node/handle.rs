@@ -35,7 +35,11 @@ pub(crate) enum Query {
     CheckpointVertices(u64, usize, oneshot::Sender<Option<Vec<u8>>>),
     /// A page of the stored state (checkpoint or whichever, accounts after
     /// an address), read from the database in one read transaction.
-    StatePage(Option<u64>, Option<Address>, oneshot::Sender<StatePageAnswer>),
+    StatePage(
+        Option<u64>,
+        Option<Address>,
+        oneshot::Sender<StatePageAnswer>,
+    ),
 }
 
 /// A page of the stored state; None: not at the checkpoint asked for.
