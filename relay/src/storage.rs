@@ -591,4 +591,43 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn state_pages_follow_the_cursor_and_only_the_stored_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path(), [1; 32]).unwrap();
+        assert_eq!(storage.state_page(None, None, 10).unwrap(), None);
+        let accounts: Vec<(Address, Account)> = (1..=5u8)
+            .map(|i| (Address::from_bytes([i; 32]), account(i as u64 * 10, 0)))
+            .collect();
+        storage
+            .write_snapshot(&StateSnapshot {
+                checkpoint: 0,
+                header_id: Hash32::ZERO,
+                burned: 0,
+                accounts: accounts.clone(),
+            })
+            .unwrap();
+        let mut held = Vec::new();
+        let mut after = None;
+        loop {
+            let page = storage
+                .state_page(Some(0), after.as_ref(), 2)
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                (page.checkpoint, page.header_id, page.total),
+                (0, Hash32::ZERO, 5)
+            );
+            assert!(page.accounts.len() <= 2);
+            if page.accounts.is_empty() {
+                break;
+            }
+            after = page.accounts.last().map(|(a, _)| *a);
+            held.extend(page.accounts);
+        }
+        assert_eq!(held, accounts);
+        // Another number than the stored one: not served.
+        assert_eq!(storage.state_page(Some(1), None, 2).unwrap(), None);
+    }
 }

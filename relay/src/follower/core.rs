@@ -638,4 +638,57 @@ mod tests {
             .prove_account(&Address::from_public_key(net.keys[0].public_key()))
             .is_some());
     }
+
+    #[test]
+    fn syncs_only_a_state_its_certified_header_commits_to() {
+        let net = net();
+        let at_genesis = FollowerCore::new(&net.genesis).unwrap();
+        let header = heartbeat(&net, &at_genesis);
+        let mut snapshot = at_genesis.state_snapshot();
+        snapshot.checkpoint = 1;
+        snapshot.header_id = header.id();
+        let sync = |checkpoint: StoredCheckpoint, snapshot: &StateSnapshot| {
+            FollowerCore::from_synced(&net.genesis, checkpoint, snapshot)
+        };
+
+        let weak = certify(&net, header.clone(), &[0, 1]);
+        assert!(matches!(
+            sync(weak, &snapshot),
+            Err(Refusal::Certificate(_))
+        ));
+        let good = certify(&net, header.clone(), &[0, 1, 2]);
+        let mut moved = good.clone();
+        moved.anchor = vec![VertexId([5; 32])];
+        assert_eq!(sync(moved, &snapshot).unwrap_err(), Refusal::Anchor);
+        let mut richer = snapshot.clone();
+        richer.accounts[0].1.balance += 1;
+        assert!(matches!(
+            sync(good.clone(), &richer),
+            Err(Refusal::State(_))
+        ));
+        let mut missing = snapshot.clone();
+        missing.accounts.pop();
+        assert!(matches!(
+            sync(good.clone(), &missing),
+            Err(Refusal::State(_))
+        ));
+        let mut elsewhere = snapshot.clone();
+        elsewhere.checkpoint = 2;
+        assert!(sync(good.clone(), &elsewhere).is_err());
+
+        let mut core = sync(good.clone(), &snapshot).unwrap();
+        assert_eq!((core.next_number(), core.history_from()), (2, 2));
+        assert_eq!(core.latest(), Some(&good));
+        assert!(core.certified(1).is_some() && core.covered_vertices(1).is_none());
+        let payer = snapshot.accounts[0].0;
+        let proof = core.prove_account(&payer).unwrap();
+        assert_eq!(
+            (proof.balance, proof.nonce, proof.checkpoint),
+            (
+                snapshot.accounts[0].1.balance,
+                snapshot.accounts[0].1.nonce,
+                1
+            )
+        );
+    }
 }
