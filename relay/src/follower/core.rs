@@ -5,6 +5,8 @@
 //!
 //! ```text
 //! let mut core = FollowerCore::restore(&genesis, stored_checkpoints, stored_vertices)?;
+//! // or, with an empty database, from an upstream's state (checked here):
+//! let mut core = FollowerCore::from_synced(&genesis, checkpoint_m, &state_at_m)?;
 //! loop {
 //!     let n = core.next_number();                 // fetch checkpoint n from an upstream
 //!     match core.offer(checkpoint, &vertex_bytes) {
