@@ -780,12 +780,13 @@ pub(crate) fn state_page(
     number: Option<u64>,
     after: Option<ruv_protocol::Address>,
 ) -> handle::StatePageAnswer {
+    // Without a number it is a description of the state: no accounts.
+    let limit = match number {
+        Some(_) => ruv_protocol::snapshot::MAX_STATE_PAGE_ACCOUNTS,
+        None => 0,
+    };
     storage
-        .state_page(
-            number,
-            after.as_ref(),
-            ruv_protocol::snapshot::MAX_STATE_PAGE_ACCOUNTS,
-        )
+        .state_page(number, after.as_ref(), limit)
         .map_err(|e| {
             tracing::error!(error = %e, "reading the stored state failed");
             ApiError::new(

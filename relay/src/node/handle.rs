@@ -33,8 +33,9 @@ pub(crate) enum Query {
     History(HistoryParams, usize, oneshot::Sender<AccountHistory>),
     /// A page of the vertices a checkpoint added (`follower::wire`), from an index.
     CheckpointVertices(u64, usize, oneshot::Sender<Option<Vec<u8>>>),
-    /// A page of the stored state (checkpoint or whichever, accounts after
-    /// an address), read from the database in one read transaction.
+    /// A page of the stored state at a checkpoint, the accounts after an
+    /// address, read from the database in one read transaction (no
+    /// number: a description of whichever state it holds, no accounts).
     StatePage(
         Option<u64>,
         Option<Address>,
@@ -154,8 +155,8 @@ impl NodeHandle {
     }
 
     /// A page of the stored state (see [`crate::storage::Storage::state_page`]):
-    /// at checkpoint `number` (None: whichever it holds), the accounts
-    /// above `after`.
+    /// at checkpoint `number`, the accounts above `after`; None: the
+    /// number, header id and count of whichever state it holds, no accounts.
     pub async fn state_page(
         &self,
         number: Option<u64>,
