@@ -21,9 +21,9 @@
 //! order, too long or for another state; a certificate or state that does
 //! not verify) or moves its state on mid-way is left for the next one,
 //! with the follower's doubling backoff. After [`SYNC_ROUNDS`] rounds
-//! without a verified state, or when an upstream holds only the genesis
-//! state, the follower replays from genesis instead: slower, never less
-//! safe.
+//! without a verified state, or when an upstream holds only the state of
+//! checkpoint 0 or 1, the follower replays from genesis instead: slower,
+//! never less safe.
 
 use super::core::{FollowerCore, Refusal};
 use super::{wire, MAX_BACKOFF, MIN_BACKOFF};
@@ -76,8 +76,9 @@ struct Synced {
 }
 
 /// Syncs from the first upstream that serves a verifiable state and stores
-/// it; None: replay from genesis (no upstream holds more than genesis, or
-/// none served a state that verifies within [`SYNC_ROUNDS`]).
+/// it; None: replay from genesis (an upstream holds no state past
+/// checkpoint 1, or none served a state that verifies within
+/// [`SYNC_ROUNDS`]).
 pub async fn sync_from_state(
     client: &reqwest::Client,
     upstreams: &[String],
@@ -101,7 +102,7 @@ pub async fn sync_from_state(
                     return Ok(Some(synced.core));
                 }
                 Ok(None) => {
-                    tracing::info!(%base, "the upstream stores the genesis state; replaying from genesis");
+                    tracing::info!(%base, "the upstream stores no state past checkpoint 1; replaying from genesis");
                     return Ok(None);
                 }
                 Err(e) => {
@@ -116,7 +117,8 @@ pub async fn sync_from_state(
     Ok(None)
 }
 
-/// Fetches and verifies the state `base` stores (None: only genesis).
+/// Fetches and verifies the state `base` stores (None: nothing past
+/// checkpoint 1 to skip).
 async fn sync_one(
     client: &reqwest::Client,
     base: &str,
@@ -131,7 +133,9 @@ async fn sync_one(
         .await?,
     )?;
     let number = info.checkpoint;
-    if number == 0 {
+    // Replaying one checkpoint costs nothing; and a restart tells a synced
+    // history by its first stored checkpoint being above 1.
+    if number <= 1 {
         return Ok(None);
     }
     // The certificate and anchor without the vertices (a start past the end).
