@@ -67,6 +67,10 @@ pub mod codes {
     /// The checkpoint's header and certificate are still served; ask
     /// another relay, or keep the proof fetched earlier.
     pub const PRUNED: &str = "pruned";
+    /// The relay does not hold the stored state of the checkpoint asked
+    /// for (it moved on, or never had it): ask `GET /api/v1/state/snapshot`
+    /// for the one it holds now (`docs/checkpoints.md`, "State sync").
+    pub const STATE_UNAVAILABLE: &str = "state_unavailable";
     /// Client side: a relay's answer failed verification (a lying or broken
     /// relay). Never sent by a relay.
     pub const VERIFICATION_FAILED: &str = "verification_failed";
@@ -102,6 +106,20 @@ impl From<&TxRejection> for ApiError {
 pub struct ErrorBody {
     /// The error.
     pub error: ApiError,
+}
+
+/// `GET /api/v1/state/snapshot`: the stored state a relay serves in pages
+/// (`GET /api/v1/state/snapshot/{checkpoint}/accounts`, binary
+/// [`crate::snapshot::StatePage`]s) for state sync.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateSnapshotInfo {
+    /// The certified checkpoint the state is at (0: genesis).
+    #[serde(with = "u64_string")]
+    pub checkpoint: u64,
+    /// Its header id (zero at genesis).
+    pub header_id: crate::checkpoint::Hash32,
+    /// Non-empty accounts in the state.
+    pub accounts: u32,
 }
 
 /// `GET /api/v1/network/status`.

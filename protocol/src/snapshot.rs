@@ -113,27 +113,7 @@ impl StateSnapshot {
                 needed: needed - r.remaining(),
             });
         }
-        let mut accounts: Vec<(Address, Account)> = Vec::with_capacity(count);
-        for _ in 0..count {
-            let address = Address::from_bytes(r.array()?);
-            let account = Account {
-                balance: r.u64()?,
-                nonce: r.u64()?,
-            };
-            if accounts.last().is_some_and(|(last, _)| *last >= address) {
-                return Err(DecodeError::Invalid {
-                    field: "snapshot accounts",
-                    reason: "addresses not strictly increasing",
-                });
-            }
-            if account == Account::default() {
-                return Err(DecodeError::Invalid {
-                    field: "snapshot accounts",
-                    reason: "empty account listed",
-                });
-            }
-            accounts.push((address, account));
-        }
+        let accounts = read_accounts(&mut r, count, None)?;
         r.finish()?;
         Ok(Self {
             checkpoint,
@@ -183,6 +163,140 @@ impl StateSnapshot {
                 .map_err(|_| SnapshotError::WrongStateRoot)?;
         }
         Ok(tree)
+    }
+}
+
+/// Reads `count` account records in strictly increasing address order,
+/// each above `after` when given; refuses empty accounts. The caller has
+/// checked that `count` records fit in what is left.
+fn read_accounts(
+    r: &mut Reader<'_>,
+    count: usize,
+    after: Option<&Address>,
+) -> Result<Vec<(Address, Account)>, DecodeError> {
+    let mut accounts: Vec<(Address, Account)> = Vec::with_capacity(count);
+    for _ in 0..count {
+        let address = Address::from_bytes(r.array()?);
+        let account = Account {
+            balance: r.u64()?,
+            nonce: r.u64()?,
+        };
+        let previous = accounts.last().map(|(last, _)| last).or(after);
+        if previous.is_some_and(|last| *last >= address) {
+            return Err(DecodeError::Invalid {
+                field: "snapshot accounts",
+                reason: "addresses not strictly increasing",
+            });
+        }
+        if account == Account::default() {
+            return Err(DecodeError::Invalid {
+                field: "snapshot accounts",
+                reason: "empty account listed",
+            });
+        }
+        accounts.push((address, account));
+    }
+    Ok(accounts)
+}
+
+/// Accounts on one state sync page, at most (`GET
+/// /api/v1/state/snapshot/{number}/accounts`).
+pub const MAX_STATE_PAGE_ACCOUNTS: usize = 4096;
+
+/// Bytes before a state page's first account record.
+pub const STATE_PAGE_HEADER_LEN: usize = 1 + 8 + 32 + 4 + 4;
+
+/// A state page's encoding is never longer than this (196,653 bytes): what
+/// a syncing relay accepts.
+pub const MAX_STATE_PAGE_LEN: usize =
+    STATE_PAGE_HEADER_LEN + MAX_STATE_PAGE_ACCOUNTS * SNAPSHOT_ACCOUNT_LEN;
+
+/// One page of a relay's stored state, for state sync: the accounts after
+/// a cursor address, in increasing address order.
+///
+/// Encoding (version [`SNAPSHOT_VERSION`], little-endian): version `u8`,
+/// checkpoint number `u64`, header id `[u8; 32]`, accounts in the whole
+/// state `u32`, accounts on this page `u32` (at most
+/// [`MAX_STATE_PAGE_ACCOUNTS`]), then the 48-byte records of
+/// [`StateSnapshot`]. A page is as trustworthy as the upstream that sent
+/// it: only the assembled [`StateSnapshot`], checked with
+/// [`StateSnapshot::verify`] against a certified header, is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatePage {
+    /// The checkpoint the state is at.
+    pub checkpoint: u64,
+    /// The id of that checkpoint's header.
+    pub header_id: Hash32,
+    /// Accounts in the whole state.
+    pub total: u32,
+    /// This page's accounts, in increasing address order.
+    pub accounts: Vec<(Address, Account)>,
+}
+
+impl StatePage {
+    /// The encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::with_capacity(
+            STATE_PAGE_HEADER_LEN + self.accounts.len() * SNAPSHOT_ACCOUNT_LEN,
+        );
+        w.u8(SNAPSHOT_VERSION)
+            .u64(self.checkpoint)
+            .fixed(&self.header_id.0)
+            .u32(self.total)
+            .u32(self.accounts.len() as u32);
+        for (address, account) in &self.accounts {
+            w.fixed(address.as_bytes())
+                .u64(account.balance)
+                .u64(account.nonce);
+        }
+        w.finish()
+    }
+
+    /// Decodes a page that answers a request for the accounts after
+    /// `after` (None: from the first). Total: refuses pages over the
+    /// limits, more accounts than the state holds, addresses not above
+    /// `after` or not strictly increasing, and empty accounts.
+    pub fn decode(bytes: &[u8], after: Option<&Address>) -> Result<Self, DecodeError> {
+        if bytes.len() > MAX_STATE_PAGE_LEN {
+            return Err(DecodeError::TooLong {
+                field: "state page",
+                len: bytes.len(),
+                max: MAX_STATE_PAGE_LEN,
+            });
+        }
+        let mut r = Reader::new(bytes);
+        r.version("state page version", SNAPSHOT_VERSION)?;
+        let checkpoint = r.u64()?;
+        let header_id = Hash32(r.array()?);
+        let total = r.u32()?;
+        if total as usize > MAX_SNAPSHOT_ACCOUNTS {
+            return Err(DecodeError::TooLong {
+                field: "snapshot accounts",
+                len: total as usize,
+                max: MAX_SNAPSHOT_ACCOUNTS,
+            });
+        }
+        let count = r.u32()? as usize;
+        if count > MAX_STATE_PAGE_ACCOUNTS || count > total as usize {
+            return Err(DecodeError::Invalid {
+                field: "state page",
+                reason: "more accounts than a page or the state holds",
+            });
+        }
+        if count * SNAPSHOT_ACCOUNT_LEN != r.remaining() {
+            return Err(DecodeError::Invalid {
+                field: "state page",
+                reason: "length differs from the account count",
+            });
+        }
+        let accounts = read_accounts(&mut r, count, after)?;
+        r.finish()?;
+        Ok(Self {
+            checkpoint,
+            header_id,
+            total,
+            accounts,
+        })
     }
 }
 
@@ -373,6 +487,107 @@ mod tests {
         assert!(matches!(
             StateSnapshot::decode(&snapshot.encode()),
             Err(DecodeError::Invalid { .. })
+        ));
+    }
+
+    fn page_strategy() -> impl Strategy<Value = StatePage> {
+        (snapshot_strategy(), 0u32..100).prop_map(|(snapshot, extra)| StatePage {
+            checkpoint: snapshot.checkpoint,
+            header_id: snapshot.header_id,
+            total: snapshot.accounts.len() as u32 + extra,
+            accounts: snapshot.accounts,
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn state_pages_round_trip(page in page_strategy()) {
+            let bytes = page.encode();
+            prop_assert!(bytes.len() <= MAX_STATE_PAGE_LEN);
+            prop_assert_eq!(StatePage::decode(&bytes, None), Ok(page.clone()));
+            // The cursor just below the first address still admits the page.
+            if let Some((first, _)) = page.accounts.first() {
+                let mut below = *first.as_bytes();
+                if below != [0; 32] {
+                    let last = below.iter().rposition(|b| *b != 0).unwrap();
+                    below[last] -= 1;
+                    for b in &mut below[last + 1..] {
+                        *b = 0xff;
+                    }
+                    let below = Address::from_bytes(below);
+                    prop_assert_eq!(StatePage::decode(&bytes, Some(&below)), Ok(page.clone()));
+                }
+                // A cursor at or past the first address refuses it.
+                prop_assert!(StatePage::decode(&bytes, Some(first)).is_err());
+            }
+        }
+
+        #[test]
+        fn every_state_page_truncation_is_a_typed_error(page in page_strategy(), cut in any::<prop::sample::Index>()) {
+            let bytes = page.encode();
+            let cut = cut.index(bytes.len());
+            prop_assert!(StatePage::decode(&bytes[..cut], None).is_err());
+        }
+
+        #[test]
+        fn state_page_garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let _ = StatePage::decode(&bytes, None);
+        }
+    }
+
+    #[test]
+    fn state_pages_over_the_limits_are_refused() {
+        let account = Account {
+            balance: 1,
+            nonce: 0,
+        };
+        let full = StatePage {
+            checkpoint: 9,
+            header_id: Hash32([3; 32]),
+            total: MAX_STATE_PAGE_ACCOUNTS as u32 + 1,
+            accounts: (0..MAX_STATE_PAGE_ACCOUNTS as u32)
+                .map(|i| {
+                    let mut a = [0u8; 32];
+                    a[..4].copy_from_slice(&i.to_be_bytes());
+                    (Address::from_bytes(a), account)
+                })
+                .collect(),
+        };
+        let bytes = full.encode();
+        assert_eq!(bytes.len(), MAX_STATE_PAGE_LEN);
+        assert_eq!(StatePage::decode(&bytes, None), Ok(full.clone()));
+        // One record more than a page holds.
+        let mut over = full.clone();
+        over.accounts
+            .push((Address::from_bytes([0xff; 32]), account));
+        assert!(matches!(
+            StatePage::decode(&over.encode(), None),
+            Err(DecodeError::TooLong { .. })
+        ));
+        // A count above the page limit, or above the state's total.
+        let mut count = bytes.clone();
+        count[STATE_PAGE_HEADER_LEN - 4..STATE_PAGE_HEADER_LEN]
+            .copy_from_slice(&(MAX_STATE_PAGE_ACCOUNTS as u32 + 1).to_le_bytes());
+        assert!(StatePage::decode(&count, None).is_err());
+        let mut small = full;
+        small.total = 10;
+        assert!(matches!(
+            StatePage::decode(&small.encode(), None),
+            Err(DecodeError::Invalid { .. })
+        ));
+        // A total above what a snapshot may hold.
+        let mut huge = StatePage {
+            checkpoint: 1,
+            header_id: Hash32::ZERO,
+            total: 0,
+            accounts: Vec::new(),
+        }
+        .encode();
+        huge[STATE_PAGE_HEADER_LEN - 8..STATE_PAGE_HEADER_LEN - 4]
+            .copy_from_slice(&(MAX_SNAPSHOT_ACCOUNTS as u32 + 1).to_le_bytes());
+        assert!(matches!(
+            StatePage::decode(&huge, None),
+            Err(DecodeError::TooLong { .. })
         ));
     }
 }

@@ -23,6 +23,18 @@ pub const DEFAULT_TX_RETRY_TTL_MS: u64 = 120_000;
 /// accepted vertices (so their inclusion proofs and history survive it).
 pub const DEFAULT_KEEP_CHECKPOINTS: u64 = 4;
 
+/// How a follower with an empty database starts (`--sync`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StateSync {
+    /// From the stored state of an upstream's certified checkpoint, checked
+    /// against its certificate and state root, then checkpoint by checkpoint.
+    #[default]
+    Snapshot,
+    /// By replaying every certified checkpoint from genesis.
+    Genesis,
+}
+
 /// Everything a relay needs to start (the options with defaults applied).
 #[derive(Debug, Clone)]
 pub struct RelayConfig {
@@ -54,6 +66,8 @@ pub struct RelayConfig {
     /// Certified checkpoints whose transactions keep their proofs across a
     /// restart: the stored state lags the latest checkpoint by this many.
     pub keep_checkpoints: u64,
+    /// How a follower with an empty database starts.
+    pub sync: StateSync,
     /// Per-IP limits of the client API (not options: a relay runs the
     /// documented defaults; tests lower them).
     pub client_limits: crate::http::limits::ClientLimits,
@@ -121,6 +135,15 @@ pub struct RunOptions {
     /// restart; older ones answer `pruned` after it [default: 4].
     #[arg(long)]
     pub keep_checkpoints: Option<u64>,
+    /// How a follower with an empty database starts: `snapshot` fetches an
+    /// upstream's stored state at a certified checkpoint (checked against
+    /// its certificate and state root) and follows from there; `genesis`
+    /// replays every certified checkpoint. Proofs of transactions before
+    /// the synced checkpoint answer `pruned` on this relay. Example:
+    /// `ruv-relay run --genesis genesis.json --data-dir data --upstream
+    /// http://10.0.0.1:7100 --sync genesis` [default: snapshot].
+    #[arg(long, value_enum)]
+    pub sync: Option<StateSync>,
 }
 
 /// Arguments of `ruv-relay run`.
@@ -230,8 +253,10 @@ impl RunOptions {
             tx_retry_ttl_ms,
             cors_origin,
             keep_checkpoints,
+            sync,
         } = self;
         Self {
+            sync: sync.or(file.sync),
             follow: follow || file.follow,
             upstreams: if upstreams.is_empty() {
                 file.upstreams
@@ -272,6 +297,7 @@ impl RunOptions {
             tx_retry_ttl_ms,
             cors_origin,
             keep_checkpoints,
+            sync,
         } = self;
         let genesis = genesis.ok_or(ConfigError::Missing("genesis"))?;
         let data_dir = data_dir.ok_or(ConfigError::Missing("data-dir"))?;
@@ -326,6 +352,7 @@ impl RunOptions {
             tx_retry_ttl_ms: tx_retry_ttl_ms.unwrap_or(DEFAULT_TX_RETRY_TTL_MS),
             cors_origins: cors_origin,
             keep_checkpoints: keep_checkpoints.unwrap_or(DEFAULT_KEEP_CHECKPOINTS),
+            sync: sync.unwrap_or_default(),
             client_limits: Default::default(),
         })
     }

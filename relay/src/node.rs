@@ -400,6 +400,9 @@ impl ConsensusNode {
             Query::CheckpointVertices(number, start, reply) => {
                 let _ = reply.send(self.checkpoint_vertices(number, start));
             }
+            Query::StatePage(number, after, reply) => {
+                let _ = reply.send(state_page(&self.storage, number, after));
+            }
         }
     }
 
@@ -792,4 +795,28 @@ pub fn refresh_peer_gauges(metrics: &Metrics, peers: &PeerNetwork, engine_droppe
     metrics
         .peer_links_closed_not_reading
         .set(counters.links_closed_not_reading.load(Ordering::Relaxed) as i64);
+}
+
+/// A page of the stored state for the state sync endpoints, from one read
+/// transaction of the database (not from the engine): the answer is the
+/// state of one certified checkpoint even while the driver writes.
+pub(crate) fn state_page(
+    storage: &Storage,
+    number: Option<u64>,
+    after: Option<ruv_protocol::Address>,
+) -> handle::StatePageAnswer {
+    // Without a number it is a description of the state: no accounts.
+    let limit = match number {
+        Some(_) => ruv_protocol::snapshot::MAX_STATE_PAGE_ACCOUNTS,
+        None => 0,
+    };
+    storage
+        .state_page(number, after.as_ref(), limit)
+        .map_err(|e| {
+            tracing::error!(error = %e, "reading the stored state failed");
+            ApiError::new(
+                codes::INTERNAL,
+                "this relay could not read its stored state",
+            )
+        })
 }

@@ -27,7 +27,11 @@
 //! A follower relay uses `checkpoints`, `accepted_vertices` and the stored
 //! state: each checkpoint it adopts, the vertices that checkpoint added (in
 //! application order) and the state delta go in one commit
-//! ([`Storage::adopt_followed`]).
+//! ([`Storage::adopt_followed`]). A follower that synced from an upstream's
+//! state starts with that checkpoint and its state
+//! ([`Storage::adopt_synced`]); its `checkpoints` begin there. Every relay
+//! serves its stored state in pages ([`Storage::state_page`], one read
+//! transaction per page).
 //!
 //! The consensus driver writes one batch of [`Persist`] operations per
 //! transaction, in the order the engine produced them, before it sends any
@@ -37,7 +41,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, Tab
 use ruv_consensus::checkpoint::{CheckpointPersist, SignedLock, StateDelta};
 use ruv_consensus::{Persist, PersistedState, StoredCheckpoint};
 use ruv_protocol::checkpoint::Hash32;
-use ruv_protocol::snapshot::StateSnapshot;
+use ruv_protocol::snapshot::{StatePage, StateSnapshot};
 use ruv_protocol::{Account, Address};
 use std::path::Path;
 use std::sync::Arc;
@@ -86,6 +90,9 @@ pub enum StorageError {
         /// The checkpoint the delta brings it to.
         delta: u64,
     },
+    /// A synced state was offered to a database that holds history already.
+    #[error("a synced state goes only into an empty database")]
+    NotEmpty,
 }
 
 /// What the checkpointer restarts from.
@@ -197,6 +204,101 @@ impl Storage {
             burned,
             accounts,
         }))
+    }
+
+    /// A page of the stored state for state sync, from one read
+    /// transaction: up to `limit` accounts above `after`, in address order,
+    /// if the stored state is at checkpoint `number` (None: it is not; the
+    /// state moved on, or never was there). `number` None: whatever
+    /// checkpoint it is at (a page of 0 accounts describes the state).
+    pub fn state_page(
+        &self,
+        number: Option<u64>,
+        after: Option<&Address>,
+        limit: usize,
+    ) -> Result<Option<StatePage>, StorageError> {
+        let txn = self.db.begin_read()?;
+        let Some(checkpoint) = read_state_checkpoint(&txn.open_table(META)?)? else {
+            return Ok(None);
+        };
+        if number.is_some_and(|n| n != checkpoint) {
+            return Ok(None);
+        }
+        let header_id = if checkpoint == 0 {
+            Hash32::ZERO
+        } else {
+            let bytes = txn
+                .open_table(CHECKPOINTS)?
+                .get(checkpoint)?
+                .ok_or(StorageError::Corrupt("state checkpoint"))?;
+            StoredCheckpoint::decode(bytes.value())
+                .map_err(|_| StorageError::Corrupt("checkpoint"))?
+                .certificate
+                .header
+                .id()
+        };
+        let table = txn.open_table(STATE_ACCOUNTS)?;
+        let total = u32::try_from(table.len()?).map_err(|_| StorageError::Corrupt("state size"))?;
+        let range = match after {
+            Some(after) => table.range::<&[u8]>((
+                std::ops::Bound::Excluded(after.as_bytes().as_slice()),
+                std::ops::Bound::Unbounded,
+            ))?,
+            None => table.range::<&[u8]>(..)?,
+        };
+        let accounts = range
+            .take(limit)
+            .map(|entry| {
+                let (key, value) = entry?;
+                let address = <[u8; 32]>::try_from(key.value())
+                    .map_err(|_| StorageError::Corrupt("state account address"))?;
+                let record = <[u8; 16]>::try_from(value.value())
+                    .map_err(|_| StorageError::Corrupt("state account"))?;
+                Ok((Address::from_bytes(address), decode_account(&record)))
+            })
+            .collect::<Result<Vec<_>, StorageError>>()?;
+        Ok(Some(StatePage {
+            checkpoint,
+            header_id,
+            total,
+            accounts,
+        }))
+    }
+
+    /// Stores what a follower synced from an upstream's state, once
+    /// verified: the certified checkpoint and its state, in one commit, as
+    /// the first things of an empty database (`StorageError::NotEmpty`
+    /// otherwise).
+    pub fn adopt_synced(
+        &self,
+        checkpoint: &StoredCheckpoint,
+        snapshot: &StateSnapshot,
+    ) -> Result<(), StorageError> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut checkpoints = txn.open_table(CHECKPOINTS)?;
+            let mut accounts = txn.open_table(STATE_ACCOUNTS)?;
+            if !checkpoints.is_empty()? || !txn.open_table(ACCEPTED)?.is_empty()? {
+                return Err(StorageError::NotEmpty);
+            }
+            checkpoints.insert(
+                checkpoint.certificate.header.number,
+                checkpoint.encode().as_slice(),
+            )?;
+            accounts.retain(|_, _| false)?;
+            for (address, account) in &snapshot.accounts {
+                accounts.insert(
+                    address.as_bytes().as_slice(),
+                    account_record(account).as_slice(),
+                )?;
+            }
+            txn.open_table(META)?.insert(
+                STATE_CHECKPOINT_KEY,
+                snapshot.checkpoint.to_le_bytes().as_slice(),
+            )?;
+        }
+        txn.commit()?;
+        Ok(())
     }
 
     /// What the engine restarts from.
@@ -488,5 +590,44 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn state_pages_follow_the_cursor_and_only_the_stored_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path(), [1; 32]).unwrap();
+        assert_eq!(storage.state_page(None, None, 10).unwrap(), None);
+        let accounts: Vec<(Address, Account)> = (1..=5u8)
+            .map(|i| (Address::from_bytes([i; 32]), account(i as u64 * 10, 0)))
+            .collect();
+        storage
+            .write_snapshot(&StateSnapshot {
+                checkpoint: 0,
+                header_id: Hash32::ZERO,
+                burned: 0,
+                accounts: accounts.clone(),
+            })
+            .unwrap();
+        let mut held = Vec::new();
+        let mut after = None;
+        loop {
+            let page = storage
+                .state_page(Some(0), after.as_ref(), 2)
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                (page.checkpoint, page.header_id, page.total),
+                (0, Hash32::ZERO, 5)
+            );
+            assert!(page.accounts.len() <= 2);
+            if page.accounts.is_empty() {
+                break;
+            }
+            after = page.accounts.last().map(|(a, _)| *a);
+            held.extend(page.accounts);
+        }
+        assert_eq!(held, accounts);
+        // Another number than the stored one: not served.
+        assert_eq!(storage.state_page(Some(1), None, 2).unwrap(), None);
     }
 }

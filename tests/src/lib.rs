@@ -56,6 +56,7 @@ pub fn relay_config(
         faucet_pow_bits: TEST_FAUCET_POW_BITS,
         cors_origins: Vec::new(),
         keep_checkpoints: ruv_relay::config::DEFAULT_KEEP_CHECKPOINTS,
+        sync: Default::default(),
         client_limits: Default::default(),
     }
 }

@@ -275,6 +275,22 @@ impl CertifiedState {
         &self.latest_changes
     }
 
+    /// For a relay whose history starts at a synced snapshot: takes `ids`
+    /// (vertices it never held, named by the anchor or parents of a later
+    /// checkpoint) as covered at or before the snapshot, so a derivation
+    /// stops there. Whoever calls this checks the derived header against a
+    /// certified one and calls [`Self::forget_assumed`] if it differs.
+    pub fn assume_covered(&mut self, ids: impl IntoIterator<Item = VertexId>) {
+        self.covered.extend(ids);
+    }
+
+    /// Undoes [`Self::assume_covered`] for `ids` after a refused derivation.
+    pub fn forget_assumed(&mut self, ids: &[VertexId]) {
+        for id in ids {
+            self.covered.remove(id);
+        }
+    }
+
     /// Whether a vertex is inside a certified checkpoint.
     pub fn is_covered(&self, id: &VertexId) -> bool {
         self.covered.contains(id)

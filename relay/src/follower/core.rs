@@ -5,6 +5,8 @@
 //!
 //! ```text
 //! let mut core = FollowerCore::restore(&genesis, stored_checkpoints, stored_vertices)?;
+//! // or, with an empty database, from an upstream's state (checked here):
+//! let mut core = FollowerCore::from_synced(&genesis, checkpoint_m, &state_at_m)?;
 //! loop {
 //!     let n = core.next_number();                 // fetch checkpoint n from an upstream
 //!     match core.offer(checkpoint, &vertex_bytes) {
@@ -80,6 +82,9 @@ pub enum Refusal {
     /// The derived header differs from the certified one.
     #[error("the derived header differs from the certified one")]
     Header,
+    /// A synced state does not match its certified header.
+    #[error("state: {0}")]
+    State(String),
 }
 
 /// What adopting a checkpoint changed (to persist, publish and announce).
@@ -110,6 +115,11 @@ pub struct FollowerCore {
     /// Transactions of the vertices covered up to the state this follower
     /// restarted from: their proofs are not served (`pruned`).
     pruned_txs: HashSet<TxId>,
+    /// The first checkpoint whose vertices this follower holds: 1, or the
+    /// one after the upstream state it synced from. Above 1, a vertex that
+    /// a later checkpoint's closure names but this follower never held is
+    /// taken as covered at or before that state ([`Self::assume_boundary`]).
+    history_from: u64,
 }
 
 impl FollowerCore {
@@ -131,7 +141,86 @@ impl FollowerCore {
             covered_by: BTreeMap::new(),
             vertices: HashMap::new(),
             pruned_txs: HashSet::new(),
+            history_from: 1,
         })
+    }
+
+    /// A follower at certified checkpoint `checkpoint` with the state
+    /// `snapshot` an upstream sent: adopted only if the certificate
+    /// verifies against the genesis validators, the anchor hashes to the
+    /// certified one, and [`StateSnapshot::verify`] matches the snapshot
+    /// with the certified header (state root, supply, number and id).
+    /// Proofs and history start after it; it follows from the next number.
+    pub fn from_synced(
+        genesis: &Genesis,
+        checkpoint: StoredCheckpoint,
+        snapshot: &StateSnapshot,
+    ) -> Result<Self, Refusal> {
+        let mut this = Self::new(genesis).map_err(|e| Refusal::State(e.to_string()))?;
+        let header = &checkpoint.certificate.header;
+        if header.number == 0 || snapshot.checkpoint != header.number {
+            return Err(Refusal::WrongNumber {
+                expected: snapshot.checkpoint,
+                got: header.number,
+            });
+        }
+        checkpoint
+            .certificate
+            .verify(&this.validators)
+            .map_err(|e| Refusal::Certificate(e.to_string()))?;
+        if anchor_hash(&checkpoint.anchor.iter().map(|v| v.0).collect::<Vec<_>>()) != header.anchor
+        {
+            return Err(Refusal::Anchor);
+        }
+        this.state = CertifiedState::from_snapshot(
+            genesis,
+            &this.validators,
+            header,
+            snapshot,
+            HashSet::new(),
+        )
+        .map_err(|e| Refusal::State(e.to_string()))?;
+        this.history_from = header.number + 1;
+        this.certified.insert(header.number, checkpoint);
+        Ok(this)
+    }
+
+    /// The first checkpoint whose vertices and proofs this follower holds
+    /// (1 unless it synced from an upstream's state).
+    pub fn history_from(&self) -> u64 {
+        self.history_from
+    }
+
+    /// For a follower that synced from a state: takes the vertices the
+    /// closure of `anchor` reaches through `pool` but this follower never
+    /// held as covered at or before that state, and returns them (to
+    /// forget if the derivation is refused). A lying upstream that leaves a
+    /// vertex out this way gets a derivation without its transactions,
+    /// which matches the certified header only if it had none that apply
+    /// (state and transaction roots): the state stays exact; at worst this
+    /// follower lacks a transaction-free vertex it would serve on.
+    fn assume_boundary(
+        &mut self,
+        anchor: &[VertexId],
+        pool: &HashMap<VertexId, Arc<Vertex>>,
+    ) -> Vec<VertexId> {
+        if self.history_from <= 1 {
+            return Vec::new();
+        }
+        let mut boundary = Vec::new();
+        let mut seen: HashSet<VertexId> = HashSet::new();
+        let mut stack: Vec<VertexId> = anchor.to_vec();
+        while let Some(id) = stack.pop() {
+            if self.state.is_covered(&id) || !seen.insert(id) {
+                continue;
+            }
+            match pool.get(&id) {
+                Some(vertex) => stack.extend(vertex.parents().iter().copied()),
+                None => boundary.push(id),
+            }
+        }
+        self.state.assume_covered(boundary.iter().copied());
+        boundary
     }
 
     /// Rebuilds the state from what this follower stored (checked when it
@@ -166,7 +255,17 @@ impl FollowerCore {
             vertices.into_iter().map(|v| (v.id(), v)).collect();
         let mut covered: HashSet<VertexId> = HashSet::new();
         let mut later = Vec::new();
-        for (expected, checkpoint) in (1..).zip(stored) {
+        let mut stored = stored.into_iter().peekable();
+        // A follower that synced from an upstream's state stored history
+        // from that checkpoint on, and its state is at it or later.
+        let first = stored
+            .peek()
+            .map_or(1, |c| c.certificate.header.number.max(1));
+        if first > 1 && first > base {
+            return Err(fail(first, "history starts after the stored state".into()));
+        }
+        this.history_from = if first > 1 { first + 1 } else { 1 };
+        for (expected, checkpoint) in (first..).zip(stored) {
             let number = checkpoint.certificate.header.number;
             if number != expected {
                 return Err(fail(number, "not the next number".into()));
@@ -216,6 +315,7 @@ impl FollowerCore {
         if number != self.next_number() {
             return Err(fail("not the next number".into()));
         }
+        self.assume_boundary(&checkpoint.anchor, pool);
         let derived = self
             .state
             .derive(
@@ -313,6 +413,7 @@ impl FollowerCore {
                 return Err(bad("offered twice".into()));
             }
         }
+        let boundary = self.assume_boundary(&checkpoint.anchor, &offered);
         let derived = self
             .state
             .derive(&checkpoint.anchor, header.time_ms, &offered)
@@ -321,13 +422,23 @@ impl FollowerCore {
                     Refusal::Missing(id)
                 }
                 DeriveError::Invalid(reason) => Refusal::Invalid(reason),
-            })?;
-        if derived.covered().len() != offered.len() {
-            return Err(Refusal::Extra(offered.len() - derived.covered().len()));
-        }
-        if derived.header != *header {
-            return Err(Refusal::Header);
-        }
+            })
+            .and_then(|derived| {
+                if derived.covered().len() != offered.len() {
+                    Err(Refusal::Extra(offered.len() - derived.covered().len()))
+                } else if derived.header != *header {
+                    Err(Refusal::Header)
+                } else {
+                    Ok(derived)
+                }
+            });
+        let derived = match derived {
+            Ok(derived) => derived,
+            Err(refusal) => {
+                self.state.forget_assumed(&boundary);
+                return Err(refusal);
+            }
+        };
         let number = header.number;
         let covered = derived.covered().to_vec();
         self.state
@@ -528,5 +639,58 @@ mod tests {
         assert!(core
             .prove_account(&Address::from_public_key(net.keys[0].public_key()))
             .is_some());
+    }
+
+    #[test]
+    fn syncs_only_a_state_its_certified_header_commits_to() {
+        let net = net();
+        let at_genesis = FollowerCore::new(&net.genesis).unwrap();
+        let header = heartbeat(&net, &at_genesis);
+        let mut snapshot = at_genesis.state_snapshot();
+        snapshot.checkpoint = 1;
+        snapshot.header_id = header.id();
+        let sync = |checkpoint: StoredCheckpoint, snapshot: &StateSnapshot| {
+            FollowerCore::from_synced(&net.genesis, checkpoint, snapshot)
+        };
+
+        let weak = certify(&net, header.clone(), &[0, 1]);
+        assert!(matches!(
+            sync(weak, &snapshot),
+            Err(Refusal::Certificate(_))
+        ));
+        let good = certify(&net, header.clone(), &[0, 1, 2]);
+        let mut moved = good.clone();
+        moved.anchor = vec![VertexId([5; 32])];
+        assert_eq!(sync(moved, &snapshot).unwrap_err(), Refusal::Anchor);
+        let mut richer = snapshot.clone();
+        richer.accounts[0].1.balance += 1;
+        assert!(matches!(
+            sync(good.clone(), &richer),
+            Err(Refusal::State(_))
+        ));
+        let mut missing = snapshot.clone();
+        missing.accounts.pop();
+        assert!(matches!(
+            sync(good.clone(), &missing),
+            Err(Refusal::State(_))
+        ));
+        let mut elsewhere = snapshot.clone();
+        elsewhere.checkpoint = 2;
+        assert!(sync(good.clone(), &elsewhere).is_err());
+
+        let mut core = sync(good.clone(), &snapshot).unwrap();
+        assert_eq!((core.next_number(), core.history_from()), (2, 2));
+        assert_eq!(core.latest(), Some(&good));
+        assert!(core.certified(1).is_some() && core.covered_vertices(1).is_none());
+        let payer = snapshot.accounts[0].0;
+        let proof = core.prove_account(&payer).unwrap();
+        assert_eq!(
+            (proof.balance, proof.nonce, proof.checkpoint),
+            (
+                snapshot.accounts[0].1.balance,
+                snapshot.accounts[0].1.nonce,
+                1
+            )
+        );
     }
 }

@@ -14,10 +14,13 @@
 //! [`FollowerCore`] and the database; a fetch task does the HTTP and hands
 //! it offers, one checkpoint at a time.
 //!
-//! Sync replays every certified checkpoint from genesis (relays keep all
-//! history; there is no state snapshot sync yet).
+//! A follower with an empty database starts from an upstream's stored
+//! state at a certified checkpoint ([`sync`], `--sync snapshot`, the
+//! default) or replays every certified checkpoint from genesis
+//! (`--sync genesis`); either way it then follows checkpoint by checkpoint.
 
 pub mod core;
+pub mod sync;
 pub mod wire;
 
 use crate::metrics::Metrics;
@@ -310,6 +313,9 @@ impl FollowerNode {
                     Some(wire::encode_page(checkpoint, &covered, start))
                 });
                 let _ = reply.send(page);
+            }
+            Query::StatePage(number, after, reply) => {
+                let _ = reply.send(crate::node::state_page(&self.storage, number, after));
             }
         }
     }

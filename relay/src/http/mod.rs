@@ -209,15 +209,32 @@ async fn start_follower(config: RelayConfig, genesis: Genesis) -> Result<Running
         .map_err(|_| crate::storage::StorageError::Corrupt("accepted vertex"))?;
     let certified_count = stored.certified.len();
     let snapshot = storage.load_snapshot()?;
-    let state_checkpoint = snapshot.as_ref().map_or(0, |s| s.checkpoint);
-    let core = match snapshot {
-        Some(snapshot) => crate::follower::core::FollowerCore::restore_from_snapshot(
+    let synced = if certified_count == 0
+        && snapshot.is_none()
+        && config.sync == crate::config::StateSync::Snapshot
+    {
+        let client = reqwest::Client::builder()
+            .timeout(crate::follower::REQUEST_TIMEOUT)
+            .build()
+            .map_err(StartError::HttpClient)?;
+        crate::follower::sync::sync_from_state(&client, &config.upstreams, &genesis, &storage)
+            .await?
+    } else {
+        None
+    };
+    let state_checkpoint = synced.as_ref().map_or_else(
+        || snapshot.as_ref().map_or(0, |s| s.checkpoint),
+        |core| core.history_from() - 1,
+    );
+    let core = match (synced, snapshot) {
+        (Some(core), _) => core,
+        (None, Some(snapshot)) => crate::follower::core::FollowerCore::restore_from_snapshot(
             &genesis,
             &snapshot,
             stored.certified,
             vertices,
         )?,
-        None => {
+        (None, None) => {
             let mut core =
                 crate::follower::core::FollowerCore::restore(&genesis, stored.certified, vertices)?;
             // A first start, or a database from before states were stored:
@@ -435,7 +452,7 @@ impl From<ApiError> for ApiFailure {
 pub fn http_status(code: &str) -> StatusCode {
     match code {
         codes::NOT_FOUND | codes::NOT_CERTIFIED => StatusCode::NOT_FOUND,
-        codes::PRUNED => StatusCode::GONE,
+        codes::PRUNED | codes::STATE_UNAVAILABLE => StatusCode::GONE,
         codes::PAYLOAD_TOO_LARGE | codes::FRAME_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
         codes::FAUCET_DISABLED => StatusCode::FORBIDDEN,
         codes::FAUCET_COOLDOWN | codes::RATE_LIMITED => StatusCode::TOO_MANY_REQUESTS,

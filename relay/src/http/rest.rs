@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use ruv_protocol::api::{
     codes, limits, AccountHistory, AccountInfo, ApiError, FaucetChallenge, FaucetRequest,
-    FeeEstimate, HistoryParams, NetworkStatus, TxStatus,
+    FeeEstimate, HistoryParams, NetworkStatus, StateSnapshotInfo, TxStatus,
 };
 use ruv_protocol::checkpoint::CertifiedCheckpoint;
 use ruv_protocol::light::{AccountProof, TransactionProof};
@@ -36,6 +36,8 @@ pub(super) fn routes() -> Router<Arc<RelayState>> {
         .route("/checkpoints/latest", get(latest_checkpoint))
         .route("/checkpoints/{number}", get(checkpoint))
         .route("/checkpoints/{number}/vertices", get(checkpoint_vertices))
+        .route("/state/snapshot", get(state_snapshot))
+        .route("/state/snapshot/{number}/accounts", get(state_accounts))
         .route("/transactions/{id}/proof", get(transaction_proof))
         .route("/transactions", post(submit))
         .route("/transactions/{id}", get(transaction))
@@ -216,6 +218,55 @@ async fn checkpoint_vertices(
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/octet-stream")],
         page,
+    ))
+}
+
+/// Which stored state this relay serves for state sync.
+async fn state_snapshot(State(state): Shared) -> ApiResult<Json<StateSnapshotInfo>> {
+    let page = state
+        .node()
+        .state_page(None, None)
+        .await?
+        .ok_or_else(|| ApiError::new(codes::STATE_UNAVAILABLE, "this relay stores no state"))?;
+    Ok(Json(StateSnapshotInfo {
+        checkpoint: page.checkpoint,
+        header_id: page.header_id,
+        accounts: page.total,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatePageQuery {
+    after: Option<String>,
+}
+
+/// A page of the stored state at checkpoint `number` (binary
+/// `ruv_protocol::snapshot::StatePage`), the accounts above `after`.
+async fn state_accounts(
+    State(state): Shared,
+    Path(number): Path<String>,
+    query: Result<Query<StatePageQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<([(axum::http::header::HeaderName, &'static str); 1], Vec<u8>)> {
+    let Query(query) = query.map_err(|e| ApiError::new(codes::MALFORMED_JSON, e.body_text()))?;
+    let number = parse_checkpoint_number(&number)?;
+    let after = query.after.as_deref().map(parse_address).transpose()?;
+    let page = state
+        .node()
+        .state_page(Some(number), after)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                codes::STATE_UNAVAILABLE,
+                format!(
+                    "this relay does not hold the state of checkpoint {number}; \
+                     GET /api/v1/state/snapshot names the one it holds"
+                ),
+            )
+        })?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/octet-stream")],
+        page.encode(),
     ))
 }
 

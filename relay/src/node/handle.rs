@@ -33,7 +33,18 @@ pub(crate) enum Query {
     History(HistoryParams, usize, oneshot::Sender<AccountHistory>),
     /// A page of the vertices a checkpoint added (`follower::wire`), from an index.
     CheckpointVertices(u64, usize, oneshot::Sender<Option<Vec<u8>>>),
+    /// A page of the stored state at a checkpoint, the accounts after an
+    /// address, read from the database in one read transaction (no
+    /// number: a description of whichever state it holds, no accounts).
+    StatePage(
+        Option<u64>,
+        Option<Address>,
+        oneshot::Sender<StatePageAnswer>,
+    ),
 }
+
+/// A page of the stored state; None: not at the checkpoint asked for.
+pub type StatePageAnswer = Result<Option<ruv_protocol::snapshot::StatePage>, ApiError>;
 
 /// What the driver receives from handles.
 pub struct NodeInputs {
@@ -141,6 +152,18 @@ impl NodeHandle {
     ) -> Result<Option<Vec<u8>>, ApiError> {
         self.ask(|reply| Query::CheckpointVertices(number, start, reply))
             .await
+    }
+
+    /// A page of the stored state (see [`crate::storage::Storage::state_page`]):
+    /// at checkpoint `number`, the accounts above `after`; None: the
+    /// number, header id and count of whichever state it holds, no accounts.
+    pub async fn state_page(
+        &self,
+        number: Option<u64>,
+        after: Option<Address>,
+    ) -> Result<Option<ruv_protocol::snapshot::StatePage>, ApiError> {
+        self.ask(|reply| Query::StatePage(number, after, reply))
+            .await?
     }
 
     /// Hands a checked transaction to the engine and waits for its first
