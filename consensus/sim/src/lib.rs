@@ -659,8 +659,7 @@ impl<'s> Simulation<'s> {
                     if let Some(old) = self.nodes[node].store.signed_lock.as_ref() {
                         if old.number == number
                             && (lock.round < old.round
-                                || (old.header_id != header_id
-                                    && lock.pol_round <= old.pol_round))
+                                || (old.header_id != header_id && lock.pol_round <= old.pol_round))
                         {
                             return Err(self.fail(
                                 FailureKind::CheckpointLock,

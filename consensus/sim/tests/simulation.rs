@@ -6,8 +6,7 @@
 //! replays it; the `ruv-sim` binary runs thousands of seeds.
 
 use ruv_sim::{
-    self as sim, BaitAndPoison, ByzantinePlan, CheckpointMode, ChitsMode, FailureKind, RunReport,
-    Scenario,
+    self as sim, BaitAndPoison, ByzantinePlan, CheckpointMode, ChitsMode, RunReport, Scenario,
 };
 
 /// Seeds per scenario in the normal test suite.

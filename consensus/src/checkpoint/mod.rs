@@ -1025,7 +1025,12 @@ impl Checkpointer {
                 )));
             }
         }
-        if self.round.valid.as_ref().is_none_or(|v| pol.round > v.round) {
+        if self
+            .round
+            .valid
+            .as_ref()
+            .is_none_or(|v| pol.round > v.round)
+        {
             self.round.valid = Some(pol);
         }
     }

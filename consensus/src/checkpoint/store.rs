@@ -61,10 +61,10 @@ impl StoredCheckpoint {
 /// a later round).
 ///
 /// Storage layout: u8 version ([`SIGNED_LOCK_VERSION`]), u64 number, u32
-/// precommit round, u32 proof-of-lock round, 32-byte header id, u32 length
-/// + header encoding (at most `MAX_HEADER_LEN`), the anchor as in
+/// precommit round, u32 proof-of-lock round, 32-byte header id, the header
+/// encoding after a u32 length (at most `MAX_HEADER_LEN`), the anchor as in
 /// [`StoredCheckpoint`]. Locks from before rounds were bound (no version
-/// byte) are refused: the relay storage keeps them under another key and
+/// byte) are refused: the relay storage kept them under another key and
 /// refuses to open such a database (see `relay/src/storage.rs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedLock {

@@ -156,7 +156,11 @@ fn a_lock_moves_only_on_a_newer_proof_of_lock() {
     let persisted = persisted_locks(&out);
     assert_eq!(persisted.len(), 1);
     assert_eq!(
-        (persisted[0].header_id, persisted[0].round, persisted[0].pol_round),
+        (
+            persisted[0].header_id,
+            persisted[0].round,
+            persisted[0].pol_round
+        ),
         (h2.id(), 1, 2)
     );
     assert_eq!(checkpointer.metrics().locks_moved, 1);
@@ -265,7 +269,11 @@ fn forged_and_stale_proofs_of_lock_are_refused_with_typed_errors() {
         .on_pol(from, pol(&keys, &h2, 2, &[0, 1, 2]), &mut out)
         .expect("a genuine proof of lock");
     assert_eq!(
-        checkpointer.round.valid.as_ref().map(ProofOfLock::header_id),
+        checkpointer
+            .round
+            .valid
+            .as_ref()
+            .map(ProofOfLock::header_id),
         Some(h2.id())
     );
 }
@@ -303,7 +311,10 @@ fn precommits_of_different_rounds_never_make_a_certificate() {
     deliver(&mut checkpointer, 1, precommit(1, 1));
     deliver(&mut checkpointer, 2, precommit(2, 1));
     deliver(&mut checkpointer, 3, precommit(3, 2));
-    assert!(checkpointer.latest().is_none(), "no quorum in any one round");
+    assert!(
+        checkpointer.latest().is_none(),
+        "no quorum in any one round"
+    );
     // A precommit whose signature is for another round than it names.
     let mut mislabeled = precommit(3, 2);
     if let Message::CheckpointVote { round, .. } = &mut mislabeled {

@@ -464,7 +464,11 @@ mod tests {
     fn certify(net: &Net, header: CheckpointHeader, signers: &[u16]) -> StoredCheckpoint {
         let signatures = signers
             .iter()
-            .map(|i| header.sign_precommit(0, &net.keys[*i as usize], [7; 32]).unwrap())
+            .map(|i| {
+                header
+                    .sign_precommit(0, &net.keys[*i as usize], [7; 32])
+                    .unwrap()
+            })
             .collect();
         StoredCheckpoint {
             certificate: Certificate {
