@@ -36,7 +36,8 @@ use ruv_protocol::tx::MAX_SIGNED_TRANSFER_LEN;
 use ruv_protocol::SignedTransfer;
 use std::sync::Arc;
 
-/// Encoding version of peer messages.
+/// Encoding version of peer messages (2: checkpoint precommits name their
+/// round, prevotes are signed, proofs of lock exist).
 pub const MESSAGE_VERSION: u8 = 2;
 /// Largest encoded message: 2 MiB, the relay's peer frame limit.
 pub const MAX_MESSAGE_LEN: usize = 2 * 1024 * 1024;

@@ -20,58 +20,58 @@
 //!   [`CheckpointTiming::heartbeat_ms`] passed since header `n - 1`; with
 //!   neither it stays silent), derives the header and broadcasts it as its
 //!   prevote for that round ([`Message::CheckpointPrevote`]). A proposer
-//!   bound to a header proposes that one instead, any time in its round:
-//!   the header it signed for `n`, else the header it last saw more than
-//!   2/3 of the stake prevote, else the checkable header with the most
-//!   signature stake.
-//! - Prevotes (phase 1, no signature: peer links authenticate the sender).
-//!   A validator prevotes the round's proposal once per round, once it
-//!   derived the same header itself from the anchor (it waits for the
-//!   anchor's vertices to be accepted), unless it signed another header for
-//!   `n`: a locked validator prevotes only what it signed.
-//! - Signatures (phase 2). A validator signs a header only on seeing
-//!   prevotes of more than 2/3 of the stake for it *in its current round*
-//!   (a proof of lock, "POL"), only if it derived that header, and never a
-//!   second header for one number. The signature is persisted
-//!   ([`CheckpointPersist::Signed`]) before it is released.
-//! - Certificates. Signatures of more than 2/3 of the stake on one header
-//!   make a certificate (the smallest set of signers that crosses the
-//!   threshold). Its holder broadcasts it; every relay adopts a valid
-//!   certificate for its next number once it derived the same header, and
-//!   asks a peer for certificates it missed.
+//!   bound to a header proposes that one instead, any time in its round
+//!   (Tendermint's valid-value rule): the header of the newest proof of
+//!   lock it holds (and it broadcasts the proof with it), else the header it
+//!   is locked on, else the checkable header with the most precommit stake
+//!   in one round.
+//! - Prevotes (phase 1), signed by the validator key over `round || header`
+//!   (context `ruv/prevote/v1`). A validator prevotes the round's proposal
+//!   once per round, once it derived the same header itself from the
+//!   anchor (it waits for the anchor's vertices to be accepted), unless it
+//!   is locked on another header.
+//! - Proofs of lock ("POL", [`ProofOfLock`]): signed prevotes of more than
+//!   2/3 of the stake for one header in one round. A validator locked on
+//!   `A` with a POL of round `r` moves its lock to `B` only when shown a
+//!   valid POL for `B` from a round after `r`; stale or forged proofs are
+//!   refused with a [`PolError`].
+//! - Precommits (phase 2), over `round || header` (context
+//!   `ruv/precommit/v1`): only in the round of a POL this relay holds, only
+//!   a header it derived, never two headers in one round, never in a round
+//!   before its last precommit. The lock ([`SignedLock`]: number, precommit
+//!   round, POL round, header) is persisted ([`CheckpointPersist::Signed`])
+//!   before the precommit is released, and again when it moves.
+//! - Certificates. Precommits of more than 2/3 of the stake on one header
+//!   *in one round* make a certificate naming that round (the smallest set
+//!   of signers that crosses the threshold). Its holder broadcasts it; every
+//!   relay adopts a valid certificate for its next number once it derived
+//!   the same header, and asks a peer for certificates it missed.
+//! - Forwarding. Halfway through each round a validator sends the newest
+//!   POL it holds to the next round's proposer, and it sends it to any peer
+//!   that prevotes another header in a later round (each once per peer and
+//!   POL round), so honest locks converge on the newest proof.
 //! - Timeouts. A round without a certificate ends after
 //!   [`CheckpointTiming::round_timeout_ms`]; the next validator proposes.
-//!   Halfway through every round each validator resends its signature and
-//!   its prevote of that round, for whoever missed them. A relay that is
-//!   behind keeps signatures for its next number but one and replays them
-//!   when it catches up; a restarted relay neither prevotes nor proposes in
-//!   its first round (it may have prevoted before the crash).
+//!   Halfway through every round each validator resends its last precommit
+//!   and its prevote of that round, for whoever missed them. A relay that
+//!   is behind keeps precommits for its next number but one and replays
+//!   them when it catches up; a restarted relay neither prevotes nor
+//!   proposes in its first round (it may have prevoted before the crash).
 //!
-//! Safety: two certificates for one number need two sets of more than 2/3
-//! of the stake, which share more than 1/3; with Byzantine stake below 1/3
-//! an honest validator would have signed twice, which it never does (the
-//! lock is persisted).
+//! Safety (Tendermint's argument, Byzantine stake below 1/3): if more than
+//! 2/3 precommit `A` in round `r`, the honest ones among them (more than
+//! 1/3) are locked on `A` from `r` on; the first of them to prevote another
+//! header after `r` would need a POL for it from a round after `r`, which
+//! needs one of them to have prevoted it earlier. So no POL for another
+//! header forms after `r`, and none in `r` (that needs more than 1/3 to
+//! prevote twice): no certificate for another header in any round.
 //!
-//! Liveness without Byzantine validators (crashes, restarts, loss,
-//! partitions of any length): locks can no longer split for good. A POL in
-//! round `r` needs prevotes from more than 2/3 of the stake, and a
-//! validator that signed header `A` in an earlier round prevotes only `A`
-//! from then on (it signs only while in the POL's round, and prevotes in a
-//! later round only after leaving that one); two POLs in one round need a
-//! validator that prevoted twice. So when the last lock forms, on `B` in
-//! round `r`, everyone locked on another header holds less than 1/3 of the
-//! stake, and the validators locked on `B` plus the unlocked ones hold more
-//! than 2/3: once the network delivers within a round, the next proposer
-//! bound to `B` (every validator locked on it is) gathers a POL for `B` and
-//! the unlocked validators sign it. The simulator checks this on every seed
-//! (a partition across round boundaries used to leave about 5% of runs
-//! stalled on split single-phase locks). Remaining gap: with Byzantine
-//! validators *and* control over which honest validators see which
-//! prevotes, honest locks can still split so that no header can reach 2/3
-//! (honest validators never sign twice; Tendermint escapes this by
-//! re-signing after a newer POL, which the one-signature-per-number rule
-//! forbids). Moving proposals into the DAG as a conflict set closes it;
-//! `docs/checkpoints.md` says more.
+//! Liveness: honest locks split over headers (by partitions, or by
+//! Byzantine proposers showing proofs selectively: the `checkpoint-split`
+//! simulator scenario) converge, because the newest POL moves every lock
+//! resting on an older one and is forwarded to the next proposer, which
+//! re-proposes its header; once the network delivers within a round the
+//! honest stake alone certifies it. `docs/checkpoints.md` has the details.
 //!
 //! # Calling convention
 //!
