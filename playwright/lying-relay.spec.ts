@@ -23,6 +23,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { fundFromFaucet } from "./faucet";
 import { createWallet } from "./wallet-flow";
 
 const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
@@ -231,10 +232,7 @@ async function truth(request: APIRequestContext | null, address: string, relay =
 
 /** Pays the faucet's amount to `address` through relay 0's REST API. */
 async function fund(request: APIRequestContext, address: string): Promise<void> {
-  const response = await request.post(`${UPSTREAM}/api/v1/faucet`, { data: { address } });
-  const body = await response.json();
-  expect(response.ok(), JSON.stringify(body)).toBe(true);
-  expect(body.status).not.toBe("rejected");
+  await fundFromFaucet(request, UPSTREAM, address);
 }
 
 /** One line per change of what the page showed, for the test output. */

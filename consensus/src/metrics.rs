@@ -47,6 +47,13 @@ pub enum DropReason {
     PoolFull,
     /// A vertex waited too long for its missing parents.
     WaitingExpired,
+    /// A gossiped vertex that could add nothing undecided (its transfers
+    /// all decided, or a merge of decided parents), not stored; fetched
+    /// again if a vertex ever needs it (local policy, `admission.rs`).
+    Doomed,
+    /// The issuer's budget of vertices and bytes is used up: its gossiped
+    /// vertex was refused before the signature check (local policy).
+    IssuerBudget,
 }
 
 impl DropReason {
@@ -73,6 +80,8 @@ impl DropReason {
             Self::InvalidGossipTransaction => "invalid_gossip_transaction",
             Self::PoolFull => "pool_full",
             Self::WaitingExpired => "waiting_expired",
+            Self::Doomed => "doomed",
+            Self::IssuerBudget => "issuer_budget",
         }
     }
 }
@@ -111,6 +120,8 @@ pub struct Metrics {
     pub transactions_dropped: u64,
     /// Transactions let go after failing to issue for the retry TTL.
     pub transactions_expired: u64,
+    /// Unissued transactions a full pool gave up for better-paying ones.
+    pub transactions_evicted: u64,
     /// Transactions submitted by clients of this relay.
     pub transactions_submitted: u64,
     /// Ancestor requests sent.
@@ -123,6 +134,9 @@ pub struct Metrics {
     pub apply_failures: u64,
     /// Dropped messages and vertices, by reason.
     pub dropped: BTreeMap<DropReason, u64>,
+    /// Gossiped vertices refused for [`DropReason::IssuerBudget`], by issuer
+    /// (its validator index): an operator sees who is over budget.
+    pub issuer_budget_refusals: BTreeMap<u16, u64>,
 }
 
 impl Metrics {

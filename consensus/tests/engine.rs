@@ -5,12 +5,13 @@
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use ruv_consensus::{
-    DropReason, Engine, EngineConfig, Input, Message, Output, PersistedState, RestoreError, Tuning,
-    TxStatus, ValidatorIndex, Vertex, VertexContent, VertexId, VertexStatus,
+    DropReason, Engine, EngineConfig, Input, Message, Output, Persist, PersistedState,
+    RestoreError, Tuning, TxDropReason, TxStatus, ValidatorIndex, Vertex, VertexContent, VertexId,
+    VertexStatus,
 };
 use ruv_protocol::genesis::{ConsensusParams, GenesisBalance, ValidatorEntry};
 use ruv_protocol::tx::{Transfer, SIGNED_TRANSFER_FIXED_LEN};
-use ruv_protocol::{Address, FeeSchedule, Genesis, SignedTransfer, SigningKey, TxRejection};
+use ruv_protocol::{Address, FeeSchedule, Genesis, SignedTransfer, SigningKey, TxId, TxRejection};
 use std::collections::VecDeque;
 use std::sync::{Arc, OnceLock};
 
@@ -85,12 +86,26 @@ fn config(relay: usize) -> EngineConfig {
     }
 }
 
-fn transfer(from: &SigningKey, to: &SigningKey, amount: u64, nonce: u64) -> Arc<SignedTransfer> {
+fn minimum_fee() -> u64 {
     let genesis = &world().genesis;
-    let fee = genesis
+    genesis
         .fees
         .minimum_fee(SIGNED_TRANSFER_FIXED_LEN + genesis.chain_id.len())
-        .expect("small");
+        .expect("small")
+}
+
+fn transfer(from: &SigningKey, to: &SigningKey, amount: u64, nonce: u64) -> Arc<SignedTransfer> {
+    transfer_paying(from, to, amount, nonce, minimum_fee())
+}
+
+fn transfer_paying(
+    from: &SigningKey,
+    to: &SigningKey,
+    amount: u64,
+    nonce: u64,
+    fee: u64,
+) -> Arc<SignedTransfer> {
+    let genesis = &world().genesis;
     let t = Transfer {
         chain_id: genesis.chain_id.clone(),
         from: Address::from_public_key(from.public_key()),
@@ -372,8 +387,18 @@ struct Net {
 
 impl Net {
     fn new() -> Self {
+        Self::with_tuning(Tuning::default())
+    }
+
+    fn with_tuning(tuning: Tuning) -> Self {
         let engines = (0..RELAYS)
-            .map(|i| Engine::new(config(i)).expect("engine starts"))
+            .map(|i| {
+                let config = EngineConfig {
+                    tuning: tuning.clone(),
+                    ..config(i)
+                };
+                Engine::new(config).expect("engine starts")
+            })
             .collect();
         Self {
             engines,
@@ -1513,4 +1538,369 @@ fn a_transfer_whose_previous_nonce_never_arrives_expires_and_is_not_rejected() {
     out.clear();
     engine.handle(Input::SubmitTransaction(gap), &mut out);
     assert_eq!(engine.tx_status(&id), TxStatus::Pending);
+}
+
+fn dropped(outputs: &[Output]) -> Vec<(TxId, TxDropReason)> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::TxDropped { id, reason } => Some((*id, *reason)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A vertex signed with its own randomness (so equal contents differ).
+fn vertex_signed(
+    issuer: usize,
+    height: u64,
+    parents: Vec<VertexId>,
+    txs: Vec<Arc<SignedTransfer>>,
+    randomness: u8,
+) -> Vertex {
+    let w = world();
+    VertexContent {
+        chain_id: w.genesis.chain_id.clone(),
+        issuer: ValidatorIndex(issuer as u16),
+        height,
+        parents,
+        txs,
+    }
+    .sign(&w.relays[issuer], [randomness; 32])
+    .expect("signs")
+}
+
+/// Relay 0 restored with two accepted vertices at height 0: `a` (relay 1,
+/// alice's nonce 1) and `b` (relay 2, bob's nonce 1).
+fn two_accepted(tuning: Tuning) -> (Engine, Vertex, Vertex) {
+    let w = world();
+    let a = vertex_signed(1, 0, vec![], vec![transfer(&w.alice, &w.bob, 10, 1)], 1);
+    let b = vertex_signed(2, 0, vec![], vec![transfer(&w.bob, &w.alice, 10, 1)], 2);
+    let state = PersistedState {
+        accepted: vec![a.bytes().clone(), b.bytes().clone()],
+        processing: Vec::new(),
+    };
+    let config = EngineConfig {
+        tuning,
+        ..config(0)
+    };
+    let engine = Engine::restore(config, &state, &mut Vec::new()).expect("restores");
+    (engine, a, b)
+}
+
+fn stored(outputs: &[Output]) -> Vec<VertexId> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Persist(Persist::Processing { id, .. } | Persist::Accepted { id, .. }) => {
+                Some(*id)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_full_pool_evicts_the_lowest_paying_unissued_transfer_for_a_better_paying_one() {
+    let w = world();
+    let mut cfg = config(0);
+    cfg.tuning.max_pending_txs = 2;
+    let mut engine = Engine::new(cfg).expect("engine starts");
+    let fee = minimum_fee();
+    // Nonce gaps: neither can be issued, so both wait in the pool.
+    let cheap = transfer_paying(&w.alice, &w.bob, 1_000, 2, fee);
+    let dearer = transfer_paying(&w.bob, &w.alice, 1_000, 2, fee + 500);
+    let mut out = Vec::new();
+    engine.handle(Input::Tick { now_ms: 1 }, &mut out);
+    engine.handle(Input::SubmitTransaction(cheap.clone()), &mut out);
+    engine.handle(Input::SubmitTransaction(dearer.clone()), &mut out);
+    assert!(dropped(&out).is_empty());
+    // Paying no more than the lowest: refused, nothing leaves.
+    let same_rate = transfer_paying(&w.alice, &w.bob, 1_000, 3, fee);
+    out.clear();
+    engine.handle(Input::SubmitTransaction(same_rate.clone()), &mut out);
+    assert_eq!(
+        dropped(&out),
+        vec![(same_rate.id(), TxDropReason::PoolFull)]
+    );
+    assert_eq!(engine.tx_status(&cheap.id()), TxStatus::Pending);
+    // Paying more: the cheapest leaves, as expired (never issued, nonce unused).
+    let best = transfer_paying(&w.bob, &w.alice, 1_000, 3, fee + 5_000);
+    out.clear();
+    engine.handle(Input::SubmitTransaction(best.clone()), &mut out);
+    assert_eq!(dropped(&out), vec![(cheap.id(), TxDropReason::Evicted)]);
+    assert_eq!(engine.tx_status(&cheap.id()), TxStatus::Expired);
+    assert_eq!(engine.tx_status(&best.id()), TxStatus::Pending);
+    assert_eq!(engine.tx_status(&dearer.id()), TxStatus::Pending);
+    assert_eq!(engine.metrics().transactions_evicted, 1);
+    // Gossip obeys the same rule.
+    let gossiped = transfer_paying(&w.alice, &w.bob, 1_000, 4, fee + 1_000);
+    let out = deliver(&mut engine, 1, &Message::Transaction(gossiped.clone()));
+    assert_eq!(dropped(&out), vec![(dearer.id(), TxDropReason::Evicted)]);
+    assert_eq!(engine.tx_status(&gossiped.id()), TxStatus::Pending);
+}
+
+#[test]
+fn a_transfer_already_in_a_vertex_is_never_evicted() {
+    let w = world();
+    let mut cfg = config(0);
+    cfg.tuning.max_pending_txs = 1;
+    let mut engine = Engine::new(cfg).expect("engine starts");
+    let issued = transfer(&w.alice, &w.bob, 1_000, 1);
+    let mut out = Vec::new();
+    engine.handle(Input::Tick { now_ms: 1 }, &mut out);
+    engine.handle(Input::SubmitTransaction(issued.clone()), &mut out);
+    engine.handle(Input::Tick { now_ms: 100 }, &mut out);
+    assert!(
+        issued_in(&out)
+            .iter()
+            .any(|v| v.txs().iter().any(|t| t.id() == issued.id())),
+        "the valid transfer is issued in a vertex"
+    );
+    let rich = transfer_paying(&w.bob, &w.alice, 1_000, 1, minimum_fee() * 100);
+    out.clear();
+    engine.handle(Input::SubmitTransaction(rich.clone()), &mut out);
+    assert_eq!(dropped(&out), vec![(rich.id(), TxDropReason::PoolFull)]);
+    assert_eq!(engine.tx_status(&issued.id()), TxStatus::Pending);
+}
+
+#[test]
+fn a_gossiped_copy_of_accepted_transfers_is_turned_away_and_fetched_again_when_needed() {
+    let w = world();
+    let (mut engine, a, b) = two_accepted(Tuning::default());
+    let alices = a.txs()[0].clone();
+    // Relay 1 re-wraps alice's accepted transfer on an accepted tip that
+    // does not hold it (valid: a transfer appears once in an ancestry).
+    let copy = vertex_signed(1, 1, vec![b.id()], vec![alices], 3);
+    let out = deliver(&mut engine, 1, &Message::Vertex(copy.bytes().clone()));
+    assert!(
+        stored(&out).is_empty(),
+        "a doomed vertex is not stored: {out:?}"
+    );
+    assert_eq!(engine.vertex_status(&copy.id()), None);
+    assert_eq!(engine.metrics().dropped(DropReason::Doomed), 1);
+    assert_eq!(engine.doomed_count(), 1);
+    assert!(!engine.virtuous_frontier().contains(&copy.id()));
+    // The same bytes again cost nothing.
+    deliver(&mut engine, 1, &Message::Vertex(copy.bytes().clone()));
+    assert_eq!(engine.metrics().dropped(DropReason::Duplicate), 1);
+
+    // A vertex on the copy (as relay 1's own, which accepted it): this relay
+    // fetches the copy again and handles it as an ordinary ancestor.
+    let child = vertex_signed(
+        1,
+        2,
+        vec![copy.id()],
+        vec![transfer(&w.alice, &w.bob, 10, 2)],
+        4,
+    );
+    let out = deliver(&mut engine, 1, &Message::Vertex(child.bytes().clone()));
+    let request_id = out
+        .iter()
+        .find_map(|o| match o {
+            Output::Send {
+                message: Message::GetAncestors { request_id, ids },
+                ..
+            } if ids == &[copy.id()] => Some(*request_id),
+            _ => None,
+        })
+        .expect("the turned-away parent is fetched");
+    let out = deliver(
+        &mut engine,
+        1,
+        &Message::Ancestors {
+            request_id,
+            vertices: vec![copy.bytes().clone()],
+        },
+    );
+    assert_eq!(
+        engine.vertex_status(&copy.id()),
+        Some(VertexStatus::Accepted),
+        "a needed copy is accepted at once, as on every relay that kept it"
+    );
+    assert!(stored(&out).contains(&copy.id()));
+    assert_eq!(
+        engine.vertex_status(&child.id()),
+        Some(VertexStatus::Processing)
+    );
+    assert_eq!(engine.doomed_count(), 0);
+}
+
+#[test]
+fn a_gossiped_merge_of_decided_vertices_is_turned_away() {
+    let (mut engine, a, b) = two_accepted(Tuning::default());
+    let merge = vertex_signed(1, 1, vec![a.id(), b.id()], vec![], 5);
+    let out = deliver(&mut engine, 1, &Message::Vertex(merge.bytes().clone()));
+    assert!(stored(&out).is_empty(), "{out:?}");
+    assert_eq!(engine.vertex_status(&merge.id()), None);
+    assert_eq!(engine.metrics().dropped(DropReason::Doomed), 1);
+    assert!(!engine.virtuous_frontier().contains(&merge.id()));
+}
+
+#[test]
+fn a_gossiped_vertex_reusing_an_accepted_nonce_is_not_kept_but_its_other_transfer_is() {
+    let w = world();
+    let (mut engine, a, b) = two_accepted(Tuning::default());
+    // Alice's nonce 1 went to bob in `a`; this one double spends it.
+    let conflicting = transfer(&w.alice, &w.alice, 7, 1);
+    let bobs_next = transfer(&w.bob, &w.alice, 10, 2);
+    let doomed = vertex_signed(
+        2,
+        1,
+        vec![a.id(), b.id()],
+        vec![conflicting, bobs_next.clone()],
+        6,
+    );
+    let out = deliver(&mut engine, 2, &Message::Vertex(doomed.bytes().clone()));
+    assert!(stored(&out).is_empty(), "{out:?}");
+    assert_eq!(engine.vertex_status(&doomed.id()), None);
+    assert_eq!(engine.metrics().dropped(DropReason::Doomed), 1);
+    assert_eq!(engine.tx_status(&bobs_next.id()), TxStatus::Pending);
+}
+
+#[test]
+fn an_issuer_over_budget_is_refused_until_its_window_refills() {
+    let w = world();
+    let tuning = Tuning {
+        issuer_budget_vertices: 3,
+        issuer_budget_window_ms: 10_000,
+        ..Tuning::default()
+    };
+    let (mut engine, a, b) = two_accepted(tuning);
+    let alices = a.txs()[0].clone();
+    // Three doomed copies use relay 1's budget although none is stored.
+    for r in 10..13 {
+        let copy = vertex_signed(1, 1, vec![b.id()], vec![alices.clone()], r);
+        deliver(&mut engine, 1, &Message::Vertex(copy.bytes().clone()));
+    }
+    assert_eq!(engine.metrics().dropped(DropReason::Doomed), 3);
+    assert_eq!(engine.issuer_budget_used(ValidatorIndex(1)), 3);
+    // Now even a useful vertex of relay 1 is refused, before its signature
+    // is checked, and counted for the operator; relay 2 is unaffected.
+    let useful = vertex_signed(
+        1,
+        1,
+        vec![a.id(), b.id()],
+        vec![transfer(&w.alice, &w.bob, 10, 2)],
+        20,
+    );
+    deliver(&mut engine, 1, &Message::Vertex(useful.bytes().clone()));
+    assert_eq!(engine.vertex_status(&useful.id()), None);
+    assert_eq!(engine.metrics().dropped(DropReason::IssuerBudget), 1);
+    assert_eq!(engine.metrics().issuer_budget_refusals.get(&1), Some(&1));
+    let others = vertex_signed(
+        2,
+        1,
+        vec![a.id(), b.id()],
+        vec![transfer(&w.bob, &w.alice, 10, 2)],
+        21,
+    );
+    deliver(&mut engine, 2, &Message::Vertex(others.bytes().clone()));
+    assert_eq!(
+        engine.vertex_status(&others.id()),
+        Some(VertexStatus::Processing)
+    );
+    // Refused is not invalid: once a third of the window passed, it is admitted.
+    let mut out = Vec::new();
+    engine.handle(Input::Tick { now_ms: 3_400 }, &mut out);
+    deliver(&mut engine, 1, &Message::Vertex(useful.bytes().clone()));
+    assert_eq!(
+        engine.vertex_status(&useful.id()),
+        Some(VertexStatus::Processing)
+    );
+}
+
+#[test]
+fn a_vertex_over_budget_that_another_needs_is_still_fetched_and_kept() {
+    let w = world();
+    let tuning = Tuning {
+        issuer_budget_vertices: 1,
+        issuer_budget_window_ms: 1_000_000,
+        ..Tuning::default()
+    };
+    let (mut engine, a, b) = two_accepted(tuning);
+    let first = vertex_signed(
+        1,
+        1,
+        vec![a.id(), b.id()],
+        vec![transfer(&w.alice, &w.bob, 10, 2)],
+        30,
+    );
+    let second = vertex_signed(
+        1,
+        2,
+        vec![first.id()],
+        vec![transfer(&w.alice, &w.bob, 10, 3)],
+        31,
+    );
+    deliver(&mut engine, 1, &Message::Vertex(first.bytes().clone()));
+    deliver(&mut engine, 1, &Message::Vertex(second.bytes().clone()));
+    assert_eq!(engine.metrics().dropped(DropReason::IssuerBudget), 1);
+    assert_eq!(engine.vertex_status(&second.id()), None);
+    // Relay 2 builds on `second`: this relay asks for it and keeps it.
+    let third = vertex_signed(
+        2,
+        3,
+        vec![second.id()],
+        vec![transfer(&w.bob, &w.alice, 10, 2)],
+        32,
+    );
+    let out = deliver(&mut engine, 2, &Message::Vertex(third.bytes().clone()));
+    let request_id = out
+        .iter()
+        .find_map(|o| match o {
+            Output::Send {
+                message: Message::GetAncestors { request_id, ids },
+                ..
+            } if ids == &[second.id()] => Some(*request_id),
+            _ => None,
+        })
+        .expect("the refused parent is fetched");
+    deliver(
+        &mut engine,
+        2,
+        &Message::Ancestors {
+            request_id,
+            vertices: vec![second.bytes().clone()],
+        },
+    );
+    assert_eq!(
+        engine.vertex_status(&second.id()),
+        Some(VertexStatus::Processing)
+    );
+    assert_eq!(
+        engine.vertex_status(&third.id()),
+        Some(VertexStatus::Processing)
+    );
+}
+
+#[test]
+fn an_honest_issuers_accepted_vertices_are_refunded_to_its_budget() {
+    let w = world();
+    // A window so long that nothing refills during the test: only refunds
+    // can bring the use back down.
+    let mut net = Net::with_tuning(Tuning {
+        issuer_budget_window_ms: u64::MAX / 4,
+        ..Tuning::default()
+    });
+    let txs: Vec<_> = (1..=3)
+        .map(|nonce| transfer(&w.alice, &w.bob, 100, nonce))
+        .collect();
+    for tx in &txs {
+        net.input(1, Input::SubmitTransaction(tx.clone()));
+        net.run_ms(200);
+    }
+    net.run_ms(1_000);
+    for relay in [0, 2] {
+        let engine = &net.engines[relay];
+        for tx in &txs {
+            assert!(matches!(
+                engine.tx_status(&tx.id()),
+                TxStatus::Accepted { .. }
+            ));
+        }
+        assert!(engine.metrics().vertices_added >= 1);
+        assert_eq!(engine.issuer_budget_used(ValidatorIndex(1)), 0);
+        assert!(engine.metrics().issuer_budget_refusals.is_empty());
+    }
 }

@@ -9,9 +9,9 @@ use ruv_protocol::{faucet_pow, Address};
 use std::collections::HashMap;
 use zeroize::Zeroizing;
 
-/// Default `--faucet-pow-bits`: 0, no work asked (see `docs/relay.md`,
-/// "Faucet"; a public faucet should run 16 or more).
-pub const DEFAULT_FAUCET_POW_BITS: u8 = 0;
+/// Default `--faucet-pow-bits`: 16 (about 65,000 BLAKE3 hashes for the
+/// asker, tens of milliseconds in a browser; see `docs/relay.md`, "Faucet").
+pub const DEFAULT_FAUCET_POW_BITS: u8 = 16;
 /// How long a challenge stays valid.
 pub const CHALLENGE_LIFETIME_MS: u64 = 60_000;
 /// Spent challenges remembered at most (expired ones are forgotten first;

@@ -33,6 +33,12 @@ pub struct Metrics {
     pub queries_answered: Gauge,
     /// Consensus polls completed.
     pub polls: Gauge,
+    /// Gossiped vertices turned away unstored as doomed (they could add
+    /// nothing undecided; fetched again if ever needed).
+    pub vertices_doomed: Gauge,
+    /// Gossiped vertices refused because their issuer used up its budget
+    /// of vertices and bytes (the engine's metrics name the issuer).
+    pub vertices_over_issuer_budget: Gauge,
     /// Peer messages dropped (unknown or unauthenticated senders, malformed, full queues).
     pub peer_messages_dropped: Gauge,
     /// Seconds from submission to acceptance on this relay.
@@ -73,6 +79,8 @@ impl Metrics {
             queries_sent: Gauge::default(),
             queries_answered: Gauge::default(),
             polls: Gauge::default(),
+            vertices_doomed: Gauge::default(),
+            vertices_over_issuer_budget: Gauge::default(),
             peer_messages_dropped: Gauge::default(),
             // 1 ms .. ~16 s
             finality_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
@@ -139,6 +147,16 @@ impl Metrics {
             "consensus_polls",
             "Consensus polls completed (total)",
             metrics.polls.clone(),
+        );
+        r.register(
+            "consensus_vertices_doomed",
+            "Gossiped vertices turned away unstored as doomed (total)",
+            metrics.vertices_doomed.clone(),
+        );
+        r.register(
+            "consensus_vertices_over_issuer_budget",
+            "Gossiped vertices refused because their issuer is over its budget (total)",
+            metrics.vertices_over_issuer_budget.clone(),
         );
         r.register("peer_messages_dropped", "Peer messages dropped: unknown or unauthenticated senders, malformed, full queues (total)", metrics.peer_messages_dropped.clone());
         r.register(

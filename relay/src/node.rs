@@ -29,7 +29,7 @@ use crate::storage::Storage;
 use handle::Query;
 use ruv_consensus::checkpoint::{CheckpointInput, CheckpointOutput, CheckpointPersist};
 use ruv_consensus::{
-    Checkpointer, Engine, Input, Message, Output, Persist, TxDropReason, ValidatorIndex,
+    Checkpointer, DropReason, Engine, Input, Message, Output, Persist, TxDropReason, ValidatorIndex,
 };
 use ruv_protocol::api::{codes, AccountInfo, ApiError, TxState, TxStatus};
 use ruv_protocol::checkpoint::CertifiedCheckpoint;
@@ -141,11 +141,25 @@ fn engine_holds(engine: &Engine, id: &TxId) -> bool {
     )
 }
 
-fn dropped_reason(reason: TxDropReason) -> ApiError {
+/// What a client hears about a transaction the engine let go undecided:
+/// refused for a full pool (`rejected`), or evicted from it before it was
+/// ever issued (`expired`: not sent, nonce unused).
+fn dropped_reason(reason: TxDropReason) -> (TxState, ApiError) {
     match reason {
-        TxDropReason::PoolFull => ApiError::new(
-            codes::MEMPOOL_FULL,
-            "the relay's pool of undecided transactions is full; resubmit later",
+        TxDropReason::PoolFull => (
+            TxState::Rejected,
+            ApiError::new(
+                codes::MEMPOOL_FULL,
+                "the relay's pool of undecided transactions is full; resubmit later",
+            ),
+        ),
+        TxDropReason::Evicted => (
+            TxState::Expired,
+            ApiError::new(
+                codes::MEMPOOL_FULL,
+                "evicted from the relay's full pool by transactions paying a higher fee rate \
+                 before it was issued; not sent, its nonce is unused",
+            ),
         ),
     }
 }
@@ -600,8 +614,13 @@ impl ConsensusNode {
                     self.settle(*id, TxState::Expired, ApiError::from(reason), &mut events)
                 }
                 Output::TxDropped { id, reason } => {
-                    self.metrics.transactions_rejected.inc();
-                    self.settle(*id, TxState::Rejected, dropped_reason(*reason), &mut events)
+                    let (state, error) = dropped_reason(*reason);
+                    let counter = match state {
+                        TxState::Expired => &self.metrics.transactions_expired,
+                        _ => &self.metrics.transactions_rejected,
+                    };
+                    counter.inc();
+                    self.settle(*id, state, error, &mut events)
                 }
                 Output::VertexAccepted { .. } => {
                     self.metrics.vertices_accepted.inc();
@@ -634,7 +653,7 @@ impl ConsensusNode {
                         Some(Err(ApiError::from(reason)))
                     }
                     Output::TxDropped { id: r, reason } if *r == id => {
-                        Some(Err(dropped_reason(*reason)))
+                        Some(Err(dropped_reason(*reason).1))
                     }
                     _ => None,
                 });
@@ -745,6 +764,12 @@ impl ConsensusNode {
         self.metrics.queries_sent.set(m.queries_sent as i64);
         self.metrics.queries_answered.set(m.queries_answered as i64);
         self.metrics.polls.set(m.polls_completed as i64);
+        self.metrics
+            .vertices_doomed
+            .set(m.dropped(DropReason::Doomed) as i64);
+        self.metrics
+            .vertices_over_issuer_budget
+            .set(m.dropped(DropReason::IssuerBudget) as i64);
         self.metrics
             .pending_transactions
             .set(self.engine.pending_tx_count() as i64);

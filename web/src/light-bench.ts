@@ -21,8 +21,8 @@ import {
   type AccountProof,
   type CertifiedCheckpoint,
 } from "ruv-client";
+import { askFaucet } from "./faucet";
 import { loadNetwork } from "./network";
-import { httpOrigin } from "./relay-url";
 
 /** performance.now() when this module's body starts: HTML, scripts and wasm are in. */
 const MODULE_START_MS = performance.now();
@@ -182,14 +182,9 @@ async function submitMode() {
   const to = genesis.balances[0].address;
   say("Asking the faucet…");
   const faucetStart = performance.now();
-  const response = await fetch(`${httpOrigin(network.relays[0])}/api/v1/faucet`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ address: key.address }),
-  });
-  const faucet = (await response.json()) as { id?: string; status?: string; error?: { message?: string } };
-  if (!response.ok || typeof faucet.id !== "string") throw new Error(`faucet: HTTP ${response.status} ${JSON.stringify(faucet)}`);
-  const funded = await light.waitForFinal(faucet.id, 60_000);
+  const faucet = await askFaucet(network.relays[0], key.address);
+  if (!faucet.ok) throw new Error(`faucet: ${faucet.message}`);
+  const funded = await light.waitForFinal(faucet.status.id, 60_000);
   const faucetFinalMs = performance.now() - faucetStart;
   if (funded.status !== "final") throw new Error(`faucet payment ${funded.status}`);
   const account = await light.account(key.address);

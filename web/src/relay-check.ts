@@ -11,8 +11,8 @@ import {
   type RuvError,
   type TxStatus,
 } from "ruv-client";
+import { askFaucet } from "./faucet";
 import { loadNetwork } from "./network";
-import { httpOrigin } from "./relay-url";
 
 interface Step {
   name: string;
@@ -150,13 +150,9 @@ async function run(): Promise<void> {
 
   let faucetId = "";
   await step("faucet pays, waitForFinal sees it accepted", async () => {
-    const response = await fetch(`${httpOrigin(url)}/api/v1/faucet`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ address: alice.address }),
-    });
-    expect(response.status === 202, `faucet answered HTTP ${response.status}`);
-    faucetId = ((await response.json()) as TxStatus).id;
+    const answer = await askFaucet(url, alice.address);
+    expect(answer.ok, `faucet said no: ${answer.ok ? "" : answer.message}`);
+    if (answer.ok) faucetId = answer.status.id;
     const final = await relay.waitForFinal(faucetId, 30_000);
     expect(final.id === faucetId && final.status === "accepted", `final status ${JSON.stringify(final)}`);
     return faucetId;

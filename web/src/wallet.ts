@@ -28,7 +28,6 @@ import {
   type VerifiedAccountState,
   type VerifiedFinality,
   type VerifiedHistoryEntry,
-  solveFaucetChallenge,
 } from "ruv-client";
 import {
   loadActivity,
@@ -39,11 +38,11 @@ import {
   type StoredActivity,
 } from "./activity-store";
 import { formatRuv, microFromApi } from "./amount";
+import { askFaucet as askRelayFaucet } from "./faucet";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint-store";
 import { loadNetwork, type Network } from "./network";
 import { renderNetworkPanel } from "./network-panel";
 import { renderQr } from "./qr";
-import { httpOrigin } from "./relay-url";
 import { showRelaySettings } from "./relay-settings";
 import { feeFor, MAX_MEMO_BYTES, planTransfer, signedMatches, signParams, type TransferPlan } from "./transfer";
 import { $, codeOf, errorText, fieldError } from "./ui";
@@ -620,24 +619,6 @@ async function copyAddress(): Promise<void> {
 
 // ---------------------------------------------------------------- faucet
 
-function isTxStatus(v: unknown): v is TxStatus {
-  if (typeof v !== "object" || v === null) return false;
-  const o = v as Record<string, unknown>;
-  return (
-    typeof o.id === "string" &&
-    /^[0-9a-f]{64}$/.test(o.id) &&
-    (o.status === "pending" || o.status === "accepted" || o.status === "rejected" || o.status === "expired")
-  );
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null;
-  }
-}
-
 async function askFaucet(): Promise<void> {
   const view = state.current;
   if (!view) return;
@@ -652,29 +633,12 @@ async function askFaucet(): Promise<void> {
     const relay = state.light?.relay ?? state.network?.relays[0];
     if (!relay) throw new Error("no relay connected");
     // The relay's proof-of-work challenge, solved by the shared client code.
-    const challenge = await fetch(`${httpOrigin(relay)}/api/v1/faucet/challenge`);
-    const challengeText = await challenge.text();
-    if (!challenge.ok) {
-      const error = (parseJson(challengeText) as { error?: { message?: unknown } } | null)?.error;
-      say(`The faucet said no: ${typeof error?.message === "string" ? error.message : `HTTP ${challenge.status}`}`);
+    const answer = await askRelayFaucet(relay, view.address);
+    if (!answer.ok) {
+      say(`The faucet said no: ${answer.message}`);
       return;
     }
-    const response = await fetch(`${httpOrigin(relay)}/api/v1/faucet`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: solveFaucetChallenge(challengeText, view.address),
-    });
-    const body: unknown = await response.json().catch(() => null);
-    if (!response.ok) {
-      const error = (body as { error?: { message?: unknown } } | null)?.error;
-      const message = typeof error?.message === "string" ? error.message : `HTTP ${response.status}`;
-      say(`The faucet said no: ${message}`);
-      return;
-    }
-    if (!isTxStatus(body)) {
-      say("The faucet's answer was not a transaction status.");
-      return;
-    }
+    const body = answer.status;
     if (body.status === "rejected" || body.status === "expired") {
       say(`The faucet's payment was refused: ${body.reason?.message ?? "no reason given"}`);
       return;

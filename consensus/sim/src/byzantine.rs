@@ -87,6 +87,10 @@ pub struct ByzantinePlan {
     /// Every 100 ms, this many "free" vertices: signed, on the frontier,
     /// holding only transfers the network already accepted.
     pub free_vertices: u32,
+    /// Every 100 ms, this many vertices without transactions on its
+    /// frontier (junk merges: of decided tips, or of undecided ones),
+    /// sent to every honest relay.
+    pub junk_vertices: u32,
     /// Every 100 ms, this many validly signed transfers from unfunded
     /// accounts, to random honest relays (a mempool flood).
     pub unfunded_transfers: u32,
@@ -130,6 +134,7 @@ impl ByzantinePlan {
             bridge: false,
             timed_crashes: None,
             free_vertices: 0,
+            junk_vertices: 0,
             unfunded_transfers: 0,
             wide_vertices: 0,
             checkpoints: CheckpointMode::Silent,
@@ -530,6 +535,22 @@ impl Byzantine {
         Ok(Message::Vertex(vertex.bytes().clone()).encode())
     }
 
+    /// A junk vertex: no transactions, on (up to genesis `parents` of) its
+    /// frontier; `None` if the frontier has fewer than the two tips a
+    /// vertex without transactions must name.
+    pub(crate) fn junk_vertex(
+        &self,
+        engine: &Engine,
+        genesis: &Genesis,
+        rng: &mut ChaCha20Rng,
+    ) -> Result<Option<Vec<u8>>, CryptoError> {
+        if engine.virtuous_frontier().len() < 2 || engine.params().parents < 2 {
+            return Ok(None);
+        }
+        let vertex = self.sign_vertex(engine, genesis, Vec::new(), rng)?;
+        Ok(Some(Message::Vertex(vertex.bytes().clone()).encode()))
+    }
+
     /// Signs two vertices on the current frontier, each double spending the
     /// same nonce of one of its accounts, and sends one to each half of the
     /// honest relays (to each side of `sides`, the explicit partition, when
@@ -725,7 +746,11 @@ impl Simulation<'_> {
                     self.schedule(at, Event::Bait { node });
                 }
             }
-            if plan.flood || plan.free_vertices > 0 || plan.unfunded_transfers > 0 {
+            if plan.flood
+                || plan.free_vertices > 0
+                || plan.junk_vertices > 0
+                || plan.unfunded_transfers > 0
+            {
                 let first = self.random(100);
                 self.schedule(first, Event::Flood { node });
             }
@@ -950,7 +975,7 @@ impl Simulation<'_> {
     }
 
     pub(crate) fn flood(&mut self, node: usize) -> Result<(), SimFailure> {
-        let (junk, free, unfunded) = {
+        let (junk, free, merges, unfunded) = {
             let (Some(byzantine), Some(engine)) = (
                 self.nodes[node].byzantine.as_ref(),
                 self.nodes[node].engine.as_ref(),
@@ -965,6 +990,7 @@ impl Simulation<'_> {
             (
                 junk,
                 byzantine.plan.free_vertices,
+                byzantine.plan.junk_vertices,
                 byzantine.plan.unfunded_transfers,
             )
         };
@@ -973,6 +999,7 @@ impl Simulation<'_> {
             self.send(node, to, Arc::new(bytes));
         }
         self.flood_free_vertices(node, free)?;
+        self.flood_junk_vertices(node, merges)?;
         self.flood_unfunded(node, unfunded)
     }
 
@@ -1005,6 +1032,29 @@ impl Simulation<'_> {
             let bytes = byzantine
                 .free_vertex(engine, &self.genesis, vec![pick], &mut self.rng)
                 .map_err(|e| self.fail(FailureKind::Harness, e.to_string()))?;
+            self.free_vertices_sent += 1;
+            let bytes = Arc::new(bytes);
+            for to in self.honest.clone() {
+                self.send(node, to, bytes.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// Junk vertices without transactions, each sent to every honest relay.
+    fn flood_junk_vertices(&mut self, node: usize, count: u32) -> Result<(), SimFailure> {
+        for _ in 0..count {
+            let relay = &self.nodes[node];
+            let (Some(byzantine), Some(engine)) = (relay.byzantine.as_ref(), relay.engine.as_ref())
+            else {
+                return Ok(());
+            };
+            let Some(bytes) = byzantine
+                .junk_vertex(engine, &self.genesis, &mut self.rng)
+                .map_err(|e| self.fail(FailureKind::Harness, e.to_string()))?
+            else {
+                return Ok(());
+            };
             self.free_vertices_sent += 1;
             let bytes = Arc::new(bytes);
             for to in self.honest.clone() {

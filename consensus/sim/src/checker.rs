@@ -429,6 +429,39 @@ impl Simulation<'_> {
         Ok(())
     }
 
+    /// Counts a vertex an honest relay stored or kept (persisted undecided,
+    /// or rejected in memory) if a Byzantine relay issued it, against the
+    /// scenario's `byzantine_stored`.
+    pub(crate) fn check_byzantine_stored(
+        &mut self,
+        node: usize,
+        id: VertexId,
+    ) -> Result<(), SimFailure> {
+        let issuer = self.nodes[node]
+            .engine
+            .as_ref()
+            .and_then(|engine| engine.vertex(&id))
+            .map(|vertex| vertex.issuer().0 as usize);
+        let Some(issuer) = issuer else {
+            return Ok(());
+        };
+        if !self.scenario.byzantine.contains(&issuer) || !self.byzantine_stored.insert((node, id)) {
+            return Ok(());
+        }
+        let count = self.byzantine_stored_count.entry(node).or_insert(0);
+        *count += 1;
+        let count = *count;
+        self.peak.byzantine_stored = self.peak.byzantine_stored.max(count);
+        let limit = self.scenario.resource_limits.byzantine_stored;
+        if count > limit {
+            return Err(self.fail(
+                FailureKind::Resource,
+                format!("relay {node} stored {count} vertices of Byzantine relays (limit {limit})"),
+            ));
+        }
+        Ok(())
+    }
+
     /// Processing vertices, pending transactions and waiting vertices of an
     /// honest relay stay within the scenario's limits.
     fn check_resources(&mut self, node: usize) -> Result<(), SimFailure> {
@@ -440,8 +473,23 @@ impl Simulation<'_> {
             pending_txs: engine.pending_tx_count(),
             waiting: engine.waiting_count(),
             accepted_copies: 0,
+            byzantine_stored: 0,
         };
         self.peak = self.peak.max(now);
+        // Issuer budgets are sized so honest issuers never reach them.
+        let refused_honest = engine
+            .metrics()
+            .issuer_budget_refusals
+            .keys()
+            .find(|issuer| !self.scenario.byzantine.contains(&(**issuer as usize)));
+        if let Some(issuer) = refused_honest {
+            return Err(self.fail(
+                FailureKind::Resource,
+                format!(
+                    "relay {node} refused vertices of honest relay {issuer} for its issuer budget"
+                ),
+            ));
+        }
         let limits = &self.scenario.resource_limits;
         if now.processing > limits.processing
             || now.pending_txs > limits.pending_txs

@@ -142,6 +142,11 @@ pub fn sim_tuning() -> Tuning {
         fetch_timeout_ms: 300,
         waiting_ttl_ms: 30_000,
         tx_retry_ttl_ms: 300_000,
+        // A smaller budget than a relay's (4,096 per minute) so the
+        // `junk-flood` adversary exhausts it within its workload; every
+        // scenario checks that no honest issuer is ever refused.
+        issuer_budget_vertices: 256,
+        issuer_budget_window_ms: 5_000,
         ..Tuning::default()
     }
 }
@@ -242,6 +247,10 @@ struct Simulation<'s> {
     /// (incarnation-independent: counted from `Output::VertexAccepted`).
     accepted_copies: BTreeMap<(usize, TxId), u32>,
     counted_vertices: std::collections::BTreeSet<(usize, VertexId)>,
+    /// Byzantine-issued vertices each honest relay stored or kept, and how
+    /// many per relay.
+    byzantine_stored: std::collections::BTreeSet<(usize, VertexId)>,
+    byzantine_stored_count: BTreeMap<usize, usize>,
     trace: [u8; 32],
 }
 
@@ -354,6 +363,8 @@ impl<'s> Simulation<'s> {
             peak: ResourcePeak::default(),
             accepted_copies: BTreeMap::new(),
             counted_vertices: std::collections::BTreeSet::new(),
+            byzantine_stored: std::collections::BTreeSet::new(),
+            byzantine_stored_count: BTreeMap::new(),
             trace: [0; 32],
         };
         sim.plan_workload().map_err(|e| harness(e.to_string()))?;
@@ -747,6 +758,11 @@ impl<'s> Simulation<'s> {
                     }
                 }
                 Output::Persist(persist) => {
+                    if let Persist::Processing { id, .. } = &persist {
+                        if honest {
+                            self.check_byzantine_stored(node, *id)?;
+                        }
+                    }
                     let store = &mut self.nodes[node].store;
                     let (what, id) = match persist {
                         Persist::Processing { id, bytes } => {
@@ -777,6 +793,9 @@ impl<'s> Simulation<'s> {
                         Output::VertexAccepted { id, .. } if honest => {
                             self.check_vertex_order(node, id)?;
                             self.check_accepted_copies(node, id)?;
+                        }
+                        Output::VertexRejected { id } if honest => {
+                            self.check_byzantine_stored(node, id)?;
                         }
                         _ => {}
                     }

@@ -4,6 +4,7 @@
 //! folded into.
 
 use crate::{Simulation, TRACE_CONTEXT};
+use ruv_consensus::DropReason;
 use ruv_protocol::crypto::hash;
 use std::fmt;
 
@@ -37,6 +38,11 @@ pub struct RunReport {
     pub resubmissions: u32,
     /// Messages and vertices honest relays dropped as bad (sum of counters).
     pub dropped_by_honest: u64,
+    /// Of those, gossiped vertices honest relays turned away as doomed
+    /// (not stored) and refused for their issuer's budget.
+    pub doomed_by_honest: u64,
+    /// See `doomed_by_honest`.
+    pub budget_refusals_by_honest: u64,
     /// Checkpoints certified: the lowest latest number over honest relays.
     pub checkpoints_certified: u64,
     /// Simulated time from liveness until the honest relays had accepted
@@ -51,7 +57,8 @@ pub struct RunReport {
     pub checkpoint_round_timeouts: u64,
     /// Highest resource use seen at any honest relay.
     pub peak: ResourcePeak,
-    /// Free vertices (holding only accepted transfers) Byzantine relays sent.
+    /// Free vertices (holding only accepted transfers, or none) Byzantine
+    /// relays sent.
     pub free_vertices_sent: u64,
     /// Batches lost whole to a crash before their commit
     /// ([`crate::Scenario::crash_in_batch`]).
@@ -91,6 +98,8 @@ pub struct ResourcePeak {
     pub waiting: usize,
     /// Accepted vertices holding one transfer, at one relay.
     pub accepted_copies: u32,
+    /// Byzantine-issued vertices one honest relay stored or kept.
+    pub byzantine_stored: usize,
 }
 
 impl ResourcePeak {
@@ -101,6 +110,7 @@ impl ResourcePeak {
             pending_txs: self.pending_txs.max(other.pending_txs),
             waiting: self.waiting.max(other.waiting),
             accepted_copies: self.accepted_copies.max(other.accepted_copies),
+            byzantine_stored: self.byzantine_stored.max(other.byzantine_stored),
         }
     }
 }
@@ -205,6 +215,15 @@ impl Simulation<'_> {
             .filter_map(|n| self.nodes[*n].engine.as_ref())
             .map(|e| e.metrics().dropped_total())
             .sum();
+        let honest_drops = |reason: DropReason| -> u64 {
+            self.honest
+                .iter()
+                .filter_map(|n| self.nodes[*n].engine.as_ref())
+                .map(|e| e.metrics().dropped(reason))
+                .sum()
+        };
+        let doomed_by_honest = honest_drops(DropReason::Doomed);
+        let budget_refusals_by_honest = honest_drops(DropReason::IssuerBudget);
         let checkpointers = || {
             self.honest
                 .iter()
@@ -237,6 +256,8 @@ impl Simulation<'_> {
             crashes: self.crashes,
             resubmissions: self.resubmissions,
             dropped_by_honest,
+            doomed_by_honest,
+            budget_refusals_by_honest,
             checkpoints_certified,
             settle_ms: self.settle_ms,
             checkpoint_ms: self.checkpoint_ms,

@@ -33,6 +33,10 @@ pub struct ResourceLimits {
     pub waiting: usize,
     /// Accepted vertices holding the same transfer, at most.
     pub accepted_copies: u32,
+    /// Vertices issued by Byzantine relays that one honest relay stored
+    /// or kept in its DAG (persisted undecided, or rejected in memory),
+    /// over the whole run, at most.
+    pub byzantine_stored: usize,
 }
 
 impl Default for ResourceLimits {
@@ -46,6 +50,7 @@ impl Default for ResourceLimits {
             pending_txs: 2_000,
             waiting: 1_000,
             accepted_copies: 8,
+            byzantine_stored: 1_000,
         }
     }
 }
@@ -219,10 +224,37 @@ impl Scenario {
                     pending_txs: 200,
                     waiting: 200,
                     accepted_copies: 3,
+                    ..ResourceLimits::default()
                 },
                 ..Self::base(
                     "free-flood",
                     "6 relays, 1 Byzantine (19.4%) sending every 100 ms 3 free vertices (only accepted transfers), 10 unfunded transfers and junk",
+                    6,
+                )
+            },
+            Self {
+                stakes: vec![100, 100, 100, 100, 100, 120],
+                byzantine: vec![5],
+                byzantine_plan: Some(ByzantinePlan {
+                    flood: true,
+                    free_vertices: 10,
+                    junk_vertices: 10,
+                    ..ByzantinePlan::quiet()
+                }),
+                honest_accounts: 24,
+                workload_ms: 3_000,
+                resource_limits: ResourceLimits {
+                    processing: 200,
+                    pending_txs: 200,
+                    waiting: 200,
+                    accepted_copies: 3,
+                    // The sim's issuer budget (`sim_tuning`: 256 vertices
+                    // per 5 s) over the flood's 9 s, and the quota.
+                    byzantine_stored: 800,
+                },
+                ..Self::base(
+                    "junk-flood",
+                    "6 relays, 1 Byzantine (19.4%) sending every 100 ms 10 copies of accepted transfers and 10 vertices without transactions to every honest relay: its budget runs out, nothing doomed is stored",
                     6,
                 )
             },

@@ -1,7 +1,8 @@
 //! The undecided transactions and their conflict sets, each with its
 //! Snowball instance (avalanchego's "snowstorm" layer), plus what the issuer
 //! needs to know per transaction (owned here, orphaned since when, failing
-//! since when).
+//! since when), and, for a full pool, which of them a better-paying
+//! transaction may evict.
 //!
 //! Finality is sticky (as avalanchego's snowball finalizes): once a choice
 //! reaches its beta it is the set's decision, and later polls (an
@@ -79,11 +80,24 @@ pub(crate) struct Due {
     pub(crate) after_ms: u64,
 }
 
+/// What a transaction pays per KiB of its encoding, the order in which a
+/// full pool gives up transactions (lowest first). Transfers differ in size
+/// only by their memo, and the minimum fee grows with size, so the rate and
+/// not the fee is what a sender bids.
+pub(crate) fn fee_rate(tx: &SignedTransfer) -> u64 {
+    let size = tx.encoded_len().max(1) as u128;
+    u64::try_from(u128::from(tx.transfer.fee) * 1024 / size).unwrap_or(u64::MAX)
+}
+
 /// The undecided transactions and their conflict sets.
 #[derive(Debug, Default)]
 pub(crate) struct Conflicts {
     txs: BTreeMap<TxId, TxRecord>,
     sets: BTreeMap<ConflictKey, ConflictSet>,
+    /// (fee rate, id) of every transaction in no processing vertex: the
+    /// ones a full pool may let go (a transaction in a vertex is the DAG's,
+    /// not the pool's).
+    unissued: BTreeSet<(u64, TxId)>,
 }
 
 impl Conflicts {
@@ -118,6 +132,7 @@ impl Conflicts {
         if set.choices.len() > 1 {
             set.rogue = true;
         }
+        self.unissued.insert((fee_rate(&tx), id));
         self.txs.insert(
             id,
             TxRecord {
@@ -153,14 +168,29 @@ impl Conflicts {
 
     pub(crate) fn add_live_vertex(&mut self, id: &TxId, vertex: VertexId) {
         if let Some(record) = self.txs.get_mut(id) {
+            if record.live_vertices.is_empty() {
+                self.unissued.remove(&(fee_rate(&record.tx), *id));
+            }
             record.live_vertices.insert(vertex);
         }
     }
 
     pub(crate) fn remove_live_vertex(&mut self, id: &TxId, vertex: &VertexId) {
         if let Some(record) = self.txs.get_mut(id) {
-            record.live_vertices.remove(vertex);
+            if record.live_vertices.remove(vertex) && record.live_vertices.is_empty() {
+                self.unissued.insert((fee_rate(&record.tx), *id));
+            }
         }
+    }
+
+    /// The transaction a full pool gives up for one paying `rate`: the
+    /// lowest-paying one in no processing vertex, if it pays strictly less
+    /// (ties keep what came first).
+    pub(crate) fn eviction_candidate(&self, rate: u64) -> Option<TxId> {
+        self.unissued
+            .first()
+            .filter(|(lowest, _)| *lowest < rate)
+            .map(|(_, id)| *id)
     }
 
     /// `winner` was accepted: forgets it and its conflict set; returns the
@@ -169,6 +199,7 @@ impl Conflicts {
         let Some(record) = self.txs.remove(winner) else {
             return Vec::new();
         };
+        self.unissued.remove(&(fee_rate(&record.tx), *winner));
         let Some(set) = self.sets.remove(&record.key) else {
             return Vec::new();
         };
@@ -179,6 +210,7 @@ impl Conflicts {
     /// held it (None if it was not known).
     pub(crate) fn remove(&mut self, id: &TxId) -> Option<BTreeSet<VertexId>> {
         let record = self.txs.remove(id)?;
+        self.unissued.remove(&(fee_rate(&record.tx), *id));
         if let Some(set) = self.sets.get_mut(&record.key) {
             set.choices.remove(id);
             if set.decided == Some(*id) {
@@ -389,7 +421,13 @@ impl Conflicts {
                 set.is_some_and(|s| s.choices.contains(id)),
                 "transaction {id} is missing from its conflict set"
             );
+            debug_assert_eq!(
+                record.live_vertices.is_empty(),
+                self.unissued.contains(&(fee_rate(&record.tx), *id)),
+                "transaction {id}: the eviction index disagrees with its vertices"
+            );
         }
+        debug_assert!(self.unissued.len() <= self.txs.len());
         for set in self.sets.values() {
             debug_assert!(!set.choices.is_empty(), "empty conflict set");
             debug_assert!(set.choices.len() == 1 || set.rogue);

@@ -106,10 +106,12 @@ impl Engine {
             id: *id,
             height: vertex.height(),
         });
+        let mut applied_first = false;
         for (tx_id, tx) in vertex.tx_ids().iter().zip(vertex.txs()) {
             match self.accepted.apply(*id, *tx_id, tx) {
                 Ok(Recorded::Copy) => {}
                 Ok(Recorded::New) => {
+                    applied_first = true;
                     self.metrics.transactions_accepted += 1;
                     out.push(Output::TxAccepted {
                         id: *tx_id,
@@ -126,6 +128,11 @@ impl Engine {
                     tracing::error!(vertex = %id, tx = %tx_id, %reason, "accepted transaction does not apply");
                 }
             }
+        }
+        // A vertex that moved the ledger costs its issuer nothing (admission.rs).
+        if applied_first && vertex.issuer() != self.validators.me() {
+            self.budgets
+                .refund(vertex.issuer(), vertex.bytes().len(), self.now_ms);
         }
         self.dirty = true;
     }

@@ -51,6 +51,11 @@ impl Fetcher {
         self.fetching.contains_key(id)
     }
 
+    /// Whether a parked vertex waits for `id` (it is a missing parent).
+    pub(crate) fn waited_for(&self, id: &VertexId) -> bool {
+        self.waiting_on.contains_key(id)
+    }
+
     pub(crate) fn is_invalid(&self, id: &VertexId) -> bool {
         self.invalid.contains(id)
     }

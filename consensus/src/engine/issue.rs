@@ -3,7 +3,7 @@
 //! [`Issuer`] remembers the last attempt so an unchanged DAG is not retried;
 //! the transactions themselves live in the conflict sets.
 
-use super::conflicts::Due;
+use super::conflicts::{fee_rate, Due};
 use super::peers::random_choice;
 use super::vertices::Trust;
 use super::{Engine, Output, TxDropReason};
@@ -91,7 +91,7 @@ impl Engine {
             out.push(Output::TxRejected { id, reason });
             return;
         }
-        if self.conflicts.len() >= self.tuning.max_pending_txs {
+        if !self.make_room(fee_rate(&tx), out) {
             self.metrics.transactions_dropped += 1;
             out.push(Output::TxDropped {
                 id,
@@ -105,7 +105,7 @@ impl Engine {
         });
     }
 
-    pub(super) fn on_gossip_transaction(&mut self, tx: Arc<SignedTransfer>) {
+    pub(super) fn on_gossip_transaction(&mut self, tx: Arc<SignedTransfer>, out: &mut Vec<Output>) {
         let id = tx.id();
         if self.accepted.contains(&id) || self.conflicts.contains(&id) {
             self.metrics.drop(DropReason::Duplicate);
@@ -123,11 +123,35 @@ impl Engine {
             self.metrics.drop(DropReason::InvalidGossipTransaction);
             return;
         }
-        if self.conflicts.len() >= self.tuning.max_pending_txs {
+        if !self.make_room(fee_rate(&tx), out) {
             self.metrics.drop(DropReason::PoolFull);
             return;
         }
         self.register_tx(id, tx, false);
+    }
+
+    /// Room in the pool for one more transaction paying `rate` per KiB:
+    /// there is, or the lowest-paying transaction in no processing vertex
+    /// pays less and leaves (reported as [`Output::TxDropped`] with
+    /// [`TxDropReason::Evicted`]; it was never issued, so its nonce is
+    /// unused and [`Engine::tx_status`] reads it as expired). Local policy:
+    /// what one relay holds in its pool, never what any relay decides.
+    fn make_room(&mut self, rate: u64, out: &mut Vec<Output>) -> bool {
+        if self.conflicts.len() < self.tuning.max_pending_txs {
+            return true;
+        }
+        let Some(victim) = self.conflicts.eviction_candidate(rate) else {
+            return false;
+        };
+        self.conflicts.remove(&victim);
+        self.expired.insert(victim);
+        self.metrics.transactions_evicted += 1;
+        self.dirty = true;
+        out.push(Output::TxDropped {
+            id: victim,
+            reason: TxDropReason::Evicted,
+        });
+        true
     }
 
     /// Issues what is due: one batch of conflict-free transactions, and each

@@ -21,6 +21,9 @@
 //!   and whether a restarted relay still abstains;
 //! - [`fetcher::Fetcher`]: vertices parked until their parents arrive,
 //!   outstanding requests for missing vertices, ids found invalid;
+//! - [`admission::DoomedIds`] and [`admission::IssuerBudgets`]: which
+//!   gossiped vertices this relay turned away as doomed, and each other
+//!   issuer's budget of vertices and bytes (local policy, not validity);
 //! - [`issue::Issuer`]: the last issuing attempt; [`peers::RequestLimits`]:
 //!   per-peer request rates.
 //!
@@ -46,6 +49,7 @@
 //!   [`Input::Tick`] if nothing else arrives.
 
 mod accepted;
+mod admission;
 mod conflicts;
 mod decide;
 mod expired;
@@ -63,6 +67,7 @@ use crate::message::Message;
 use crate::metrics::Metrics;
 use crate::vertex::{ValidatorIndex, Vertex, VertexId, MAX_VERTEX_PARENTS, MAX_VERTEX_TXS};
 use accepted::Accepted;
+use admission::{BudgetLimits, DoomedIds, IssuerBudgets};
 use conflicts::{Conflicts, Thresholds};
 use expired::ExpiredTxs;
 pub use expired::REMEMBERED_EXPIRED_TXS;
@@ -133,6 +138,16 @@ pub struct Tuning {
     /// a relay whose peers are all down must not poll as fast as its CPU
     /// allows (the simulator's `crash-conflict` found that loop).
     pub unreachable_backoff_ms: u64,
+    /// Vertices of one other issuer this relay admits from gossip per
+    /// [`Tuning::issuer_budget_window_ms`] that are not accepted with a
+    /// transfer applied first (doomed, rejected, copies, merges, or not
+    /// decided yet). Over it, that issuer's gossip is refused until the
+    /// bucket refills: local policy, see `admission.rs`.
+    pub issuer_budget_vertices: u64,
+    /// Bytes of such vertices per window, likewise.
+    pub issuer_budget_bytes: u64,
+    /// An issuer's budget refills in full over this long.
+    pub issuer_budget_window_ms: u64,
 }
 
 impl Default for Tuning {
@@ -155,6 +170,13 @@ impl Default for Tuning {
             merge_interval_ms: 1_000,
             parent_min_age_ms: 500,
             unreachable_backoff_ms: 250,
+            // Sized in docs/consensus.md ("Issuer budgets"): at 1,000 tx/s
+            // over 4 relays an honest issuer sends at most ~50 vertices/s
+            // and ~1.4 MB/s, refunded as they are accepted; even if none
+            // were, the refill (68 vertices/s, 2.2 MB/s) covers it.
+            issuer_budget_vertices: 4_096,
+            issuer_budget_bytes: 128 * 1024 * 1024,
+            issuer_budget_window_ms: 60_000,
         }
     }
 }
@@ -236,8 +258,12 @@ pub enum Input {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TxDropReason {
-    /// The engine holds [`Tuning::max_pending_txs`] undecided transactions.
+    /// The engine holds [`Tuning::max_pending_txs`] undecided transactions
+    /// and none in no vertex pays a lower fee rate.
     PoolFull,
+    /// It was in no vertex yet and paid the lowest fee rate in a full pool,
+    /// when a transaction paying more arrived: never issued, nonce unused.
+    Evicted,
 }
 
 /// What the driver must persist so a restart loses nothing accepted.
@@ -402,6 +428,8 @@ pub struct Engine {
     fetcher: Fetcher,
     polls: Polls,
     issuer: Issuer,
+    doomed: DoomedIds,
+    budgets: IssuerBudgets,
 
     /// Decisions, flags and frontiers need recomputing ([`Engine::settle`]).
     dirty: bool,
@@ -434,6 +462,14 @@ impl Engine {
                 "max_concurrent_polls and max_ancestry_walk must be positive",
             ));
         }
+        if tuning.issuer_budget_vertices == 0
+            || tuning.issuer_budget_bytes == 0
+            || tuning.issuer_budget_window_ms == 0
+        {
+            return Err(ConfigError::Tuning(
+                "issuer_budget_vertices, issuer_budget_bytes and issuer_budget_window_ms must be positive",
+            ));
+        }
         let validators = Validators::new(genesis.validator_keys(), signing_key.public_key())?;
         let count = validators.count();
         let mut rng = ChaCha20Rng::from_seed(rng_seed);
@@ -454,6 +490,15 @@ impl Engine {
             fetcher: Fetcher::default(),
             polls: Polls::new(count),
             issuer: Issuer::default(),
+            doomed: DoomedIds::default(),
+            budgets: IssuerBudgets::new(
+                count,
+                BudgetLimits {
+                    vertices: tuning.issuer_budget_vertices,
+                    bytes: tuning.issuer_budget_bytes,
+                    window_ms: tuning.issuer_budget_window_ms,
+                },
+            ),
             tuning,
             dirty: false,
             restoring: false,
@@ -612,6 +657,19 @@ impl Engine {
     /// Number of undecided transactions held.
     pub fn pending_tx_count(&self) -> usize {
         self.conflicts.len()
+    }
+
+    /// Number of doomed vertex ids remembered (vertices turned away
+    /// unstored; see `admission.rs`).
+    pub fn doomed_count(&self) -> usize {
+        self.doomed.len()
+    }
+
+    /// Vertices of `issuer`'s budget in use here now (see
+    /// [`Tuning::issuer_budget_vertices`]); its gossip is refused at the
+    /// limit.
+    pub fn issuer_budget_used(&self, issuer: ValidatorIndex) -> u64 {
+        self.budgets.used_vertices(issuer, self.now_ms)
     }
 
     /// Number of vertices waiting for missing parents.

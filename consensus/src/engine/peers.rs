@@ -76,7 +76,7 @@ impl Engine {
             }
         };
         match message {
-            Message::Transaction(tx) => self.on_gossip_transaction(tx),
+            Message::Transaction(tx) => self.on_gossip_transaction(tx, out),
             Message::Vertex(bytes) => self.on_vertex_bytes(from, &bytes, false, out),
             Message::Query { request_id } => self.on_query(from, request_id, out),
             Message::Chits {

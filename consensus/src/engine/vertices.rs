@@ -18,8 +18,10 @@ use std::sync::Arc;
 /// the signature checks they passed before).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Trust {
-    /// From a peer: check everything.
-    Peer { enforce_quota: bool },
+    /// From a peer: check everything. `gossip` when this relay did not ask
+    /// for it: then the issuer's quota and budget apply, and it is turned
+    /// away if doomed (unless a parked vertex waits for it).
+    Peer { gossip: bool },
     /// From this relay's own store or its own signing.
     Own,
 }
@@ -36,7 +38,14 @@ impl Engine {
         let id = Vertex::id_of(bytes);
         // The id is the hash of these bytes: whatever they are, they are that vertex.
         self.fetcher.arrived(&id);
-        if self.dag.contains(&id) || self.fetcher.is_waiting(&id) || self.fetcher.is_invalid(&id) {
+        // A doomed vertex gossiped again costs nothing; one this relay asked
+        // for, or a parked vertex waits for, is admitted as ordinary.
+        let doomed_again = !solicited && self.doomed.contains(&id) && !self.fetcher.waited_for(&id);
+        if self.dag.contains(&id)
+            || self.fetcher.is_waiting(&id)
+            || self.fetcher.is_invalid(&id)
+            || doomed_again
+        {
             self.metrics.drop(DropReason::Duplicate);
             return;
         }
@@ -51,9 +60,7 @@ impl Engine {
         self.receive_vertex(
             Arc::new(vertex),
             from,
-            Trust::Peer {
-                enforce_quota: !solicited,
-            },
+            Trust::Peer { gossip: !solicited },
             out,
         );
     }
@@ -69,12 +76,22 @@ impl Engine {
         if let Err(reason) = self.check_vertex(&vertex, trust) {
             tracing::debug!(id = %vertex.id(), %from, reason = reason.as_str(), "vertex dropped");
             self.metrics.drop(reason);
-            if !matches!(reason, DropReason::IssuerQuota) {
-                self.fetcher.remember_invalid(vertex.id());
+            match reason {
+                // Local policy: the vertex stays fetchable.
+                DropReason::IssuerQuota => {}
+                DropReason::IssuerBudget => {
+                    *self
+                        .metrics
+                        .issuer_budget_refusals
+                        .entry(vertex.issuer().0)
+                        .or_insert(0) += 1;
+                }
+                _ => self.fetcher.remember_invalid(vertex.id()),
             }
             return;
         }
-        self.add_vertex(vertex, from, out);
+        let gossip = matches!(trust, Trust::Peer { gossip: true });
+        self.add_vertex(vertex, from, gossip, out);
     }
 
     /// Checks that depend on the vertex alone (and genesis).
@@ -100,13 +117,20 @@ impl Engine {
         if unique.len() != vertex.tx_ids().len() {
             return Err(DropReason::DuplicateTransactionInVertex);
         }
-        let Trust::Peer { enforce_quota } = trust else {
+        let Trust::Peer { gossip } = trust else {
             return Ok(());
         };
-        if enforce_quota
+        if gossip
             && self.dag.processing_by(vertex.issuer()) >= self.tuning.max_processing_per_issuer
         {
             return Err(DropReason::IssuerQuota);
+        }
+        if gossip
+            && self
+                .budgets
+                .exhausted(vertex.issuer(), vertex.bytes().len(), self.now_ms)
+        {
+            return Err(DropReason::IssuerBudget);
         }
         // Nonces start at 1: a vertex holding nonce 0 is refused before
         // any signature is checked.
@@ -136,7 +160,14 @@ impl Engine {
 
     /// Adds a checked vertex, or parks it until its parents are here; then
     /// adds every parked vertex this completes.
-    fn add_vertex(&mut self, vertex: Arc<Vertex>, from: ValidatorIndex, out: &mut Vec<Output>) {
+    /// `gossip`: nobody asked for it (see [`Trust::Peer`]).
+    fn add_vertex(
+        &mut self,
+        vertex: Arc<Vertex>,
+        from: ValidatorIndex,
+        gossip: bool,
+        out: &mut Vec<Output>,
+    ) {
         if vertex.parents().iter().any(|p| self.fetcher.is_invalid(p)) {
             self.metrics.drop(DropReason::InvalidAncestor);
             self.fetcher.remember_invalid(vertex.id());
@@ -158,11 +189,14 @@ impl Engine {
             }
             return;
         }
-        let mut ready = vec![vertex];
-        while let Some(vertex) = ready.pop() {
+        // Parked vertices it completes count as gossip: admitted only if
+        // they can add something undecided or another vertex waits for them.
+        let mut ready = vec![(vertex, gossip)];
+        while let Some((vertex, gossip)) = ready.pop() {
             let id = vertex.id();
-            let added = self.insert_ready(vertex, out);
-            ready.extend(self.fetcher.resolved(&id, added, &mut self.metrics));
+            let added = self.insert_ready(vertex, gossip, out);
+            let completed = self.fetcher.resolved(&id, added, &mut self.metrics);
+            ready.extend(completed.into_iter().map(|v| (v, true)));
         }
     }
 
@@ -244,9 +278,16 @@ impl Engine {
         }
     }
 
-    /// Adds a vertex whose parents are all in the DAG. Returns false if it
-    /// was found invalid (then vertices parked on it are invalid too).
-    pub(super) fn insert_ready(&mut self, vertex: Arc<Vertex>, out: &mut Vec<Output>) -> bool {
+    /// Adds a vertex whose parents are all in the DAG, or turns it away as
+    /// doomed (`gossip` and nothing waits for it; see `admission.rs`).
+    /// Returns false if it was found invalid (then vertices parked on it
+    /// are invalid too).
+    pub(super) fn insert_ready(
+        &mut self,
+        vertex: Arc<Vertex>,
+        gossip: bool,
+        out: &mut Vec<Output>,
+    ) -> bool {
         let id = vertex.id();
         let expected_height = vertex
             .parents()
@@ -259,11 +300,26 @@ impl Engine {
             self.fetcher.remember_invalid(id);
             return false;
         }
+        // Local policy (admission.rs): gossip is charged to its issuer, and
+        // turned away if doomed unless something waits for it.
+        let may_turn_away = gossip && !self.fetcher.waited_for(&id);
+        if gossip && vertex.issuer() != self.validators.me() {
+            self.budgets
+                .charge(vertex.issuer(), vertex.bytes().len(), self.now_ms);
+        }
+        if may_turn_away && self.adds_nothing_undecided(&vertex) {
+            return self.turn_away_doomed(id);
+        }
+        self.doomed.forget(&id);
         if vertex
             .parents()
             .iter()
             .any(|p| self.dag.status(p) == Some(VertexStatus::Rejected))
         {
+            if may_turn_away {
+                self.keep_undecided_txs(&vertex);
+                return self.turn_away_doomed(id);
+            }
             self.insert_doomed(vertex, out);
             return true;
         }
@@ -273,6 +329,10 @@ impl Engine {
             .zip(vertex.txs())
             .any(|(tx_id, tx)| !self.accepted.contains(tx_id) && self.accepted.nonce_used(tx));
         if conflicts_with_accepted {
+            if may_turn_away {
+                self.keep_undecided_txs(&vertex);
+                return self.turn_away_doomed(id);
+            }
             self.insert_doomed(vertex, out);
             return true;
         }
@@ -286,6 +346,10 @@ impl Engine {
         let mut view = match view {
             Ok(view) => view,
             Err(AncestryError::RejectedAncestor | AncestryError::Conflict) => {
+                if may_turn_away {
+                    self.keep_undecided_txs(&vertex);
+                    return self.turn_away_doomed(id);
+                }
                 self.insert_doomed(vertex, out);
                 return true;
             }
@@ -330,12 +394,47 @@ impl Engine {
         true
     }
 
+    /// Whether the vertex can add nothing undecided here: every transaction
+    /// in it is accepted, or it holds none and none of its parents is
+    /// undecided (a merge of decided vertices).
+    fn adds_nothing_undecided(&self, vertex: &Vertex) -> bool {
+        if vertex.txs().is_empty() {
+            vertex
+                .parents()
+                .iter()
+                .all(|p| self.dag.status(p) != Some(VertexStatus::Processing))
+        } else {
+            vertex.tx_ids().iter().all(|id| self.accepted.contains(id))
+        }
+    }
+
+    /// Turns a doomed gossiped vertex away: not stored, not in the DAG, its
+    /// id remembered so the same bytes are dropped as duplicates. It is
+    /// fetched again as an ordinary vertex if this relay ever needs it.
+    fn turn_away_doomed(&mut self, id: VertexId) -> bool {
+        tracing::debug!(%id, "doomed vertex turned away");
+        self.doomed.remember(id);
+        self.metrics.drop(DropReason::Doomed);
+        true
+    }
+
     /// Adds a vertex that can never be accepted (a rejected ancestor, or a
     /// transaction conflicting with an accepted one) as rejected, so its
     /// descendants are rejected too; its other transactions stay known so
     /// they can be issued elsewhere.
     fn insert_doomed(&mut self, vertex: Arc<Vertex>, out: &mut Vec<Output>) {
         let id = vertex.id();
+        self.keep_undecided_txs(&vertex);
+        self.dag
+            .insert_at(vertex, VertexStatus::Rejected, self.now_ms);
+        self.metrics.vertices_rejected += 1;
+        out.push(Output::VertexRejected { id });
+        self.dirty = true;
+    }
+
+    /// Keeps the undecided transactions of a vertex that will not be
+    /// accepted, so they can be issued in another.
+    fn keep_undecided_txs(&mut self, vertex: &Vertex) {
         for (tx_id, tx) in vertex.tx_ids().iter().zip(vertex.txs()) {
             let decided = self.accepted.contains(tx_id) || self.accepted.nonce_used(tx);
             if !decided
@@ -345,11 +444,6 @@ impl Engine {
                 self.register_tx(*tx_id, tx.clone(), false);
             }
         }
-        self.dag
-            .insert_at(vertex, VertexStatus::Rejected, self.now_ms);
-        self.metrics.vertices_rejected += 1;
-        out.push(Output::VertexRejected { id });
-        self.dirty = true;
     }
 
     /// Starts tracking an undecided transaction (its checks passed).

@@ -88,6 +88,8 @@ struct Tally {
     crashes: u64,
     resubmissions: u64,
     dropped_by_honest: u64,
+    doomed_by_honest: u64,
+    budget_refusals_by_honest: u64,
     /// Lowest per-run checkpoint count (a run's count is its minimum over
     /// honest relays); `None` before the first passing run.
     checkpoints_min: Option<u64>,
@@ -182,7 +184,7 @@ fn main() -> ExitCode {
         "ckpts min",
         "ckpts avg",
         "ckpt max",
-        "peak proc/pool/cp"
+        "peak proc/pool/cp/byz"
     );
     for (scenario, tally) in scenarios.iter().zip(&tallies) {
         let tally = tally.lock().unwrap_or_else(|e| e.into_inner());
@@ -209,10 +211,21 @@ fn main() -> ExitCode {
             ),
             tally.checkpoint_ms_max,
             format!(
-                "{}/{}/{}",
-                tally.peak.processing, tally.peak.pending_txs, tally.peak.accepted_copies
+                "{}/{}/{}/{}",
+                tally.peak.processing,
+                tally.peak.pending_txs,
+                tally.peak.accepted_copies,
+                tally.peak.byzantine_stored
             ),
         );
+        if tally.budget_refusals_by_honest > 0 {
+            println!(
+                "{:<16}   honest relays turned away {} doomed vertices and refused {} over their issuer's budget",
+                "",
+                tally.doomed_by_honest,
+                tally.budget_refusals_by_honest
+            );
+        }
         if !tally.failures.is_empty() {
             let mut kinds: std::collections::BTreeMap<String, usize> =
                 std::collections::BTreeMap::new();
@@ -276,6 +289,8 @@ fn add(tally: &mut Tally, report: &RunReport) {
     tally.crashes += report.crashes as u64;
     tally.resubmissions += report.resubmissions as u64;
     tally.dropped_by_honest += report.dropped_by_honest;
+    tally.doomed_by_honest += report.doomed_by_honest;
+    tally.budget_refusals_by_honest += report.budget_refusals_by_honest;
     tally.checkpoints_min = Some(
         tally
             .checkpoints_min
@@ -301,7 +316,7 @@ fn print_run(scenario: &Scenario, result: &Result<RunReport, SimFailure>) {
         r.checkpoints_certified, r.settle_ms, r.checkpoint_ms
     );
     println!(
-        "ok   {} seed {}: {} honest txs accepted everywhere {} ms after the workload; {}/{} conflicts decided; {} vertices; {} msgs delivered, {} lost; {} crashes, {} resubmissions; {} junk drops; {checkpoints}, {} checkpoint round timeouts; {} undeliverable, {} torn batches, {} checkpoint lock splits, {} checkpoint twins sent ({} equivocations seen), {} baits poisoned ({} after honest vertices built on them); trace {}",
+        "ok   {} seed {}: {} honest txs accepted everywhere {} ms after the workload; {}/{} conflicts decided; {} vertices; {} msgs delivered, {} lost; {} crashes, {} resubmissions; {} junk drops ({} doomed, {} over issuer budget); {checkpoints}, {} checkpoint round timeouts; {} undeliverable, {} torn batches, {} checkpoint lock splits, {} checkpoint twins sent ({} equivocations seen), {} baits poisoned ({} after honest vertices built on them); trace {}",
         scenario.name,
         r.seed,
         r.honest_txs,
@@ -314,6 +329,8 @@ fn print_run(scenario: &Scenario, result: &Result<RunReport, SimFailure>) {
         r.crashes,
         r.resubmissions,
         r.dropped_by_honest,
+        r.doomed_by_honest,
+        r.budget_refusals_by_honest,
         r.checkpoint_round_timeouts,
         r.undeliverable,
         r.torn_batches,
