@@ -124,6 +124,8 @@ export interface CertifiedCheckpoint {
   header: CheckpointHeader;
   /** The header's id (64 hex digits), as the relay computed it. */
   header_id: string;
+  /** The agreement round every signature precommits in (bound into each signed message). */
+  round: number;
   /** Size of the validator set. */
   validator_count: number;
   /** Validator indices of the signers, ascending. */

@@ -2,7 +2,9 @@
 //!
 //! Peer links authenticate the sending validator (signed challenge on
 //! connect), so messages carry no signature of their own; vertices and
-//! transactions inside them carry their own signatures.
+//! transactions inside them carry their own signatures, and so do
+//! checkpoint prevotes and precommits (they are forwarded as evidence: a
+//! proof of lock, a certificate).
 //!
 //! Layout: a version byte ([`MESSAGE_VERSION`]), a tag byte, then the fields
 //! (integers little-endian):
@@ -15,24 +17,28 @@
 //! | 3 | [`Message::Chits`] | u32 request id, preferred: u16 count (at most [`MAX_CHITS`]) + 32-byte vertex ids, accepted tips: the same |
 //! | 4 | [`Message::GetAncestors`] | u32 request id, u16 count (at most [`MAX_REQUESTED_IDS`]) + 32-byte vertex ids |
 //! | 5 | [`Message::Ancestors`] | u32 request id, u16 count (at most [`MAX_ANCESTORS`]) + for each a u32 length and a signed vertex |
-//! | 6 | [`Message::CheckpointVote`] | u32 length + checkpoint header (at most `MAX_HEADER_LEN`), anchor: u16 count (at most `MAX_ANCHOR_VERTICES`) + 32-byte vertex ids, 3309-byte signature |
+//! | 6 | [`Message::CheckpointVote`] | u32 round, u32 length + checkpoint header (at most `MAX_HEADER_LEN`), anchor: u16 count (at most `MAX_ANCHOR_VERTICES`) + 32-byte vertex ids, 3309-byte precommit signature |
 //! | 7 | [`Message::CheckpointCertified`] | u32 length + certificate (at most `MAX_CERTIFICATE_LEN`), anchor as in 6 |
 //! | 8 | [`Message::GetCheckpoint`] | u64 checkpoint number |
-//! | 9 | [`Message::CheckpointPrevote`] | u32 round, u32 length + checkpoint header (at most `MAX_HEADER_LEN`), anchor as in 6 |
+//! | 9 | [`Message::CheckpointPrevote`] | u32 round, u32 length + checkpoint header (at most `MAX_HEADER_LEN`), anchor as in 6, 3309-byte prevote signature |
+//! | 10 | [`Message::CheckpointPol`] | u32 round, u32 length + checkpoint header, anchor as in 6, u16 count (at most `MAX_CERTIFICATE_VALIDATORS`) + for each a u16 validator index and a 3309-byte prevote signature (at most 256 x 3311 = 847,616 bytes) |
 //!
 //! A whole message is at most [`MAX_MESSAGE_LEN`] bytes (the relay's peer
 //! frame limit). Decoding is total and allocates nothing beyond these limits.
 
 use crate::vertex::{VertexId, MAX_VERTEX_LEN};
-use ruv_protocol::checkpoint::{MAX_ANCHOR_VERTICES, MAX_CERTIFICATE_LEN, MAX_HEADER_LEN};
+use ruv_protocol::checkpoint::{
+    MAX_ANCHOR_VERTICES, MAX_CERTIFICATE_LEN, MAX_CERTIFICATE_VALIDATORS, MAX_HEADER_LEN,
+};
 use ruv_protocol::codec::{DecodeError, Reader, Writer};
 use ruv_protocol::crypto::SIGNATURE_LEN;
 use ruv_protocol::tx::MAX_SIGNED_TRANSFER_LEN;
 use ruv_protocol::SignedTransfer;
 use std::sync::Arc;
 
-/// Encoding version of peer messages.
-pub const MESSAGE_VERSION: u8 = 1;
+/// Encoding version of peer messages (2: checkpoint precommits name their
+/// round, prevotes are signed, proofs of lock exist).
+pub const MESSAGE_VERSION: u8 = 2;
 /// Largest encoded message: 2 MiB, the relay's peer frame limit.
 pub const MAX_MESSAGE_LEN: usize = 2 * 1024 * 1024;
 /// Most vertex ids in each list of one [`Message::Chits`].
@@ -44,6 +50,17 @@ pub const MAX_ANCESTORS: usize = 64;
 
 // The largest vertex, with its message header, fits one message.
 const _: () = assert!(MAX_VERTEX_LEN + 16 < MAX_MESSAGE_LEN);
+/// Largest [`Message::CheckpointPol`]: every validator's prevote.
+pub const MAX_POL_MESSAGE_LEN: usize = 2
+    + 4
+    + 4
+    + MAX_HEADER_LEN
+    + 2
+    + MAX_ANCHOR_VERTICES * 32
+    + 2
+    + MAX_CERTIFICATE_VALIDATORS * (2 + SIGNATURE_LEN);
+// A proof of lock of all 256 validators fits one peer frame.
+const _: () = assert!(MAX_POL_MESSAGE_LEN < MAX_MESSAGE_LEN);
 
 /// A message between relays.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,14 +100,17 @@ pub enum Message {
         /// Signed vertex encodings.
         vertices: Vec<Arc<[u8]>>,
     },
-    /// A validator's signature on a checkpoint header (a certificate
-    /// share); from the round's proposer it is also the proposal.
+    /// A validator's precommit for a checkpoint header in one round (a
+    /// certificate share).
     CheckpointVote {
+        /// The agreement round it precommits in.
+        round: u32,
         /// The header encoding.
         header: Arc<[u8]>,
         /// Accepted vertices whose closure the checkpoint adds.
         anchor: Vec<VertexId>,
-        /// ML-DSA-65 signature over the header (context `ruv/cert/v1`).
+        /// ML-DSA-65 signature over round and header (context
+        /// `ruv/precommit/v1`).
         signature: Arc<[u8]>,
     },
     /// A certificate that crossed the threshold, so relays that missed votes
@@ -107,9 +127,8 @@ pub enum Message {
         /// The checkpoint number.
         number: u64,
     },
-    /// A validator's prevote for a checkpoint header in one round (the
-    /// first phase: no signature, the peer link authenticates the sender);
-    /// from the round's proposer it is also the proposal.
+    /// A validator's signed prevote for a checkpoint header in one round
+    /// (the first phase); from the round's proposer it is also the proposal.
     CheckpointPrevote {
         /// The round of the header's number.
         round: u32,
@@ -117,6 +136,23 @@ pub enum Message {
         header: Arc<[u8]>,
         /// Accepted vertices whose closure the checkpoint adds.
         anchor: Vec<VertexId>,
+        /// ML-DSA-65 signature over round and header (context
+        /// `ruv/prevote/v1`).
+        signature: Arc<[u8]>,
+    },
+    /// A proof of lock: signed prevotes of more than 2/3 of the stake for
+    /// one header in one round, forwarded so a validator locked on an older
+    /// round may move its lock (see `checkpoint::ProofOfLock`).
+    CheckpointPol {
+        /// The round of the prevotes.
+        round: u32,
+        /// The header encoding.
+        header: Arc<[u8]>,
+        /// Accepted vertices whose closure the checkpoint adds.
+        anchor: Vec<VertexId>,
+        /// `(validator index, prevote signature)`, validator indices
+        /// strictly ascending (checked by the receiver).
+        prevotes: Vec<(u16, Arc<[u8]>)>,
     },
 }
 
@@ -130,6 +166,7 @@ const TAG_CHECKPOINT_VOTE: u8 = 6;
 const TAG_CHECKPOINT_CERTIFIED: u8 = 7;
 const TAG_GET_CHECKPOINT: u8 = 8;
 const TAG_CHECKPOINT_PREVOTE: u8 = 9;
+const TAG_CHECKPOINT_POL: u8 = 10;
 
 impl Message {
     /// A short stable name (for logs and metrics labels).
@@ -145,6 +182,7 @@ impl Message {
             Self::CheckpointCertified { .. } => "checkpoint_certified",
             Self::GetCheckpoint { .. } => "get_checkpoint",
             Self::CheckpointPrevote { .. } => "checkpoint_prevote",
+            Self::CheckpointPol { .. } => "checkpoint_pol",
         }
     }
 
@@ -188,11 +226,12 @@ impl Message {
                 }
             }
             Self::CheckpointVote {
+                round,
                 header,
                 anchor,
                 signature,
             } => {
-                w.u8(TAG_CHECKPOINT_VOTE).long_bytes(header);
+                w.u8(TAG_CHECKPOINT_VOTE).u32(*round).long_bytes(header);
                 write_ids(&mut w, anchor);
                 w.fixed(signature);
             }
@@ -210,9 +249,24 @@ impl Message {
                 round,
                 header,
                 anchor,
+                signature,
             } => {
                 w.u8(TAG_CHECKPOINT_PREVOTE).u32(*round).long_bytes(header);
                 write_ids(&mut w, anchor);
+                w.fixed(signature);
+            }
+            Self::CheckpointPol {
+                round,
+                header,
+                anchor,
+                prevotes,
+            } => {
+                w.u8(TAG_CHECKPOINT_POL).u32(*round).long_bytes(header);
+                write_ids(&mut w, anchor);
+                w.u16(prevotes.len() as u16);
+                for (validator, signature) in prevotes {
+                    w.u16(*validator).fixed(signature);
+                }
             }
         }
         w.finish()
@@ -282,10 +336,12 @@ impl Message {
                 }
             }
             TAG_CHECKPOINT_VOTE => {
+                let round = r.u32()?;
                 let header = r.long_bytes("checkpoint header", MAX_HEADER_LEN)?.into();
                 let anchor = read_ids(&mut r, "checkpoint anchor", MAX_ANCHOR_VERTICES)?;
                 let signature = r.take(SIGNATURE_LEN)?.into();
                 Self::CheckpointVote {
+                    round,
                     header,
                     anchor,
                     signature,
@@ -304,10 +360,36 @@ impl Message {
                 let round = r.u32()?;
                 let header = r.long_bytes("checkpoint header", MAX_HEADER_LEN)?.into();
                 let anchor = read_ids(&mut r, "checkpoint anchor", MAX_ANCHOR_VERTICES)?;
+                let signature = r.take(SIGNATURE_LEN)?.into();
                 Self::CheckpointPrevote {
                     round,
                     header,
                     anchor,
+                    signature,
+                }
+            }
+            TAG_CHECKPOINT_POL => {
+                let round = r.u32()?;
+                let header = r.long_bytes("checkpoint header", MAX_HEADER_LEN)?.into();
+                let anchor = read_ids(&mut r, "checkpoint anchor", MAX_ANCHOR_VERTICES)?;
+                let count = r.u16()? as usize;
+                if count > MAX_CERTIFICATE_VALIDATORS {
+                    return Err(DecodeError::TooLong {
+                        field: "proof of lock",
+                        len: count,
+                        max: MAX_CERTIFICATE_VALIDATORS,
+                    });
+                }
+                let mut prevotes = Vec::with_capacity(count);
+                for _ in 0..count {
+                    let validator = r.u16()?;
+                    prevotes.push((validator, r.take(SIGNATURE_LEN)?.into()));
+                }
+                Self::CheckpointPol {
+                    round,
+                    header,
+                    anchor,
+                    prevotes,
                 }
             }
             tag => {
@@ -377,6 +459,7 @@ mod tests {
                 vertices: vec![vec![4u8; 10].into(), vec![].into()],
             },
             Message::CheckpointVote {
+                round: 2,
                 header: vec![5u8; 40].into(),
                 anchor: ids(3),
                 signature: vec![6u8; SIGNATURE_LEN].into(),
@@ -390,6 +473,16 @@ mod tests {
                 round: 3,
                 header: vec![8u8; 40].into(),
                 anchor: ids(2),
+                signature: vec![9u8; SIGNATURE_LEN].into(),
+            },
+            Message::CheckpointPol {
+                round: 4,
+                header: vec![8u8; 40].into(),
+                anchor: ids(1),
+                prevotes: vec![
+                    (0, vec![1u8; SIGNATURE_LEN].into()),
+                    (3, vec![2u8; SIGNATURE_LEN].into()),
+                ],
             },
         ];
         for message in messages {
@@ -431,6 +524,34 @@ mod tests {
                 tag: 99
             })
         );
+        // A proof of lock naming more prevotes than validators exist.
+        let mut w = Writer::with_capacity(64);
+        w.u8(MESSAGE_VERSION)
+            .u8(TAG_CHECKPOINT_POL)
+            .u32(0)
+            .long_bytes(&[])
+            .u16(0)
+            .u16(MAX_CERTIFICATE_VALIDATORS as u16 + 1);
+        assert_eq!(
+            Message::decode(&w.finish()),
+            Err(DecodeError::TooLong {
+                field: "proof of lock",
+                len: MAX_CERTIFICATE_VALIDATORS + 1,
+                max: MAX_CERTIFICATE_VALIDATORS
+            })
+        );
+        // The largest proof of lock fits a frame and decodes.
+        let full = Message::CheckpointPol {
+            round: 1,
+            header: vec![0u8; MAX_HEADER_LEN].into(),
+            anchor: ids(MAX_ANCHOR_VERTICES),
+            prevotes: (0..MAX_CERTIFICATE_VALIDATORS as u16)
+                .map(|i| (i, vec![0u8; SIGNATURE_LEN].into()))
+                .collect(),
+        };
+        let bytes = full.encode();
+        assert!(bytes.len() <= MAX_POL_MESSAGE_LEN + 2);
+        assert_eq!(Message::decode(&bytes).unwrap(), full);
         let mut bytes = Message::Query { request_id: 3 }.encode();
         bytes.push(0);
         assert_eq!(Message::decode(&bytes), Err(DecodeError::TrailingBytes(1)));

@@ -87,7 +87,7 @@ fn sign(header: &CheckpointHeader, key: &SigningKey, index: u16) -> Signature {
         .find_map(|attempt| {
             let mut randomness = [attempt; 32];
             randomness[..2].copy_from_slice(&index.to_le_bytes());
-            header.sign(key, randomness).ok()
+            header.sign_precommit(0, key, randomness).ok()
         })
         .expect("signing succeeds with some randomness")
 }
@@ -123,6 +123,7 @@ fn certified(
         .collect();
     let certificate = Certificate {
         header,
+        round: 0,
         validator_count: keys.len() as u16,
         signers: (0..signers as u16).collect(),
         signatures,

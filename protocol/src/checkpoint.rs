@@ -9,9 +9,13 @@
 //! ids), by the root of a sparse Merkle tree over accounts
 //! ([`crate::smt`], [`TreeKind::State`](crate::smt::TreeKind)), and to the
 //! transactions first included in it by a second tree keyed by transaction
-//! id. A [`Certificate`] is the header plus ML-DSA-65 signatures (context
-//! `ruv/cert/v1`) of validators holding **more than 2/3 of the stake**,
-//! counted in integers (`3 * signed > 2 * total`). With a fixed validator set
+//! id. A [`Certificate`] is the header, the agreement round, and ML-DSA-65
+//! precommit signatures (context `ruv/precommit/v1`, message `u32 round LE
+//! || header encoding`) of validators holding **more than 2/3 of the
+//! stake** in that one round, counted in integers (`3 * signed > 2 *
+//! total`). Precommits of different rounds never add up: the round is part
+//! of every signed message, so a signature from another round does not
+//! verify against the certificate's round. With a fixed validator set
 //! (epoch 0) the genesis file alone lets anyone check any certificate: no
 //! chain of earlier headers is needed, though every header names its
 //! predecessor so a verified header authenticates all older ones by hash.
@@ -37,13 +41,15 @@
 //! | next validator set hash | 32 bytes, zero unless the epoch ends here |
 //!
 //! The header id is BLAKE3 (derive-key context `rUv 2026-11 checkpoint
-//! header id v1`) of the encoding; signatures are over the encoding.
+//! header id v1`) of the encoding; precommits and prevotes sign the round
+//! followed by the encoding ([`CheckpointHeader::vote_message`]).
 //!
 //! # Certificate layout
 //!
 //! | field | encoding |
 //! | --- | --- |
 //! | header | u16 length + the header encoding |
+//! | round | u32: the agreement round every signature precommits in |
 //! | validator count | u16, at most [`MAX_CERTIFICATE_VALIDATORS`] |
 //! | signers | `ceil(count / 8)` bytes, bit `i % 8` of byte `i / 8` = validator `i` signed; padding bits zero |
 //! | signatures | one 3309-byte ML-DSA-65 signature per set bit, in validator order |
@@ -63,7 +69,7 @@ use std::fmt;
 /// Encoding version of [`CheckpointHeader`].
 pub const CHECKPOINT_VERSION: u8 = 1;
 /// Most validators a certificate can name (its bitmap's bound). At this size
-/// a certificate is at most about 570 KB.
+/// a certificate is at most about 850 KB.
 pub const MAX_CERTIFICATE_VALIDATORS: usize = 256;
 /// Largest header encoding.
 pub const MAX_HEADER_LEN: usize = 1 + 1 + MAX_CHAIN_ID_LEN + 32 + 8 + 8 + 32 * 4 + 8 * 4 + 32 + 32;
@@ -71,6 +77,7 @@ pub const MAX_HEADER_LEN: usize = 1 + 1 + MAX_CHAIN_ID_LEN + 32 + 8 + 8 + 32 * 4
 /// but valid).
 pub const MAX_CERTIFICATE_LEN: usize = 2
     + MAX_HEADER_LEN
+    + 4
     + 2
     + MAX_CERTIFICATE_VALIDATORS.div_ceil(8)
     + MAX_CERTIFICATE_VALIDATORS * SIGNATURE_LEN;
@@ -319,19 +326,48 @@ impl CheckpointHeader {
         Hash32(hash(hash_context::CHECKPOINT_ID, &[&self.encode()]))
     }
 
-    /// A validator's signature on this header (a certificate share).
-    pub fn sign(
+    /// What a precommit or a prevote for this header in `round` signs:
+    /// u32 round little-endian, then the header encoding (the FIPS 204
+    /// context tells the two kinds apart).
+    pub fn vote_message(&self, round: u32) -> Vec<u8> {
+        let mut w = Writer::with_capacity(4 + MAX_HEADER_LEN);
+        w.u32(round).fixed(&self.encode());
+        w.finish()
+    }
+
+    /// A validator's precommit for this header in `round` (a certificate
+    /// share, context `ruv/precommit/v1`).
+    pub fn sign_precommit(
         &self,
+        round: u32,
         key: &SigningKey,
         randomness: [u8; 32],
     ) -> Result<Signature, CheckpointError> {
-        key.sign(&self.encode(), context::CERTIFICATE, randomness)
+        key.sign(&self.vote_message(round), context::PRECOMMIT, randomness)
             .map_err(|_| CheckpointError::Signing)
     }
 
-    /// Checks one validator's signature on this header.
-    pub fn verify_share(&self, key: &PublicKey, signature: &Signature) -> bool {
-        key.verify(&self.encode(), context::CERTIFICATE, signature)
+    /// Checks one validator's precommit for this header in `round`.
+    pub fn verify_precommit(&self, round: u32, key: &PublicKey, signature: &Signature) -> bool {
+        key.verify(&self.vote_message(round), context::PRECOMMIT, signature)
+            .is_ok()
+    }
+
+    /// A validator's prevote for this header in `round` (context
+    /// `ruv/prevote/v1`): forwardable evidence in a proof of lock.
+    pub fn sign_prevote(
+        &self,
+        round: u32,
+        key: &SigningKey,
+        randomness: [u8; 32],
+    ) -> Result<Signature, CheckpointError> {
+        key.sign(&self.vote_message(round), context::PREVOTE, randomness)
+            .map_err(|_| CheckpointError::Signing)
+    }
+
+    /// Checks one validator's prevote for this header in `round`.
+    pub fn verify_prevote(&self, round: u32, key: &PublicKey, signature: &Signature) -> bool {
+        key.verify(&self.vote_message(round), context::PREVOTE, signature)
             .is_ok()
     }
 }
@@ -341,6 +377,8 @@ impl CheckpointHeader {
 pub struct Certificate {
     /// The certified header.
     pub header: CheckpointHeader,
+    /// The agreement round every signature precommits in.
+    pub round: u32,
     /// Size of the validator set the signer indices refer to.
     pub validator_count: u16,
     /// Signers' validator indices, strictly ascending.
@@ -362,10 +400,11 @@ impl Certificate {
             }
         }
         let mut w = Writer::with_capacity(
-            4 + header.len() + bitmap.len() + self.signatures.len() * SIGNATURE_LEN,
+            8 + header.len() + bitmap.len() + self.signatures.len() * SIGNATURE_LEN,
         );
         w.u16(header.len() as u16)
             .fixed(&header)
+            .u32(self.round)
             .u16(self.validator_count)
             .fixed(&bitmap);
         for signature in &self.signatures {
@@ -393,6 +432,7 @@ impl Certificate {
             });
         }
         let header = CheckpointHeader::decode(r.take(header_len)?)?;
+        let round = r.u32()?;
         let count = r.u16()? as usize;
         if count == 0 || count > MAX_CERTIFICATE_VALIDATORS {
             return Err(DecodeError::Invalid {
@@ -426,6 +466,7 @@ impl Certificate {
         r.finish()?;
         Ok(Self {
             header,
+            round,
             validator_count: count as u16,
             signers,
             signatures,
@@ -433,8 +474,10 @@ impl Certificate {
     }
 
     /// Checks the certificate against a validator set: the set matches the
-    /// header's hash and the bitmap's size, every listed signature is
-    /// valid, and the signers hold more than 2/3 of the stake.
+    /// header's hash and the bitmap's size, every listed signature is a
+    /// valid precommit for the header *in the certificate's round* (a
+    /// precommit from any other round fails as [`CheckpointError::BadSignature`]),
+    /// and the signers hold more than 2/3 of the stake.
     pub fn verify(&self, validators: &ValidatorSet) -> Result<(), CheckpointError> {
         if self.header.validator_set_hash != validators.hash() {
             return Err(CheckpointError::WrongValidatorSet);
@@ -452,13 +495,13 @@ impl Certificate {
                 "signers must be strictly ascending",
             ));
         }
-        let message = self.header.encode();
+        let message = self.header.vote_message(self.round);
         let mut signed: u128 = 0;
         for (signer, signature) in self.signers.iter().zip(&self.signatures) {
             let (key, stake) = validators
                 .get(*signer as usize)
                 .ok_or(CheckpointError::Malformed("signer index out of range"))?;
-            key.verify(&message, context::CERTIFICATE, signature)
+            key.verify(&message, context::PRECOMMIT, signature)
                 .map_err(|_| CheckpointError::BadSignature { signer: *signer })?;
             signed += *stake as u128;
         }
@@ -476,6 +519,7 @@ impl Certificate {
         CertifiedCheckpoint {
             header: self.header.clone(),
             header_id: self.header.id(),
+            round: self.round,
             validator_count: self.validator_count,
             signers: self.signers.clone(),
             signatures: self
@@ -498,6 +542,8 @@ pub struct CertifiedCheckpoint {
     pub header: CheckpointHeader,
     /// Its id (hex), as the relay computed it.
     pub header_id: Hash32,
+    /// The agreement round the signatures precommit in.
+    pub round: u32,
     /// Size of the validator set.
     pub validator_count: u16,
     /// Validator indices of the signers, ascending.
@@ -525,6 +571,7 @@ impl CertifiedCheckpoint {
             .map_err(|_| CheckpointError::Malformed("a signature is not 3309 bytes"))?;
         Ok(Certificate {
             header: self.header.clone(),
+            round: self.round,
             validator_count: self.validator_count,
             signers: self.signers.clone(),
             signatures,
@@ -573,7 +620,8 @@ pub enum CheckpointError {
     /// Shapes that cannot be right.
     #[error("malformed certificate: {0}")]
     Malformed(&'static str),
-    /// A listed signature does not verify.
+    /// A listed signature does not verify (as a precommit for this header
+    /// in the certificate's round).
     #[error("signature of validator {signer} does not verify")]
     BadSignature {
         /// The signer's index.

@@ -25,8 +25,13 @@ pub mod context {
     pub const TRANSACTION: &[u8] = b"ruv/tx/v1";
     /// A consensus vertex issued by a relay.
     pub const VERTEX: &[u8] = b"ruv/vertex/v1";
-    /// A relay's signature on a checkpoint (a certificate share).
-    pub const CERTIFICATE: &[u8] = b"ruv/cert/v1";
+    /// A validator's precommit for a checkpoint header in one round (a
+    /// certificate share). Signed message: u32 round LE, then the header.
+    pub const PRECOMMIT: &[u8] = b"ruv/precommit/v1";
+    /// A validator's prevote for a checkpoint header in one round (relays
+    /// only: a proof of lock is made of them). Same message as a precommit,
+    /// another context, so neither can stand for the other.
+    pub const PREVOTE: &[u8] = b"ruv/prevote/v1";
     /// A peer-to-peer message between relays.
     pub const PEER: &[u8] = b"ruv/peer/v1";
 }

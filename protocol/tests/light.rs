@@ -64,8 +64,8 @@ fn certificate_binary_and_json_forms_agree() {
         CheckpointHeader::decode(&header).unwrap(),
         certificate.header
     );
-    // 2 + header + 2 + 1-byte bitmap + 3 signatures.
-    assert_eq!(bytes.len(), 2 + header.len() + 2 + 1 + 3 * 3309);
+    // 2 + header + 4-byte round + 2 + 1-byte bitmap + 3 signatures.
+    assert_eq!(bytes.len(), 2 + header.len() + 4 + 2 + 1 + 3 * 3309);
     let json = serde_json::to_string(&vectors.checkpoint).unwrap();
     eprintln!(
         "4 validators, 3 signers: certificate {} bytes binary, {} bytes JSON; header {} bytes",

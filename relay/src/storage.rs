@@ -9,11 +9,19 @@
 //!   known but not decided yet (restored as undecided).
 //! - `checkpoints`: checkpoint number (u64) -> certificate and anchor
 //!   ([`StoredCheckpoint`] encoding), in order.
-//! - `meta` `signed_checkpoint` -> `SignedLock` (number, header id, header
-//!   and anchor; `consensus/src/checkpoint/store.rs`): the header
-//!   this relay signed last. Written in the same commit as everything the
-//!   batch produced, before the signature leaves the relay, so a restart can
-//!   never sign a second header with that number.
+//! - `meta` `checkpoint_lock` -> `SignedLock` (number, precommit round,
+//!   proof-of-lock round, header id, header and anchor;
+//!   `consensus/src/checkpoint/store.rs`): this validator's checkpoint lock.
+//!   Written in the same commit as everything the batch produced, before
+//!   the precommit leaves the relay, so a restart never precommits another
+//!   header in that round nor moves the lock without a newer proof of lock.
+//! - `meta` `checkpoint_format` -> one byte, [`CHECKPOINT_FORMAT`]: the
+//!   certificate and lock encodings stored here. A database from before
+//!   rounds joined certificates (no marker, but stored checkpoints or an old
+//!   `signed_checkpoint` lock) is refused with
+//!   [`StorageError::PreRoundCheckpoints`]: its certificates and lock do not
+//!   decode as today's, and devnet databases are disposable (delete the
+//!   folder and let the relay catch up from its peers).
 //!
 //! - `state_accounts`: address (32 bytes) -> balance u64 LE || nonce u64 LE,
 //!   every non-empty account of the ledger as of certified checkpoint
@@ -52,7 +60,12 @@ const PROCESSING: TableDefinition<&[u8], &[u8]> = TableDefinition::new("processi
 const CHECKPOINTS: TableDefinition<u64, &[u8]> = TableDefinition::new("checkpoints");
 const STATE_ACCOUNTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("state_accounts");
 const GENESIS_HASH_KEY: &str = "genesis_hash";
-const SIGNED_CHECKPOINT_KEY: &str = "signed_checkpoint";
+const CHECKPOINT_LOCK_KEY: &str = "checkpoint_lock";
+/// Where locks were kept before rounds joined certificates (detected only).
+const LEGACY_SIGNED_CHECKPOINT_KEY: &str = "signed_checkpoint";
+const CHECKPOINT_FORMAT_KEY: &str = "checkpoint_format";
+/// The stored certificate and lock format: 2 = round-bound precommits.
+pub const CHECKPOINT_FORMAT: u8 = 2;
 const STATE_CHECKPOINT_KEY: &str = "state_checkpoint";
 
 /// Storage failures.
@@ -79,6 +92,10 @@ pub enum StorageError {
     /// The database belongs to another network.
     #[error("the database in this folder was made for a different genesis")]
     GenesisMismatch,
+    /// The database holds checkpoints or a lock from before rounds joined
+    /// certificates (see the module docs).
+    #[error("the database holds checkpoints from before round-bound certificates; delete the data folder (devnet databases are disposable) and let the relay catch up")]
+    PreRoundCheckpoints,
     /// A stored record does not decode (a corrupt or foreign database).
     #[error("stored {0} does not decode")]
     Corrupt(&'static str),
@@ -100,7 +117,7 @@ pub enum StorageError {
 pub struct PersistedCheckpoints {
     /// Certified checkpoints in order.
     pub certified: Vec<StoredCheckpoint>,
-    /// The last header this relay signed (its sign-once lock).
+    /// This validator's checkpoint lock (rounds included).
     pub signed: Option<SignedLock>,
 }
 
@@ -123,6 +140,18 @@ impl Storage {
                 Some(_) => {}
                 None => {
                     meta.insert(GENESIS_HASH_KEY, genesis_hash.as_slice())?;
+                }
+            }
+            let format = meta.get(CHECKPOINT_FORMAT_KEY)?.map(|v| v.value().to_vec());
+            match format.as_deref() {
+                Some([CHECKPOINT_FORMAT]) => {}
+                Some(_) => return Err(StorageError::PreRoundCheckpoints),
+                None => {
+                    let old_lock = meta.get(LEGACY_SIGNED_CHECKPOINT_KEY)?.is_some();
+                    if old_lock || !txn.open_table(CHECKPOINTS)?.is_empty()? {
+                        return Err(StorageError::PreRoundCheckpoints);
+                    }
+                    meta.insert(CHECKPOINT_FORMAT_KEY, [CHECKPOINT_FORMAT].as_slice())?;
                 }
             }
             txn.open_table(ACCEPTED)?;
@@ -332,10 +361,10 @@ impl Storage {
                     .map_err(|_| StorageError::Corrupt("checkpoint"))
             })
             .collect::<Result<_, _>>()?;
-        let signed = match txn.open_table(META)?.get(SIGNED_CHECKPOINT_KEY)? {
+        let signed = match txn.open_table(META)?.get(CHECKPOINT_LOCK_KEY)? {
             Some(value) => Some(
                 SignedLock::decode(value.value())
-                    .map_err(|_| StorageError::Corrupt("signed checkpoint"))?,
+                    .map_err(|_| StorageError::Corrupt("checkpoint lock"))?,
             ),
             None => None,
         };
@@ -398,7 +427,7 @@ impl Storage {
             for op in checkpoints {
                 match op {
                     CheckpointPersist::Signed(lock) => {
-                        meta.insert(SIGNED_CHECKPOINT_KEY, lock.encode().as_slice())?;
+                        meta.insert(CHECKPOINT_LOCK_KEY, lock.encode().as_slice())?;
                     }
                     CheckpointPersist::Certified(stored) => {
                         table
@@ -629,5 +658,45 @@ mod tests {
         assert_eq!(held, accounts);
         // Another number than the stored one: not served.
         assert_eq!(storage.state_page(Some(1), None, 2).unwrap(), None);
+    }
+
+    #[test]
+    fn databases_from_before_round_bound_certificates_are_refused() {
+        // A fresh database gets the format marker and opens again.
+        let dir = tempfile::tempdir().unwrap();
+        drop(Storage::open(dir.path(), [1; 32]).unwrap());
+        drop(Storage::open(dir.path(), [1; 32]).unwrap());
+        // An old one: a lock under the old key and no marker.
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = Database::create(dir.path().join("relay.redb")).unwrap();
+            let txn = db.begin_write().unwrap();
+            {
+                let mut meta = txn.open_table(META).unwrap();
+                meta.insert(GENESIS_HASH_KEY, [1u8; 32].as_slice()).unwrap();
+                meta.insert(LEGACY_SIGNED_CHECKPOINT_KEY, [0u8; 40].as_slice())
+                    .unwrap();
+            }
+            txn.commit().unwrap();
+        }
+        assert!(matches!(
+            Storage::open(dir.path(), [1; 32]),
+            Err(StorageError::PreRoundCheckpoints)
+        ));
+        // An old one with a certified checkpoint stored and no marker.
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = Database::create(dir.path().join("relay.redb")).unwrap();
+            let txn = db.begin_write().unwrap();
+            txn.open_table(CHECKPOINTS)
+                .unwrap()
+                .insert(1, [0u8; 8].as_slice())
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        assert!(matches!(
+            Storage::open(dir.path(), [1; 32]),
+            Err(StorageError::PreRoundCheckpoints)
+        ));
     }
 }

@@ -178,7 +178,7 @@ impl Colluders {
         Self::new(&genesis, keys)
     }
 
-    /// A certificate on `header` signed by every colluder.
+    /// A certificate on `header` precommitted in round 0 by every colluder.
     pub fn certify(&self, header: &CheckpointHeader) -> CertifiedCheckpoint {
         let signatures = self
             .signers
@@ -187,7 +187,7 @@ impl Colluders {
                 // Signing fails only when rejection sampling runs out: retry
                 // with other randomness.
                 (0..=u8::MAX)
-                    .find_map(|r| header.sign(key, [r; 32]).ok())
+                    .find_map(|r| header.sign_precommit(0, key, [r; 32]).ok())
                     .expect("ML-DSA signing failed 256 times")
                     .as_bytes()
                     .to_vec()
@@ -196,6 +196,7 @@ impl Colluders {
         CertifiedCheckpoint {
             header: header.clone(),
             header_id: header.id(),
+            round: 0,
             validator_count: self.validator_count,
             signers: self.signers.iter().map(|(i, _)| *i).collect(),
             signatures,

@@ -535,15 +535,27 @@ mod tests {
     ) -> CertifiedCheckpoint {
         let mut header = certified.header.clone();
         edit(&mut header);
+        let rounds = [certified.round; 3];
+        precommitted(header, rounds)
+    }
+
+    /// `header` precommitted by validators 0, 1 and 2 in `rounds` (one
+    /// each), named as a certificate of the first one's round.
+    fn precommitted(header: CheckpointHeader, rounds: [u32; 3]) -> CertifiedCheckpoint {
         let signatures = (0u8..3)
             .map(|i| {
                 header
-                    .sign(&SigningKey::from_seed(&[i + 1; 32]), [9; 32])
+                    .sign_precommit(
+                        rounds[i as usize],
+                        &SigningKey::from_seed(&[i + 1; 32]),
+                        [9; 32],
+                    )
                     .unwrap()
             })
             .collect();
         Certificate {
             header,
+            round: rounds[0],
             validator_count: 4,
             signers: vec![0, 1, 2],
             signatures,
@@ -601,6 +613,24 @@ mod tests {
         let mut forged = f.checkpoint.clone();
         forged.header.state_root = Hash32([1; 32]);
         assert!(f.core.on_checkpoint("liar", &forged).is_err());
+    }
+
+    #[test]
+    fn precommits_from_mixed_or_other_rounds_are_no_certificate() {
+        let mut f = fixture();
+        let round = f.checkpoint.round;
+        let header = f.checkpoint.header.clone();
+        // Validator 2 precommitted in the next round: 2 of 4 in the named one.
+        let mixed = precommitted(header.clone(), [round, round, round + 1]);
+        assert!(f.core.on_checkpoint("liar", &mixed).is_err());
+        // The genuine precommits, relabeled with another round.
+        let mut relabeled = f.checkpoint.clone();
+        relabeled.round = round + 1;
+        assert!(f.core.on_checkpoint("liar", &relabeled).is_err());
+        // None of that was adopted or taken as evidence; one round verifies.
+        assert!(f.core.evidence().is_empty());
+        let whole = precommitted(header, [round + 1; 3]);
+        assert!(f.core.on_checkpoint("r1", &whole).is_ok());
     }
 
     #[test]

@@ -110,7 +110,11 @@ impl Simulation<'_> {
                 CheckpointOutput::Send { to, message } => (Target::One(to.0 as usize), message),
                 CheckpointOutput::Persist(_) | CheckpointOutput::Certified { .. } => continue,
             };
-            let prevote = matches!(message, Message::CheckpointPrevote { .. });
+            // A forwarded proof of lock counts as prevotes.
+            let prevote = matches!(
+                message,
+                Message::CheckpointPrevote { .. } | Message::CheckpointPol { .. }
+            );
             let signature = matches!(
                 message,
                 Message::CheckpointVote { .. } | Message::CheckpointCertified { .. }
@@ -168,13 +172,19 @@ impl Simulation<'_> {
         node: usize,
         message: &Message,
     ) -> Result<Option<Message>, SimFailure> {
-        let (header_bytes, anchor, round) = match message {
+        let (header_bytes, anchor, round, prevote) = match message {
             Message::CheckpointPrevote {
                 round,
                 header,
                 anchor,
-            } => (header, anchor, Some(*round)),
-            Message::CheckpointVote { header, anchor, .. } => (header, anchor, None),
+                ..
+            } => (header, anchor, *round, true),
+            Message::CheckpointVote {
+                round,
+                header,
+                anchor,
+                ..
+            } => (header, anchor, *round, false),
             _ => return Ok(None),
         };
         let Ok(header) = CheckpointHeader::decode(header_bytes) else {
@@ -183,26 +193,41 @@ impl Simulation<'_> {
         let Some(twin) = self.twin_header(node, &header, anchor) else {
             return Ok(None);
         };
-        let encoded: Arc<[u8]> = twin.encode().into();
-        Ok(Some(match round {
-            Some(round) => Message::CheckpointPrevote {
-                round,
-                header: encoded,
-                anchor: anchor.clone(),
-            },
-            None => {
-                let mut randomness = [0u8; 32];
-                self.rng.fill_bytes(&mut randomness);
-                let signature = twin
-                    .sign(&keys().validators[node], randomness)
-                    .map_err(|e| self.fail(FailureKind::Harness, e.to_string()))?;
-                Message::CheckpointVote {
-                    header: encoded,
-                    anchor: anchor.clone(),
-                    signature: signature.as_bytes().to_vec().into(),
-                }
-            }
+        if prevote {
+            return self.signed_prevote(node, round, &twin, anchor).map(Some);
+        }
+        let mut randomness = [0u8; 32];
+        self.rng.fill_bytes(&mut randomness);
+        let signature = twin
+            .sign_precommit(round, &keys().validators[node], randomness)
+            .map_err(|e| self.fail(FailureKind::Harness, e.to_string()))?;
+        Ok(Some(Message::CheckpointVote {
+            round,
+            header: twin.encode().into(),
+            anchor: anchor.clone(),
+            signature: signature.as_bytes().to_vec().into(),
         }))
+    }
+
+    /// A prevote for `header` in `round` signed with validator `from`'s key.
+    fn signed_prevote(
+        &mut self,
+        from: usize,
+        round: u32,
+        header: &CheckpointHeader,
+        anchor: &[VertexId],
+    ) -> Result<Message, SimFailure> {
+        let mut randomness = [0u8; 32];
+        self.rng.fill_bytes(&mut randomness);
+        let signature = header
+            .sign_prevote(round, &keys().validators[from], randomness)
+            .map_err(|e| self.fail(FailureKind::Harness, e.to_string()))?;
+        Ok(Message::CheckpointPrevote {
+            round,
+            header: header.encode().into(),
+            anchor: anchor.to_vec(),
+            signature: signature.as_bytes().to_vec().into(),
+        })
     }
 
     fn twin_header(
@@ -253,15 +278,11 @@ impl Simulation<'_> {
             } else if round == split.round + 1 {
                 byzantine.checkpoint_attack.split = None;
                 byzantine.checkpoint_attack.splits += 1;
-                let prevote = Arc::new(
-                    Message::CheckpointPrevote {
-                        round,
-                        header: split.second.encode().into(),
-                        anchor: Vec::new(),
-                    }
-                    .encode(),
-                );
                 for from in [split.partner, node] {
+                    let Ok(prevote) = self.signed_prevote(from, round, &split.second, &[]) else {
+                        return;
+                    };
+                    let prevote = Arc::new(prevote.encode());
                     self.record(from, "split-locks second round", &prevote);
                     for to in &split.free {
                         self.send(from, *to, prevote.clone());
@@ -314,20 +335,20 @@ impl Simulation<'_> {
             .copied()
             .filter(|h| !locked.contains(h))
             .collect();
-        let prevote = Arc::new(
-            Message::CheckpointPrevote {
-                round,
-                header: first.encode().into(),
-                anchor: Vec::new(),
-            }
-            .encode(),
-        );
+        let (Ok(prevote), Ok(partner_prevote)) = (
+            self.signed_prevote(node, round, &first, &[]),
+            self.signed_prevote(partner, round, &first, &[]),
+        ) else {
+            return;
+        };
+        let prevote = Arc::new(prevote.encode());
+        let partner_prevote = Arc::new(partner_prevote.encode());
         self.record(node, "split-locks first round", &prevote);
         for to in &proposed_to {
             self.send(node, *to, prevote.clone());
         }
         for to in &locked {
-            self.send(partner, *to, prevote.clone());
+            self.send(partner, *to, partner_prevote.clone());
         }
         tracing::debug!(
             node,

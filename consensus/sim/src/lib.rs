@@ -660,13 +660,23 @@ impl<'s> Simulation<'s> {
                     let (number, header_id) = (lock.number, lock.header_id);
                     let mut data = number.to_le_bytes().to_vec();
                     data.extend_from_slice(&header_id.0);
+                    data.extend_from_slice(&lock.round.to_le_bytes());
+                    data.extend_from_slice(&lock.pol_round.to_le_bytes());
                     self.record(node, "checkpoint persist signed", &data);
-                    if let Some((n, other)) = self.nodes[node].store.signed {
-                        if n == number && other != header_id {
+                    // The lock rules: precommit rounds never go back, and a
+                    // lock moves to another header only on a newer proof of
+                    // lock (which also forbids two headers precommitted in
+                    // one round: a precommit's proof is of its own round).
+                    if let Some(old) = self.nodes[node].store.signed_lock.as_ref() {
+                        if old.number == number
+                            && (lock.round < old.round
+                                || (old.header_id != header_id && lock.pol_round <= old.pol_round))
+                        {
                             return Err(self.fail(
                                 FailureKind::CheckpointLock,
                                 format!(
-                                    "relay {node} signed checkpoint {number} twice: header {other} and header {header_id}"
+                                    "relay {node} broke its lock on checkpoint {number}: header {} (precommit round {}, proof round {}) then header {header_id} (precommit round {}, proof round {})",
+                                    old.header_id, old.round, old.pol_round, lock.round, lock.pol_round
                                 ),
                             ));
                         }

@@ -69,6 +69,9 @@ pub struct RunReport {
     /// Lock-splitting attacks Byzantine checkpointers carried out (both
     /// rounds sent; [`crate::CheckpointMode::SplitLocks`]).
     pub checkpoint_splits: u32,
+    /// Times honest relays moved a checkpoint lock to a header with a
+    /// newer proof of lock (sum of their counters).
+    pub checkpoint_locks_moved: u64,
     /// Equivocations Byzantine checkpointers' prevotes and signatures
     /// caused honest relays to notice (sum of their counters).
     pub checkpoint_equivocations_seen: u64,
@@ -233,6 +236,7 @@ impl Simulation<'_> {
         let checkpoint_round_timeouts = checkpointers().map(|c| c.metrics().round_timeouts).sum();
         let checkpoint_equivocations_seen =
             checkpointers().map(|c| c.metrics().equivocations).sum();
+        let checkpoint_locks_moved = checkpointers().map(|c| c.metrics().locks_moved).sum();
         let byzantine = || self.nodes.iter().filter_map(|n| n.byzantine.as_ref());
         let checkpoint_splits = byzantine().map(|b| b.checkpoint_attack.splits).sum();
         let poisoned_baits = byzantine().map(|b| b.poisoned).sum();
@@ -263,6 +267,7 @@ impl Simulation<'_> {
             torn_batches: self.torn_batches,
             undeliverable: self.undeliverable,
             checkpoint_splits,
+            checkpoint_locks_moved,
             checkpoint_equivocations_seen,
             checkpoint_twins_sent,
             poisoned_baits,

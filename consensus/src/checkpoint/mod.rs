@@ -20,58 +20,58 @@
 //!   [`CheckpointTiming::heartbeat_ms`] passed since header `n - 1`; with
 //!   neither it stays silent), derives the header and broadcasts it as its
 //!   prevote for that round ([`Message::CheckpointPrevote`]). A proposer
-//!   bound to a header proposes that one instead, any time in its round:
-//!   the header it signed for `n`, else the header it last saw more than
-//!   2/3 of the stake prevote, else the checkable header with the most
-//!   signature stake.
-//! - Prevotes (phase 1, no signature: peer links authenticate the sender).
-//!   A validator prevotes the round's proposal once per round, once it
-//!   derived the same header itself from the anchor (it waits for the
-//!   anchor's vertices to be accepted), unless it signed another header for
-//!   `n`: a locked validator prevotes only what it signed.
-//! - Signatures (phase 2). A validator signs a header only on seeing
-//!   prevotes of more than 2/3 of the stake for it *in its current round*
-//!   (a proof of lock, "POL"), only if it derived that header, and never a
-//!   second header for one number. The signature is persisted
-//!   ([`CheckpointPersist::Signed`]) before it is released.
-//! - Certificates. Signatures of more than 2/3 of the stake on one header
-//!   make a certificate (the smallest set of signers that crosses the
-//!   threshold). Its holder broadcasts it; every relay adopts a valid
-//!   certificate for its next number once it derived the same header, and
-//!   asks a peer for certificates it missed.
+//!   bound to a header proposes that one instead, any time in its round
+//!   (Tendermint's valid-value rule): the header of the newest proof of
+//!   lock it holds (and it broadcasts the proof with it), else the header it
+//!   is locked on, else the checkable header with the most precommit stake
+//!   in one round.
+//! - Prevotes (phase 1), signed by the validator key over `round || header`
+//!   (context `ruv/prevote/v1`). A validator prevotes the round's proposal
+//!   once per round, once it derived the same header itself from the
+//!   anchor (it waits for the anchor's vertices to be accepted), unless it
+//!   is locked on another header.
+//! - Proofs of lock ("POL", [`ProofOfLock`]): signed prevotes of more than
+//!   2/3 of the stake for one header in one round. A validator locked on
+//!   `A` with a POL of round `r` moves its lock to `B` only when shown a
+//!   valid POL for `B` from a round after `r`; stale or forged proofs are
+//!   refused with a [`PolError`].
+//! - Precommits (phase 2), over `round || header` (context
+//!   `ruv/precommit/v1`): only in the round of a POL this relay holds, only
+//!   a header it derived, never two headers in one round, never in a round
+//!   before its last precommit. The lock ([`SignedLock`]: number, precommit
+//!   round, POL round, header) is persisted ([`CheckpointPersist::Signed`])
+//!   before the precommit is released, and again when it moves.
+//! - Certificates. Precommits of more than 2/3 of the stake on one header
+//!   *in one round* make a certificate naming that round (the smallest set
+//!   of signers that crosses the threshold). Its holder broadcasts it; every
+//!   relay adopts a valid certificate for its next number once it derived
+//!   the same header, and asks a peer for certificates it missed.
+//! - Forwarding. Halfway through each round a validator sends the newest
+//!   POL it holds to the next round's proposer, and it sends it to any peer
+//!   that prevotes another header in a later round (each once per peer and
+//!   POL round), so honest locks converge on the newest proof.
 //! - Timeouts. A round without a certificate ends after
 //!   [`CheckpointTiming::round_timeout_ms`]; the next validator proposes.
-//!   Halfway through every round each validator resends its signature and
-//!   its prevote of that round, for whoever missed them. A relay that is
-//!   behind keeps signatures for its next number but one and replays them
-//!   when it catches up; a restarted relay neither prevotes nor proposes in
-//!   its first round (it may have prevoted before the crash).
+//!   Halfway through every round each validator resends its last precommit
+//!   and its prevote of that round, for whoever missed them. A relay that
+//!   is behind keeps precommits for its next number but one and replays
+//!   them when it catches up; a restarted relay neither prevotes nor
+//!   proposes in its first round (it may have prevoted before the crash).
 //!
-//! Safety: two certificates for one number need two sets of more than 2/3
-//! of the stake, which share more than 1/3; with Byzantine stake below 1/3
-//! an honest validator would have signed twice, which it never does (the
-//! lock is persisted).
+//! Safety (Tendermint's argument, Byzantine stake below 1/3): if more than
+//! 2/3 precommit `A` in round `r`, the honest ones among them (more than
+//! 1/3) are locked on `A` from `r` on; the first of them to prevote another
+//! header after `r` would need a POL for it from a round after `r`, which
+//! needs one of them to have prevoted it earlier. So no POL for another
+//! header forms after `r`, and none in `r` (that needs more than 1/3 to
+//! prevote twice): no certificate for another header in any round.
 //!
-//! Liveness without Byzantine validators (crashes, restarts, loss,
-//! partitions of any length): locks can no longer split for good. A POL in
-//! round `r` needs prevotes from more than 2/3 of the stake, and a
-//! validator that signed header `A` in an earlier round prevotes only `A`
-//! from then on (it signs only while in the POL's round, and prevotes in a
-//! later round only after leaving that one); two POLs in one round need a
-//! validator that prevoted twice. So when the last lock forms, on `B` in
-//! round `r`, everyone locked on another header holds less than 1/3 of the
-//! stake, and the validators locked on `B` plus the unlocked ones hold more
-//! than 2/3: once the network delivers within a round, the next proposer
-//! bound to `B` (every validator locked on it is) gathers a POL for `B` and
-//! the unlocked validators sign it. The simulator checks this on every seed
-//! (a partition across round boundaries used to leave about 5% of runs
-//! stalled on split single-phase locks). Remaining gap: with Byzantine
-//! validators *and* control over which honest validators see which
-//! prevotes, honest locks can still split so that no header can reach 2/3
-//! (honest validators never sign twice; Tendermint escapes this by
-//! re-signing after a newer POL, which the one-signature-per-number rule
-//! forbids). Moving proposals into the DAG as a conflict set closes it;
-//! `docs/checkpoints.md` says more.
+//! Liveness: honest locks split over headers (by partitions, or by
+//! Byzantine proposers showing proofs selectively: the `checkpoint-split`
+//! simulator scenario) converge, because the newest POL moves every lock
+//! resting on an older one and is forwarded to the next proposer, which
+//! re-proposes its header; once the network delivers within a round the
+//! honest stake alone certifies it. `docs/checkpoints.md` has the details.
 //!
 //! # Calling convention
 //!
@@ -85,10 +85,12 @@
 //! Queries: [`Checkpointer::latest`], [`Checkpointer::certified`],
 //! [`Checkpointer::prove_account`], [`Checkpointer::prove_transaction`].
 
+mod pol;
 mod state;
 mod store;
 
-pub use store::{SignedLock, StoredCheckpoint};
+pub use pol::{PolError, ProofOfLock};
+pub use store::{SignedLock, StoredCheckpoint, SIGNED_LOCK_VERSION};
 
 use crate::message::Message;
 use crate::vertex::{ValidatorIndex, Vertex, VertexId};
@@ -223,24 +225,34 @@ pub enum CheckpointError {
 pub struct CheckpointMetrics {
     /// Checkpoints certified (formed here or adopted).
     pub certified: u64,
-    /// Headers this relay signed.
+    /// Precommits this relay signed.
     pub signed: u64,
-    /// Votes or certificates dropped as invalid.
+    /// Votes, proofs of lock or certificates dropped as invalid.
     pub invalid_messages: u64,
-    /// Validators seen voting for two different headers with one number.
+    /// Validators seen prevoting or precommitting two different headers in
+    /// one round.
     pub equivocations: u64,
     /// Rounds that ended without a certificate.
     pub round_timeouts: u64,
+    /// Times this relay moved its lock to a header with a newer proof of lock.
+    pub locks_moved: u64,
+    /// Proofs of lock this relay sent to a proposer or a peer locked on an
+    /// older round.
+    pub pols_forwarded: u64,
 }
 
-/// One header someone voted for in the current number.
+/// Rounds of precommits kept per validator and number (the latest ones):
+/// bounds memory against a validator precommitting in many rounds.
+const PRECOMMIT_ROUNDS_KEPT: usize = 4;
+
+/// One header someone prevoted or precommitted in the current number.
 #[derive(Debug)]
 struct Candidate {
     header: CheckpointHeader,
     anchor: Vec<VertexId>,
-    shares: BTreeMap<u16, Signature>,
-    /// Stake of the validators in `shares`.
-    stake: u128,
+    /// Precommits by round: round -> validator -> signature. Only
+    /// precommits of one round add up to a certificate.
+    precommits: BTreeMap<u32, BTreeMap<u16, Signature>>,
     /// Derived here and equal: signable.
     checked: Option<Derived>,
     /// Never signable (does not apply, or derives another header).
@@ -250,13 +262,26 @@ struct Candidate {
     pending_at: Option<u64>,
 }
 
-/// A vote for a number this relay has not reached yet (checked on replay).
+/// A precommit for a number this relay has not reached yet (checked on replay).
 #[derive(Debug)]
 struct EarlyVote {
     number: u64,
+    round: u32,
     header: Vec<u8>,
     anchor: Vec<VertexId>,
     signature: Vec<u8>,
+}
+
+/// This validator's lock for a number: the header it precommitted (or
+/// moved to on a newer proof of lock), the round of its last precommit and
+/// the round of the proof of lock the lock rests on. Persisted as a
+/// [`SignedLock`] before any precommit leaves the relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Lock {
+    number: u64,
+    header: Hash32,
+    round: u32,
+    pol_round: u32,
 }
 
 /// The number being agreed on.
@@ -271,19 +296,23 @@ struct Round {
     /// The round in which this relay last resent its vote and prevote.
     resent: Option<u32>,
     candidates: BTreeMap<Hash32, Candidate>,
-    /// The header each validator signed (equivocation check).
-    voted: HashMap<u16, Hash32>,
-    /// Prevotes of the current round and the next (clocks differ a little):
-    /// round -> validator -> header.
-    prevotes: BTreeMap<u32, HashMap<u16, Hash32>>,
+    /// The header each validator precommitted, by (validator, round)
+    /// (equivocation check), and the rounds kept per validator.
+    precommitted: HashMap<(u16, u32), Hash32>,
+    precommit_rounds: HashMap<u16, BTreeSet<u32>>,
+    /// Signed prevotes of the current round and the next (clocks differ a
+    /// little): round -> validator -> (header, signature).
+    prevotes: BTreeMap<u32, HashMap<u16, (Hash32, Signature)>>,
     /// The header the proposer of a round proposed, by round.
     proposals: BTreeMap<u32, Hash32>,
-    /// The round this relay prevoted in, and for what.
-    prevoted: Option<(u32, Hash32)>,
-    /// The latest round in which this relay saw prevotes of more than 2/3
-    /// of the stake for one header, and that header: what it proposes when
-    /// its turn comes and it signed nothing.
-    valid: Option<(u32, Hash32)>,
+    /// The round this relay prevoted in, for what, and its signature.
+    prevoted: Option<(u32, Hash32, Signature)>,
+    /// The latest proof of lock this relay holds (formed here or
+    /// forwarded): Tendermint's valid value, what it proposes when its turn
+    /// comes and what it precommits in that proof's round.
+    valid: Option<ProofOfLock>,
+    /// Proofs of lock forwarded, by (peer, proof round): each at most once.
+    pols_sent: HashSet<(u16, u32)>,
 }
 
 /// The checkpoint state machine of one relay. See the module docs.
@@ -312,12 +341,12 @@ pub struct Checkpointer {
     /// after the first tick following a restore).
     quiet_until: u64,
     restored: bool,
-    /// Votes for the number after the next one (this relay is behind), at
-    /// most one per validator: replayed once this relay catches up, so a
-    /// relay that certifies late still sees the header others signed.
+    /// Precommits for the number after the next one (this relay is
+    /// behind), at most one per validator: replayed once this relay catches
+    /// up, so a relay that certifies late still sees what others precommitted.
     early_votes: BTreeMap<u16, EarlyVote>,
-    /// The header this relay signed for `round`'s number, if any (persisted).
-    signed: Option<(u64, Hash32)>,
+    /// This relay's lock for the number being agreed on, if any (persisted).
+    lock: Option<Lock>,
     round: Round,
     metrics: CheckpointMetrics,
 }
@@ -350,7 +379,7 @@ impl Checkpointer {
             early_votes: BTreeMap::new(),
             quiet_until: 0,
             restored: false,
-            signed: None,
+            lock: None,
             round: Round::new(),
             metrics: CheckpointMetrics::default(),
         })
@@ -462,15 +491,18 @@ impl Checkpointer {
     fn finish_restore(&mut self, signed: Option<SignedLock>) {
         self.round = Round::new();
         if let Some(lock) = signed {
-            self.signed = Some((lock.number, lock.header_id));
+            self.lock = Some(Lock {
+                number: lock.number,
+                header: lock.header_id,
+                round: lock.round,
+                pol_round: lock.pol_round,
+            });
             // The locked header, so this relay can propose and prevote it
             // again however many relays restarted since.
-            if let Some((header, anchor)) = lock.header {
-                if lock.number == self.next_number() && header.id() == lock.header_id {
-                    self.round
-                        .candidates
-                        .insert(lock.header_id, Candidate::new(header, anchor));
-                }
+            if lock.number == self.next_number() && lock.header.id() == lock.header_id {
+                self.round
+                    .candidates
+                    .insert(lock.header_id, Candidate::new(lock.header, lock.anchor));
             }
         }
         self.restored = true;
@@ -652,10 +684,9 @@ impl Checkpointer {
         }
         if round > self.round.round {
             let number = self.next_number();
-            let signed_this = matches!(self.signed, Some((n, _)) if n == number);
             // Rounds in which nobody proposed (an idle network waiting for
             // its heartbeat) are not timeouts.
-            if signed_this || !self.round.candidates.is_empty() {
+            if self.lock_for(number).is_some() || !self.round.candidates.is_empty() {
                 self.metrics.round_timeouts += 1;
                 tracing::warn!(
                     number,
@@ -664,9 +695,9 @@ impl Checkpointer {
                         .round
                         .candidates
                         .iter()
-                        .map(|(id, c)| (*id, c.shares.len(), c.checked.is_some(), c.invalid))
+                        .map(|(id, c)| (*id, c.best_precommit_stake(&self.validators), c.checked.is_some(), c.invalid))
                         .collect::<Vec<_>>(),
-                    signed = ?self.signed,
+                    lock = ?self.lock,
                     "checkpoint round ended without a certificate"
                 );
             }
@@ -676,27 +707,30 @@ impl Checkpointer {
             self.round.prevotes.retain(|r, _| *r >= round);
             self.round.proposals.retain(|r, _| *r >= round);
         }
-        // Halfway through each round, resend what this relay signed, for
-        // whoever missed it: the next round's proposer then knows the header
-        // before its turn instead of proposing another one at the boundary
-        // (honest votes split over two headers can stall a number).
+        // Halfway through each round, resend this relay's last precommit
+        // and this round's prevote, for whoever missed them, and hand the
+        // latest proof of lock it holds to the next round's proposer, so
+        // that one re-proposes the locked header with its proof (honest
+        // locks on different headers then converge on the newest proof).
         let timeout = self.timing.round_timeout_ms.max(1);
         let into_round = self.unix_ms.saturating_sub(self.due_unix_ms()) % timeout;
         if into_round >= timeout / 2 && self.round.resent != Some(round) {
             self.round.resent = Some(round);
-            if let Some((n, id)) = self.signed {
-                if n == self.next_number() {
-                    if let Some(vote) = self.own_vote(&id) {
-                        out.push(CheckpointOutput::Broadcast(vote));
-                    }
+            if let Some(lock) = self.lock_for(self.next_number()) {
+                if let Some(vote) = self.own_vote(lock.round, &lock.header) {
+                    out.push(CheckpointOutput::Broadcast(vote));
                 }
             }
-            if let Some((r, id)) = self.round.prevoted {
-                if r == round {
-                    if let Some(prevote) = self.own_prevote(r, &id) {
+            if let Some((r, id, _)) = &self.round.prevoted {
+                if *r == round {
+                    if let Some(prevote) = self.own_prevote(round, &id.clone()) {
                         out.push(CheckpointOutput::Broadcast(prevote));
                     }
                 }
+            }
+            let next = self.proposer(self.next_number(), round.saturating_add(1));
+            if next != self.me {
+                self.forward_pol(next, out);
             }
         }
         if self.proposer(self.next_number(), self.round.round) != self.me || self.round.proposed {
@@ -705,11 +739,11 @@ impl Checkpointer {
         if self.unix_ms < self.quiet_until {
             return; // a restarted relay prevotes nothing in its first round
         }
-        // Re-proposing what it signed, or what it saw more than 2/3
-        // prevote or some validator sign, never adds a header: any time in
-        // the round.
+        // Re-proposing what it holds a proof of lock for, is locked on, or
+        // saw some validator precommit never adds a header: any time in the
+        // round.
         if self.backed_header().is_some() {
-            self.propose();
+            self.propose(out);
             return;
         }
         // A fresh header needs new accepted vertices or the heartbeat, and
@@ -726,40 +760,66 @@ impl Checkpointer {
                 .saturating_add(self.timing.heartbeat_ms);
         let first_half = into_round < timeout / 2;
         if (!self.accepted.is_empty() || heartbeat) && first_half {
-            self.propose();
+            self.propose(out);
         }
     }
 
-    /// The header this relay must propose instead of a fresh one, if any:
-    /// the one it signed for the number; else the one it last saw more
-    /// than 2/3 of the stake prevote; else the checkable one with the most
-    /// signature stake (an honest signer saw such prevotes).
-    fn backed_header(&self) -> Option<Hash32> {
-        let number = self.next_number();
-        if let Some((n, id)) = self.signed {
-            if n == number {
-                return Some(id);
-            }
+    /// This relay's lock, if it is for `number`.
+    fn lock_for(&self, number: u64) -> Option<Lock> {
+        self.lock.filter(|l| l.number == number)
+    }
+
+    /// Sends the latest proof of lock held here to `to`, once per (peer,
+    /// proof round).
+    fn forward_pol(&mut self, to: ValidatorIndex, out: &mut Vec<CheckpointOutput>) {
+        let Some(pol) = &self.round.valid else {
+            return;
+        };
+        if self.round.pols_sent.insert((to.0, pol.round)) {
+            self.metrics.pols_forwarded += 1;
+            out.push(CheckpointOutput::Send {
+                to,
+                message: pol.to_message(),
+            });
         }
-        if let Some((_, id)) = self.round.valid {
-            return Some(id);
+    }
+
+    /// The header this relay must propose instead of a fresh one, if any
+    /// (Tendermint's valid-value rule): the header of the latest proof of
+    /// lock it holds; else the one it is locked on; else the checkable one
+    /// with the most precommit stake in one round (an honest precommitter
+    /// saw a proof of lock for it).
+    fn backed_header(&self) -> Option<Hash32> {
+        if let Some(pol) = &self.round.valid {
+            return Some(pol.header_id());
+        }
+        if let Some(lock) = self.lock_for(self.next_number()) {
+            return Some(lock.header);
         }
         self.round
             .candidates
             .iter()
-            .filter(|(_, c)| !c.invalid && c.stake > 0)
-            .max_by_key(|(id, c)| (c.stake, **id))
-            .map(|(id, _)| *id)
+            .filter(|(_, c)| !c.invalid)
+            .map(|(id, c)| (c.best_precommit_stake(&self.validators), *id))
+            .filter(|(stake, _)| *stake > 0)
+            .max()
+            .map(|(_, id)| id)
     }
 
     /// This relay's turn: propose the header it is bound to (see
-    /// [`Self::backed_header`]) or a fresh one. The proposal is the
-    /// proposer's prevote.
-    fn propose(&mut self) {
+    /// [`Self::backed_header`]), with the proof of lock it holds for it, or
+    /// a fresh one. The proposal is the proposer's prevote.
+    fn propose(&mut self, out: &mut Vec<CheckpointOutput>) {
         let round = self.round.round;
         if let Some(id) = self.backed_header() {
             self.round.proposed = true;
             self.round.proposals.entry(round).or_insert(id);
+            if let Some(pol) = &self.round.valid {
+                if pol.header_id() == id && pol.round < round {
+                    self.metrics.pols_forwarded += 1;
+                    out.push(CheckpointOutput::Broadcast(pol.to_message()));
+                }
+            }
             // Prevoted in `progress` once derived here.
             return;
         }
@@ -770,18 +830,9 @@ impl Checkpointer {
                 self.round.proposed = true;
                 let header = derived.header.clone();
                 let id = header.id();
-                self.round.candidates.insert(
-                    id,
-                    Candidate {
-                        header,
-                        anchor: derived.anchor.clone(),
-                        shares: BTreeMap::new(),
-                        stake: 0,
-                        checked: Some(derived),
-                        invalid: false,
-                        pending_at: None,
-                    },
-                );
+                let mut candidate = Candidate::new(header, derived.anchor.clone());
+                candidate.checked = Some(derived);
+                self.round.candidates.insert(id, candidate);
                 self.round.proposals.entry(round).or_insert(id);
             }
             Err(error) => {
@@ -813,10 +864,11 @@ impl Checkpointer {
         tips.into_iter().map(|(_, id)| id).collect()
     }
 
-    fn own_vote(&self, id: &Hash32) -> Option<Message> {
+    fn own_vote(&self, round: u32, id: &Hash32) -> Option<Message> {
         let candidate = self.round.candidates.get(id)?;
-        let signature = candidate.shares.get(&self.me.0)?;
+        let signature = candidate.precommits.get(&round)?.get(&self.me.0)?;
         Some(Message::CheckpointVote {
+            round,
             header: candidate.header.encode().into(),
             anchor: candidate.anchor.clone(),
             signature: signature.as_bytes().to_vec().into(),
@@ -825,33 +877,62 @@ impl Checkpointer {
 
     fn own_prevote(&self, round: u32, id: &Hash32) -> Option<Message> {
         let candidate = self.round.candidates.get(id)?;
+        let (_, _, signature) = self
+            .round
+            .prevoted
+            .as_ref()
+            .filter(|(r, h, _)| *r == round && h == id)?;
         Some(Message::CheckpointPrevote {
             round,
             header: candidate.header.encode().into(),
             anchor: candidate.anchor.clone(),
+            signature: signature.as_bytes().to_vec().into(),
         })
     }
 
-    /// Prevotes a checked candidate in the current round (once per round).
+    /// Signs and sends a prevote for a checked candidate in the current
+    /// round (once per round).
     fn prevote(&mut self, id: Hash32, out: &mut Vec<CheckpointOutput>) {
         let round = self.round.round;
-        let Some(prevote) = self.own_prevote(round, &id) else {
+        let mut randomness = [0u8; 32];
+        self.rng.fill_bytes(&mut randomness);
+        let Some(candidate) = self.round.candidates.get(&id) else {
             return;
         };
-        self.round.prevoted = Some((round, id));
+        let Ok(signature) = candidate.header.sign_prevote(round, &self.key, randomness) else {
+            return; // retried on the next progress
+        };
+        self.round.prevoted = Some((round, id, signature.clone()));
         self.round
             .prevotes
             .entry(round)
             .or_default()
-            .insert(self.me.0, id);
-        out.push(CheckpointOutput::Broadcast(prevote));
+            .insert(self.me.0, (id, signature));
+        if let Some(prevote) = self.own_prevote(round, &id) {
+            out.push(CheckpointOutput::Broadcast(prevote));
+        }
     }
 
-    /// Signs a checked candidate (never a second header for one number).
-    fn sign(&mut self, id: Hash32, out: &mut Vec<CheckpointOutput>) {
+    /// Whether this relay may prevote `id` now: not locked for this
+    /// number, or locked on `id` (a lock moves only on a newer proof of
+    /// lock, in [`Self::hold_pol`]).
+    fn may_prevote(&self, id: &Hash32) -> bool {
+        self.lock_for(self.next_number())
+            .is_none_or(|lock| lock.header == *id)
+    }
+
+    /// Precommits a checked candidate in `round`, the round of a proof of
+    /// lock this relay holds: never a second header in one round, never in
+    /// a round before its last precommit. The lock is persisted first.
+    fn precommit(&mut self, id: Hash32, round: u32, out: &mut Vec<CheckpointOutput>) {
         let number = self.next_number();
-        if let Some((n, signed)) = self.signed {
-            if n == number && signed != id {
+        if let Some(lock) = self.lock_for(number) {
+            if lock.round > round || (lock.round == round && lock.header != id) {
+                return;
+            }
+            // Only a proof of lock at least as new as the lock's may carry
+            // a precommit for another header (hold_pol moved the lock then).
+            if lock.header != id && lock.pol_round >= round {
                 return;
             }
         }
@@ -860,30 +941,97 @@ impl Checkpointer {
         let Some(candidate) = self.round.candidates.get_mut(&id) else {
             return;
         };
-        if candidate.shares.contains_key(&self.me.0) {
+        if candidate
+            .precommits
+            .get(&round)
+            .is_some_and(|p| p.contains_key(&self.me.0))
+        {
             return;
         }
-        let Ok(signature) = candidate.header.sign(&self.key, randomness) else {
+        let Ok(signature) = candidate
+            .header
+            .sign_precommit(round, &self.key, randomness)
+        else {
             return; // retried on the next progress
         };
-        self.signed = Some((number, id));
+        let lock = Lock {
+            number,
+            header: id,
+            round,
+            pol_round: round,
+        };
+        self.lock = Some(lock);
         self.metrics.signed += 1;
         out.push(CheckpointOutput::Persist(CheckpointPersist::Signed(
             Box::new(SignedLock {
                 number,
+                round,
+                pol_round: round,
                 header_id: id,
-                header: Some((candidate.header.clone(), candidate.anchor.clone())),
+                header: candidate.header.clone(),
+                anchor: candidate.anchor.clone(),
             }),
         )));
-        let stake = self
-            .validators
-            .get(self.me.0 as usize)
-            .map_or(0, |(_, s)| *s);
-        candidate.shares.insert(self.me.0, signature);
-        candidate.stake += stake as u128;
-        self.round.voted.insert(self.me.0, id);
-        if let Some(vote) = self.own_vote(&id) {
+        candidate
+            .precommits
+            .entry(round)
+            .or_default()
+            .insert(self.me.0, signature);
+        self.round.precommitted.insert((self.me.0, round), id);
+        if let Some(vote) = self.own_vote(round, &id) {
             out.push(CheckpointOutput::Broadcast(vote));
+        }
+    }
+
+    /// Takes a verified proof of lock for the current number: it becomes
+    /// the valid value when newer than the one held, and a lock on another
+    /// header from an older proof moves to it (persisted before anything
+    /// after it is sent).
+    fn hold_pol(&mut self, pol: ProofOfLock, out: &mut Vec<CheckpointOutput>) {
+        let id = pol.header_id();
+        let number = self.next_number();
+        self.round
+            .candidates
+            .entry(id)
+            .or_insert_with(|| Candidate::new(pol.header.clone(), pol.anchor.clone()));
+        if let Some(lock) = self.lock_for(number) {
+            if pol.round > lock.pol_round {
+                if lock.header != id {
+                    self.metrics.locks_moved += 1;
+                    tracing::info!(
+                        number,
+                        from = ?lock.header,
+                        from_round = lock.pol_round,
+                        to = ?id,
+                        to_round = pol.round,
+                        "checkpoint lock moved to a newer proof of lock"
+                    );
+                }
+                let moved = Lock {
+                    header: id,
+                    pol_round: pol.round,
+                    ..lock
+                };
+                self.lock = Some(moved);
+                out.push(CheckpointOutput::Persist(CheckpointPersist::Signed(
+                    Box::new(SignedLock {
+                        number,
+                        round: moved.round,
+                        pol_round: moved.pol_round,
+                        header_id: id,
+                        header: pol.header.clone(),
+                        anchor: pol.anchor.clone(),
+                    }),
+                )));
+            }
+        }
+        if self
+            .round
+            .valid
+            .as_ref()
+            .is_none_or(|v| pol.round > v.round)
+        {
+            self.round.valid = Some(pol);
         }
     }
 
@@ -895,15 +1043,32 @@ impl Checkpointer {
     ) {
         match message {
             Message::CheckpointVote {
+                round,
                 header,
                 anchor,
                 signature,
-            } => self.on_vote(from, &header, anchor, &signature, out),
+            } => self.on_vote(from, round, &header, anchor, &signature, out),
             Message::CheckpointPrevote {
                 round,
                 header,
                 anchor,
-            } => self.on_prevote(from, round, &header, anchor, out),
+                signature,
+            } => self.on_prevote(from, round, &header, anchor, &signature, out),
+            Message::CheckpointPol {
+                round,
+                header,
+                anchor,
+                prevotes,
+            } => {
+                let result = ProofOfLock::from_parts(round, &header, anchor, &prevotes)
+                    .and_then(|pol| self.on_pol(from, pol, out));
+                if let Err(error) = result {
+                    if !matches!(error, PolError::Stale { .. }) {
+                        tracing::debug!(from = from.0, %error, "proof of lock refused");
+                        self.metrics.invalid_messages += 1;
+                    }
+                }
+            }
             Message::CheckpointCertified {
                 certificate,
                 anchor,
@@ -920,15 +1085,55 @@ impl Checkpointer {
         }
     }
 
+    /// A forwarded proof of lock: checked (typed errors) and held.
+    fn on_pol(
+        &mut self,
+        from: ValidatorIndex,
+        pol: ProofOfLock,
+        out: &mut Vec<CheckpointOutput>,
+    ) -> Result<(), PolError> {
+        let expected = self.next_number();
+        if !self.is_current(from, &pol.header, &pol.anchor, out) {
+            return Err(PolError::NotCurrent { expected });
+        }
+        let current = self.current_round();
+        if pol.round > current.saturating_add(1) {
+            return Err(PolError::FutureRound {
+                round: pol.round,
+                current,
+            });
+        }
+        let held = self
+            .round
+            .valid
+            .as_ref()
+            .map(|v| v.round)
+            .into_iter()
+            .chain(self.lock_for(expected).map(|l| l.pol_round))
+            .max();
+        if let Some(held) = held {
+            if pol.round <= held {
+                return Err(PolError::Stale {
+                    round: pol.round,
+                    held,
+                });
+            }
+        }
+        pol.verify(&self.validators)?;
+        self.hold_pol(pol, out);
+        Ok(())
+    }
+
     fn on_vote(
         &mut self,
         from: ValidatorIndex,
+        round: u32,
         header_bytes: &[u8],
         anchor: Vec<VertexId>,
         signature: &[u8],
         out: &mut Vec<CheckpointOutput>,
     ) {
-        let Some((key, stake)) = self.validators.get(from.0 as usize).cloned() else {
+        let Some((key, _)) = self.validators.get(from.0 as usize).cloned() else {
             self.metrics.invalid_messages += 1;
             return;
         };
@@ -939,13 +1144,14 @@ impl Checkpointer {
             self.metrics.invalid_messages += 1;
             return;
         };
-        // We may be behind: keep a vote for the number after ours for when
-        // we catch up (the relay asks the voter for what we missed).
+        // We may be behind: keep a precommit for the number after ours for
+        // when we catch up (the relay asks the voter for what we missed).
         if header.number == self.next_number() + 1 {
             self.early_votes.insert(
                 from.0,
                 EarlyVote {
                     number: header.number,
+                    round,
                     header: header_bytes.to_vec(),
                     anchor: anchor.clone(),
                     signature: signature.as_bytes().to_vec(),
@@ -955,12 +1161,18 @@ impl Checkpointer {
         if !self.is_current(from, &header, &anchor, out) {
             return;
         }
-        if !header.verify_share(&key, &signature) {
+        // Precommits come only from rounds somebody reached (a sender's
+        // clock may be a little ahead).
+        if round > self.current_round().saturating_add(1) {
+            self.metrics.invalid_messages += 1;
+            return;
+        }
+        if !header.verify_precommit(round, &key, &signature) {
             self.metrics.invalid_messages += 1;
             return;
         }
         let id = header.id();
-        match self.round.voted.get(&from.0) {
+        match self.round.precommitted.get(&(from.0, round)) {
             Some(previous) if *previous != id => {
                 self.metrics.equivocations += 1;
                 return;
@@ -968,14 +1180,35 @@ impl Checkpointer {
             Some(_) => return, // a repeat
             None => {}
         }
-        self.round.voted.insert(from.0, id);
+        // Keep the latest few rounds of each validator's precommits.
+        let rounds = self.round.precommit_rounds.entry(from.0).or_default();
+        rounds.insert(round);
+        if rounds.len() > PRECOMMIT_ROUNDS_KEPT {
+            let oldest = rounds.pop_first();
+            if oldest == Some(round) {
+                return;
+            }
+            if let Some(oldest) = oldest {
+                if let Some(old) = self.round.precommitted.remove(&(from.0, oldest)) {
+                    if let Some(c) = self.round.candidates.get_mut(&old) {
+                        if let Some(p) = c.precommits.get_mut(&oldest) {
+                            p.remove(&from.0);
+                        }
+                    }
+                }
+            }
+        }
+        self.round.precommitted.insert((from.0, round), id);
         let candidate = self
             .round
             .candidates
             .entry(id)
             .or_insert_with(|| Candidate::new(header, anchor));
-        candidate.shares.insert(from.0, signature);
-        candidate.stake += stake as u128;
+        candidate
+            .precommits
+            .entry(round)
+            .or_default()
+            .insert(from.0, signature);
     }
 
     /// Whether a vote's header is for the number being agreed on, chained
@@ -1021,13 +1254,17 @@ impl Checkpointer {
         round: u32,
         header_bytes: &[u8],
         anchor: Vec<VertexId>,
+        signature: &[u8],
         out: &mut Vec<CheckpointOutput>,
     ) {
-        if self.validators.get(from.0 as usize).is_none() {
+        let Some((key, _)) = self.validators.get(from.0 as usize).cloned() else {
             self.metrics.invalid_messages += 1;
             return;
-        }
-        let Ok(header) = CheckpointHeader::decode(header_bytes) else {
+        };
+        let (Ok(header), Ok(signature)) = (
+            CheckpointHeader::decode(header_bytes),
+            Signature::from_bytes(signature),
+        ) else {
             self.metrics.invalid_messages += 1;
             return;
         };
@@ -1042,16 +1279,23 @@ impl Checkpointer {
             return;
         }
         let id = header.id();
-        let prevotes = self.round.prevotes.entry(round).or_default();
-        match prevotes.get(&from.0) {
-            Some(previous) if *previous != id => {
+        match self.round.prevotes.get(&round).and_then(|p| p.get(&from.0)) {
+            Some((previous, _)) if *previous != id => {
                 self.metrics.equivocations += 1;
                 return;
             }
             Some(_) => return, // a repeat
             None => {}
         }
-        prevotes.insert(from.0, id);
+        if !header.verify_prevote(round, &key, &signature) {
+            self.metrics.invalid_messages += 1;
+            return;
+        }
+        self.round
+            .prevotes
+            .entry(round)
+            .or_default()
+            .insert(from.0, (id, signature));
         if from == self.proposer(number, round) {
             self.round.proposals.entry(round).or_insert(id);
         }
@@ -1059,6 +1303,17 @@ impl Checkpointer {
             .candidates
             .entry(id)
             .or_insert_with(|| Candidate::new(header, anchor));
+        // A peer prevoting another header than the newest proof of lock
+        // held here may be locked on an older round: show it the proof.
+        if from != self.me
+            && self
+                .round
+                .valid
+                .as_ref()
+                .is_some_and(|pol| pol.header_id() != id && pol.round < round)
+        {
+            self.forward_pol(from, out);
+        }
     }
 
     /// Stake of the validators that prevoted `id` in `round`.
@@ -1066,13 +1321,33 @@ impl Checkpointer {
         self.round.prevotes.get(&round).map_or(0, |prevotes| {
             prevotes
                 .iter()
-                .filter(|(_, h)| *h == id)
+                .filter(|(_, (h, _))| h == id)
                 .map(|(v, _)| {
                     self.validators
                         .get(*v as usize)
                         .map_or(0, |(_, s)| *s as u128)
                 })
                 .sum()
+        })
+    }
+
+    /// The proof of lock the prevotes of `round` make for `id`.
+    fn pol_of(&self, round: u32, id: &Hash32) -> Option<ProofOfLock> {
+        let candidate = self.round.candidates.get(id)?;
+        let mut prevotes: Vec<(u16, Signature)> = self
+            .round
+            .prevotes
+            .get(&round)?
+            .iter()
+            .filter(|(_, (h, _))| h == id)
+            .map(|(v, (_, s))| (*v, s.clone()))
+            .collect();
+        prevotes.sort_by_key(|(v, _)| *v);
+        Some(ProofOfLock {
+            round,
+            header: candidate.header.clone(),
+            anchor: candidate.anchor.clone(),
+            prevotes,
         })
     }
 
@@ -1117,64 +1392,71 @@ impl Checkpointer {
         }
     }
 
-    /// Checks candidates, signs, forms and adopts certificates.
+    /// Prevotes, precommits, forms and adopts certificates.
     fn progress(&mut self, out: &mut Vec<CheckpointOutput>) {
         loop {
             if !self.adopt_ahead(out) {
                 break;
             }
         }
-        let number = self.next_number();
         if self.round.due_ms.is_some() {
             let round = self.round.round;
-            let locked = match self.signed {
-                Some((n, id)) if n == number => Some(id),
-                _ => None,
-            };
             // Phase 1: prevote the round's proposal once it derives here,
-            // unless locked on another header (a locked relay prevotes only
-            // what it signed) or just restarted.
+            // unless locked on another header or just restarted.
             if let Some(id) = self.round.proposals.get(&round).copied() {
-                let fresh = !matches!(self.round.prevoted, Some((r, _)) if r == round);
+                let fresh = !matches!(self.round.prevoted, Some((r, _, _)) if r == round);
                 if fresh
                     && self.unix_ms >= self.quiet_until
-                    && locked.is_none_or(|l| l == id)
+                    && self.may_prevote(&id)
                     && self.ensure_checked(&id)
                 {
                     self.prevote(id, out);
                 }
             }
-            // Phase 2: sign a header more than 2/3 of the stake prevoted in
-            // this round (a proof of lock), unless signed another already.
-            let polka = self
+            // Prevotes of more than 2/3 of the stake for one header in this
+            // round: a proof of lock, held (it may move this relay's lock).
+            let held = self.round.valid.as_ref().map(|v| v.round);
+            if held.is_none_or(|h| h < round) {
+                let polka = self
+                    .round
+                    .prevotes
+                    .get(&round)
+                    .into_iter()
+                    .flat_map(|p| p.values().map(|(h, _)| *h))
+                    .collect::<BTreeSet<Hash32>>()
+                    .into_iter()
+                    .find(|id| self.validators.is_quorum(self.prevote_stake(round, id)));
+                if let Some(pol) = polka.and_then(|id| self.pol_of(round, &id)) {
+                    self.hold_pol(pol, out);
+                }
+            }
+            // Phase 2: precommit only in the round of a proof of lock held.
+            if let Some(id) = self
                 .round
-                .prevotes
-                .get(&round)
-                .into_iter()
-                .flat_map(|p| p.values().copied())
-                .collect::<BTreeSet<Hash32>>()
-                .into_iter()
-                .find(|id| self.validators.is_quorum(self.prevote_stake(round, id)));
-            if let Some(id) = polka {
+                .valid
+                .as_ref()
+                .filter(|v| v.round == round)
+                .map(ProofOfLock::header_id)
+            {
                 if self.ensure_checked(&id) {
-                    self.round.valid = Some((round, id));
-                    if locked.is_none_or(|l| l == id) {
-                        self.sign(id, out);
-                    }
+                    self.precommit(id, round, out);
                 }
             }
         }
-        // Signatures of more than 2/3 of the stake on a header that derives
-        // here make a certificate.
-        let formed = self
-            .round
-            .candidates
-            .iter()
-            .find(|(_, c)| !c.invalid && self.validators.is_quorum(c.stake))
-            .map(|(id, _)| *id);
-        if let Some(id) = formed {
+        // Precommits of more than 2/3 of the stake in one round for a
+        // header that derives here make a certificate.
+        let formed = self.round.candidates.iter().find_map(|(id, c)| {
+            if c.invalid {
+                return None;
+            }
+            c.precommits
+                .iter()
+                .find(|(_, p)| self.validators.is_quorum(stake_of(&self.validators, p)))
+                .map(|(round, _)| (*id, *round))
+        });
+        if let Some((id, round)) = formed {
             if self.ensure_checked(&id) {
-                self.certify(id, out);
+                self.certify(id, round, out);
             }
         }
     }
@@ -1231,16 +1513,19 @@ impl Checkpointer {
         }
     }
 
-    /// Builds the smallest certificate from a candidate's shares and adopts it.
-    fn certify(&mut self, id: Hash32, out: &mut Vec<CheckpointOutput>) {
+    /// Builds the smallest certificate from a candidate's precommits of
+    /// one round and adopts it.
+    fn certify(&mut self, id: Hash32, round: u32, out: &mut Vec<CheckpointOutput>) {
         let Some(mut candidate) = self.round.candidates.remove(&id) else {
             return;
         };
         let Some(derived) = candidate.checked.take() else {
             return;
         };
-        let mut by_stake: Vec<(u64, u16)> = candidate
-            .shares
+        let Some(shares) = candidate.precommits.remove(&round) else {
+            return;
+        };
+        let mut by_stake: Vec<(u64, u16)> = shares
             .keys()
             .map(|i| (self.validators.get(*i as usize).map_or(0, |(_, s)| *s), *i))
             .collect();
@@ -1257,10 +1542,11 @@ impl Checkpointer {
         chosen.sort();
         let signatures = chosen
             .iter()
-            .filter_map(|i| candidate.shares.get(i).cloned())
+            .filter_map(|i| shares.get(i).cloned())
             .collect();
         let certificate = Certificate {
             header: candidate.header,
+            round,
             validator_count: self.validators.len() as u16,
             signers: chosen,
             signatures,
@@ -1327,6 +1613,7 @@ impl Checkpointer {
             if vote.number == number + 1 {
                 self.on_vote(
                     ValidatorIndex(from),
+                    vote.round,
                     &vote.header,
                     vote.anchor,
                     &vote.signature,
@@ -1352,17 +1639,33 @@ impl Checkpointer {
     }
 }
 
+/// Stake of the validators in `shares`.
+fn stake_of(validators: &ValidatorSet, shares: &BTreeMap<u16, Signature>) -> u128 {
+    shares
+        .keys()
+        .map(|v| validators.get(*v as usize).map_or(0, |(_, s)| *s as u128))
+        .sum()
+}
+
 impl Candidate {
     fn new(header: CheckpointHeader, anchor: Vec<VertexId>) -> Self {
         Self {
             header,
             anchor,
-            shares: BTreeMap::new(),
-            stake: 0,
+            precommits: BTreeMap::new(),
             checked: None,
             invalid: false,
             pending_at: None,
         }
+    }
+
+    /// The most stake that precommitted this header in any one round.
+    fn best_precommit_stake(&self, validators: &ValidatorSet) -> u128 {
+        self.precommits
+            .values()
+            .map(|p| stake_of(validators, p))
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -1374,11 +1677,16 @@ impl Round {
             proposed: false,
             resent: None,
             candidates: BTreeMap::new(),
-            voted: HashMap::new(),
+            precommitted: HashMap::new(),
+            precommit_rounds: HashMap::new(),
             prevotes: BTreeMap::new(),
             proposals: BTreeMap::new(),
             prevoted: None,
             valid: None,
+            pols_sent: HashSet::new(),
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -52,60 +52,81 @@ impl StoredCheckpoint {
     }
 }
 
-/// The header a relay signed for a number: its sign-once lock, with the
-/// header and anchor so that after a restart it can still propose and
-/// prevote that header (the only one it may sign for the number) even when
-/// no other relay still holds it.
+/// A validator's lock for the number being agreed on, persisted before
+/// its precommit leaves the relay: the header it is locked on (with the
+/// anchor, so after a restart it can still propose and prevote that header
+/// even when no other relay holds it), the round of its last precommit
+/// (it never precommits another header in that round) and the round of the
+/// proof of lock the lock rests on (it moves the lock only on a proof from
+/// a later round).
 ///
-/// Storage layout: u64 number, 32-byte header id, then u32 length + header
-/// encoding (at most `MAX_HEADER_LEN`) and the anchor as in
-/// [`StoredCheckpoint`]. The 40-byte form without header and anchor (written
-/// before they were stored) still decodes, with `header: None`.
+/// Storage layout: u8 version ([`SIGNED_LOCK_VERSION`]), u64 number, u32
+/// precommit round, u32 proof-of-lock round, 32-byte header id, the header
+/// encoding after a u32 length (at most `MAX_HEADER_LEN`), the anchor as in
+/// [`StoredCheckpoint`]. Locks from before rounds were bound (no version
+/// byte) are refused: the relay storage kept them under another key and
+/// refuses to open such a database (see `relay/src/storage.rs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedLock {
     /// The checkpoint number.
     pub number: u64,
-    /// The id of the header signed.
+    /// The round of this validator's last precommit for `number`.
+    pub round: u32,
+    /// The round of the proof of lock for `header_id` the lock rests on.
+    pub pol_round: u32,
+    /// The id of the header locked on.
     pub header_id: Hash32,
-    /// The header signed and its anchor (None in the older 40-byte form).
-    pub header: Option<(CheckpointHeader, Vec<VertexId>)>,
+    /// The header locked on.
+    pub header: CheckpointHeader,
+    /// Its anchor.
+    pub anchor: Vec<VertexId>,
 }
+
+/// Encoding version of [`SignedLock`].
+pub const SIGNED_LOCK_VERSION: u8 = 2;
 
 impl SignedLock {
     /// The storage encoding.
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::with_capacity(1024);
-        w.u64(self.number).fixed(&self.header_id.0);
-        if let Some((header, anchor)) = &self.header {
-            w.long_bytes(&header.encode());
-            write_anchor(&mut w, anchor);
-        }
+        w.u8(SIGNED_LOCK_VERSION)
+            .u64(self.number)
+            .u32(self.round)
+            .u32(self.pol_round)
+            .fixed(&self.header_id.0)
+            .long_bytes(&self.header.encode());
+        write_anchor(&mut w, &self.anchor);
         w.finish()
     }
 
     /// Decodes the storage encoding (total).
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
+        r.version("signed lock version", SIGNED_LOCK_VERSION)?;
         let number = r.u64()?;
+        let round = r.u32()?;
+        let pol_round = r.u32()?;
         let header_id = Hash32(r.array()?);
-        if bytes.len() == 40 {
-            r.finish()?;
-            return Ok(Self {
-                number,
-                header_id,
-                header: None,
-            });
-        }
         let header = CheckpointHeader::decode(r.long_bytes("checkpoint header", MAX_HEADER_LEN)?)?;
         let anchor = read_anchor(&mut r)?;
         r.finish()?;
+        if header.id() != header_id || header.number != number {
+            return Err(DecodeError::Invalid {
+                field: "signed lock",
+                reason: "header id or number does not match the header",
+            });
+        }
         Ok(Self {
             number,
+            round,
+            pol_round,
             header_id,
-            header: Some((header, anchor)),
+            header,
+            anchor,
         })
     }
 }
+
 /// An anchor: u16 count (at most `MAX_ANCHOR_VERTICES`) + 32-byte vertex ids.
 fn write_anchor(w: &mut Writer, anchor: &[VertexId]) {
     w.u16(anchor.len() as u16);
@@ -135,32 +156,75 @@ mod tests {
     use super::*;
     use ruv_protocol::codec::Writer;
 
-    fn lock(header: Option<(CheckpointHeader, Vec<VertexId>)>) -> SignedLock {
+    fn header() -> CheckpointHeader {
+        CheckpointHeader {
+            version: ruv_protocol::checkpoint::CHECKPOINT_VERSION,
+            chain_id: "ruv-test".into(),
+            genesis_hash: Hash32([1; 32]),
+            epoch: 0,
+            number: 7,
+            previous: Hash32([2; 32]),
+            anchor: Hash32([3; 32]),
+            state_root: Hash32([4; 32]),
+            transaction_root: Hash32([5; 32]),
+            transaction_count: 0,
+            circulating: 10,
+            burned: 0,
+            time_ms: 1,
+            validator_set_hash: Hash32([6; 32]),
+            next_validator_set_hash: Hash32::ZERO,
+        }
+    }
+
+    fn lock() -> SignedLock {
+        let header = header();
         SignedLock {
             number: 7,
-            header_id: Hash32([3; 32]),
+            round: 5,
+            pol_round: 3,
+            header_id: header.id(),
             header,
+            anchor: vec![VertexId([9; 32])],
         }
     }
 
     #[test]
     fn signed_locks_round_trip_and_bad_bytes_are_typed_errors() {
-        // The older 40-byte form (number + id) still decodes, without a header.
-        let old = lock(None);
-        assert_eq!(old.encode().len(), 40);
-        assert_eq!(SignedLock::decode(&old.encode()), Ok(old));
-        // With a header that is not a valid encoding: a typed error, no panic.
-        let mut w = Writer::with_capacity(64);
-        w.u64(7).fixed(&[3; 32]).long_bytes(&[1, 2, 3]).u16(0);
-        assert!(SignedLock::decode(&w.finish()).is_err());
+        let good = lock();
+        assert_eq!(SignedLock::decode(&good.encode()), Ok(good.clone()));
         // Truncated anywhere: an error, never a panic.
-        let bytes = lock(None).encode();
+        let bytes = good.encode();
         for len in 0..bytes.len() {
             assert!(SignedLock::decode(&bytes[..len]).is_err(), "{len}");
         }
-        // Too many anchor ids.
+        // The forms from before rounds were bound (40 bytes: number + id;
+        // or with header and anchor) have no version byte: refused.
         let mut w = Writer::with_capacity(64);
-        w.u64(7).fixed(&[3; 32]).long_bytes(&[]).u16(u16::MAX);
+        w.u64(7).fixed(&good.header_id.0);
+        assert!(matches!(
+            SignedLock::decode(&w.finish()),
+            Err(DecodeError::UnknownTag {
+                field: "signed lock version",
+                tag: 7
+            })
+        ));
+        // A header id that is not the header's.
+        let mut other = good.clone();
+        other.header_id = Hash32([8; 32]);
+        assert!(SignedLock::decode(&other.encode()).is_err());
+        // A lock moved after its last precommit: the proof's round is later.
+        let mut moved = good.clone();
+        moved.pol_round = 6;
+        assert_eq!(SignedLock::decode(&moved.encode()), Ok(moved));
+        // Too many anchor ids.
+        let mut w = Writer::with_capacity(1024);
+        w.u8(SIGNED_LOCK_VERSION)
+            .u64(7)
+            .u32(5)
+            .u32(3)
+            .fixed(&good.header_id.0)
+            .long_bytes(&good.header.encode())
+            .u16(u16::MAX);
         assert!(SignedLock::decode(&w.finish()).is_err());
     }
 }

@@ -357,8 +357,9 @@ pub enum Output {
     Checkpoint {
         /// The authenticated sender.
         from: ValidatorIndex,
-        /// A [`Message::CheckpointVote`], [`Message::CheckpointCertified`]
-        /// or [`Message::GetCheckpoint`].
+        /// A [`Message::CheckpointVote`], [`Message::CheckpointPrevote`],
+        /// [`Message::CheckpointPol`], [`Message::CheckpointCertified`] or
+        /// [`Message::GetCheckpoint`].
         message: Message,
     },
 }

@@ -94,6 +94,7 @@ impl Engine {
             // Not the DAG's business: the driver hands these to its checkpointer.
             message @ (Message::CheckpointVote { .. }
             | Message::CheckpointPrevote { .. }
+            | Message::CheckpointPol { .. }
             | Message::CheckpointCertified { .. }
             | Message::GetCheckpoint { .. }) => out.push(Output::Checkpoint { from, message }),
         }

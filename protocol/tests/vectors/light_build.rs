@@ -11,7 +11,10 @@
 //! - checkpoint 0 (the genesis state, never certified) and checkpoint 1 (the
 //!   state after the 3 transfers, their transaction tree, an anchor over 2
 //!   fixed vertex ids, a fixed time), certified by validators 0, 1 and 2
-//!   (3 of 4 equal stakes: a quorum) with signing randomness `[7; 32]`;
+//!   (3 of 4 equal stakes: a quorum) precommitting in round 1, with signing
+//!   randomness `[7; 32]`;
+//! - two signatures of validator 2 on checkpoint 1 that must not count in
+//!   its certificate: its precommit from round 2 and its prevote from round 1;
 //! - proofs against checkpoint 1: user 0's account (present), an address
 //!   that never held anything (absent), and the second transfer's inclusion.
 
@@ -34,6 +37,9 @@ pub const TIME_MS: u64 = 1_767_225_600_000;
 pub const SIGNING_RANDOMNESS: [u8; 32] = [7; 32];
 /// Validators that sign checkpoint 1.
 pub const SIGNERS: [u16; 3] = [0, 1, 2];
+/// The agreement round checkpoint 1 is certified in (not 0, so a zeroed
+/// round is a change the verifier must catch).
+pub const ROUND: u32 = 1;
 
 /// Validator `i`'s key.
 pub fn validator_key(i: u8) -> SigningKey {
@@ -97,6 +103,12 @@ pub struct Fixture {
     pub account_absent: AccountProof,
     /// The second transfer's inclusion in checkpoint 1.
     pub transaction: TransactionProof,
+    /// Validator 2's precommit for checkpoint 1 in round `ROUND + 1`
+    /// (base64url): mixed into the certificate, it must be refused.
+    pub precommit_other_round: String,
+    /// Validator 2's prevote for checkpoint 1 in round `ROUND` (base64url):
+    /// a prevote is no precommit.
+    pub prevote_same_round: String,
 }
 
 impl Fixture {
@@ -204,12 +216,24 @@ pub fn build() -> Fixture {
         .iter()
         .map(|i| {
             header
-                .sign(&validator_key(*i as u8), SIGNING_RANDOMNESS)
+                .sign_precommit(ROUND, &validator_key(*i as u8), SIGNING_RANDOMNESS)
                 .expect("signing")
         })
         .collect();
+    let base64 = |s: ruv_protocol::Signature| ruv_protocol::serde_bytes::to_base64url(s.as_bytes());
+    let precommit_other_round = base64(
+        header
+            .sign_precommit(ROUND + 1, &validator_key(2), SIGNING_RANDOMNESS)
+            .expect("signing"),
+    );
+    let prevote_same_round = base64(
+        header
+            .sign_prevote(ROUND, &validator_key(2), SIGNING_RANDOMNESS)
+            .expect("signing"),
+    );
     let certificate = Certificate {
         header,
+        round: ROUND,
         validator_count: 4,
         signers: SIGNERS.to_vec(),
         signatures,
@@ -245,5 +269,7 @@ pub fn build() -> Fixture {
             checkpoint: 1,
             proof: tx_tree.prove(&id.0).encode(),
         },
+        precommit_other_round,
+        prevote_same_round,
     }
 }

@@ -33,6 +33,10 @@ pub struct Vectors {
     pub account_absent: AccountProof,
     /// A transaction inclusion proof.
     pub transaction: TransactionProof,
+    /// Validator 2's precommit from the round after the certificate's.
+    pub precommit_other_round: Vec<u8>,
+    /// Validator 2's prevote from the certificate's round.
+    pub prevote_same_round: Vec<u8>,
 }
 
 /// How many rejections each part checked.
@@ -54,7 +58,7 @@ pub struct Summary {
 /// proof counts include one change per proof byte, so they move with the
 /// proofs' lengths after `RUV_BLESS=1` rewrites the file.
 pub const EXPECTED: Summary = Summary {
-    checkpoint: 82,
+    checkpoint: 88,
     replay: 9,
     account_present: 195,
     account_absent: 158,
@@ -75,6 +79,8 @@ pub fn parse(fixture: &str) -> Vectors {
             "account_present",
             "checkpoint",
             "genesis",
+            "precommit_other_round",
+            "prevote_same_round",
             "transaction"
         ],
         "light.json fields"
@@ -89,6 +95,8 @@ pub fn parse(fixture: &str) -> Vectors {
         account_present: serde_json::from_value(field("account_present")).expect("account_present"),
         account_absent: serde_json::from_value(field("account_absent")).expect("account_absent"),
         transaction: serde_json::from_value(field("transaction")).expect("transaction"),
+        precommit_other_round: signature(&doc, "precommit_other_round"),
+        prevote_same_round: signature(&doc, "prevote_same_round"),
     };
     // Every value has one JSON spelling: re-serializing gives the file back.
     for (name, again) in [
@@ -112,6 +120,11 @@ pub fn parse(fixture: &str) -> Vectors {
     vectors
 }
 
+fn signature(doc: &Value, name: &str) -> Vec<u8> {
+    let text = doc[name].as_str().expect("a base64url string");
+    ruv_protocol::serde_bytes::from_base64url(text).expect("base64url")
+}
+
 /// The trust anchor of the vectors' genesis.
 pub fn anchor(vectors: &Vectors) -> TrustAnchor {
     TrustAnchor::from_genesis_json(&vectors.genesis).expect("the vectors' genesis is an anchor")
@@ -129,7 +142,8 @@ pub fn check(fixture: &str) -> Summary {
     assert_eq!(checkpoint.number(), 1);
 
     let summary = Summary {
-        checkpoint: checkpoint_changes(&anchor, &vectors.checkpoint),
+        checkpoint: checkpoint_changes(&anchor, &vectors.checkpoint)
+            + round_changes(&anchor, &vectors),
         replay: replays(&vectors),
         account_present: account_changes(&checkpoint, &vectors.account_present, true),
         account_absent: account_changes(&checkpoint, &vectors.account_absent, false),
@@ -308,6 +322,48 @@ fn checkpoint_changes(anchor: &TrustAnchor, good: &CertifiedCheckpoint) -> usize
         c.signatures[i].pop();
         reject(&c, &format!("signature {i} one byte short"));
     }
+    count
+}
+
+/// The round is bound into every signature: another round, a precommit
+/// from another round mixed in, or a prevote standing in for a precommit is
+/// refused.
+fn round_changes(anchor: &TrustAnchor, vectors: &Vectors) -> usize {
+    let good = &vectors.checkpoint;
+    let mut count = 0;
+    let mut reject = |c: &CertifiedCheckpoint, what: &str| {
+        count += 1;
+        rejected(anchor, c, what)
+    };
+    for round in [0, good.round + 1, u32::MAX] {
+        let mut c = good.clone();
+        c.round = round;
+        assert!(matches!(
+            reject(&c, &format!("round = {round}")),
+            VerifyError::Certificate(CheckpointError::BadSignature { signer: 0 })
+        ));
+    }
+    // Validator 2's precommit from the next round in place of its own:
+    // a certificate mixing rounds, under either round.
+    let position = good.signers.iter().position(|s| *s == 2).expect("2 signed");
+    let mut mixed = good.clone();
+    mixed.signatures[position] = vectors.precommit_other_round.clone();
+    assert!(matches!(
+        reject(&mixed, "mixed rounds"),
+        VerifyError::Certificate(CheckpointError::BadSignature { signer: 2 })
+    ));
+    mixed.round = good.round + 1;
+    assert!(matches!(
+        reject(&mixed, "mixed rounds, the later round named"),
+        VerifyError::Certificate(CheckpointError::BadSignature { signer: 0 })
+    ));
+    // Validator 2's prevote of the same round in place of its precommit.
+    let mut c = good.clone();
+    c.signatures[position] = vectors.prevote_same_round.clone();
+    assert!(matches!(
+        reject(&c, "a prevote for a precommit"),
+        VerifyError::Certificate(CheckpointError::BadSignature { signer: 2 })
+    ));
     count
 }
 

@@ -575,11 +575,16 @@ mod tests {
     fn certify(net: &Net, header: CheckpointHeader, signers: &[u16]) -> StoredCheckpoint {
         let signatures = signers
             .iter()
-            .map(|i| header.sign(&net.keys[*i as usize], [7; 32]).unwrap())
+            .map(|i| {
+                header
+                    .sign_precommit(0, &net.keys[*i as usize], [7; 32])
+                    .unwrap()
+            })
             .collect();
         StoredCheckpoint {
             certificate: Certificate {
                 header,
+                round: 0,
                 validator_count: net.keys.len() as u16,
                 signers: signers.to_vec(),
                 signatures,

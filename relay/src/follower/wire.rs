@@ -142,6 +142,7 @@ mod tests {
         StoredCheckpoint {
             certificate: Certificate {
                 header,
+                round: 0,
                 validator_count: 4,
                 signers: Vec::new(),
                 signatures: Vec::new(),

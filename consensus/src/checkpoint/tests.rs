@@ -1,0 +1,352 @@
+//! The round-bound lock rules, unit by unit: a lock moves only on a newer
+//! proof of lock, forged or stale proofs are refused with typed errors, and
+//! precommits of different rounds never add up to a certificate.
+
+use super::*;
+use ruv_protocol::genesis::{GenesisBalance, ValidatorEntry};
+use ruv_protocol::FeeSchedule;
+
+const VALIDATORS: usize = 4;
+const STAKE: u64 = 100;
+
+fn keys() -> Vec<Arc<SigningKey>> {
+    (0..VALIDATORS)
+        .map(|i| Arc::new(SigningKey::from_seed(&[60 + i as u8; 32])))
+        .collect()
+}
+
+fn genesis(keys: &[Arc<SigningKey>]) -> Genesis {
+    let user = SigningKey::from_seed(&[70; 32]);
+    let genesis = Genesis {
+        chain_id: "ruv-locks".into(),
+        balances: vec![GenesisBalance {
+            address: Address::from_public_key(user.public_key()),
+            amount: 1_000_000,
+        }],
+        fees: FeeSchedule {
+            base: 1_000,
+            per_byte: 1,
+            burn_percent: 50,
+        },
+        validators: keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| ValidatorEntry {
+                name: format!("v{i}"),
+                public_key: k.public_key().as_bytes().to_vec(),
+                stake: STAKE,
+            })
+            .collect(),
+        consensus: None,
+    };
+    genesis.validate().expect("valid genesis");
+    genesis
+}
+
+/// Validator 0's checkpointer, restored with `lock`, ticked into round 2
+/// of number 1.
+struct Setup {
+    keys: Vec<Arc<SigningKey>>,
+    checkpointer: Checkpointer,
+    /// Two headers for number 1 every relay derives (empty anchor).
+    h1: CheckpointHeader,
+    h2: CheckpointHeader,
+}
+
+fn setup(lock: impl FnOnce(&CheckpointHeader) -> Option<SignedLock>) -> Setup {
+    let keys = keys();
+    let config = CheckpointConfig {
+        genesis: genesis(&keys),
+        signing_key: keys[0].clone(),
+        rng_seed: [1; 32],
+        timing: CheckpointTiming::default(),
+    };
+    let mut probe = Checkpointer::new(config.clone()).expect("checkpointer");
+    let h1 = probe.derive_header(&[], 100).expect("derives");
+    let h2 = probe.derive_header(&[], 101).expect("derives");
+    let mut checkpointer =
+        Checkpointer::restore(config, Vec::new(), Vec::new(), lock(&h1)).expect("restores");
+    let timing = CheckpointTiming::default();
+    let unix_ms = checkpointer.due_unix_ms() + 2 * timing.round_timeout_ms + 100;
+    let mut out = Vec::new();
+    checkpointer.handle(
+        CheckpointInput::Tick {
+            now_ms: unix_ms,
+            unix_ms,
+        },
+        &mut out,
+    );
+    assert_eq!(checkpointer.current_round(), 2);
+    Setup {
+        keys,
+        checkpointer,
+        h1,
+        h2,
+    }
+}
+
+fn locked_on(header: &CheckpointHeader, round: u32) -> SignedLock {
+    SignedLock {
+        number: header.number,
+        round,
+        pol_round: round,
+        header_id: header.id(),
+        header: header.clone(),
+        anchor: Vec::new(),
+    }
+}
+
+/// A proof of lock for `header` in `round` signed by `signers`.
+fn pol(
+    keys: &[Arc<SigningKey>],
+    header: &CheckpointHeader,
+    round: u32,
+    signers: &[u16],
+) -> ProofOfLock {
+    ProofOfLock {
+        round,
+        header: header.clone(),
+        anchor: Vec::new(),
+        prevotes: signers
+            .iter()
+            .map(|i| {
+                let signature = header
+                    .sign_prevote(round, &keys[*i as usize], [*i as u8; 32])
+                    .expect("signs");
+                (*i, signature)
+            })
+            .collect(),
+    }
+}
+
+fn persisted_locks(out: &[CheckpointOutput]) -> Vec<&SignedLock> {
+    out.iter()
+        .filter_map(|o| match o {
+            CheckpointOutput::Persist(CheckpointPersist::Signed(lock)) => Some(lock.as_ref()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_lock_moves_only_on_a_newer_proof_of_lock() {
+    let Setup {
+        keys,
+        mut checkpointer,
+        h1,
+        h2,
+    } = setup(|h1| Some(locked_on(h1, 1)));
+    let me = ValidatorIndex(1);
+    let mut out = Vec::new();
+    // A proof for another header from the lock's own round or an older one
+    // moves nothing.
+    for round in [0, 1] {
+        assert_eq!(
+            checkpointer.on_pol(me, pol(&keys, &h2, round, &[1, 2, 3]), &mut out),
+            Err(PolError::Stale { round, held: 1 })
+        );
+    }
+    assert!(persisted_locks(&out).is_empty());
+    assert_eq!(checkpointer.lock.map(|l| l.header), Some(h1.id()));
+    assert!(!checkpointer.may_prevote(&h2.id()));
+    // A valid proof from a later round moves the lock, persisted first.
+    checkpointer
+        .on_pol(me, pol(&keys, &h2, 2, &[1, 2, 3]), &mut out)
+        .expect("a newer proof of lock");
+    let persisted = persisted_locks(&out);
+    assert_eq!(persisted.len(), 1);
+    assert_eq!(
+        (
+            persisted[0].header_id,
+            persisted[0].round,
+            persisted[0].pol_round
+        ),
+        (h2.id(), 1, 2)
+    );
+    assert_eq!(checkpointer.metrics().locks_moved, 1);
+    assert!(checkpointer.may_prevote(&h2.id()));
+    assert!(!checkpointer.may_prevote(&h1.id()));
+    // And it does not move back on a proof that is no newer.
+    out.clear();
+    assert_eq!(
+        checkpointer.on_pol(me, pol(&keys, &h1, 2, &[0, 1, 2]), &mut out),
+        Err(PolError::Stale { round: 2, held: 2 })
+    );
+    assert_eq!(checkpointer.lock.map(|l| l.header), Some(h2.id()));
+    // The proposer of a round holding that proof re-proposes its header.
+    assert_eq!(checkpointer.backed_header(), Some(h2.id()));
+}
+
+#[test]
+fn forged_and_stale_proofs_of_lock_are_refused_with_typed_errors() {
+    let Setup {
+        keys,
+        mut checkpointer,
+        h1: _,
+        h2,
+    } = setup(|_| None);
+    let validators = checkpointer.validators.clone();
+    let from = ValidatorIndex(1);
+    let mut out = Vec::new();
+
+    // One signature made by another validator's key.
+    let mut forged = pol(&keys, &h2, 2, &[0, 1, 2]);
+    forged.prevotes[1].1 = h2.sign_prevote(2, &keys[3], [9; 32]).expect("signs");
+    assert_eq!(
+        forged.verify(&validators),
+        Err(PolError::BadSignature {
+            validator: 1,
+            round: 2
+        })
+    );
+    // Prevotes of round 1 presented as round 2's.
+    let mut wrong_round = pol(&keys, &h2, 1, &[0, 1, 2]);
+    wrong_round.round = 2;
+    assert_eq!(
+        checkpointer.on_pol(from, wrong_round, &mut out),
+        Err(PolError::BadSignature {
+            validator: 0,
+            round: 2
+        })
+    );
+    // Precommits are no prevotes.
+    let mut precommits = pol(&keys, &h2, 2, &[0, 1, 2]);
+    for (i, signature) in precommits.prevotes.iter_mut() {
+        *signature = h2
+            .sign_precommit(2, &keys[*i as usize], [3; 32])
+            .expect("signs");
+    }
+    assert!(matches!(
+        precommits.verify(&validators),
+        Err(PolError::BadSignature { validator: 0, .. })
+    ));
+    // Two of four equal stakes.
+    assert_eq!(
+        checkpointer.on_pol(from, pol(&keys, &h2, 2, &[1, 2]), &mut out),
+        Err(PolError::BelowQuorum {
+            signed: 200,
+            total: 400
+        })
+    );
+    // One validator counted twice to reach the quorum.
+    assert_eq!(
+        pol(&keys, &h2, 2, &[1, 2, 2]).verify(&validators),
+        Err(PolError::DuplicateValidator { validator: 2 })
+    );
+    assert_eq!(
+        pol(&keys, &h2, 2, &[2, 1, 3]).verify(&validators),
+        Err(PolError::Unordered)
+    );
+    let mut unknown = pol(&keys, &h2, 2, &[0, 1, 2]);
+    unknown.prevotes.push((9, unknown.prevotes[0].1.clone()));
+    assert_eq!(
+        unknown.verify(&validators),
+        Err(PolError::UnknownValidator { validator: 9 })
+    );
+    // A round nobody reached.
+    assert_eq!(
+        checkpointer.on_pol(from, pol(&keys, &h2, 7, &[0, 1, 2]), &mut out),
+        Err(PolError::FutureRound {
+            round: 7,
+            current: 2
+        })
+    );
+    // A header for another number.
+    let mut later = h2.clone();
+    later.number = 2;
+    assert_eq!(
+        checkpointer.on_pol(from, pol(&keys, &later, 2, &[0, 1, 2]), &mut out),
+        Err(PolError::NotCurrent { expected: 1 })
+    );
+    // A decode failure is typed too.
+    assert!(matches!(
+        ProofOfLock::from_parts(2, &[1, 2, 3], Vec::new(), &[]),
+        Err(PolError::Decode(_))
+    ));
+    // None of that was held; the genuine proof is.
+    assert!(checkpointer.round.valid.is_none());
+    checkpointer
+        .on_pol(from, pol(&keys, &h2, 2, &[0, 1, 2]), &mut out)
+        .expect("a genuine proof of lock");
+    assert_eq!(
+        checkpointer
+            .round
+            .valid
+            .as_ref()
+            .map(ProofOfLock::header_id),
+        Some(h2.id())
+    );
+}
+
+#[test]
+fn precommits_of_different_rounds_never_make_a_certificate() {
+    let Setup {
+        keys,
+        mut checkpointer,
+        h1,
+        h2: _,
+    } = setup(|_| None);
+    let precommit = |from: u16, round: u32| Message::CheckpointVote {
+        round,
+        header: h1.encode().into(),
+        anchor: Vec::new(),
+        signature: h1
+            .sign_precommit(round, &keys[from as usize], [from as u8; 32])
+            .expect("signs")
+            .as_bytes()
+            .to_vec()
+            .into(),
+    };
+    let mut out = Vec::new();
+    let mut deliver = |c: &mut Checkpointer, from: u16, message: Message| {
+        c.handle(
+            CheckpointInput::Peer {
+                from: ValidatorIndex(from),
+                message,
+            },
+            &mut out,
+        );
+    };
+    // Three of four stakes precommit, but in rounds 1, 1 and 2.
+    deliver(&mut checkpointer, 1, precommit(1, 1));
+    deliver(&mut checkpointer, 2, precommit(2, 1));
+    deliver(&mut checkpointer, 3, precommit(3, 2));
+    assert!(
+        checkpointer.latest().is_none(),
+        "no quorum in any one round"
+    );
+    // A precommit whose signature is for another round than it names.
+    let mut mislabeled = precommit(3, 2);
+    if let Message::CheckpointVote { round, .. } = &mut mislabeled {
+        *round = 1;
+    }
+    let invalid = checkpointer.metrics().invalid_messages;
+    deliver(&mut checkpointer, 3, mislabeled);
+    assert_eq!(checkpointer.metrics().invalid_messages, invalid + 1);
+    assert!(checkpointer.latest().is_none());
+    // A certificate assembled from those mixed rounds does not verify.
+    let sign = |i: usize, round: u32| {
+        h1.sign_precommit(round, &keys[i], [i as u8; 32])
+            .expect("signs")
+    };
+    let mixed = Certificate {
+        header: h1.clone(),
+        round: 1,
+        validator_count: VALIDATORS as u16,
+        signers: vec![1, 2, 3],
+        signatures: vec![sign(1, 1), sign(2, 1), sign(3, 2)],
+    };
+    assert_eq!(
+        mixed.verify(&checkpointer.validators),
+        Err(ruv_protocol::checkpoint::CheckpointError::BadSignature { signer: 3 })
+    );
+    // Validator 3's precommit in round 1 completes round 1's quorum.
+    deliver(&mut checkpointer, 3, precommit(3, 1));
+    let certified = checkpointer.latest().expect("certified");
+    assert_eq!(certified.certificate.round, 1);
+    assert_eq!(certified.certificate.header, h1);
+    certified
+        .certificate
+        .verify(&checkpointer.validators)
+        .expect("a one-round certificate verifies");
+}
