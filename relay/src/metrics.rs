@@ -39,6 +39,17 @@ pub struct Metrics {
     /// Gossiped vertices refused because their issuer used up its budget
     /// of vertices and bytes (the engine's metrics name the issuer).
     pub vertices_over_issuer_budget: Gauge,
+    /// Checkpoint rounds that ended without a certificate.
+    pub checkpoint_round_timeouts: Gauge,
+    /// Times this relay moved its checkpoint lock on a newer proof of lock.
+    pub checkpoint_locks_moved: Gauge,
+    /// Proofs of lock this relay forwarded to a proposer or a peer locked
+    /// on an older round.
+    pub checkpoint_pols_forwarded: Gauge,
+    /// Checkpoint votes, proofs of lock or certificates dropped as invalid.
+    pub checkpoint_invalid_messages: Gauge,
+    /// Validators seen voting for two headers in one round.
+    pub checkpoint_equivocations: Gauge,
     /// Peer messages dropped (unknown or unauthenticated senders, malformed, full queues).
     pub peer_messages_dropped: Gauge,
     /// Seconds from submission to acceptance on this relay.
@@ -81,6 +92,11 @@ impl Metrics {
             polls: Gauge::default(),
             vertices_doomed: Gauge::default(),
             vertices_over_issuer_budget: Gauge::default(),
+            checkpoint_round_timeouts: Gauge::default(),
+            checkpoint_locks_moved: Gauge::default(),
+            checkpoint_pols_forwarded: Gauge::default(),
+            checkpoint_invalid_messages: Gauge::default(),
+            checkpoint_equivocations: Gauge::default(),
             peer_messages_dropped: Gauge::default(),
             // 1 ms .. ~16 s
             finality_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
@@ -157,6 +173,31 @@ impl Metrics {
             "consensus_vertices_over_issuer_budget",
             "Gossiped vertices refused because their issuer is over its budget (total)",
             metrics.vertices_over_issuer_budget.clone(),
+        );
+        r.register(
+            "checkpoint_round_timeouts",
+            "Checkpoint rounds that ended without a certificate (total)",
+            metrics.checkpoint_round_timeouts.clone(),
+        );
+        r.register(
+            "checkpoint_locks_moved",
+            "Checkpoint locks moved to a header with a newer proof of lock (total)",
+            metrics.checkpoint_locks_moved.clone(),
+        );
+        r.register(
+            "checkpoint_pols_forwarded",
+            "Proofs of lock forwarded to a proposer or a peer locked on an older round (total)",
+            metrics.checkpoint_pols_forwarded.clone(),
+        );
+        r.register(
+            "checkpoint_invalid_messages",
+            "Checkpoint votes, proofs of lock or certificates dropped as invalid (total)",
+            metrics.checkpoint_invalid_messages.clone(),
+        );
+        r.register(
+            "checkpoint_equivocations",
+            "Validators seen voting for two headers in one round (total)",
+            metrics.checkpoint_equivocations.clone(),
         );
         r.register("peer_messages_dropped", "Peer messages dropped: unknown or unauthenticated senders, malformed, full queues (total)", metrics.peer_messages_dropped.clone());
         r.register(

@@ -776,6 +776,20 @@ impl ConsensusNode {
         self.metrics
             .pending_transactions
             .set(self.engine.pending_tx_count() as i64);
+        let c = self.checkpoints.metrics();
+        self.metrics
+            .checkpoint_round_timeouts
+            .set(c.round_timeouts as i64);
+        self.metrics.checkpoint_locks_moved.set(c.locks_moved as i64);
+        self.metrics
+            .checkpoint_pols_forwarded
+            .set(c.pols_forwarded as i64);
+        self.metrics
+            .checkpoint_invalid_messages
+            .set(c.invalid_messages as i64);
+        self.metrics
+            .checkpoint_equivocations
+            .set(c.equivocations as i64);
         refresh_peer_gauges(&self.metrics, &self.peers, m.dropped_total());
     }
 }

@@ -493,4 +493,9 @@ async fn metrics_are_prometheus_text() {
         .unwrap();
     assert!(text.contains("ruv_transactions_accepted_total 1"), "{text}");
     assert!(text.contains("ruv_finality_seconds_count 1"), "{text}");
+    // The checkpointer's counters are exported too (one honest relay: no
+    // lock ever moves, nobody equivocates).
+    assert!(text.contains("ruv_checkpoint_locks_moved 0"), "{text}");
+    assert!(text.contains("ruv_checkpoint_equivocations 0"), "{text}");
+    assert!(text.contains("ruv_checkpoint_pols_forwarded "), "{text}");
 }
