@@ -8,8 +8,8 @@
 #   scripts/bench-soak.sh [--rate TPS] [--seconds S] [--warmup S] [--every S]
 #                         [--accounts N] [--bin DIR]
 #
-# --bin DIR runs the ruv-relay and ruv-loadgen found in DIR instead of
-# building them (to measure an older build).
+# --bin DIR runs the ruv-relay, ruv-loadgen and memory_per_transfer found in
+# DIR instead of building them (to measure an older build).
 source "$(dirname "$0")/lib.sh"
 
 RATE=150
@@ -36,8 +36,10 @@ if [ -z "$BIN" ]; then
   cargo build --release -p ruv-relay -p ruv-integration-tests --bin ruv-relay --bin ruv-loadgen \
     --example memory_per_transfer
   BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
+  EXAMPLE="$BIN/examples/memory_per_transfer"
+else
+  EXAMPLE="$BIN/memory_per_transfer"
 fi
-EXAMPLE="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/memory_per_transfer"
 export TMPDIR="$ROOT/.tmp"
 mkdir -p "$TMPDIR"
 dir="$TMPDIR/bench-soak"

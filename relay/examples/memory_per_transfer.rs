@@ -54,7 +54,10 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
         // SAFETY: same contract as the caller's.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -121,7 +124,8 @@ fn main() -> anyhow::Result<()> {
         .collect();
 
     let before_checkpointer = live();
-    let checkpointer = Checkpointer::restore(checkpoint_config, shared, stored.certified, stored.signed)?;
+    let checkpointer =
+        Checkpointer::restore(checkpoint_config, shared, stored.certified, stored.signed)?;
     let checkpointer_bytes = live() - before_checkpointer;
 
     let persisted_vertices = persisted.accepted.len();
@@ -135,10 +139,22 @@ fn main() -> anyhow::Result<()> {
         persisted_vertices
     );
     println!("bytes per accepted transfer, by owner:");
-    println!("  vertices (shared Arc<Vertex>)   {:>8.0}", per(vertex_bytes));
-    println!("  engine indexes                  {:>8.0}", per(engine_bytes - vertex_bytes));
-    println!("  checkpointer (certified state)  {:>8.0}", per(checkpointer_bytes));
-    println!("  database cache (redb)           {:>8.0}", per(cache_bytes));
+    println!(
+        "  vertices (shared Arc<Vertex>)   {:>8.0}",
+        per(vertex_bytes)
+    );
+    println!(
+        "  engine indexes                  {:>8.0}",
+        per(engine_bytes - vertex_bytes)
+    );
+    println!(
+        "  checkpointer (certified state)  {:>8.0}",
+        per(checkpointer_bytes)
+    );
+    println!(
+        "  database cache (redb)           {:>8.0}",
+        per(cache_bytes)
+    );
     println!("  total                           {:>8.0}", per(total));
     drop((checkpointer, engine, storage));
     Ok(())
