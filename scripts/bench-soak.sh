@@ -81,8 +81,13 @@ if [ -z "$warm_at" ] || [ "$last_at" -le "$warm_at" ]; then
 fi
 span=$((last_at - warm_at)) transfers=$((last_accepted - warm_accepted)) before=0 after=0
 for i in 0 1 2 3; do
-  growth=$(( (last[i] - warm[i]) * 1024 * 1024 / (transfers > 0 ? transfers : 1) ))
-  echo "relay-$i: ${warm[$i]} MiB -> ${last[$i]} MiB over ${span}s, about $growth bytes per accepted transfer ($transfers accepted)"
+  line="relay-$i: ${warm[$i]} MiB -> ${last[$i]} MiB over ${span}s"
+  if [ "$transfers" -gt 0 ]; then
+    line+=", about $(( (last[i] - warm[i]) * 1024 * 1024 / transfers )) bytes per accepted transfer ($transfers accepted)"
+  else
+    line+=", no transfer accepted after the warm-up"
+  fi
+  echo "$line"
   before=$((before + warm[i])) after=$((after + last[i]))
 done
 if [ -x "$EXAMPLE" ]; then
