@@ -29,27 +29,11 @@ cargo build --release -p ruv-relay -p ruv-integration-tests --bin ruv-relay --bi
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 
 run_devnet_and_load() {
-  local rate="$1" dir="$TMPDIR/bench-devnet" base=7500 pids=()
-  rm -rf "$dir"
-  "$BIN/ruv-relay" devnet-init --dir "$dir" --relays 4 >/dev/null
-  for i in 0 1 2 3; do
-    args=(run --listen "127.0.0.1:$((base + i))" --genesis "$dir/genesis.json" --data-dir "$dir/relay-$i"
-          --key-file "$dir/relay-$i.key" --name "relay-$i")
-    [ "$i" = 0 ] && args+=(--faucet-key-file "$dir/faucet.key")
-    for ((j = 0; j < i; j++)); do args+=(--peer "ws://127.0.0.1:$((base + j))/peer/v1"); done
-    RUST_LOG=warn "$BIN/ruv-relay" "${args[@]}" > "$dir/relay-$i.log" 2>&1 &
-    pids+=($!)
-  done
-  for i in 0 1 2 3; do
-    until curl -sf "http://127.0.0.1:$((base + i))/healthz" >/dev/null; do sleep 0.1; done
-  done
-  sleep 1 # let the peer links come up
-  local relays=()
-  for i in 0 1 2 3; do relays+=(--relay "http://127.0.0.1:$((base + i))"); done
-  "$BIN/ruv-loadgen" "${relays[@]}" --devnet-dir "$dir" --accounts "$ACCOUNTS" --rate "$rate" --seconds "$SECONDS_PER_RUN" \
-    > "$TMPDIR/bench-load-$rate.json" || true
-  kill "${pids[@]}" 2>/dev/null || true
-  wait 2>/dev/null || true
+  local rate="$1"
+  start_bench_devnet "$TMPDIR/bench-devnet" 7500 "$BIN"
+  "$BIN/ruv-loadgen" "${BENCH_RELAYS[@]}" --devnet-dir "$TMPDIR/bench-devnet" --accounts "$ACCOUNTS" --rate "$rate" \
+    --seconds "$SECONDS_PER_RUN" > "$TMPDIR/bench-load-$rate.json" || true
+  stop_bench_devnet
   cat "$TMPDIR/bench-load-$rate.json"
 }
 

@@ -29,32 +29,16 @@ export TMPDIR="$ROOT/.tmp"
 mkdir -p "$TMPDIR"
 
 for seconds in $LENGTHS; do
-  dir="$TMPDIR/bench-restart" base=7600 pids=()
-  rm -rf "$dir"
-  "$BIN/ruv-relay" devnet-init --dir "$dir" --relays 4 >/dev/null
-  for i in 0 1 2 3; do
-    args=(run --listen "127.0.0.1:$((base + i))" --genesis "$dir/genesis.json" --data-dir "$dir/relay-$i"
-          --key-file "$dir/relay-$i.key" --name "relay-$i" --keep-checkpoints "$KEEP")
-    [ "$i" = 0 ] && args+=(--faucet-key-file "$dir/faucet.key")
-    for ((j = 0; j < i; j++)); do args+=(--peer "ws://127.0.0.1:$((base + j))/peer/v1"); done
-    RUST_LOG=warn "$BIN/ruv-relay" "${args[@]}" > "$dir/relay-$i.log" 2>&1 &
-    pids+=($!)
-  done
-  for i in 0 1 2 3; do
-    until curl -sf "http://127.0.0.1:$((base + i))/healthz" >/dev/null; do sleep 0.1; done
-  done
-  sleep 1
-  relays=()
-  for i in 0 1 2 3; do relays+=(--relay "http://127.0.0.1:$((base + i))"); done
+  dir="$TMPDIR/bench-restart"
+  start_bench_devnet "$dir" 7600 "$BIN" --keep-checkpoints "$KEEP"
   step "history: $RATE tx/s offered for ${seconds}s"
-  "$BIN/ruv-loadgen" "${relays[@]}" --devnet-dir "$dir" --accounts 64 --rate "$RATE" --seconds "$seconds" \
+  "$BIN/ruv-loadgen" "${BENCH_RELAYS[@]}" --devnet-dir "$dir" --accounts 64 --rate "$RATE" --seconds "$seconds" \
     > "$dir/load.json" || true
   sleep 3 # let the last checkpoints certify
   for i in 0 1 2 3; do
-    echo "relay-$i RSS $(( $(ps -o rss= -p "${pids[$i]}") / 1024 )) MiB"
+    echo "relay-$i RSS $(( $(ps -o rss= -p "${BENCH_PIDS[$i]}") / 1024 )) MiB"
   done
-  kill "${pids[@]}" 2>/dev/null || true
-  wait 2>/dev/null || true
+  stop_bench_devnet
   echo "relay-1 database $(du -m "$dir/relay-1/relay.redb" | cut -f1) MiB"
   "$BIN/examples/restart_time" "$dir/genesis.json" "$dir/relay-1" "$dir/relay-1.key"
 done

@@ -110,3 +110,37 @@ build_example() {
 }
 
 RELAY_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/ruv-relay"
+
+# The benchmarks' 4-relay loopback devnet: initialises DIR, starts relays
+# from BIN (a directory holding ruv-relay) on ports BASE..BASE+3, each
+# peering with the ones before it, and waits until they answer. Extra
+# arguments go to every `ruv-relay run`. Sets BENCH_PIDS (relay process ids)
+# and BENCH_RELAYS (the --relay arguments for ruv-loadgen).
+start_bench_devnet() {
+  local dir="$1" base="$2" bin="$3"
+  shift 3
+  BENCH_PIDS=()
+  BENCH_RELAYS=()
+  rm -rf "$dir"
+  "$bin/ruv-relay" devnet-init --dir "$dir" --relays 4 >/dev/null
+  local i j args
+  for i in 0 1 2 3; do
+    args=(run --listen "127.0.0.1:$((base + i))" --genesis "$dir/genesis.json" --data-dir "$dir/relay-$i"
+          --key-file "$dir/relay-$i.key" --name "relay-$i" "$@")
+    [ "$i" = 0 ] && args+=(--faucet-key-file "$dir/faucet.key")
+    for ((j = 0; j < i; j++)); do args+=(--peer "ws://127.0.0.1:$((base + j))/peer/v1"); done
+    RUST_LOG=warn "$bin/ruv-relay" "${args[@]}" > "$dir/relay-$i.log" 2>&1 &
+    BENCH_PIDS+=($!)
+  done
+  for i in 0 1 2 3; do
+    until curl -sf "http://127.0.0.1:$((base + i))/healthz" >/dev/null; do sleep 0.1; done
+    BENCH_RELAYS+=(--relay "http://127.0.0.1:$((base + i))")
+  done
+  sleep 1 # let the peer links come up
+}
+
+# Stops the relays start_bench_devnet started.
+stop_bench_devnet() {
+  kill "${BENCH_PIDS[@]}" 2>/dev/null || true
+  wait "${BENCH_PIDS[@]}" 2>/dev/null || true
+}

@@ -780,7 +780,9 @@ impl ConsensusNode {
         self.metrics
             .checkpoint_round_timeouts
             .set(c.round_timeouts as i64);
-        self.metrics.checkpoint_locks_moved.set(c.locks_moved as i64);
+        self.metrics
+            .checkpoint_locks_moved
+            .set(c.locks_moved as i64);
         self.metrics
             .checkpoint_pols_forwarded
             .set(c.pols_forwarded as i64);

@@ -43,6 +43,14 @@ pub struct Derived {
     tx_tree: SparseMerkleTree,
 }
 
+/// An included transaction: the checkpoint that first included it and its
+/// body.
+#[derive(Debug)]
+struct Included {
+    checkpoint: u64,
+    body: Arc<SignedTransfer>,
+}
+
 /// What a derivation needs that is not there yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Pending {
@@ -66,12 +74,12 @@ pub struct CertifiedState {
     latest_id: Hash32,
     /// Vertices inside some certified checkpoint.
     covered: HashSet<VertexId>,
-    /// Transactions applied in some certified checkpoint, with the number.
-    included: HashMap<TxId, u64>,
+    /// Transactions applied in some certified checkpoint: the number and
+    /// the body (shared with the vertices; its sender and nonce are the
+    /// transaction tree's leaf). One entry per included transaction.
+    included: HashMap<TxId, Included>,
     /// Each checkpoint's transaction tree (for inclusion proofs).
     tx_trees: BTreeMap<u64, SparseMerkleTree>,
-    /// (sender, nonce) of included transactions, for their proofs.
-    tx_keys: HashMap<TxId, (Address, u64)>,
     /// The included transaction that used each (sender, nonce).
     by_nonce: HashMap<(Address, u64), TxId>,
     /// Accounts that changed in the latest checkpoint.
@@ -83,8 +91,6 @@ pub struct CertifiedState {
     /// its history with dust. It grows with the chain like `included`
     /// (one or two ids per transaction), and is rebuilt by `adopt` on restore.
     history: HashMap<Address, Vec<TxId>>,
-    /// The included transactions' bodies (shared with the vertices).
-    bodies: HashMap<TxId, Arc<SignedTransfer>>,
     /// The first checkpoint whose transactions have proofs and history here
     /// (1, or the one after the snapshot this state was restored from).
     proofs_from: u64,
@@ -184,11 +190,9 @@ impl CertifiedState {
             covered: HashSet::new(),
             included: HashMap::new(),
             tx_trees: BTreeMap::new(),
-            tx_keys: HashMap::new(),
             by_nonce: HashMap::new(),
             latest_changes: Vec::new(),
             history: HashMap::new(),
-            bodies: HashMap::new(),
             proofs_from: 1,
             unpersisted: BTreeMap::new(),
         })
@@ -325,7 +329,7 @@ impl CertifiedState {
 
     /// The checkpoint a transaction was first included in.
     pub fn included_in(&self, id: &TxId) -> Option<u64> {
-        self.included.get(id).copied()
+        self.included.get(id).map(|included| included.checkpoint)
     }
 
     /// Computes the next checkpoint from an anchor over the accepted,
@@ -477,14 +481,18 @@ impl CertifiedState {
         self.covered.extend(derived.covered.iter().copied());
         for (id, tx) in derived.txs {
             let (from, to, nonce) = (tx.transfer.from, tx.transfer.to, tx.transfer.nonce);
-            self.included.insert(id, number);
-            self.tx_keys.insert(id, (from, nonce));
             self.by_nonce.insert((from, nonce), id);
             self.history.entry(from).or_default().push(id);
             if to != from {
                 self.history.entry(to).or_default().push(id);
             }
-            self.bodies.insert(id, tx);
+            self.included.insert(
+                id,
+                Included {
+                    checkpoint: number,
+                    body: tx,
+                },
+            );
         }
         self.tx_trees.insert(number, derived.tx_tree);
         self.unpersisted.insert(number, derived.updates.clone());
@@ -531,9 +539,10 @@ impl CertifiedState {
         let page: Vec<TxId> = ids[start..end].iter().rev().copied().collect();
         let mut entries = Vec::with_capacity(page.len());
         for id in page {
-            let (Some(tx), Some(proof)) =
-                (self.bodies.get(&id).cloned(), self.prove_transaction(&id))
-            else {
+            let (Some(tx), Some(proof)) = (
+                self.included.get(&id).map(|i| i.body.clone()),
+                self.prove_transaction(&id),
+            ) else {
                 continue; // every indexed id is included with a body (see `adopt`)
             };
             entries.push(ruv_protocol::api::HistoryEntry {
@@ -551,8 +560,12 @@ impl CertifiedState {
 
     /// A transaction's inclusion proof, if it is in a certified checkpoint.
     pub fn prove_transaction(&mut self, id: &TxId) -> Option<TransactionProof> {
-        let number = *self.included.get(id)?;
-        let (from, nonce) = *self.tx_keys.get(id)?;
+        let included = self.included.get(id)?;
+        let (number, from, nonce) = (
+            included.checkpoint,
+            included.body.transfer.from,
+            included.body.transfer.nonce,
+        );
         let tree = self.tx_trees.get_mut(&number)?;
         Some(TransactionProof {
             id: *id,

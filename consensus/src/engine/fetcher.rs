@@ -90,7 +90,7 @@ impl Fetcher {
         now_ms: u64,
         max_waiting_bytes: usize,
     ) -> Option<Vec<VertexId>> {
-        let size = vertex.bytes().len();
+        let size = vertex.encoded_len();
         if self.waiting_bytes + size > max_waiting_bytes {
             return None;
         }
@@ -141,7 +141,7 @@ impl Fetcher {
                 if let Some(entry) = self.waiting.remove(&child) {
                     self.waiting_bytes = self
                         .waiting_bytes
-                        .saturating_sub(entry.vertex.bytes().len());
+                        .saturating_sub(entry.vertex.encoded_len());
                     ready.push(entry.vertex);
                 }
             }
@@ -164,7 +164,7 @@ impl Fetcher {
             };
             self.waiting_bytes = self
                 .waiting_bytes
-                .saturating_sub(entry.vertex.bytes().len());
+                .saturating_sub(entry.vertex.encoded_len());
             metrics.drop(reason);
             for parent in &entry.missing {
                 if let Some(children) = self.waiting_on.get_mut(parent) {
@@ -269,7 +269,7 @@ impl Fetcher {
     /// The invariants above, checked in full (debug builds).
     #[cfg(debug_assertions)]
     pub(crate) fn assert_consistent(&self, max_waiting_bytes: usize) {
-        let bytes: usize = self.waiting.values().map(|w| w.vertex.bytes().len()).sum();
+        let bytes: usize = self.waiting.values().map(|w| w.vertex.encoded_len()).sum();
         debug_assert_eq!(bytes, self.waiting_bytes);
         debug_assert!(self.waiting_bytes <= max_waiting_bytes);
         for (id, entry) in &self.waiting {

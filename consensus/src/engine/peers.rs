@@ -200,12 +200,13 @@ impl Engine {
             let Some(node) = self.dag.get(&id) else {
                 continue;
             };
-            let bytes = node.vertex().bytes().clone();
-            if bytes.len() > budget {
+            // Sized before it is encoded (the encoding is rebuilt, not kept).
+            let len = node.vertex().encoded_len();
+            if len > budget {
                 break;
             }
-            budget -= bytes.len();
-            chosen.push((height, bytes));
+            budget -= len;
+            chosen.push((height, node.vertex().bytes()));
             // Rejected vertices have no descendants worth sending their ancestry for.
             if node.status() != VertexStatus::Rejected {
                 for parent in node.vertex().parents() {

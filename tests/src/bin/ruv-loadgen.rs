@@ -55,6 +55,27 @@ fn parse_args() -> anyhow::Result<Args> {
     Ok(args)
 }
 
+/// An account whose transfer is not final on every relay after this long is
+/// resumed from its accepted nonce (see the load loop).
+const STALE_AFTER: Duration = Duration::from_secs(10);
+
+/// An account's accepted nonce at `relay`.
+async fn account_nonce(
+    http: &reqwest::Client,
+    relay: &str,
+    address: &Address,
+) -> anyhow::Result<u64> {
+    Ok(http
+        .get(format!("{relay}/api/v1/accounts/{address}"))
+        .send()
+        .await?
+        .json::<Value>()
+        .await?["nonce"]
+        .as_str()
+        .context("account nonce")?
+        .parse()?)
+}
+
 /// (account index, nonce) -> (submitted at, relays that accepted it).
 type InFlight = Arc<Mutex<HashMap<(usize, u64), (Instant, usize)>>>;
 
@@ -142,18 +163,7 @@ async fn main() -> anyhow::Result<()> {
     // Fund every account from the faucet account with ordinary transfers.
     eprintln!("funding {} accounts...", accounts.len());
     let faucet_address = Address::from_public_key(faucet.public_key());
-    let faucet_nonce: u64 = http
-        .get(format!(
-            "{}/api/v1/accounts/{faucet_address}",
-            args.relays[0]
-        ))
-        .send()
-        .await?
-        .json::<Value>()
-        .await?["nonce"]
-        .as_str()
-        .context("faucet nonce")?
-        .parse()?;
+    let faucet_nonce = account_nonce(&http, &args.relays[0], &faucet_address).await?;
     // Admission control lets one sender have only so many transfers pending
     // at a relay: fund in chunks of that size, each final before the next.
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -269,7 +279,7 @@ async fn main() -> anyhow::Result<()> {
     let interval = Duration::from_secs_f64(1.0 / args.rate);
     let start = Instant::now();
     let mut next_send = start;
-    let (mut submitted, mut skipped_busy) = (0u64, 0u64);
+    let (mut submitted, mut skipped_busy, mut stale) = (0u64, 0u64, 0u64);
     let submit_errors = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut cursor = 0usize;
     while start.elapsed().as_secs_f64() < args.seconds {
@@ -277,9 +287,24 @@ async fn main() -> anyhow::Result<()> {
         next_send += interval;
         let account = cursor % accounts.len();
         cursor += 1;
-        if in_flight.lock().unwrap().keys().any(|(a, _)| *a == account) {
-            skipped_busy += 1;
-            continue;
+        let busy = in_flight
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|((a, _), _)| *a == account)
+            .map(|(key, (since, _))| (*key, *since));
+        if let Some((key, since)) = busy {
+            if since.elapsed() < STALE_AFTER {
+                skipped_busy += 1;
+                continue;
+            }
+            // Not final everywhere after that long (lost, or an event
+            // missed): resume the account from relay 0's nonce, so one
+            // lost transfer does not stop the account for the whole run.
+            in_flight.lock().unwrap().remove(&key);
+            stale += 1;
+            next_nonce[account] =
+                account_nonce(&http, &args.relays[0], &addresses[account]).await? + 1;
         }
         let nonce = next_nonce[account];
         next_nonce[account] += 1;
@@ -326,6 +351,7 @@ async fn main() -> anyhow::Result<()> {
         "submitted": submitted,
         "submit_errors": submit_errors,
         "skipped_account_busy": skipped_busy,
+        "stale_in_flight": stale,
         "accepted_on_every_relay": lat.len(),
         "not_final_after_drain": in_flight.lock().unwrap().len(),
         "sustained_tps": tps,
