@@ -55,6 +55,58 @@ fn parse_args() -> anyhow::Result<Args> {
     Ok(args)
 }
 
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens a WebSocket to `url` and subscribes to every account of `chunk`.
+async fn subscribe(url: &str, chunk: &[Address]) -> anyhow::Result<Socket> {
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await?;
+    for (i, address) in chunk.iter().enumerate() {
+        let request = json!({"id": i, "method": "subscribe_account", "params": {"address": address.to_string()}});
+        socket
+            .send(Message::Text(request.to_string().into()))
+            .await?;
+    }
+    Ok(socket)
+}
+
+/// What one subscription task needs to time finality from account events.
+struct Watch {
+    in_flight: InFlight,
+    latencies: Arc<Mutex<Vec<f64>>>,
+    index_of: Arc<HashMap<String, usize>>,
+    relay_count: usize,
+}
+
+impl Watch {
+    /// An account event at nonce n: the account's transfer n is accepted on
+    /// that relay; once on every relay, its latency is recorded.
+    fn seen(&self, text: &str) {
+        let Ok(message) = serde_json::from_str::<Value>(text) else {
+            return;
+        };
+        let event = &message["event"];
+        let (Some(address), Some(nonce)) = (event["address"].as_str(), event["nonce"].as_str())
+        else {
+            return;
+        };
+        let (Some(&account), Ok(nonce)) = (self.index_of.get(address), nonce.parse::<u64>()) else {
+            return;
+        };
+        let mut in_flight = self.in_flight.lock().unwrap();
+        if let Some((submitted, seen)) = in_flight.get_mut(&(account, nonce)) {
+            *seen += 1;
+            if *seen == self.relay_count {
+                self.latencies
+                    .lock()
+                    .unwrap()
+                    .push(submitted.elapsed().as_secs_f64() * 1e3);
+                in_flight.remove(&(account, nonce));
+            }
+        }
+    }
+}
+
 /// An account whose transfer is not final on every relay after this long is
 /// resumed from its accepted nonce (see the load loop).
 const STALE_AFTER: Duration = Duration::from_secs(10);
@@ -225,44 +277,37 @@ async fn main() -> anyhow::Result<()> {
             .collect(),
     );
     let relay_count = args.relays.len();
+    let reconnects = Arc::new(std::sync::atomic::AtomicU64::new(0));
     for relay in &args.relays {
         for chunk in addresses.chunks(ruv_protocol::api::limits::MAX_SUBSCRIPTIONS_PER_CONNECTION) {
             let url = format!("{}/api/v1/ws", relay.replacen("http", "ws", 1));
-            let (mut socket, _) = tokio_tungstenite::connect_async(url).await?;
-            for (i, address) in chunk.iter().enumerate() {
-                let request = json!({"id": i, "method": "subscribe_account", "params": {"address": address.to_string()}});
-                socket
-                    .send(Message::Text(request.to_string().into()))
-                    .await?;
-            }
-            let (in_flight, latencies, index_of) =
-                (in_flight.clone(), latencies.clone(), index_of.clone());
+            let chunk: Vec<Address> = chunk.to_vec();
+            let mut socket = subscribe(&url, &chunk).await?;
+            let watch = Watch {
+                in_flight: in_flight.clone(),
+                latencies: latencies.clone(),
+                index_of: index_of.clone(),
+                relay_count,
+            };
+            let reconnects = reconnects.clone();
+            // A relay disconnects a subscriber that falls too far behind its
+            // event stream (`too slow`): reconnect and subscribe again, and
+            // count it, instead of watching a closed socket for the rest of
+            // the run (events missed meanwhile end as `stale_in_flight`).
             tokio::spawn(async move {
-                while let Some(Ok(Message::Text(text))) = socket.next().await {
-                    let Ok(message) = serde_json::from_str::<Value>(&text) else {
-                        continue;
-                    };
-                    let event = &message["event"];
-                    let (Some(address), Some(nonce)) =
-                        (event["address"].as_str(), event["nonce"].as_str())
-                    else {
-                        continue;
-                    };
-                    let (Some(&account), Ok(nonce)) = (index_of.get(address), nonce.parse::<u64>())
-                    else {
-                        continue;
-                    };
-                    let mut in_flight = in_flight.lock().unwrap();
-                    if let Some((submitted, seen)) = in_flight.get_mut(&(account, nonce)) {
-                        *seen += 1;
-                        if *seen == relay_count {
-                            latencies
-                                .lock()
-                                .unwrap()
-                                .push(submitted.elapsed().as_secs_f64() * 1e3);
-                            in_flight.remove(&(account, nonce));
+                loop {
+                    while let Some(Ok(message)) = socket.next().await {
+                        if let Message::Text(text) = message {
+                            watch.seen(&text);
                         }
                     }
+                    reconnects.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    socket = loop {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        if let Ok(socket) = subscribe(&url, &chunk).await {
+                            break socket;
+                        }
+                    };
                 }
             });
         }
@@ -352,6 +397,7 @@ async fn main() -> anyhow::Result<()> {
         "submit_errors": submit_errors,
         "skipped_account_busy": skipped_busy,
         "stale_in_flight": stale,
+        "event_reconnects": reconnects.load(std::sync::atomic::Ordering::Relaxed),
         "accepted_on_every_relay": lat.len(),
         "not_final_after_drain": in_flight.lock().unwrap().len(),
         "sustained_tps": tps,
