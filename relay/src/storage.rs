@@ -45,7 +45,9 @@
 //! transaction, in the order the engine produced them, before it sends any
 //! message that depends on them.
 
-use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{
+    AccessGuard, Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
+};
 use ruv_consensus::checkpoint::{CheckpointPersist, SignedLock, StateDelta};
 use ruv_consensus::{Persist, PersistedState, StoredCheckpoint};
 use ruv_protocol::checkpoint::Hash32;
@@ -225,14 +227,7 @@ impl Storage {
         let accounts = txn
             .open_table(STATE_ACCOUNTS)?
             .iter()?
-            .map(|entry| {
-                let (key, value) = entry?;
-                let address = <[u8; 32]>::try_from(key.value())
-                    .map_err(|_| StorageError::Corrupt("state account address"))?;
-                let record = <[u8; 16]>::try_from(value.value())
-                    .map_err(|_| StorageError::Corrupt("state account"))?;
-                Ok((Address::from_bytes(address), decode_account(&record)))
-            })
+            .map(state_account)
             .collect::<Result<Vec<_>, StorageError>>()?;
         Ok(Some(StateSnapshot {
             checkpoint,
@@ -284,14 +279,7 @@ impl Storage {
         };
         let accounts = range
             .take(limit)
-            .map(|entry| {
-                let (key, value) = entry?;
-                let address = <[u8; 32]>::try_from(key.value())
-                    .map_err(|_| StorageError::Corrupt("state account address"))?;
-                let record = <[u8; 16]>::try_from(value.value())
-                    .map_err(|_| StorageError::Corrupt("state account"))?;
-                Ok((Address::from_bytes(address), decode_account(&record)))
-            })
+            .map(state_account)
             .collect::<Result<Vec<_>, StorageError>>()?;
         Ok(Some(StatePage {
             checkpoint,
@@ -515,6 +503,25 @@ fn read_state_checkpoint(
 /// An account's stored record: the state tree's leaf value.
 fn account_record(account: &Account) -> [u8; 16] {
     ruv_protocol::checkpoint::account_leaf_value(account)
+}
+
+/// One entry of an iterator over a `&[u8] -> &[u8]` table.
+type BytesRow<'a> = Result<
+    (
+        AccessGuard<'a, &'static [u8]>,
+        AccessGuard<'a, &'static [u8]>,
+    ),
+    redb::StorageError,
+>;
+
+/// A row of `state_accounts` (one entry of a table iterator), decoded.
+fn state_account(entry: BytesRow<'_>) -> Result<(Address, Account), StorageError> {
+    let (key, value) = entry?;
+    let address = <[u8; 32]>::try_from(key.value())
+        .map_err(|_| StorageError::Corrupt("state account address"))?;
+    let record =
+        <[u8; 16]>::try_from(value.value()).map_err(|_| StorageError::Corrupt("state account"))?;
+    Ok((Address::from_bytes(address), decode_account(&record)))
 }
 
 fn decode_account(record: &[u8; 16]) -> Account {
