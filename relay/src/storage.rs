@@ -47,6 +47,7 @@
 
 use redb::{
     AccessGuard, Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
+    WriteTransaction,
 };
 use ruv_consensus::checkpoint::{CheckpointPersist, SignedLock, StateDelta};
 use ruv_consensus::{Persist, PersistedState, StoredCheckpoint};
@@ -184,20 +185,7 @@ impl Storage {
     /// stored).
     pub fn write_snapshot(&self, snapshot: &StateSnapshot) -> Result<(), StorageError> {
         let txn = self.db.begin_write()?;
-        txn.delete_table(STATE_ACCOUNTS)?;
-        {
-            let mut accounts = txn.open_table(STATE_ACCOUNTS)?;
-            for (address, account) in &snapshot.accounts {
-                accounts.insert(
-                    address.as_bytes().as_slice(),
-                    account_record(account).as_slice(),
-                )?;
-            }
-            txn.open_table(META)?.insert(
-                STATE_CHECKPOINT_KEY,
-                snapshot.checkpoint.to_le_bytes().as_slice(),
-            )?;
-        }
+        replace_state(&txn, snapshot)?;
         txn.commit()?;
         Ok(())
     }
@@ -301,7 +289,6 @@ impl Storage {
         let txn = self.db.begin_write()?;
         {
             let mut checkpoints = txn.open_table(CHECKPOINTS)?;
-            let mut accounts = txn.open_table(STATE_ACCOUNTS)?;
             if !checkpoints.is_empty()? || !txn.open_table(ACCEPTED)?.is_empty()? {
                 return Err(StorageError::NotEmpty);
             }
@@ -309,18 +296,8 @@ impl Storage {
                 checkpoint.certificate.header.number,
                 checkpoint.encode().as_slice(),
             )?;
-            accounts.retain(|_, _| false)?;
-            for (address, account) in &snapshot.accounts {
-                accounts.insert(
-                    address.as_bytes().as_slice(),
-                    account_record(account).as_slice(),
-                )?;
-            }
-            txn.open_table(META)?.insert(
-                STATE_CHECKPOINT_KEY,
-                snapshot.checkpoint.to_le_bytes().as_slice(),
-            )?;
         }
+        replace_state(&txn, snapshot)?;
         txn.commit()?;
         Ok(())
     }
@@ -503,6 +480,24 @@ fn read_state_checkpoint(
 /// An account's stored record: the state tree's leaf value.
 fn account_record(account: &Account) -> [u8; 16] {
     ruv_protocol::checkpoint::account_leaf_value(account)
+}
+
+/// Replaces the stored state (every account and its checkpoint number)
+/// with `snapshot`, inside `txn`.
+fn replace_state(txn: &WriteTransaction, snapshot: &StateSnapshot) -> Result<(), StorageError> {
+    let mut accounts = txn.open_table(STATE_ACCOUNTS)?;
+    accounts.retain(|_, _| false)?;
+    for (address, account) in &snapshot.accounts {
+        accounts.insert(
+            address.as_bytes().as_slice(),
+            account_record(account).as_slice(),
+        )?;
+    }
+    txn.open_table(META)?.insert(
+        STATE_CHECKPOINT_KEY,
+        snapshot.checkpoint.to_le_bytes().as_slice(),
+    )?;
+    Ok(())
 }
 
 /// One entry of an iterator over a `&[u8] -> &[u8]` table.
