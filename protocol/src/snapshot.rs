@@ -81,11 +81,7 @@ impl StateSnapshot {
             .fixed(&self.header_id.0)
             .u64(self.burned)
             .u32(self.accounts.len() as u32);
-        for (address, account) in &self.accounts {
-            w.fixed(address.as_bytes())
-                .u64(account.balance)
-                .u64(account.nonce);
-        }
+        write_accounts(&mut w, &self.accounts);
         w.finish()
     }
 
@@ -169,6 +165,16 @@ impl StateSnapshot {
 /// Reads `count` account records in strictly increasing address order,
 /// each above `after` when given; refuses empty accounts. The caller has
 /// checked that `count` records fit in what is left.
+/// The 48-byte account records shared by snapshots and pages (the
+/// counterpart of [`read_accounts`]).
+fn write_accounts(w: &mut Writer, accounts: &[(Address, Account)]) {
+    for (address, account) in accounts {
+        w.fixed(address.as_bytes())
+            .u64(account.balance)
+            .u64(account.nonce);
+    }
+}
+
 fn read_accounts(
     r: &mut Reader<'_>,
     count: usize,
@@ -244,11 +250,7 @@ impl StatePage {
             .fixed(&self.header_id.0)
             .u32(self.total)
             .u32(self.accounts.len() as u32);
-        for (address, account) in &self.accounts {
-            w.fixed(address.as_bytes())
-                .u64(account.balance)
-                .u64(account.nonce);
-        }
+        write_accounts(&mut w, &self.accounts);
         w.finish()
     }
 
