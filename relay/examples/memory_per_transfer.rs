@@ -22,14 +22,12 @@
 //! account, not per transfer), undecided transfers and peer queues (bounded,
 //! and empty on a stopped relay).
 
-use anyhow::Context;
-use ruv_consensus::checkpoint::CheckpointTiming;
-use ruv_consensus::{CheckpointConfig, Checkpointer, Engine, EngineConfig, Tuning, Vertex};
-use ruv_protocol::Genesis;
-use ruv_relay::storage::Storage;
+mod common;
+
+use common::{open_stopped_relay, StoppedRelay};
+use ruv_consensus::{Checkpointer, Engine, Vertex};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashSet;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::Arc;
 
@@ -71,27 +69,14 @@ fn live() -> isize {
 }
 
 fn main() -> anyhow::Result<()> {
-    let args: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
-    let [genesis, data_dir, key_file] = args.as_slice() else {
-        anyhow::bail!("usage: memory_per_transfer <genesis.json> <data-dir> <relay key file>");
-    };
-    let genesis = Genesis::from_json(&std::fs::read_to_string(genesis)?)?;
-    let key = Arc::new(ruv_relay::keys::load(key_file)?);
-    let engine_config = EngineConfig {
-        genesis: genesis.clone(),
-        signing_key: key.clone(),
-        rng_seed: [1; 32],
-        tuning: Tuning::default(),
-    };
-    let checkpoint_config = CheckpointConfig {
-        genesis: genesis.clone(),
-        signing_key: key,
-        rng_seed: [2; 32],
-        timing: CheckpointTiming::default(),
-    };
-
+    // From here the heap counts (the genesis and key read with the command
+    // line add a few KB in all, well under a byte per transfer).
     let start = live();
-    let storage = Storage::open(data_dir, genesis.hash()).context("open the database")?;
+    let StoppedRelay {
+        engine_config,
+        checkpoint_config,
+        storage,
+    } = open_stopped_relay("memory_per_transfer")?;
     let persisted = storage.load()?;
     let stored = storage.load_checkpoints()?;
     let certified = stored.certified.len();

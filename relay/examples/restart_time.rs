@@ -7,35 +7,19 @@
 //!   cargo run --release -p ruv-relay --example restart_time -- \
 //!       <genesis.json> <data-dir> <relay key file>
 
-use anyhow::Context;
-use ruv_consensus::checkpoint::CheckpointTiming;
-use ruv_consensus::{CheckpointConfig, Checkpointer, Engine, EngineConfig, Tuning, Vertex};
-use ruv_protocol::Genesis;
-use ruv_relay::storage::Storage;
-use std::path::PathBuf;
+mod common;
+
+use common::{open_stopped_relay, StoppedRelay};
+use ruv_consensus::{Checkpointer, Engine, Vertex};
 use std::sync::Arc;
 use std::time::Instant;
 
 fn main() -> anyhow::Result<()> {
-    let args: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
-    let [genesis, data_dir, key_file] = args.as_slice() else {
-        anyhow::bail!("usage: restart_time <genesis.json> <data-dir> <relay key file>");
-    };
-    let genesis = Genesis::from_json(&std::fs::read_to_string(genesis)?)?;
-    let key = Arc::new(ruv_relay::keys::load(key_file)?);
-    let engine_config = EngineConfig {
-        genesis: genesis.clone(),
-        signing_key: key.clone(),
-        rng_seed: [1; 32],
-        tuning: Tuning::default(),
-    };
-    let checkpoint_config = CheckpointConfig {
-        genesis: genesis.clone(),
-        signing_key: key,
-        rng_seed: [2; 32],
-        timing: CheckpointTiming::default(),
-    };
-    let storage = Storage::open(data_dir, genesis.hash()).context("open the database")?;
+    let StoppedRelay {
+        engine_config,
+        checkpoint_config,
+        storage,
+    } = open_stopped_relay("restart_time")?;
 
     // From genesis: the whole accepted log into the ledger, every stored
     // checkpoint re-derived.
