@@ -22,6 +22,9 @@ pub const DEFAULT_TX_RETRY_TTL_MS: u64 = 120_000;
 /// certified checkpoint by this many, which a restart re-derives from the
 /// accepted vertices (so their inclusion proofs and history survive it).
 pub const DEFAULT_KEEP_CHECKPOINTS: u64 = 4;
+/// Largest `max-pending-txs` accepted: a pending transfer costs about 6 KB
+/// of memory (the signed transfer and its indexes), so this is about 6 GB.
+pub const MAX_PENDING_TXS_LIMIT: usize = 1_000_000;
 
 /// How a follower with an empty database starts (`--sync`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
@@ -61,6 +64,10 @@ pub struct RelayConfig {
     /// A transaction that cannot be issued yet (nonce gap, funds still
     /// arriving) is rejected after this many milliseconds.
     pub tx_retry_ttl_ms: u64,
+    /// Undecided transactions the engine holds at most (its pool); above
+    /// it the lowest fee rate not yet issued is evicted, or the newcomer
+    /// refused with `mempool_full`.
+    pub max_pending_txs: usize,
     /// Web origins allowed to call the REST API from a browser (CORS); empty: none.
     pub cors_origins: Vec<String>,
     /// Certified checkpoints whose transactions keep their proofs across a
@@ -123,6 +130,13 @@ pub struct RunOptions {
     /// arriving) is rejected after this many milliseconds [default: 120000].
     #[arg(long)]
     pub tx_retry_ttl_ms: Option<u64>,
+    /// Undecided transactions held at most (the pool, about 6 KB each).
+    /// When it is full, a transfer paying a higher fee rate evicts the
+    /// lowest-paying one not yet issued (its sender sees `expired`,
+    /// `mempool_full`); otherwise the newcomer is refused with
+    /// `mempool_full`. At least 1, at most 1000000 [default: 100000].
+    #[arg(long)]
+    pub max_pending_txs: Option<usize>,
     /// A web origin (`https://host[:port]`) whose pages may call the REST
     /// API from a browser (CORS); repeat the flag (the file's key is a list,
     /// which flags replace). None by default: no cross-origin access.
@@ -251,6 +265,7 @@ impl RunOptions {
             faucet_pow_bits,
             peers,
             tx_retry_ttl_ms,
+            max_pending_txs,
             cors_origin,
             keep_checkpoints,
             sync,
@@ -272,6 +287,7 @@ impl RunOptions {
             faucet_pow_bits: faucet_pow_bits.or(file.faucet_pow_bits),
             peers: if peers.is_empty() { file.peers } else { peers },
             tx_retry_ttl_ms: tx_retry_ttl_ms.or(file.tx_retry_ttl_ms),
+            max_pending_txs: max_pending_txs.or(file.max_pending_txs),
             keep_checkpoints: keep_checkpoints.or(file.keep_checkpoints),
             cors_origin: if cors_origin.is_empty() {
                 file.cors_origin
@@ -295,6 +311,7 @@ impl RunOptions {
             faucet_pow_bits,
             peers,
             tx_retry_ttl_ms,
+            max_pending_txs,
             cors_origin,
             keep_checkpoints,
             sync,
@@ -329,6 +346,14 @@ impl RunOptions {
                 ),
             });
         }
+        let max_pending_txs =
+            max_pending_txs.unwrap_or(ruv_consensus::Tuning::default().max_pending_txs);
+        if !(1..=MAX_PENDING_TXS_LIMIT).contains(&max_pending_txs) {
+            return Err(ConfigError::Invalid {
+                option: "max-pending-txs",
+                reason: format!("{max_pending_txs}: at least 1, at most {MAX_PENDING_TXS_LIMIT}"),
+            });
+        }
         for origin in &cors_origin {
             check_origin(origin).map_err(|reason| ConfigError::Invalid {
                 option: "cors-origin",
@@ -350,6 +375,7 @@ impl RunOptions {
             faucet_pow_bits,
             peers,
             tx_retry_ttl_ms: tx_retry_ttl_ms.unwrap_or(DEFAULT_TX_RETRY_TTL_MS),
+            max_pending_txs,
             cors_origins: cors_origin,
             keep_checkpoints: keep_checkpoints.unwrap_or(DEFAULT_KEEP_CHECKPOINTS),
             sync: sync.unwrap_or_default(),
@@ -413,6 +439,10 @@ mod tests {
         assert_eq!(c.listen, DEFAULT_LISTEN.parse().unwrap());
         assert_eq!(c.name, DEFAULT_NAME);
         assert_eq!(c.tx_retry_ttl_ms, DEFAULT_TX_RETRY_TTL_MS);
+        assert_eq!(
+            c.max_pending_txs,
+            ruv_consensus::Tuning::default().max_pending_txs
+        );
         assert_eq!(c.genesis, PathBuf::from("g.json"));
         assert!(c.peers.is_empty());
     }
@@ -424,7 +454,7 @@ mod tests {
         std::fs::write(
             &path,
             "genesis = \"genesis.json\"\ndata-dir = \"/abs/data\"\nkey-file = \"keys/v.key\"\n\
-             name = \"from-file\"\ntx-retry-ttl-ms = 5\npeers = [\"ws://a:1/peer/v1\"]\n",
+             name = \"from-file\"\ntx-retry-ttl-ms = 5\nmax-pending-txs = 7\npeers = [\"ws://a:1/peer/v1\"]\n",
         )
         .unwrap();
         let config = path.to_str().unwrap();
@@ -433,6 +463,7 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from("/abs/data"));
         assert_eq!(c.key_file, Some(dir.path().join("keys/v.key")));
         assert_eq!((c.name.as_str(), c.tx_retry_ttl_ms), ("from-file", 5));
+        assert_eq!(c.max_pending_txs, 7);
         assert_eq!(c.peers, ["ws://a:1/peer/v1"]);
 
         let c = resolve(&[
@@ -501,6 +532,29 @@ mod tests {
             c.cors_origins,
             ["http://127.0.0.1:5173", "https://[::1]:8443"]
         );
+        for bad in ["0", "1000001"] {
+            let err = resolve(&[
+                "--genesis",
+                "g",
+                "--data-dir",
+                "d",
+                "--key-file",
+                "k",
+                "--max-pending-txs",
+                bad,
+            ])
+            .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ConfigError::Invalid {
+                        option: "max-pending-txs",
+                        ..
+                    }
+                ),
+                "{bad}: {err}"
+            );
+        }
         let err = resolve(&["--genesis", "g", "--data-dir", "d"]).unwrap_err();
         assert!(matches!(err, ConfigError::Missing("key-file")), "{err}");
         let c = resolve(&[

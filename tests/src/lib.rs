@@ -47,6 +47,7 @@ pub fn relay_config(
         listen: "127.0.0.1:0".parse().unwrap(),
         peers,
         tx_retry_ttl_ms: TEST_TX_RETRY_TTL_MS,
+        max_pending_txs: ruv_consensus::Tuning::default().max_pending_txs,
         genesis: files.genesis.clone(),
         data_dir: dir.join(format!("data-{i}")),
         key_file: Some(files.relay_keys[i].clone()),
@@ -165,7 +166,7 @@ impl Devnet {
         self.genesis.fees.minimum_fee(size).unwrap()
     }
 
-    /// A signed transfer on this devnet.
+    /// A signed transfer on this devnet, paying the minimum fee.
     pub fn transfer(
         &self,
         from: &SigningKey,
@@ -173,12 +174,24 @@ impl Devnet {
         amount: u64,
         nonce: u64,
     ) -> SignedTransfer {
+        self.transfer_with_fee(from, to, amount, self.min_fee(), nonce)
+    }
+
+    /// A signed transfer on this devnet paying `fee`.
+    pub fn transfer_with_fee(
+        &self,
+        from: &SigningKey,
+        to: Address,
+        amount: u64,
+        fee: u64,
+        nonce: u64,
+    ) -> SignedTransfer {
         Transfer {
             chain_id: self.genesis.chain_id.clone(),
             from: address(from),
             to,
             amount,
-            fee: self.min_fee(),
+            fee,
             nonce,
             memo: String::new(),
             public_key: from.public_key().clone(),

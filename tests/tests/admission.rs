@@ -6,7 +6,7 @@
 //! finality is measured quiet and during the flood and printed, never
 //! asserted (`cargo test -p ruv-integration-tests --test admission -- --nocapture`).
 
-use ruv_integration_tests::{address, error_code, key, post, Devnet};
+use ruv_integration_tests::{address, error_code, get, key, post, Devnet};
 use ruv_protocol::crypto::SigningKey;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -153,4 +153,80 @@ async fn an_unfunded_flood_is_refused_at_ingress_while_honest_transfers_become_f
             .unwrap_or(0);
         assert!(refused > 0, "relay {i} counted no refusal:\n{metrics}");
     }
+}
+
+/// A full pool makes room by fee rate, on loopback: every relay holds at
+/// most `POOL` undecided transfers; one account fills them with transfers
+/// that cannot be issued (nonce 1 is withheld); a newcomer paying the same
+/// rate is refused `mempool_full`, one paying twice the rate evicts one of
+/// them (its sender then reads `expired` with `mempool_full`: never sent,
+/// nonce unused) and becomes final everywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_full_pool_evicts_the_lowest_fee_rate_not_yet_issued_and_refuses_the_rest() {
+    const POOL: usize = 4;
+    let devnet = Devnet::start_with(4, |config| {
+        config.max_pending_txs = POOL;
+        // The waiting transfers must outlive the test's steps.
+        config.tx_retry_ttl_ms = 60_000;
+    })
+    .await;
+    let (waiting, payer) = (key(70), key(71));
+    for (nonce, who) in [(1, &waiting), (2, &payer)] {
+        let funding = devnet.transfer(&devnet.faucet_key(), address(who), 1_000_000_000, nonce);
+        let (status, body) = post(format!("{}/api/v1/transactions", devnet.url(0)), &funding).await;
+        assert_eq!(status, 202, "{body}");
+        for i in 0..4 {
+            let verdict = devnet.wait_final(i, &funding.id().to_string()).await;
+            assert_eq!(verdict["status"], "accepted", "relay {i}: {verdict}");
+        }
+    }
+
+    // Nonces 2..=5 wait for nonce 1, which never comes: they fill the pool.
+    let submit = |tx: ruv_protocol::tx::SignedTransfer| {
+        let url = format!("{}/api/v1/transactions", devnet.url(0));
+        async move { post(url, &tx).await }
+    };
+    let minimum = devnet.min_fee();
+    let mut held = Vec::new();
+    for nonce in 2..2 + POOL as u64 {
+        let tx = devnet.transfer(&waiting, address(&key(72)), 1_000, nonce);
+        let (status, body) = submit(tx.clone()).await;
+        assert_eq!(
+            (status, body["status"].as_str()),
+            (202, Some("pending")),
+            "{body}"
+        );
+        held.push(tx.id().to_string());
+    }
+
+    // Same fee rate: nothing in the pool pays less, so the newcomer is refused.
+    let same_rate = devnet.transfer(&waiting, address(&key(72)), 1_000, 2 + POOL as u64);
+    let (status, body) = submit(same_rate).await;
+    assert_eq!(error_code(&body), "mempool_full", "{status} {body}");
+
+    // Twice the rate: one waiting transfer leaves, the newcomer is final everywhere.
+    let richer = devnet.transfer_with_fee(&payer, address(&key(72)), 1_000, 2 * minimum, 1);
+    let (status, body) = submit(richer.clone()).await;
+    assert_eq!(status, 202, "{body}");
+    for i in 0..4 {
+        let verdict = devnet.wait_final(i, &richer.id().to_string()).await;
+        assert_eq!(verdict["status"], "accepted", "relay {i}: {verdict}");
+    }
+    let mut evicted = Vec::new();
+    for id in &held {
+        let status = get(format!("{}/api/v1/transactions/{id}", devnet.url(0))).await;
+        match status["status"].as_str() {
+            Some("pending") => {}
+            Some("expired") => {
+                assert_eq!(status["reason"]["code"], "mempool_full", "{status}");
+                evicted.push(id.clone());
+            }
+            other => panic!("waiting transfer {id} is {other:?}: {status}"),
+        }
+    }
+    assert_eq!(
+        evicted.len(),
+        1,
+        "exactly one transfer made room: {evicted:?}"
+    );
 }

@@ -134,6 +134,7 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, StartError> {
         rng_seed: *crate::keys::random_seed(),
         tuning: Tuning {
             tx_retry_ttl_ms: config.tx_retry_ttl_ms,
+            max_pending_txs: config.max_pending_txs,
             ..Tuning::default()
         },
     };
