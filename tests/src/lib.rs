@@ -3,6 +3,7 @@
 //! `ruv-protocol`.
 #![forbid(unsafe_code)]
 
+pub mod finality;
 pub mod liar;
 pub mod reader;
 
@@ -296,6 +297,19 @@ impl WsClient {
     pub async fn connect(http_url: &str) -> Self {
         let url = format!("{}/api/v1/ws", http_url.replacen("http", "ws", 1));
         let (socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        Self { socket, next_id: 1 }
+    }
+
+    /// Connects to `/api/v1/ws` of the relay at `http_url` from the local address `ip`.
+    pub async fn connect_from(ip: std::net::IpAddr, http_url: &str) -> Self {
+        let url = format!("{}/api/v1/ws", http_url.replacen("http", "ws", 1));
+        let addr: std::net::SocketAddr = http_url
+            .trim_start_matches("http://")
+            .parse()
+            .expect("http://ip:port");
+        let stream = finality::connect_from(ip, addr).await.unwrap();
+        let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
+        let (socket, _) = tokio_tungstenite::client_async(url, stream).await.unwrap();
         Self { socket, next_id: 1 }
     }
 

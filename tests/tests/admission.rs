@@ -6,70 +6,32 @@
 //! finality is measured quiet and during the flood and printed, never
 //! asserted (`cargo test -p ruv-integration-tests --test admission -- --nocapture`).
 
+use ruv_integration_tests::finality::{
+    http_client_from, print_finality, ATTACKER_IP, HONEST_TRANSFERS,
+};
 use ruv_integration_tests::{address, error_code, get, key, post, Devnet};
-use ruv_protocol::crypto::SigningKey;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const FLOOD_KEYS: u8 = 16;
-const HONEST_TRANSFERS: u64 = 6;
-
-/// Sends `count` transfers from `honest` one after another (each to relay
-/// `n % 4`), each final on every relay before the next; returns the
-/// submit-to-final-everywhere time of each.
-async fn honest_finality(
-    devnet: &Devnet,
-    honest: &SigningKey,
-    first_nonce: u64,
-    count: u64,
-) -> Vec<Duration> {
-    let mut times = Vec::new();
-    for n in 0..count {
-        let relay = (n % 4) as usize;
-        let tx = devnet.transfer(honest, address(&key(60)), 1_000, first_nonce + n);
-        let started = Instant::now();
-        let (status, body) = post(format!("{}/api/v1/transactions", devnet.url(relay)), &tx).await;
-        assert_eq!(status, 202, "honest transfer refused: {body}");
-        for i in 0..4 {
-            let verdict = devnet.wait_final(i, &tx.id().to_string()).await;
-            assert_eq!(verdict["status"], "accepted", "relay {i}: {verdict}");
-        }
-        times.push(started.elapsed());
-    }
-    times
-}
-
-fn summary(times: &[Duration]) -> String {
-    let mut ms: Vec<f64> = times.iter().map(|d| d.as_secs_f64() * 1e3).collect();
-    ms.sort_by(f64::total_cmp);
-    format!(
-        "median {:.0} ms, max {:.0} ms over {}",
-        ms[ms.len() / 2],
-        ms[ms.len() - 1],
-        ms.len()
-    )
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_unfunded_flood_is_refused_at_ingress_while_honest_transfers_become_final() {
     let devnet = Devnet::start(4).await;
     let honest = key(50);
-    let funding = devnet.transfer(&devnet.faucet_key(), address(&honest), 1_000_000_000, 1);
-    let (status, body) = post(format!("{}/api/v1/transactions", devnet.url(0)), &funding).await;
-    assert_eq!(status, 202, "{body}");
-    for i in 0..4 {
-        assert_eq!(
-            devnet.wait_final(i, &funding.id().to_string()).await["status"],
-            "accepted"
-        );
-    }
+    devnet.fund(&honest, 1_000_000_000, 1).await;
+    let http = reqwest::Client::new();
+    let mut nonce = 1;
+    let quiet = devnet
+        .honest_finality(&http, &honest, &mut nonce, HONEST_TRANSFERS)
+        .await;
 
-    let quiet = honest_finality(&devnet, &honest, 1, HONEST_TRANSFERS).await;
-
-    // The flood: every key signs one transfer, then keeps sending it with
-    // ever new nonces (so the signature no longer verifies) to every relay.
+    // The flood (from another loopback address than the honest client's,
+    // as from another host): every key signs one transfer, then keeps
+    // sending it with ever new nonces (so the signature no longer
+    // verifies) to every relay.
     let stop = Arc::new(AtomicBool::new(false));
     let answers: Arc<Mutex<BTreeMap<(u16, String), u64>>> = Arc::default();
     let urls: Vec<String> = (0..4).map(|i| devnet.url(i)).collect();
@@ -79,7 +41,7 @@ async fn an_unfunded_flood_is_refused_at_ingress_while_honest_transfers_become_f
         let signed = devnet.transfer(&key(100 + k), address(&key(61)), 1_000, 1);
         let (stop, answers, urls) = (stop.clone(), answers.clone(), urls.clone());
         flooders.push(tokio::spawn(async move {
-            let http = reqwest::Client::new();
+            let http = http_client_from(ATTACKER_IP);
             let mut tx = signed;
             let mut sent = 0u64;
             while !stop.load(Ordering::Relaxed) {
@@ -101,7 +63,9 @@ async fn an_unfunded_flood_is_refused_at_ingress_while_honest_transfers_become_f
     }
     // Let the flood build up before measuring.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let flooded = honest_finality(&devnet, &honest, 1 + HONEST_TRANSFERS, HONEST_TRANSFERS).await;
+    let flooded = devnet
+        .honest_finality(&http, &honest, &mut nonce, HONEST_TRANSFERS)
+        .await;
     stop.store(true, Ordering::Relaxed);
     let mut flood_sent = 0;
     for flooder in flooders {
@@ -115,8 +79,7 @@ async fn an_unfunded_flood_is_refused_at_ingress_while_honest_transfers_become_f
          ({:.0}/s), answered {answers:?}",
         flood_sent as f64 / flood_seconds
     );
-    println!("honest finality, quiet:       {}", summary(&quiet));
-    println!("honest finality, under flood: {}", summary(&flooded));
+    print_finality("an unfunded transfer flood", &quiet, &flooded);
 
     // Every flood transfer was refused at ingress with the admission code,
     // none as a bad signature: the balance check came first.

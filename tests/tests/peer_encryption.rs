@@ -4,13 +4,18 @@
 //! the first sealed frame, on the second it sends the first sealed frame
 //! twice, and after that it only records. The relay must drop each
 //! attacked link, the dialer must reconnect, transfers must still become
-//! final, and a transfer's bytes must not appear on the wire.
+//! final, and a transfer's bytes must not appear on the wire. Then an
+//! honest account pays quiet and while the proxy flips a bit of one sealed
+//! frame every second (each costs the link and a reconnect): its finality
+//! is printed, never asserted
+//! (`cargo test -p ruv-integration-tests --test peer_encryption -- --nocapture`).
 
+use ruv_integration_tests::finality::{print_finality, HONEST_TRANSFERS};
 use ruv_integration_tests::{peer_url, relay_config, Devnet};
 use ruv_protocol::Genesis;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -25,6 +30,18 @@ enum Attack {
     /// Forwards everything untouched and records it.
     Record,
 }
+
+/// While set, the proxy flips the last bit of one sealed frame (on
+/// whichever connection carries it) every `every`.
+#[derive(Debug, Clone, Copy)]
+struct Tamper {
+    every: Duration,
+    next: Instant,
+    /// Frames tampered with so far.
+    count: u64,
+}
+
+type SharedTamper = Arc<Mutex<Option<Tamper>>>;
 
 /// The proxy saw the relay (server side) close a connection.
 #[derive(Debug)]
@@ -75,6 +92,7 @@ async fn dialer_to_relay(
     attack: Attack,
     attacked: Arc<Mutex<bool>>,
     recorded: Arc<Mutex<Vec<u8>>>,
+    tamper: SharedTamper,
 ) {
     let mut buf = Vec::new();
     let mut upgraded = false;
@@ -108,6 +126,14 @@ async fn dialer_to_relay(
                     Attack::Record => unreachable!(),
                 }
                 *attacked.lock().unwrap() = true;
+            } else if sealed {
+                if let Some(tamper) = tamper.lock().unwrap().as_mut() {
+                    if Instant::now() >= tamper.next {
+                        *frame.last_mut().unwrap() ^= 1;
+                        tamper.next = Instant::now() + tamper.every;
+                        tamper.count += 1;
+                    }
+                }
             }
             if attack == Attack::Record && sealed {
                 recorded
@@ -134,12 +160,15 @@ async fn start_proxy(
     SocketAddr,
     mpsc::UnboundedReceiver<Closed>,
     Arc<Mutex<Vec<u8>>>,
+    SharedTamper,
 ) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (closed_tx, closed_rx) = mpsc::unbounded_channel();
     let recorded = Arc::new(Mutex::new(Vec::new()));
     let recorded_out = recorded.clone();
+    let tamper: SharedTamper = Arc::default();
+    let tamper_out = tamper.clone();
     tokio::spawn(async move {
         for connection in 0.. {
             let Ok((dialer, _)) = listener.accept().await else {
@@ -158,6 +187,7 @@ async fn start_proxy(
                 attack,
                 attacked.clone(),
                 recorded.clone(),
+                tamper.clone(),
             ));
             let closed_tx = closed_tx.clone();
             let recorded = recorded.clone();
@@ -182,7 +212,7 @@ async fn start_proxy(
             });
         }
     });
-    (addr, closed_rx, recorded_out)
+    (addr, closed_rx, recorded_out, tamper_out)
 }
 
 /// `ruv_peer_messages_dropped` of the relay at `url`.
@@ -211,7 +241,7 @@ async fn an_on_path_attacker_can_neither_inject_nor_read() {
     let first = ruv_relay::start(relay_config(&files, dir.path(), 0, true, Vec::new()))
         .await
         .unwrap();
-    let (proxy, mut closed, recorded) =
+    let (proxy, mut closed, recorded, tamper) =
         start_proxy(first.addr, vec![Attack::FlipBit, Attack::Replay]).await;
     let second = ruv_relay::start(relay_config(
         &files,
@@ -308,6 +338,35 @@ async fn an_on_path_attacker_can_neither_inject_nor_read() {
             "transfer bytes in the clear on the wire"
         );
     }
+
+    // Honest finality, quiet, then with one sealed frame tampered with
+    // every second: each is refused, its link dropped and dialed again.
+    let honest = ruv_integration_tests::key(50);
+    devnet.fund(&honest, 1_000_000_000, 3).await;
+    let http = reqwest::Client::new();
+    let mut nonce = 1;
+    let quiet = devnet
+        .honest_finality(&http, &honest, &mut nonce, HONEST_TRANSFERS)
+        .await;
+    let dropped_before = peer_messages_dropped(&devnet.url(0)).await;
+    *tamper.lock().unwrap() = Some(Tamper {
+        every: Duration::from_secs(1),
+        next: Instant::now(),
+        count: 0,
+    });
+    let attacked = devnet
+        .honest_finality(&http, &honest, &mut nonce, HONEST_TRANSFERS)
+        .await;
+    let tampered = tamper.lock().unwrap().take().unwrap().count;
+    let dropped = peer_messages_dropped(&devnet.url(0)).await - dropped_before;
+    println!("on-path tampering: {tampered} frames tampered with, {dropped} refused by relay 0");
+    print_finality(
+        "an on-path attacker flipping a bit every second",
+        &quiet,
+        &attacked,
+    );
+    assert!(tampered > 0, "no frame was tampered with");
+    assert!(dropped > 0, "relay 0 refused no tampered frame");
     for relay in devnet.relays {
         relay.shutdown().await;
     }
