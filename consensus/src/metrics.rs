@@ -101,6 +101,9 @@ pub struct Metrics {
     pub polls_completed: u64,
     /// Polls that finished by timeout with answers missing.
     pub polls_timed_out: u64,
+    /// Polls finished before all answers arrived because the missing ones
+    /// could no longer change what they record (`Tuning::poll_patience_ms`).
+    pub polls_finished_early: u64,
     /// Votes discarded because one voter's chits supported two conflicting
     /// transactions.
     pub conflicting_votes: u64,

@@ -135,6 +135,7 @@ pub fn sim_checkpoint_timing() -> CheckpointTiming {
 pub fn sim_tuning() -> Tuning {
     Tuning {
         poll_timeout_ms: 400,
+        poll_patience_ms: 100,
         max_concurrent_polls: 4,
         idle_poll_interval_ms: 300,
         batch_delay_ms: 20,

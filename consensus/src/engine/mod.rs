@@ -91,6 +91,11 @@ pub use restore::{PersistedState, RestoreBase, RestoreError};
 pub struct Tuning {
     /// A poll finishes with the answers it has after this long.
     pub poll_timeout_ms: u64,
+    /// After this long, a poll whose missing answers can no longer change
+    /// what it records finishes without them (checked again after each
+    /// later answer, not on every answer: a check counts the votes). Below
+    /// `poll_timeout_ms` to matter; honest answers normally arrive sooner.
+    pub poll_patience_ms: u64,
     /// Polls running at once while vertices are undecided.
     pub max_concurrent_polls: usize,
     /// With nothing undecided, poll this often anyway: the answers reveal
@@ -154,6 +159,7 @@ impl Default for Tuning {
     fn default() -> Self {
         Self {
             poll_timeout_ms: 2_000,
+            poll_patience_ms: 250,
             max_concurrent_polls: 4,
             idle_poll_interval_ms: 1_000,
             batch_delay_ms: 20,
@@ -553,7 +559,11 @@ impl Engine {
             deadline = self.polls.next_idle_poll_ms(tuning.idle_poll_interval_ms);
         }
         let candidates = [
-            self.polls.next_deadline(tuning.poll_timeout_ms),
+            self.polls.next_deadline(
+                tuning.poll_timeout_ms,
+                tuning.poll_patience_ms,
+                self.early_finish_max_missing(),
+            ),
             self.fetcher
                 .next_deadline(tuning.fetch_timeout_ms, tuning.waiting_ttl_ms),
             self.next_issue_ms(),

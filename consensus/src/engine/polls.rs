@@ -7,7 +7,7 @@
 //! sampled, at most one each; a finished poll is gone (its request id no
 //! longer matches an answer).
 
-use super::conflicts::{ConflictKey, Conflicts};
+use super::conflicts::{ConflictKey, Conflicts, Thresholds};
 use super::fetcher::Fetcher;
 use crate::dag::Dag;
 use crate::metrics::{DropReason, Metrics};
@@ -25,6 +25,8 @@ pub(crate) struct Poll {
     answers: BTreeMap<ValidatorIndex, Vec<VertexId>>,
     /// Validators whose query came back undeliverable.
     unreachable: BTreeSet<ValidatorIndex>,
+    /// How many answers the last early-finish check saw (none yet: 0).
+    checked_answers: usize,
 }
 
 impl Poll {
@@ -36,7 +38,24 @@ impl Poll {
             slots,
             answers: BTreeMap::new(),
             unreachable: BTreeSet::new(),
+            checked_answers: 0,
         }
+    }
+
+    /// Slots of the sampled validators that have not answered.
+    pub(crate) fn missing_weight(&self) -> u32 {
+        self.slots
+            .iter()
+            .filter(|(validator, _)| !self.answers.contains_key(validator))
+            .map(|(_, slots)| *slots)
+            .sum()
+    }
+
+    /// Worth an early-finish check: answers arrived since the last one, and
+    /// the missing slots are few enough that a poll could be decided
+    /// without them (`max_missing`).
+    fn early_check_pending(&self, max_missing: u32) -> bool {
+        self.answers.len() > self.checked_answers && self.missing_weight() <= max_missing
     }
 
     /// Other validators were sampled and every one was unreachable.
@@ -256,20 +275,58 @@ impl Polls {
             .collect()
     }
 
+    /// Polls running for at least `patience_ms` with an early-finish check
+    /// pending (see [`Poll::missing_weight`]): marks them checked at their
+    /// current answers and returns them, so each is checked again only
+    /// after another answer.
+    pub(crate) fn early_check_due(
+        &mut self,
+        now_ms: u64,
+        patience_ms: u64,
+        max_missing: u32,
+    ) -> Vec<u32> {
+        let mut due = Vec::new();
+        for (request_id, poll) in self.running.iter_mut() {
+            if poll.started_ms.saturating_add(patience_ms) <= now_ms
+                && poll.early_check_pending(max_missing)
+            {
+                poll.checked_answers = poll.answers.len();
+                due.push(*request_id);
+            }
+        }
+        due
+    }
+
+    /// A running poll.
+    pub(crate) fn get(&self, request_id: u32) -> Option<&Poll> {
+        self.running.get(&request_id)
+    }
+
     /// Ends a poll; the caller counts its votes.
     pub(crate) fn take(&mut self, request_id: u32) -> Option<Poll> {
         self.running.remove(&request_id)
     }
 
-    /// When the next poll is due to be asked again or to time out.
-    pub(crate) fn next_deadline(&self, timeout_ms: u64) -> Option<u64> {
+    /// When the next poll is due to be asked again, checked for an early
+    /// finish, or timed out.
+    pub(crate) fn next_deadline(
+        &self,
+        timeout_ms: u64,
+        patience_ms: u64,
+        max_missing: u32,
+    ) -> Option<u64> {
         self.running
             .values()
             .map(|poll| {
-                if poll.requeried {
+                let next = if poll.requeried {
                     poll.started_ms.saturating_add(timeout_ms)
                 } else {
                     poll.started_ms.saturating_add(timeout_ms / 2)
+                };
+                if poll.early_check_pending(max_missing) {
+                    next.min(poll.started_ms.saturating_add(patience_ms))
+                } else {
+                    next
                 }
             })
             .min()
@@ -289,6 +346,27 @@ pub(crate) struct Tally {
     /// Conflict sets some answer's chits reached (counted or not): only
     /// these record a round; the poll says nothing about the others.
     pub(crate) reached: BTreeSet<ConflictKey>,
+}
+
+impl Tally {
+    /// Whether `missing` more votes could change what this poll records:
+    /// a choice still below a threshold it could reach. A conflict set no
+    /// answer reached yet gets at most `missing` votes, so it could only
+    /// cross a threshold if `missing` reaches the lower alpha. When nothing
+    /// can change, the poll may finish now: it records what it would
+    /// record if the missing voters never answered (as a timeout does),
+    /// which is also what their answers could at most confirm.
+    pub(crate) fn settled(&self, missing: u32, thresholds: &Thresholds) -> bool {
+        let alphas = [thresholds.alpha_preference, thresholds.alpha_confidence];
+        if alphas.iter().any(|alpha| missing >= *alpha) {
+            return false;
+        }
+        self.counts.values().flat_map(|by_tx| by_tx.values()).all(|votes| {
+            alphas
+                .iter()
+                .all(|alpha| *votes >= *alpha || votes.saturating_add(missing) < *alpha)
+        })
+    }
 }
 
 /// Votes per conflict set and transaction. A chit for a vertex is a vote
@@ -363,4 +441,62 @@ fn known_roots(chits: &[VertexId], dag: &Dag, fetcher: &Fetcher) -> Vec<VertexId
         }
     }
     roots
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ruv_protocol::Address;
+
+    fn thresholds(alpha_preference: u32, alpha_confidence: u32) -> Thresholds {
+        Thresholds {
+            alpha_preference,
+            alpha_confidence,
+            beta_virtuous: 15,
+            beta_rogue: 20,
+        }
+    }
+
+    /// A tally of one conflict set per entry, each with its choices' votes.
+    fn tally(sets: &[&[u32]]) -> Tally {
+        let mut tally = Tally::default();
+        for (set, votes) in sets.iter().enumerate() {
+            let key = (Address::from_bytes([set as u8; 32]), 1);
+            tally.reached.insert(key);
+            for (choice, count) in votes.iter().enumerate() {
+                tally
+                    .counts
+                    .entry(key)
+                    .or_default()
+                    .insert(TxId([choice as u8 + 1; 32]), *count);
+            }
+        }
+        tally
+    }
+
+    #[test]
+    fn a_poll_is_settled_when_no_missing_vote_can_cross_a_threshold() {
+        let t = thresholds(15, 15);
+        // k = 20, one silent validator holding 1 slot: 19 unanimous votes.
+        assert!(tally(&[&[19]]).settled(1, &t));
+        // Already over: stays over; far under: cannot get there.
+        assert!(tally(&[&[16], &[9, 10]]).settled(4, &t));
+        // Nothing reached at all, few missing: nothing can cross.
+        assert!(tally(&[]).settled(14, &t));
+        // Nothing missing: a complete poll is settled by definition.
+        assert!(tally(&[&[14, 6]]).settled(0, &t));
+    }
+
+    #[test]
+    fn a_poll_is_not_settled_while_a_missing_vote_could_change_it() {
+        let t = thresholds(15, 15);
+        // 14 + 1 missing reaches alpha.
+        assert!(!tally(&[&[19], &[14]]).settled(1, &t));
+        // An unreached set could get every missing vote.
+        assert!(!tally(&[]).settled(15, &t));
+        // Between the two alphas: preference reached, confidence reachable.
+        let t = thresholds(12, 15);
+        assert!(!tally(&[&[13]]).settled(2, &t));
+        assert!(tally(&[&[13]]).settled(1, &t));
+    }
 }

@@ -3,9 +3,10 @@
 //! its chits over the DAG and record one Snowball round in every conflict
 //! set ([`super::conflicts`]).
 
-use super::polls::{count_votes, Poll};
+use super::polls::{count_votes, Poll, Tally};
 use super::{Engine, Output};
 use crate::message::Message;
+use crate::metrics::Metrics;
 use crate::vertex::{ValidatorIndex, VertexId};
 
 impl Engine {
@@ -137,6 +138,40 @@ impl Engine {
             self.metrics.polls_timed_out += 1;
             self.finish_poll(request_id);
         }
+        self.finish_polls_early();
+    }
+
+    /// Finishes, after `poll_patience_ms`, the polls whose missing answers
+    /// can no longer change what they record ([`Tally::settled`]): a
+    /// validator that stays connected but never answers otherwise holds
+    /// every poll that samples it for the whole timeout.
+    fn finish_polls_early(&mut self) {
+        let due = self.polls.early_check_due(
+            self.now_ms,
+            self.tuning.poll_patience_ms,
+            self.early_finish_max_missing(),
+        );
+        for request_id in due {
+            let Some(poll) = self.polls.get(request_id) else {
+                continue;
+            };
+            // Counted aside: a check that does not finish the poll leaves no trace.
+            let mut scratch = Metrics::default();
+            let tally = count_votes(poll, &self.dag, &self.fetcher, &self.conflicts, &mut scratch);
+            if tally.settled(poll.missing_weight(), &self.thresholds()) {
+                self.metrics.conflicting_votes += scratch.conflicting_votes;
+                self.metrics.polls_finished_early += 1;
+                if let Some(poll) = self.polls.take(request_id) {
+                    self.finish_poll_with(poll, tally);
+                }
+            }
+        }
+    }
+
+    /// Missing slots above which no poll can be settled early: a choice
+    /// every answer voted for still needs them to reach `alpha_confidence`.
+    pub(super) fn early_finish_max_missing(&self) -> u32 {
+        self.params.k.saturating_sub(self.params.alpha_confidence)
     }
 
     /// Counts the votes and records one snowball round in every undecided
@@ -145,7 +180,6 @@ impl Engine {
         let Some(poll) = self.polls.take(request_id) else {
             return;
         };
-        self.metrics.polls_completed += 1;
         let tally = count_votes(
             &poll,
             &self.dag,
@@ -153,6 +187,12 @@ impl Engine {
             &self.conflicts,
             &mut self.metrics,
         );
+        self.finish_poll_with(poll, tally);
+    }
+
+    /// Records a finished poll's tally.
+    fn finish_poll_with(&mut self, poll: Poll, tally: Tally) {
+        self.metrics.polls_completed += 1;
         let thresholds = self.thresholds();
         self.conflicts.record_poll(&tally, &thresholds);
         let me = self.validators.me();
