@@ -97,6 +97,12 @@ pub(crate) struct Dag {
     /// as processing or accepted, and that vertex: the parent a transfer
     /// with the next nonce needs in its ancestry. One entry per sender.
     last_nonce: BTreeMap<Address, (u64, VertexId)>,
+    /// Processing vertices whose acceptability may have changed since they
+    /// were last examined, in (height, id) order: added on arrival and when
+    /// a parent is accepted (the engine adds those whose transactions were
+    /// decided or that became attested). Acceptance only examines these, so
+    /// its cost follows what changed, not the processing backlog.
+    accept_candidates: BTreeSet<(u64, VertexId)>,
     /// Bumped on every change, so callers can skip work when nothing moved.
     version: u64,
 }
@@ -210,6 +216,42 @@ impl Dag {
         closure
     }
 
+    /// Marks a processing vertex for the next acceptance pass (anything else
+    /// is ignored).
+    pub(crate) fn mark_candidate(&mut self, id: &VertexId) {
+        if let Some(node) = self.nodes.get(id) {
+            if node.status == VertexStatus::Processing {
+                self.accept_candidates.insert((node.vertex.height(), *id));
+            }
+        }
+    }
+
+    /// Takes the first acceptance candidate after `cursor` in (height, id)
+    /// order (from the start with `None`). Candidates added behind the
+    /// cursor stay for the next pass.
+    pub(crate) fn next_candidate_after(
+        &mut self,
+        cursor: Option<(u64, VertexId)>,
+    ) -> Option<(u64, VertexId)> {
+        let next = match cursor {
+            None => self.accept_candidates.first().copied(),
+            Some(c) => self
+                .accept_candidates
+                .range((std::ops::Bound::Excluded(c), std::ops::Bound::Unbounded))
+                .next()
+                .copied(),
+        }?;
+        self.accept_candidates.remove(&next);
+        Some(next)
+    }
+
+    /// Whether a processing vertex waits in the acceptance candidates.
+    #[cfg(debug_assertions)]
+    pub(crate) fn is_candidate(&self, id: &VertexId) -> bool {
+        self.height(id)
+            .is_some_and(|h| self.accept_candidates.contains(&(h, *id)))
+    }
+
     /// Adds a vertex whose parents are all present, as known since the start.
     pub(crate) fn insert(&mut self, vertex: Arc<Vertex>, status: VertexStatus) {
         self.insert_at(vertex, status, 0);
@@ -239,6 +281,7 @@ impl Dag {
         match status {
             VertexStatus::Processing => {
                 self.processing.insert((vertex.height(), id));
+                self.accept_candidates.insert((vertex.height(), id));
                 *self
                     .processing_by_issuer
                     .entry(vertex.issuer())
@@ -281,6 +324,7 @@ impl Dag {
 
     fn leave_processing(&mut self, id: &VertexId, vertex: &Vertex) {
         self.processing.remove(&(vertex.height(), *id));
+        self.accept_candidates.remove(&(vertex.height(), *id));
         if let Some(count) = self.processing_by_issuer.get_mut(&vertex.issuer()) {
             *count = count.saturating_sub(1);
         }
@@ -305,6 +349,16 @@ impl Dag {
         }
         self.leave_processing(id, &vertex);
         self.add_accepted_tip(&vertex);
+        // Its children may have been waiting only for it.
+        if let Some(node) = self.nodes.get(id) {
+            for child in &node.children {
+                if let Some(c) = self.nodes.get(child) {
+                    if c.status == VertexStatus::Processing {
+                        self.accept_candidates.insert((c.vertex.height(), *child));
+                    }
+                }
+            }
+        }
         self.version += 1;
     }
 
@@ -415,6 +469,10 @@ impl Dag {
     #[cfg(debug_assertions)]
     fn assert_consistent(&self) {
         let mut by_issuer: BTreeMap<ValidatorIndex, usize> = BTreeMap::new();
+        debug_assert!(
+            self.accept_candidates.is_subset(&self.processing),
+            "an acceptance candidate is not processing"
+        );
         for (height, id) in &self.processing {
             let node = &self.nodes[id];
             debug_assert_eq!(node.status, VertexStatus::Processing);

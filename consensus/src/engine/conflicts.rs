@@ -166,6 +166,14 @@ impl Conflicts {
         }
     }
 
+    /// The processing vertices holding a known transaction.
+    pub(crate) fn live_vertices(&self, id: &TxId) -> impl Iterator<Item = &VertexId> + '_ {
+        self.txs
+            .get(id)
+            .into_iter()
+            .flat_map(|r| r.live_vertices.iter())
+    }
+
     pub(crate) fn add_live_vertex(&mut self, id: &TxId, vertex: VertexId) {
         if let Some(record) = self.txs.get_mut(id) {
             if record.live_vertices.is_empty() {
@@ -257,8 +265,10 @@ impl Conflicts {
     /// Records one poll in every undecided conflict set its answers
     /// reached: the votes per transaction it got (a reached set with too few
     /// records an unsuccessful round). A set no answer reached records
-    /// nothing: the poll says nothing about it.
-    pub(crate) fn record_poll(&mut self, tally: &Tally, thresholds: &Thresholds) {
+    /// nothing: the poll says nothing about it. Returns the choices this
+    /// poll decided (their vertices may have become acceptable).
+    pub(crate) fn record_poll(&mut self, tally: &Tally, thresholds: &Thresholds) -> Vec<TxId> {
+        let mut decided = Vec::new();
         for (key, set) in self.sets.iter_mut() {
             if set.decided.is_some() || !tally.reached.contains(key) {
                 continue;
@@ -290,8 +300,10 @@ impl Conflicts {
             };
             if set.snowball.confidence_in(&choice) >= beta {
                 set.decided = Some(choice);
+                decided.push(choice);
             }
         }
+        decided
     }
 
     /// Marks transactions that need a (new) vertex: a conflict-free one in no

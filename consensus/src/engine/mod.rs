@@ -433,6 +433,9 @@ pub struct Engine {
 
     /// Decisions, flags and frontiers need recomputing ([`Engine::settle`]).
     dirty: bool,
+    /// The processing vertices validators holding most of the stake claim
+    /// accepted, kept between settles ([`decide::Attested`]).
+    attested: decide::Attested,
     /// Restoring stored vertices: they are not persisted again.
     restoring: bool,
     metrics: Metrics,
@@ -501,6 +504,7 @@ impl Engine {
             ),
             tuning,
             dirty: false,
+            attested: decide::Attested::default(),
             restoring: false,
             metrics: Metrics::default(),
         })
