@@ -98,6 +98,11 @@ pub(crate) struct Conflicts {
     /// ones a full pool may let go (a transaction in a vertex is the DAG's,
     /// not the pool's).
     unissued: BTreeSet<(u64, TxId)>,
+    /// Processing vertices holding a transaction whose flags (preferred,
+    /// alone in its set, accepted) may have changed since the engine last
+    /// took them ([`Conflicts::take_flag_changes`]): only these get their
+    /// DAG flags recomputed.
+    flag_changes: Vec<VertexId>,
 }
 
 impl Conflicts {
@@ -131,6 +136,12 @@ impl Conflicts {
         set.choices.insert(id);
         if set.choices.len() > 1 {
             set.rogue = true;
+            // The others are no longer alone in their set.
+            for choice in &set.choices {
+                if let Some(record) = self.txs.get(choice) {
+                    self.flag_changes.extend(record.live_vertices.iter().copied());
+                }
+            }
         }
         self.unissued.insert((fee_rate(&tx), id));
         self.txs.insert(
@@ -164,6 +175,11 @@ impl Conflicts {
         if let Some(record) = self.txs.get_mut(id) {
             record.owned = true;
         }
+    }
+
+    /// Takes the vertices whose transactions' flags may have changed.
+    pub(crate) fn take_flag_changes(&mut self) -> Vec<VertexId> {
+        std::mem::take(&mut self.flag_changes)
     }
 
     /// The processing vertices holding a known transaction.
@@ -207,6 +223,8 @@ impl Conflicts {
         let Some(record) = self.txs.remove(winner) else {
             return Vec::new();
         };
+        // Accepted now: its other holders read it as preferred and virtuous.
+        self.flag_changes.extend(record.live_vertices.iter().copied());
         self.unissued.remove(&(fee_rate(&record.tx), *winner));
         let Some(set) = self.sets.remove(&record.key) else {
             return Vec::new();
@@ -228,7 +246,13 @@ impl Conflicts {
                 self.sets.remove(&record.key);
             } else {
                 let remaining: Vec<TxId> = set.choices.iter().copied().collect();
-                set.snowball.remove_choice(id, remaining.into_iter());
+                set.snowball.remove_choice(id, remaining.iter().copied());
+                // Fewer choices, maybe another preference.
+                for choice in &remaining {
+                    if let Some(other) = self.txs.get(choice) {
+                        self.flag_changes.extend(other.live_vertices.iter().copied());
+                    }
+                }
             }
         }
         Some(record.live_vertices)
@@ -251,6 +275,9 @@ impl Conflicts {
         for set in self.sets.values_mut() {
             set.restored = true;
         }
+        for record in self.txs.values() {
+            self.flag_changes.extend(record.live_vertices.iter().copied());
+        }
     }
 
     /// Its conflict set decided for it: it once had `beta` consecutive
@@ -269,10 +296,12 @@ impl Conflicts {
     /// poll decided (their vertices may have become acceptable).
     pub(crate) fn record_poll(&mut self, tally: &Tally, thresholds: &Thresholds) -> Vec<TxId> {
         let mut decided = Vec::new();
+        let mut moved: Vec<ConflictKey> = Vec::new();
         for (key, set) in self.sets.iter_mut() {
             if set.decided.is_some() || !tally.reached.contains(key) {
                 continue;
             }
+            let before = (set.preference(), set.restored);
             let best = tally.counts.get(key).and_then(|votes| {
                 // Most votes; ties (only possible below alpha) go to the lower id.
                 votes
@@ -301,6 +330,18 @@ impl Conflicts {
             if set.snowball.confidence_in(&choice) >= beta {
                 set.decided = Some(choice);
                 decided.push(choice);
+            }
+            if (set.preference(), set.restored) != before {
+                moved.push(*key);
+            }
+        }
+        // A set whose preference moved (or that settled after a restart)
+        // changes the flags of every vertex holding one of its choices.
+        for key in moved {
+            for choice in self.sets.get(&key).into_iter().flat_map(|s| &s.choices) {
+                if let Some(record) = self.txs.get(choice) {
+                    self.flag_changes.extend(record.live_vertices.iter().copied());
+                }
             }
         }
         decided

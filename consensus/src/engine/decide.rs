@@ -54,6 +54,10 @@ impl Engine {
     /// added behind the cursor (a copy of a transaction a later vertex
     /// applied) waits for the next pass, as it would in that scan.
     fn accept_ready(&mut self, out: &mut Vec<Output>) {
+        if self.full_rescan {
+            self.accept_ready_full(out);
+            return;
+        }
         self.refresh_attested();
         #[cfg(debug_assertions)]
         self.assert_candidates_complete();
@@ -67,6 +71,22 @@ impl Engine {
                 self.accept_vertex(&id, out);
             }
         }
+    }
+
+    /// The pass before issue 9, kept for [`Engine::set_full_rescan`] (the
+    /// benchmark's baseline): every processing vertex, with the attested set
+    /// recomputed from every claim.
+    fn accept_ready_full(&mut self, out: &mut Vec<Output>) {
+        let attested = self.attested_accepted();
+        for id in self.dag.processing_ids() {
+            if self.dag.status(&id) == Some(VertexStatus::Processing)
+                && self.acceptable(&id, attested.contains(&id))
+            {
+                self.accept_vertex(&id, out);
+            }
+        }
+        self.dag.clear_candidates();
+        self.attested.stale = true;
     }
 
     /// Recomputes the attested set if a claim or the processing vertices a
@@ -258,9 +278,13 @@ impl Engine {
         self.dirty = true;
     }
 
-    /// Recomputes the DAG's preferred / virtuous flags and frontiers from
-    /// the conflict sets.
+    /// Brings the DAG's preferred / virtuous flags and frontiers up to date
+    /// with the conflict sets: the vertices holding a transaction whose
+    /// standing changed, and their processing descendants (`Dag::refresh_flags`).
     fn refresh_flags(&mut self) {
+        for vertex in self.conflicts.take_flag_changes() {
+            self.dag.mark_flags_dirty(&vertex);
+        }
         let accepted = &self.accepted;
         let conflicts = &self.conflicts;
         self.dag.refresh_flags(|tx| {
