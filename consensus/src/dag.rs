@@ -417,6 +417,10 @@ impl Dag {
     /// algorithm before issue 9), or incrementally (the default).
     pub(crate) fn set_full_refresh(&mut self, full: bool) {
         self.full_refresh = full;
+        if !full {
+            // The full scans kept no candidates: examine everything once.
+            self.accept_candidates = self.processing.clone();
+        }
     }
 
     /// Brings the preferred / virtuous flags of processing vertices and the
