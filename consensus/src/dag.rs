@@ -115,6 +115,9 @@ pub(crate) struct Dag {
     preferred_processing: BTreeSet<(u64, VertexId)>,
     preferred_tips: BTreeSet<(u64, VertexId)>,
     virtuous_members: BTreeSet<(u64, VertexId)>,
+    /// Processing vertices whose virtuous flag changed in an incremental
+    /// refresh (their transactions' orphan marks may change).
+    virtuous_changes: Vec<VertexId>,
     /// Settle recomputes flags and frontiers in full, as before issue 9
     /// (the reference the benchmark compares against).
     full_refresh: bool,
@@ -413,6 +416,12 @@ impl Dag {
         }
     }
 
+    /// Takes the processing vertices whose virtuous flag changed since the
+    /// last call (incremental refreshes only).
+    pub(crate) fn take_virtuous_changes(&mut self) -> Vec<VertexId> {
+        std::mem::take(&mut self.virtuous_changes)
+    }
+
     /// Recompute flags and frontiers in full at every refresh (the
     /// algorithm before issue 9), or incrementally (the default).
     pub(crate) fn set_full_refresh(&mut self, full: bool) {
@@ -459,6 +468,9 @@ impl Dag {
             self.frontier_dirty.push(id);
             self.frontier_dirty
                 .extend(node.vertex.parents().iter().copied());
+            if node.virtuous != flags.1 {
+                self.virtuous_changes.push(id);
+            }
             if let Some(node) = self.nodes.get_mut(&id) {
                 (node.preferred, node.virtuous) = flags;
             }

@@ -303,13 +303,32 @@ impl Engine {
 
     /// Marks transactions that need a (new) vertex: a conflict-free one in no
     /// virtuous vertex, or a conflicting one in no live vertex at all.
+    /// Only the transactions whose mark may have changed (`Conflicts`
+    /// tracks its own changes; a live vertex whose virtuous flag changed
+    /// marks its transactions here), or all with [`Engine::set_full_rescan`].
     fn update_orphans(&mut self) {
+        for vertex in self.dag.take_virtuous_changes() {
+            if let Some(node) = self.dag.get(&vertex) {
+                for tx_id in node.vertex().tx_ids() {
+                    self.conflicts.mark_orphan_dirty(tx_id);
+                }
+            }
+        }
         let dag = &self.dag;
-        self.conflicts
-            .update_orphans(self.now_ms, self.tuning.standby_delay_ms, |vertex| {
-                dag.get(vertex)
-                    .is_some_and(|n| n.status() == VertexStatus::Processing && n.virtuous())
-            });
+        let is_virtuous = |vertex: &VertexId| {
+            dag.get(vertex)
+                .is_some_and(|n| n.status() == VertexStatus::Processing && n.virtuous())
+        };
+        if self.full_rescan {
+            self.conflicts
+                .update_orphans(self.now_ms, self.tuning.standby_delay_ms, is_virtuous);
+        } else {
+            self.conflicts.update_orphans_changed(
+                self.now_ms,
+                self.tuning.standby_delay_ms,
+                is_virtuous,
+            );
+        }
     }
 
     /// Every owner's invariants, and the ones across owners that the
