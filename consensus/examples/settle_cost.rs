@@ -19,11 +19,11 @@
 //! calls during that phase only. Both modes see the same inputs and give
 //! the same outputs (the digest printed per run must match).
 
+use ruv_consensus::Message;
 use ruv_consensus::{Engine, EngineConfig, Input, Output, Tuning, ValidatorIndex};
 use ruv_protocol::genesis::{GenesisBalance, ValidatorEntry};
 use ruv_protocol::tx::SIGNED_TRANSFER_FIXED_LEN;
 use ruv_protocol::{Address, FeeSchedule, Genesis, SignedTransfer, SigningKey, Transfer};
-use ruv_consensus::Message;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -103,7 +103,10 @@ impl Net {
                 }
             }
             if std::env::var_os("SETTLE_COST_DEBUG").is_some()
-                && matches!(output, Output::TxRejected { .. } | Output::TxDropped { .. } | Output::TxExpired { .. })
+                && matches!(
+                    output,
+                    Output::TxRejected { .. } | Output::TxDropped { .. } | Output::TxExpired { .. }
+                )
             {
                 eprintln!("relay {node}: {output:?}");
             }

@@ -145,7 +145,8 @@ impl Conflicts {
             // The others are no longer alone in their set.
             for choice in &set.choices {
                 if let Some(record) = self.txs.get(choice) {
-                    self.flag_changes.extend(record.live_vertices.iter().copied());
+                    self.flag_changes
+                        .extend(record.live_vertices.iter().copied());
                 }
             }
         }
@@ -181,7 +182,7 @@ impl Conflicts {
     pub(crate) fn set_owned(&mut self, id: &TxId) {
         if let Some(record) = self.txs.get_mut(id) {
             record.owned = true;
-        self.orphan_dirty.insert(*id);
+            self.orphan_dirty.insert(*id);
         }
     }
 
@@ -234,7 +235,8 @@ impl Conflicts {
             return Vec::new();
         };
         // Accepted now: its other holders read it as preferred and virtuous.
-        self.flag_changes.extend(record.live_vertices.iter().copied());
+        self.flag_changes
+            .extend(record.live_vertices.iter().copied());
         self.unissued.remove(&(fee_rate(&record.tx), *winner));
         let Some(set) = self.sets.remove(&record.key) else {
             return Vec::new();
@@ -261,7 +263,8 @@ impl Conflicts {
                 self.orphan_dirty.extend(remaining.iter().copied());
                 for choice in &remaining {
                     if let Some(other) = self.txs.get(choice) {
-                        self.flag_changes.extend(other.live_vertices.iter().copied());
+                        self.flag_changes
+                            .extend(other.live_vertices.iter().copied());
                     }
                 }
             }
@@ -287,7 +290,8 @@ impl Conflicts {
             set.restored = true;
         }
         for record in self.txs.values() {
-            self.flag_changes.extend(record.live_vertices.iter().copied());
+            self.flag_changes
+                .extend(record.live_vertices.iter().copied());
         }
     }
 
@@ -351,7 +355,8 @@ impl Conflicts {
         for key in moved {
             for choice in self.sets.get(&key).into_iter().flat_map(|s| &s.choices) {
                 if let Some(record) = self.txs.get(choice) {
-                    self.flag_changes.extend(record.live_vertices.iter().copied());
+                    self.flag_changes
+                        .extend(record.live_vertices.iter().copied());
                 }
             }
         }
@@ -380,7 +385,13 @@ impl Conflicts {
         for id in std::mem::take(&mut self.orphan_dirty) {
             let conflict_free = self.conflict_free(&id);
             if let Some(record) = self.txs.get_mut(&id) {
-                Self::update_orphan(record, conflict_free, now_ms, standby_delay_ms, &is_virtuous);
+                Self::update_orphan(
+                    record,
+                    conflict_free,
+                    now_ms,
+                    standby_delay_ms,
+                    &is_virtuous,
+                );
             }
         }
         #[cfg(debug_assertions)]
@@ -405,7 +416,11 @@ impl Conflicts {
             .is_some_and(|s| s.choices.len() == 1)
     }
 
-    fn is_orphan(record: &TxRecord, conflict_free: bool, is_virtuous: impl Fn(&VertexId) -> bool) -> bool {
+    fn is_orphan(
+        record: &TxRecord,
+        conflict_free: bool,
+        is_virtuous: impl Fn(&VertexId) -> bool,
+    ) -> bool {
         if conflict_free {
             !record.live_vertices.iter().any(is_virtuous)
         } else {

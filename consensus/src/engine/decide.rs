@@ -110,7 +110,8 @@ impl Engine {
         debug_assert_eq!(self.attested.ids, self.attested_accepted());
         for id in self.dag.processing_ids() {
             debug_assert!(
-                !self.acceptable(&id, self.attested.ids.contains(&id)) || self.dag.is_candidate(&id),
+                !self.acceptable(&id, self.attested.ids.contains(&id))
+                    || self.dag.is_candidate(&id),
                 "acceptable vertex {id} is not an acceptance candidate"
             );
         }

@@ -166,7 +166,9 @@ impl Polls {
 
     /// Whether some validator claims this vertex as an accepted tip.
     pub(crate) fn claimed(&self, id: &VertexId) -> bool {
-        self.accepted_claims.iter().any(|claims| claims.contains(id))
+        self.accepted_claims
+            .iter()
+            .any(|claims| claims.contains(id))
     }
 
     /// Records `from`'s claimed accepted tips; true if they changed.
