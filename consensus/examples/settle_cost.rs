@@ -102,14 +102,6 @@ impl Net {
                     self.digest = (self.digest ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
                 }
             }
-            if std::env::var_os("SETTLE_COST_DEBUG").is_some()
-                && matches!(
-                    output,
-                    Output::TxRejected { .. } | Output::TxDropped { .. } | Output::TxExpired { .. }
-                )
-            {
-                eprintln!("relay {node}: {output:?}");
-            }
             match output {
                 Output::Send { to, message } => {
                     let to = to.0 as usize;
@@ -262,16 +254,6 @@ fn run(backlog: usize, full: bool) -> Figures {
         net.run_until(until);
     }
     let backlog_now = net.engines[0].processing_count();
-    if std::env::var_os("SETTLE_COST_DEBUG").is_some() {
-        for (i, e) in net.engines.iter().enumerate() {
-            let m = e.metrics();
-            eprintln!(
-                "relay {i}: processing {} issued {} added {} accepted v {} tx {} submitted {} polls {} dropped {:?}",
-                e.processing_count(), m.vertices_issued, m.vertices_added, m.vertices_accepted,
-                m.transactions_accepted, m.transactions_submitted, m.polls_completed, m.dropped
-            );
-        }
-    }
     net.engines[0].set_full_rescan(full);
     net.measuring = true;
     let start = net.now;
