@@ -97,6 +97,30 @@ pub(crate) struct Dag {
     /// as processing or accepted, and that vertex: the parent a transfer
     /// with the next nonce needs in its ancestry. One entry per sender.
     last_nonce: BTreeMap<Address, (u64, VertexId)>,
+    /// Processing vertices whose acceptability may have changed since they
+    /// were last examined, in (height, id) order: added on arrival and when
+    /// a parent is accepted (the engine adds those whose transactions were
+    /// decided or that became attested). Acceptance only examines these, so
+    /// its cost follows what changed, not the processing backlog.
+    accept_candidates: BTreeSet<(u64, VertexId)>,
+    /// Processing vertices whose flags must be recomputed at the next
+    /// [`Dag::refresh_flags`]: arrived, a parent accepted, or a transaction
+    /// of theirs changed how it stands (the engine marks those).
+    flags_dirty: BTreeSet<(u64, VertexId)>,
+    /// Vertices whose place on the frontiers must be recomputed (their
+    /// flags, status or tip-ness changed, or a child's did).
+    frontier_dirty: Vec<VertexId>,
+    /// The frontiers as ordered sets, kept up to date vertex by vertex; the
+    /// slices above are rebuilt from them only when one changed.
+    preferred_processing: BTreeSet<(u64, VertexId)>,
+    preferred_tips: BTreeSet<(u64, VertexId)>,
+    virtuous_members: BTreeSet<(u64, VertexId)>,
+    /// Processing vertices whose virtuous flag changed in an incremental
+    /// refresh (their transactions' orphan marks may change).
+    virtuous_changes: Vec<VertexId>,
+    /// Settle recomputes flags and frontiers in full, as before issue 9
+    /// (the reference the benchmark compares against).
+    full_refresh: bool,
     /// Bumped on every change, so callers can skip work when nothing moved.
     version: u64,
 }
@@ -210,6 +234,47 @@ impl Dag {
         closure
     }
 
+    /// Marks a processing vertex for the next acceptance pass (anything else
+    /// is ignored).
+    pub(crate) fn mark_candidate(&mut self, id: &VertexId) {
+        if let Some(node) = self.nodes.get(id) {
+            if node.status == VertexStatus::Processing {
+                self.accept_candidates.insert((node.vertex.height(), *id));
+            }
+        }
+    }
+
+    /// Takes the first acceptance candidate after `cursor` in (height, id)
+    /// order (from the start with `None`). Candidates added behind the
+    /// cursor stay for the next pass.
+    pub(crate) fn next_candidate_after(
+        &mut self,
+        cursor: Option<(u64, VertexId)>,
+    ) -> Option<(u64, VertexId)> {
+        let next = match cursor {
+            None => self.accept_candidates.first().copied(),
+            Some(c) => self
+                .accept_candidates
+                .range((std::ops::Bound::Excluded(c), std::ops::Bound::Unbounded))
+                .next()
+                .copied(),
+        }?;
+        self.accept_candidates.remove(&next);
+        Some(next)
+    }
+
+    /// Forgets every acceptance candidate (after a full scan examined all).
+    pub(crate) fn clear_candidates(&mut self) {
+        self.accept_candidates.clear();
+    }
+
+    /// Whether a processing vertex waits in the acceptance candidates.
+    #[cfg(debug_assertions)]
+    pub(crate) fn is_candidate(&self, id: &VertexId) -> bool {
+        self.height(id)
+            .is_some_and(|h| self.accept_candidates.contains(&(h, *id)))
+    }
+
     /// Adds a vertex whose parents are all present, as known since the start.
     pub(crate) fn insert(&mut self, vertex: Arc<Vertex>, status: VertexStatus) {
         self.insert_at(vertex, status, 0);
@@ -239,6 +304,10 @@ impl Dag {
         match status {
             VertexStatus::Processing => {
                 self.processing.insert((vertex.height(), id));
+                self.accept_candidates.insert((vertex.height(), id));
+                self.flags_dirty.insert((vertex.height(), id));
+                self.frontier_dirty.push(id);
+                self.frontier_dirty.extend(vertex.parents().iter().copied());
                 *self
                     .processing_by_issuer
                     .entry(vertex.issuer())
@@ -275,12 +344,16 @@ impl Dag {
     fn add_accepted_tip(&mut self, vertex: &Vertex) {
         for parent in vertex.parents() {
             self.accepted_tips.remove(parent);
+            self.frontier_dirty.push(*parent);
         }
+        self.frontier_dirty.push(vertex.id());
         self.accepted_tips.insert(vertex.id());
     }
 
     fn leave_processing(&mut self, id: &VertexId, vertex: &Vertex) {
         self.processing.remove(&(vertex.height(), *id));
+        self.accept_candidates.remove(&(vertex.height(), *id));
+        self.flags_dirty.remove(&(vertex.height(), *id));
         if let Some(count) = self.processing_by_issuer.get_mut(&vertex.issuer()) {
             *count = count.saturating_sub(1);
         }
@@ -305,6 +378,17 @@ impl Dag {
         }
         self.leave_processing(id, &vertex);
         self.add_accepted_tip(&vertex);
+        // Its children may have been waiting only for it.
+        if let Some(node) = self.nodes.get(id) {
+            for child in &node.children {
+                if let Some(c) = self.nodes.get(child) {
+                    if c.status == VertexStatus::Processing {
+                        self.accept_candidates.insert((c.vertex.height(), *child));
+                        self.flags_dirty.insert((c.vertex.height(), *child));
+                    }
+                }
+            }
+        }
         self.version += 1;
     }
 
@@ -317,13 +401,241 @@ impl Dag {
         node.status = VertexStatus::Rejected;
         let vertex = node.vertex.clone();
         self.leave_processing(id, &vertex);
+        self.frontier_dirty.push(*id);
+        self.frontier_dirty.extend(vertex.parents().iter().copied());
         self.version += 1;
     }
 
-    /// Recomputes which processing vertices are preferred and virtuous
-    /// (`tx_flags` says how each transaction stands; `None` for one no
-    /// longer known), and the two frontiers.
+    /// Marks a processing vertex whose transactions changed how they stand
+    /// (anything else is ignored).
+    pub(crate) fn mark_flags_dirty(&mut self, id: &VertexId) {
+        if let Some(node) = self.nodes.get(id) {
+            if node.status == VertexStatus::Processing {
+                self.flags_dirty.insert((node.vertex.height(), *id));
+            }
+        }
+    }
+
+    /// Takes the processing vertices whose virtuous flag changed since the
+    /// last call (incremental refreshes only).
+    pub(crate) fn take_virtuous_changes(&mut self) -> Vec<VertexId> {
+        std::mem::take(&mut self.virtuous_changes)
+    }
+
+    /// Recompute flags and frontiers in full at every refresh (the
+    /// algorithm before issue 9), or incrementally (the default).
+    pub(crate) fn set_full_refresh(&mut self, full: bool) {
+        self.full_refresh = full;
+        if !full {
+            // The full scans kept no candidates: examine everything once.
+            self.accept_candidates = self.processing.clone();
+        }
+    }
+
+    /// Brings the preferred / virtuous flags of processing vertices and the
+    /// two frontiers up to date (`tx_flags` says how each transaction
+    /// stands; `None` for one no longer known). Only the marked vertices
+    /// are recomputed, in (height, id) order so parents come first; a
+    /// vertex whose flags changed marks its processing children. Frontier
+    /// places are recomputed for the vertices whose flags, status or
+    /// tip-ness changed and their parents, and the frontier slices are
+    /// rebuilt only if a place changed. Gives what [`Dag::refresh_flags_full`]
+    /// gives, provided every vertex whose transactions changed how they
+    /// stand was marked ([`Dag::mark_flags_dirty`]); debug builds check it.
     pub(crate) fn refresh_flags(&mut self, tx_flags: impl Fn(&TxId) -> Option<TxFlags>) {
+        if self.full_refresh {
+            self.refresh_flags_full(&tx_flags);
+            return;
+        }
+        while let Some((_, id)) = self.flags_dirty.pop_first() {
+            let Some(node) = self.nodes.get(&id) else {
+                continue;
+            };
+            if node.status != VertexStatus::Processing {
+                continue;
+            }
+            let flags = self.computed_flags(node, &tx_flags, |p| (p.preferred, p.virtuous));
+            if (node.preferred, node.virtuous) == flags {
+                continue;
+            }
+            for child in &node.children {
+                if let Some(c) = self.nodes.get(child) {
+                    if c.status == VertexStatus::Processing {
+                        self.flags_dirty.insert((c.vertex.height(), *child));
+                    }
+                }
+            }
+            self.frontier_dirty.push(id);
+            self.frontier_dirty
+                .extend(node.vertex.parents().iter().copied());
+            if node.virtuous != flags.1 {
+                self.virtuous_changes.push(id);
+            }
+            if let Some(node) = self.nodes.get_mut(&id) {
+                (node.preferred, node.virtuous) = flags;
+            }
+        }
+        let mut changed = false;
+        for id in std::mem::take(&mut self.frontier_dirty) {
+            changed |= self.place_on_frontiers(&id);
+        }
+        if changed {
+            self.rebuild_frontiers();
+        }
+        #[cfg(debug_assertions)]
+        self.assert_flags_match_full(&tx_flags);
+        #[cfg(debug_assertions)]
+        self.assert_consistent();
+    }
+
+    /// A processing vertex's flags from its parents' (`parent_flags` of a
+    /// processing parent) and its transactions'.
+    fn computed_flags(
+        &self,
+        node: &Node,
+        tx_flags: impl Fn(&TxId) -> Option<TxFlags>,
+        parent_flags: impl Fn(&Node) -> (bool, bool),
+    ) -> (bool, bool) {
+        let mut preferred = true;
+        let mut virtuous = true;
+        for parent in node.vertex.parents() {
+            match self.nodes.get(parent) {
+                Some(p) if p.status == VertexStatus::Accepted => {}
+                Some(p) if p.status == VertexStatus::Processing => {
+                    let (pp, pv) = parent_flags(p);
+                    preferred &= pp;
+                    virtuous &= pv;
+                }
+                _ => {
+                    preferred = false;
+                    virtuous = false;
+                }
+            }
+        }
+        for tx_id in node.vertex.tx_ids() {
+            match tx_flags(tx_id) {
+                Some(flags) => {
+                    preferred &= flags.preferred;
+                    virtuous &= flags.virtuous;
+                }
+                None => {
+                    preferred = false;
+                    virtuous = false;
+                }
+            }
+        }
+        (preferred, virtuous)
+    }
+
+    /// Whether a processing child of `node` has the flag.
+    fn has_child(&self, node: &Node, flag: fn(&Node) -> bool) -> bool {
+        node.children.iter().any(|c| {
+            self.nodes
+                .get(c)
+                .is_some_and(|child| child.status == VertexStatus::Processing && flag(child))
+        })
+    }
+
+    /// Puts a vertex on the frontiers it belongs to and off the others;
+    /// true if any changed.
+    fn place_on_frontiers(&mut self, id: &VertexId) -> bool {
+        let Some(node) = self.nodes.get(id) else {
+            return false;
+        };
+        let (preferred_processing, preferred_tip, virtuous) = match node.status {
+            VertexStatus::Processing => (
+                node.preferred && !self.has_child(node, |n| n.preferred),
+                false,
+                node.virtuous && !self.has_child(node, |n| n.virtuous),
+            ),
+            VertexStatus::Accepted if self.accepted_tips.contains(id) => (
+                false,
+                !self.has_child(node, |n| n.preferred),
+                !self.has_child(node, |n| n.virtuous),
+            ),
+            _ => (false, false, false),
+        };
+        let key = (node.vertex.height(), *id);
+        let place = |set: &mut BTreeSet<(u64, VertexId)>, on: bool| {
+            if on {
+                set.insert(key)
+            } else {
+                set.remove(&key)
+            }
+        };
+        let a = place(&mut self.preferred_processing, preferred_processing);
+        let b = place(&mut self.preferred_tips, preferred_tip);
+        let c = place(&mut self.virtuous_members, virtuous);
+        a | b | c
+    }
+
+    fn rebuild_frontiers(&mut self) {
+        // Chits: undecided vertices first (they need the votes), higher first.
+        self.preferred_frontier = self
+            .preferred_processing
+            .iter()
+            .rev()
+            .chain(self.preferred_tips.iter().rev())
+            .map(|(_, id)| *id)
+            .collect();
+        // Parents: lowest first, so stale tips are absorbed instead of piling up.
+        self.virtuous_frontier = self.virtuous_members.iter().map(|(_, id)| *id).collect();
+    }
+
+    /// Debug builds: the kept flags and frontiers are what a full
+    /// recomputation gives.
+    #[cfg(debug_assertions)]
+    fn assert_flags_match_full(&self, tx_flags: impl Fn(&TxId) -> Option<TxFlags>) {
+        let mut fresh: BTreeMap<VertexId, (bool, bool)> = BTreeMap::new();
+        for (_, id) in &self.processing {
+            let node = &self.nodes[id];
+            let flags = self.computed_flags(node, &tx_flags, |p| fresh[&p.vertex.id()]);
+            debug_assert_eq!(
+                (node.preferred, node.virtuous),
+                flags,
+                "incremental flags of {id} differ from the full recomputation"
+            );
+            fresh.insert(*id, flags);
+        }
+        let mut preferred_processing = Vec::new();
+        let mut preferred_tips = Vec::new();
+        let mut virtuous = Vec::new();
+        for (height, id) in &self.processing {
+            let node = &self.nodes[id];
+            if node.preferred && !self.has_child(node, |n| n.preferred) {
+                preferred_processing.push((*height, *id));
+            }
+            if node.virtuous && !self.has_child(node, |n| n.virtuous) {
+                virtuous.push((*height, *id));
+            }
+        }
+        for tip in &self.accepted_tips {
+            let node = &self.nodes[tip];
+            if !self.has_child(node, |n| n.preferred) {
+                preferred_tips.push((node.vertex.height(), *tip));
+            }
+            if !self.has_child(node, |n| n.virtuous) {
+                virtuous.push((node.vertex.height(), *tip));
+            }
+        }
+        preferred_processing.sort_by(|a, b| b.cmp(a));
+        preferred_tips.sort_by(|a, b| b.cmp(a));
+        virtuous.sort();
+        let preferred: Vec<VertexId> = preferred_processing
+            .into_iter()
+            .chain(preferred_tips)
+            .map(|(_, id)| id)
+            .collect();
+        let virtuous: Vec<VertexId> = virtuous.into_iter().map(|(_, id)| id).collect();
+        debug_assert_eq!(self.preferred_frontier, preferred, "preferred frontier");
+        debug_assert_eq!(self.virtuous_frontier, virtuous, "virtuous frontier");
+    }
+
+    /// Recomputes which processing vertices are preferred and virtuous, and
+    /// the two frontiers, from scratch: the algorithm before issue 9, kept
+    /// for [`Dag::set_full_refresh`] (the benchmark's baseline). It leaves
+    /// the incremental state as the incremental refresh would.
+    fn refresh_flags_full(&mut self, tx_flags: impl Fn(&TxId) -> Option<TxFlags>) {
         let order = self.processing_ids();
         for id in &order {
             let Some(node) = self.nodes.get(id) else {
@@ -407,6 +719,25 @@ impl Dag {
         virtuous_processing.extend(virtuous_tips);
         virtuous_processing.sort();
         self.virtuous_frontier = virtuous_processing.into_iter().map(|(_, id)| id).collect();
+        // Keep the incremental state in step, should the engine switch back.
+        self.flags_dirty.clear();
+        self.frontier_dirty.clear();
+        self.preferred_processing.clear();
+        self.preferred_tips.clear();
+        self.virtuous_members.clear();
+        for id in &self.preferred_frontier {
+            let node = &self.nodes[id];
+            let key = (node.vertex.height(), *id);
+            if node.status == VertexStatus::Processing {
+                self.preferred_processing.insert(key);
+            } else {
+                self.preferred_tips.insert(key);
+            }
+        }
+        for id in &self.virtuous_frontier {
+            self.virtuous_members
+                .insert((self.nodes[id].vertex.height(), *id));
+        }
         #[cfg(debug_assertions)]
         self.assert_consistent();
     }
@@ -415,6 +746,10 @@ impl Dag {
     #[cfg(debug_assertions)]
     fn assert_consistent(&self) {
         let mut by_issuer: BTreeMap<ValidatorIndex, usize> = BTreeMap::new();
+        debug_assert!(
+            self.accept_candidates.is_subset(&self.processing),
+            "an acceptance candidate is not processing"
+        );
         for (height, id) in &self.processing {
             let node = &self.nodes[id];
             debug_assert_eq!(node.status, VertexStatus::Processing);

@@ -98,6 +98,16 @@ pub(crate) struct Conflicts {
     /// ones a full pool may let go (a transaction in a vertex is the DAG's,
     /// not the pool's).
     unissued: BTreeSet<(u64, TxId)>,
+    /// Processing vertices holding a transaction whose flags (preferred,
+    /// alone in its set, accepted) may have changed since the engine last
+    /// took them ([`Conflicts::take_flag_changes`]): only these get their
+    /// DAG flags recomputed.
+    flag_changes: Vec<VertexId>,
+    /// Transactions whose orphan mark may be out of date: registered, their
+    /// live vertices or conflict set changed, an issuing attempt failed, or
+    /// (marked by the engine) a live vertex's virtuous flag changed. Every
+    /// other record is as [`Conflicts::update_orphans`] would leave it.
+    orphan_dirty: BTreeSet<TxId>,
 }
 
 impl Conflicts {
@@ -129,8 +139,16 @@ impl Conflicts {
             restored: false,
         });
         set.choices.insert(id);
+        self.orphan_dirty.extend(set.choices.iter().copied());
         if set.choices.len() > 1 {
             set.rogue = true;
+            // The others are no longer alone in their set.
+            for choice in &set.choices {
+                if let Some(record) = self.txs.get(choice) {
+                    self.flag_changes
+                        .extend(record.live_vertices.iter().copied());
+                }
+            }
         }
         self.unissued.insert((fee_rate(&tx), id));
         self.txs.insert(
@@ -153,6 +171,7 @@ impl Conflicts {
             return false;
         };
         record.owned = true;
+        self.orphan_dirty.insert(*id);
         if let Some(after) = record.issue_after_ms.as_mut() {
             *after = (*after).min(now_ms);
         }
@@ -163,11 +182,26 @@ impl Conflicts {
     pub(crate) fn set_owned(&mut self, id: &TxId) {
         if let Some(record) = self.txs.get_mut(id) {
             record.owned = true;
+            self.orphan_dirty.insert(*id);
         }
+    }
+
+    /// Takes the vertices whose transactions' flags may have changed.
+    pub(crate) fn take_flag_changes(&mut self) -> Vec<VertexId> {
+        std::mem::take(&mut self.flag_changes)
+    }
+
+    /// The processing vertices holding a known transaction.
+    pub(crate) fn live_vertices(&self, id: &TxId) -> impl Iterator<Item = &VertexId> + '_ {
+        self.txs
+            .get(id)
+            .into_iter()
+            .flat_map(|r| r.live_vertices.iter())
     }
 
     pub(crate) fn add_live_vertex(&mut self, id: &TxId, vertex: VertexId) {
         if let Some(record) = self.txs.get_mut(id) {
+            self.orphan_dirty.insert(*id);
             if record.live_vertices.is_empty() {
                 self.unissued.remove(&(fee_rate(&record.tx), *id));
             }
@@ -177,6 +211,7 @@ impl Conflicts {
 
     pub(crate) fn remove_live_vertex(&mut self, id: &TxId, vertex: &VertexId) {
         if let Some(record) = self.txs.get_mut(id) {
+            self.orphan_dirty.insert(*id);
             if record.live_vertices.remove(vertex) && record.live_vertices.is_empty() {
                 self.unissued.insert((fee_rate(&record.tx), *id));
             }
@@ -199,6 +234,9 @@ impl Conflicts {
         let Some(record) = self.txs.remove(winner) else {
             return Vec::new();
         };
+        // Accepted now: its other holders read it as preferred and virtuous.
+        self.flag_changes
+            .extend(record.live_vertices.iter().copied());
         self.unissued.remove(&(fee_rate(&record.tx), *winner));
         let Some(set) = self.sets.remove(&record.key) else {
             return Vec::new();
@@ -220,7 +258,15 @@ impl Conflicts {
                 self.sets.remove(&record.key);
             } else {
                 let remaining: Vec<TxId> = set.choices.iter().copied().collect();
-                set.snowball.remove_choice(id, remaining.into_iter());
+                set.snowball.remove_choice(id, remaining.iter().copied());
+                // Fewer choices, maybe another preference.
+                self.orphan_dirty.extend(remaining.iter().copied());
+                for choice in &remaining {
+                    if let Some(other) = self.txs.get(choice) {
+                        self.flag_changes
+                            .extend(other.live_vertices.iter().copied());
+                    }
+                }
             }
         }
         Some(record.live_vertices)
@@ -243,6 +289,10 @@ impl Conflicts {
         for set in self.sets.values_mut() {
             set.restored = true;
         }
+        for record in self.txs.values() {
+            self.flag_changes
+                .extend(record.live_vertices.iter().copied());
+        }
     }
 
     /// Its conflict set decided for it: it once had `beta` consecutive
@@ -257,12 +307,16 @@ impl Conflicts {
     /// Records one poll in every undecided conflict set its answers
     /// reached: the votes per transaction it got (a reached set with too few
     /// records an unsuccessful round). A set no answer reached records
-    /// nothing: the poll says nothing about it.
-    pub(crate) fn record_poll(&mut self, tally: &Tally, thresholds: &Thresholds) {
+    /// nothing: the poll says nothing about it. Returns the choices this
+    /// poll decided (their vertices may have become acceptable).
+    pub(crate) fn record_poll(&mut self, tally: &Tally, thresholds: &Thresholds) -> Vec<TxId> {
+        let mut decided = Vec::new();
+        let mut moved: Vec<ConflictKey> = Vec::new();
         for (key, set) in self.sets.iter_mut() {
             if set.decided.is_some() || !tally.reached.contains(key) {
                 continue;
             }
+            let before = (set.preference(), set.restored);
             let best = tally.counts.get(key).and_then(|votes| {
                 // Most votes; ties (only possible below alpha) go to the lower id.
                 votes
@@ -290,18 +344,116 @@ impl Conflicts {
             };
             if set.snowball.confidence_in(&choice) >= beta {
                 set.decided = Some(choice);
+                decided.push(choice);
+            }
+            if (set.preference(), set.restored) != before {
+                moved.push(*key);
             }
         }
+        // A set whose preference moved (or that settled after a restart)
+        // changes the flags of every vertex holding one of its choices.
+        for key in moved {
+            for choice in self.sets.get(&key).into_iter().flat_map(|s| &s.choices) {
+                if let Some(record) = self.txs.get(choice) {
+                    self.flag_changes
+                        .extend(record.live_vertices.iter().copied());
+                }
+            }
+        }
+        decided
     }
 
     /// Marks transactions that need a (new) vertex: a conflict-free one in no
     /// virtuous vertex, or a conflicting one in no live vertex at all.
+    /// A live vertex of this transaction changed its virtuous flag.
+    pub(crate) fn mark_orphan_dirty(&mut self, id: &TxId) {
+        if self.txs.contains_key(id) {
+            self.orphan_dirty.insert(*id);
+        }
+    }
+
+    /// [`Conflicts::update_orphans`] for the transactions whose mark may be
+    /// out of date only (the others would not change): what it costs
+    /// follows what changed, not how many transactions are undecided.
+    /// Debug builds check that no other record would change.
+    pub(crate) fn update_orphans_changed(
+        &mut self,
+        now_ms: u64,
+        standby_delay_ms: u64,
+        is_virtuous: impl Fn(&VertexId) -> bool,
+    ) {
+        for id in std::mem::take(&mut self.orphan_dirty) {
+            let conflict_free = self.conflict_free(&id);
+            if let Some(record) = self.txs.get_mut(&id) {
+                Self::update_orphan(
+                    record,
+                    conflict_free,
+                    now_ms,
+                    standby_delay_ms,
+                    &is_virtuous,
+                );
+            }
+        }
+        #[cfg(debug_assertions)]
+        for (id, record) in &self.txs {
+            let conflict_free = self.conflict_free(id);
+            let orphan = Self::is_orphan(record, conflict_free, &is_virtuous);
+            debug_assert!(
+                if orphan {
+                    record.issue_after_ms.is_some()
+                } else {
+                    record.issue_after_ms.is_none() && record.failing.is_none()
+                },
+                "orphan mark of {id} is out of date"
+            );
+        }
+    }
+
+    fn conflict_free(&self, id: &TxId) -> bool {
+        self.txs
+            .get(id)
+            .and_then(|r| self.sets.get(&r.key))
+            .is_some_and(|s| s.choices.len() == 1)
+    }
+
+    fn is_orphan(
+        record: &TxRecord,
+        conflict_free: bool,
+        is_virtuous: impl Fn(&VertexId) -> bool,
+    ) -> bool {
+        if conflict_free {
+            !record.live_vertices.iter().any(is_virtuous)
+        } else {
+            record.live_vertices.is_empty()
+        }
+    }
+
+    fn update_orphan(
+        record: &mut TxRecord,
+        conflict_free: bool,
+        now_ms: u64,
+        standby_delay_ms: u64,
+        is_virtuous: impl Fn(&VertexId) -> bool,
+    ) {
+        if Self::is_orphan(record, conflict_free, is_virtuous) {
+            if record.issue_after_ms.is_none() {
+                let delay = if record.owned { 0 } else { standby_delay_ms };
+                record.issue_after_ms = Some(now_ms.saturating_add(delay));
+            }
+        } else {
+            record.issue_after_ms = None;
+            record.failing = None;
+        }
+    }
+
+    /// Every transaction, as before issue 9 (the benchmark's baseline).
     pub(crate) fn update_orphans(
         &mut self,
         now_ms: u64,
         standby_delay_ms: u64,
         is_virtuous: impl Fn(&VertexId) -> bool,
     ) {
+        self.orphan_dirty.clear();
         for record in self.txs.values_mut() {
             let conflict_free = self
                 .sets
@@ -347,6 +499,7 @@ impl Conflicts {
     /// An attempt to issue the transaction failed for `reason`.
     pub(crate) fn record_failure(&mut self, id: &TxId, now_ms: u64, reason: TxRejection) {
         if let Some(record) = self.txs.get_mut(id) {
+            self.orphan_dirty.insert(*id);
             let since = record.failing.as_ref().map_or(now_ms, |(since, _)| *since);
             record.failing = Some((since, reason));
         }

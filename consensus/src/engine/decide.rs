@@ -10,6 +10,26 @@ use crate::vertex::VertexId;
 use ruv_protocol::{TxId, TxRejection};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// The processing vertices that validators holding more than half of the
+/// stake claim accepted ([`Engine::attested_accepted`]), kept between
+/// settles: it changes only when a claim changes, a claimed vertex arrives
+/// or a processing vertex is rejected (stale: recomputed at the next
+/// settle), or one of them is accepted (it leaves).
+#[derive(Debug)]
+pub(super) struct Attested {
+    pub(super) ids: BTreeSet<VertexId>,
+    pub(super) stale: bool,
+}
+
+impl Default for Attested {
+    fn default() -> Self {
+        Self {
+            ids: BTreeSet::new(),
+            stale: true,
+        }
+    }
+}
+
 impl Engine {
     /// Brings decisions, flags and frontiers up to date after any change.
     pub(super) fn settle(&mut self, out: &mut Vec<Output>) {
@@ -24,9 +44,39 @@ impl Engine {
         self.assert_consistent();
     }
 
-    /// One pass in (height, id) order: parents are decided before children,
-    /// so a chain of ready vertices is accepted in one pass.
+    /// One pass over the acceptance candidates in (height, id) order:
+    /// parents are decided before children, so a chain of ready vertices is
+    /// accepted in one pass. Every processing vertex that may have become
+    /// acceptable since it was last examined is a candidate (on arrival, a
+    /// parent accepted, a transaction of it decided or accepted, attested),
+    /// so this accepts exactly what a scan of every processing vertex in the
+    /// same order would, at a cost that follows what changed. A candidate
+    /// added behind the cursor (a copy of a transaction a later vertex
+    /// applied) waits for the next pass, as it would in that scan.
     fn accept_ready(&mut self, out: &mut Vec<Output>) {
+        if self.full_rescan {
+            self.accept_ready_full(out);
+            return;
+        }
+        self.refresh_attested();
+        #[cfg(debug_assertions)]
+        self.assert_candidates_complete();
+        let mut cursor = None;
+        while let Some(next) = self.dag.next_candidate_after(cursor) {
+            cursor = Some(next);
+            let id = next.1;
+            if self.dag.status(&id) == Some(VertexStatus::Processing)
+                && self.acceptable(&id, self.attested.ids.contains(&id))
+            {
+                self.accept_vertex(&id, out);
+            }
+        }
+    }
+
+    /// The pass before issue 9, kept for [`Engine::set_full_rescan`] (the
+    /// benchmark's baseline): every processing vertex, with the attested set
+    /// recomputed from every claim.
+    fn accept_ready_full(&mut self, out: &mut Vec<Output>) {
         let attested = self.attested_accepted();
         for id in self.dag.processing_ids() {
             if self.dag.status(&id) == Some(VertexStatus::Processing)
@@ -34,6 +84,36 @@ impl Engine {
             {
                 self.accept_vertex(&id, out);
             }
+        }
+        self.dag.clear_candidates();
+        self.attested.stale = true;
+    }
+
+    /// Recomputes the attested set if a claim or the processing vertices a
+    /// claim reaches changed; newly attested vertices become candidates.
+    fn refresh_attested(&mut self) {
+        if !self.attested.stale {
+            return;
+        }
+        self.attested.ids = self.attested_accepted();
+        self.attested.stale = false;
+        for id in &self.attested.ids {
+            self.dag.mark_candidate(id);
+        }
+    }
+
+    /// Debug builds: the kept attested set is the full recomputation, and
+    /// every acceptable processing vertex is a candidate (what the full scan
+    /// would accept, the candidate pass accepts).
+    #[cfg(debug_assertions)]
+    fn assert_candidates_complete(&self) {
+        debug_assert_eq!(self.attested.ids, self.attested_accepted());
+        for id in self.dag.processing_ids() {
+            debug_assert!(
+                !self.acceptable(&id, self.attested.ids.contains(&id))
+                    || self.dag.is_candidate(&id),
+                "acceptable vertex {id} is not an acceptance candidate"
+            );
         }
     }
 
@@ -96,6 +176,7 @@ impl Engine {
         let Some(node) = self.dag.get(id) else { return };
         let vertex = node.vertex().clone();
         self.dag.set_accepted(id);
+        self.attested.ids.remove(id);
         // Persisted first: nothing is announced accepted before it is durable.
         self.metrics.vertices_accepted += 1;
         out.push(Output::Persist(Persist::Accepted {
@@ -112,6 +193,10 @@ impl Engine {
                 Ok(Recorded::Copy) => {}
                 Ok(Recorded::New) => {
                     applied_first = true;
+                    // Other vertices holding it may be acceptable now.
+                    for holder in self.conflicts.live_vertices(tx_id) {
+                        self.dag.mark_candidate(holder);
+                    }
                     self.metrics.transactions_accepted += 1;
                     out.push(Output::TxAccepted {
                         id: *tx_id,
@@ -182,6 +267,8 @@ impl Engine {
             let vertex = node.vertex().clone();
             stack.extend(node.children().iter().copied());
             self.dag.set_rejected(&id);
+            // Claims reaching vertices through it reach fewer now.
+            self.attested.stale = true;
             for tx_id in vertex.tx_ids() {
                 self.conflicts.remove_live_vertex(tx_id, &id);
             }
@@ -192,9 +279,13 @@ impl Engine {
         self.dirty = true;
     }
 
-    /// Recomputes the DAG's preferred / virtuous flags and frontiers from
-    /// the conflict sets.
+    /// Brings the DAG's preferred / virtuous flags and frontiers up to date
+    /// with the conflict sets: the vertices holding a transaction whose
+    /// standing changed, and their processing descendants (`Dag::refresh_flags`).
     fn refresh_flags(&mut self) {
+        for vertex in self.conflicts.take_flag_changes() {
+            self.dag.mark_flags_dirty(&vertex);
+        }
         let accepted = &self.accepted;
         let conflicts = &self.conflicts;
         self.dag.refresh_flags(|tx| {
@@ -213,13 +304,32 @@ impl Engine {
 
     /// Marks transactions that need a (new) vertex: a conflict-free one in no
     /// virtuous vertex, or a conflicting one in no live vertex at all.
+    /// Only the transactions whose mark may have changed (`Conflicts`
+    /// tracks its own changes; a live vertex whose virtuous flag changed
+    /// marks its transactions here), or all with [`Engine::set_full_rescan`].
     fn update_orphans(&mut self) {
+        for vertex in self.dag.take_virtuous_changes() {
+            if let Some(node) = self.dag.get(&vertex) {
+                for tx_id in node.vertex().tx_ids() {
+                    self.conflicts.mark_orphan_dirty(tx_id);
+                }
+            }
+        }
         let dag = &self.dag;
-        self.conflicts
-            .update_orphans(self.now_ms, self.tuning.standby_delay_ms, |vertex| {
-                dag.get(vertex)
-                    .is_some_and(|n| n.status() == VertexStatus::Processing && n.virtuous())
-            });
+        let is_virtuous = |vertex: &VertexId| {
+            dag.get(vertex)
+                .is_some_and(|n| n.status() == VertexStatus::Processing && n.virtuous())
+        };
+        if self.full_rescan {
+            self.conflicts
+                .update_orphans(self.now_ms, self.tuning.standby_delay_ms, is_virtuous);
+        } else {
+            self.conflicts.update_orphans_changed(
+                self.now_ms,
+                self.tuning.standby_delay_ms,
+                is_virtuous,
+            );
+        }
     }
 
     /// Every owner's invariants, and the ones across owners that the

@@ -439,6 +439,12 @@ pub struct Engine {
 
     /// Decisions, flags and frontiers need recomputing ([`Engine::settle`]).
     dirty: bool,
+    /// The processing vertices validators holding most of the stake claim
+    /// accepted, kept between settles ([`decide::Attested`]).
+    attested: decide::Attested,
+    /// Settle rescans every processing vertex as before issue 9
+    /// ([`Engine::set_full_rescan`]).
+    full_rescan: bool,
     /// Restoring stored vertices: they are not persisted again.
     restoring: bool,
     metrics: Metrics,
@@ -507,9 +513,22 @@ impl Engine {
             ),
             tuning,
             dirty: false,
+            attested: decide::Attested::default(),
+            full_rescan: false,
             restoring: false,
             metrics: Metrics::default(),
         })
+    }
+
+    /// Makes every settle rescan all processing vertices and recompute the
+    /// flags and frontiers in full, as the engine did before issue 9, instead
+    /// of working from what changed. Same outputs either way (debug builds
+    /// check the incremental state against the full one); only for
+    /// benchmarks that compare the two (`examples/settle_cost.rs`).
+    #[doc(hidden)]
+    pub fn set_full_rescan(&mut self, full: bool) {
+        self.full_rescan = full;
+        self.dag.set_full_refresh(full);
     }
 
     /// Feeds one input; appends what the driver must do to `out`, in order.

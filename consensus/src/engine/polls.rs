@@ -183,6 +183,13 @@ impl Polls {
         &self.accepted_claims
     }
 
+    /// Whether some validator claims this vertex as an accepted tip.
+    pub(crate) fn claimed(&self, id: &VertexId) -> bool {
+        self.accepted_claims
+            .iter()
+            .any(|claims| claims.contains(id))
+    }
+
     /// Records `from`'s claimed accepted tips; true if they changed.
     pub(crate) fn claim_accepted(&mut self, from: ValidatorIndex, accepted: Vec<VertexId>) -> bool {
         match self.accepted_claims.get_mut(from.0 as usize) {

@@ -389,6 +389,10 @@ impl Engine {
         }
         self.dag
             .insert_at(vertex, VertexStatus::Processing, self.now_ms);
+        // A vertex some validator claims accepted extends what is attested.
+        if self.polls.claimed(&id) {
+            self.attested.stale = true;
+        }
         self.metrics.vertices_added += 1;
         self.dirty = true;
         true

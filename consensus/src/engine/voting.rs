@@ -111,6 +111,7 @@ impl Engine {
         };
         self.metrics.chits_received += 1;
         if self.polls.claim_accepted(from, accepted) {
+            self.attested.stale = true;
             self.dirty = true;
         }
         self.request_vertices(unknown, from, out);
@@ -194,7 +195,11 @@ impl Engine {
     fn finish_poll_with(&mut self, poll: Poll, tally: Tally) {
         self.metrics.polls_completed += 1;
         let thresholds = self.thresholds();
-        self.conflicts.record_poll(&tally, &thresholds);
+        for tx_id in self.conflicts.record_poll(&tally, &thresholds) {
+            for vertex in self.conflicts.live_vertices(&tx_id) {
+                self.dag.mark_candidate(vertex);
+            }
+        }
         let me = self.validators.me();
         self.polls
             .caught_up(&poll, me, thresholds.alpha_preference, &self.dag);
