@@ -20,7 +20,7 @@ use anyhow::{bail, Context};
 use futures_util::{SinkExt, StreamExt};
 use ruv_protocol::crypto::{context, SigningKey};
 use ruv_protocol::tx::{SignedTransfer, Transfer};
-use ruv_protocol::{Address, Genesis};
+use ruv_protocol::{Address, Genesis, TxId};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -86,8 +86,40 @@ async fn subscribe(url: &str, chunk: &[Address]) -> anyhow::Result<Socket> {
 /// snapshot — counts once).
 struct Flight {
     nonce: u64,
+    id: TxId,
     submitted: Instant,
     seen: u64,
+}
+
+/// Where a transfer that is not final everywhere stands at each relay that
+/// did not report it: `relay-R <status>` (`pending`, `accepted` — accepted
+/// there but its account event never reached us —, `rejected: <code>`,
+/// `not_found`, ...). Tells a relay that is behind from an event missed.
+async fn diagnose(http: &reqwest::Client, relays: &[String], id: TxId, seen: u64) -> Vec<String> {
+    let mut out = Vec::new();
+    for (r, relay) in relays.iter().enumerate() {
+        if seen & (1 << r) != 0 {
+            continue;
+        }
+        let answer = match http
+            .get(format!("{relay}/api/v1/transactions/{id}"))
+            .send()
+            .await
+        {
+            Ok(response) => response.json::<Value>().await.unwrap_or_default(),
+            Err(_) => Value::Null,
+        };
+        let status = match (answer["status"].as_str(), answer["error"]["code"].as_str()) {
+            (Some(status), _) => match answer["reason"]["code"].as_str() {
+                Some(code) => format!("{status}: {code}"),
+                None => status.to_owned(),
+            },
+            (None, Some(code)) => code.to_owned(),
+            (None, None) => "no answer".to_owned(),
+        };
+        out.push(format!("relay-{r} {status}"));
+    }
+    out
 }
 
 /// What the load loop, the submit tasks and the watchers share. One lock,
@@ -109,6 +141,9 @@ struct Tracker {
     transport_errors: u64,
     /// Submissions the relay answered 2xx (admitted: pending or accepted).
     admitted: u64,
+    /// Stale transfers by where they stood at the relays that had not
+    /// reported them (see [`diagnose`]).
+    stale_where: BTreeMap<String, u64>,
 }
 
 impl Tracker {
@@ -334,6 +369,7 @@ async fn main() -> anyhow::Result<()> {
         refused: BTreeMap::new(),
         transport_errors: 0,
         admitted: 0,
+        stale_where: BTreeMap::new(),
     }));
     let index_of: Arc<HashMap<String, usize>> = Arc::new(
         addresses
@@ -420,8 +456,19 @@ async fn main() -> anyhow::Result<()> {
                 Some(_) => {
                     // Not final everywhere after that long (lost, or an
                     // event missed): resume from relay 0's accepted nonce,
-                    // so one lost transfer does not stop the account.
-                    t.in_flight[account] = None;
+                    // so one lost transfer does not stop the account; ask
+                    // the relays that did not report it where it stands.
+                    if let Some(f) = t.in_flight[account].take() {
+                        let (http, relays, tracker) =
+                            (http.clone(), args.relays.clone(), tracker.clone());
+                        tokio::spawn(async move {
+                            let found = diagnose(&http, &relays, f.id, f.seen).await;
+                            let mut t = tracker.lock().unwrap();
+                            for at in found {
+                                *t.stale_where.entry(at).or_default() += 1;
+                            }
+                        });
+                    }
                     stale += 1;
                     Some(true)
                 }
@@ -440,15 +487,16 @@ async fn main() -> anyhow::Result<()> {
             let mut t = tracker.lock().unwrap();
             let nonce = t.next_nonce[account];
             t.next_nonce[account] += 1;
-            t.in_flight[account] = Some(Flight {
-                nonce,
-                submitted: Instant::now(),
-                seen: 0,
-            });
             nonce
         };
         let to = addresses[(account + 1) % n];
         let tx = transfer(&accounts[account], to, 1, nonce);
+        tracker.lock().unwrap().in_flight[account] = Some(Flight {
+            nonce,
+            id: tx.id(),
+            submitted: Instant::now(),
+            seen: 0,
+        });
         submitted += 1;
         // Submit concurrently: the schedule above, not the round trip, sets the rate.
         let (http, url) = (
@@ -494,6 +542,20 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let total_seconds = start.elapsed().as_secs_f64();
+    let stuck: Vec<(TxId, u64)> = tracker
+        .lock()
+        .unwrap()
+        .in_flight
+        .iter()
+        .flatten()
+        .map(|f| (f.id, f.seen))
+        .collect();
+    let mut not_final_where = BTreeMap::<String, u64>::new();
+    for (id, seen) in &stuck {
+        for at in diagnose(&http, &args.relays, *id, *seen).await {
+            *not_final_where.entry(at).or_default() += 1;
+        }
+    }
     let t = tracker.lock().unwrap();
 
     // Sustained throughput: transfers that became final on every relay
@@ -543,6 +605,8 @@ async fn main() -> anyhow::Result<()> {
         "refused_total": t.refused.values().sum::<u64>(),
         "transport_errors": t.transport_errors,
         "stale_in_flight": stale,
+        "stale_where": t.stale_where,
+        "not_final_where": not_final_where,
         "event_reconnects": reconnects.load(Ordering::Relaxed),
         "event_disconnects": *disconnects.lock().unwrap(),
         "final_on_every_relay": t.finals.len(),
