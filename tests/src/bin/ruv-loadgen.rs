@@ -68,10 +68,39 @@ fn parse_args() -> anyhow::Result<Args> {
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// Keeps one relay's subscription requests within half its per-IP
+/// WebSocket budget: over the budget a relay answers `rate_limited` and the
+/// account would get no events from it (1,024 accounts exceed the burst).
+struct Pacer {
+    start: Instant,
+    sent: f64,
+}
+
+impl Pacer {
+    fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            sent: 0.0,
+        }
+    }
+
+    async fn wait(&mut self) {
+        use ruv_relay::http::limits::{WS_REQUESTS_PER_SECOND_PER_IP, WS_REQUEST_BURST_PER_IP};
+        let rate = f64::from(WS_REQUESTS_PER_SECOND_PER_IP) / 2.0;
+        let allowed =
+            f64::from(WS_REQUEST_BURST_PER_IP) / 2.0 + rate * self.start.elapsed().as_secs_f64();
+        if self.sent >= allowed {
+            tokio::time::sleep(Duration::from_secs_f64((self.sent - allowed + 1.0) / rate)).await;
+        }
+        self.sent += 1.0;
+    }
+}
+
 /// Opens a WebSocket to `url` and subscribes to every account of `chunk`.
-async fn subscribe(url: &str, chunk: &[Address]) -> anyhow::Result<Socket> {
+async fn subscribe(url: &str, chunk: &[Address], pacer: &mut Pacer) -> anyhow::Result<Socket> {
     let (mut socket, _) = tokio_tungstenite::connect_async(url).await?;
     for (i, address) in chunk.iter().enumerate() {
+        pacer.wait().await;
         let request = json!({"id": i, "method": "subscribe_account", "params": {"address": address.to_string()}});
         socket
             .send(Message::Text(request.to_string().into()))
@@ -386,10 +415,11 @@ async fn main() -> anyhow::Result<()> {
     // Why watchers' sockets ended: the relay's close reason, or how it ended.
     let disconnects: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
     for (relay_index, relay) in args.relays.iter().enumerate() {
+        let mut pacer = Pacer::new();
         for chunk in addresses.chunks(ruv_protocol::api::limits::MAX_SUBSCRIPTIONS_PER_CONNECTION) {
             let url = format!("{}/api/v1/ws", relay.replacen("http", "ws", 1));
             let chunk: Vec<Address> = chunk.to_vec();
-            let mut socket = subscribe(&url, &chunk).await?;
+            let mut socket = subscribe(&url, &chunk, &mut pacer).await?;
             let watch = Watch {
                 tracker: tracker.clone(),
                 index_of: index_of.clone(),
@@ -420,7 +450,7 @@ async fn main() -> anyhow::Result<()> {
                     reconnects.fetch_add(1, Ordering::Relaxed);
                     socket = loop {
                         tokio::time::sleep(Duration::from_millis(100)).await;
-                        if let Ok(socket) = subscribe(&url, &chunk).await {
+                        if let Ok(socket) = subscribe(&url, &chunk, &mut Pacer::new()).await {
                             break socket;
                         }
                     };
