@@ -73,7 +73,11 @@ done
 wait "$LOADGEN" || true
 last_accepted="$(accepted)"
 stop_bench_devnet
-node -e "const r=JSON.parse(require('fs').readFileSync('$dir/load.json','utf8')); console.log('loadgen: sustained', r.sustained_tps, 'tx/s')" || true
+node -e "const r=JSON.parse(require('fs').readFileSync('$dir/load.json','utf8'));
+  console.log('loadgen: offered', r.offered_rate_tps, 'tx/s, submitted', r.submitted_tps.toFixed(1), 'tx/s, sustained', r.sustained_tps.toFixed(1),
+    'tx/s; finality p50/p99', r.finality_ms.p50, '/', r.finality_ms.p99, 'ms; refused', JSON.stringify(r.refused),
+    '; transport errors', r.transport_errors, '; stale', r.stale_in_flight, '; event reconnects', r.event_reconnects,
+    JSON.stringify(r.event_disconnects), '; raw ML-DSA-65 verify', Math.round(r.mldsa65_verify_per_second_all_cores), '/s (all cores)')" || true
 
 if [ -z "$warm_at" ] || [ "$last_at" -le "$warm_at" ]; then
   echo "the run ended before the warm-up did: nothing to compare" >&2

@@ -114,7 +114,8 @@ RELAY_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/ruv-relay"
 # The benchmarks' 4-relay loopback devnet: initialises DIR, starts relays
 # from BIN (a directory holding ruv-relay) on ports BASE..BASE+3, each
 # peering with the ones before it, and waits until they answer. Extra
-# arguments go to every `ruv-relay run`. Sets BENCH_PIDS (relay process ids)
+# arguments go to every `ruv-relay run`; BENCH_RUST_LOG sets their RUST_LOG
+# (default warn; logs in DIR/relay-N.log). Sets BENCH_PIDS (relay process ids)
 # and BENCH_RELAYS (the --relay arguments for ruv-loadgen).
 start_bench_devnet() {
   local dir="$1" base="$2" bin="$3"
@@ -129,7 +130,7 @@ start_bench_devnet() {
           --key-file "$dir/relay-$i.key" --name "relay-$i" "$@")
     [ "$i" = 0 ] && args+=(--faucet-key-file "$dir/faucet.key")
     for ((j = 0; j < i; j++)); do args+=(--peer "ws://127.0.0.1:$((base + j))/peer/v1"); done
-    RUST_LOG=warn "$bin/ruv-relay" "${args[@]}" > "$dir/relay-$i.log" 2>&1 &
+    RUST_LOG="${BENCH_RUST_LOG:-warn}" "$bin/ruv-relay" "${args[@]}" > "$dir/relay-$i.log" 2>&1 &
     BENCH_PIDS+=($!)
   done
   for i in 0 1 2 3; do
