@@ -257,6 +257,24 @@ impl Engine {
                 parents.push(previous);
             }
         }
+        // Accepted tips next, all but one slot when there are many: they
+        // cannot bait, and naming them keeps the accepted vertices outside
+        // the new vertex's ancestry few. Every relay's validity walk
+        // subtracts those, so with undecided tips of other issuers left
+        // out for `parent_min_age_ms` (the tips an accepted one is hidden
+        // behind in the virtuous frontier), the walk grew with the load
+        // (`docs/benchmarks.md`, "Where the time goes, 2026-12-02").
+        let room = limit.saturating_sub(parents.len());
+        let accepted_room = if room > 1 { room - 1 } else { room };
+        let accepted: Vec<VertexId> = self
+            .dag
+            .accepted_tips()
+            .iter()
+            .filter(|id| !parents.contains(id))
+            .copied()
+            .collect();
+        let chosen = random_choice(accepted.clone(), accepted_room, &mut self.rng);
+        parents.extend(chosen);
         let me = self.validators.me();
         let min_age = self.tuning.parent_min_age_ms;
         let now = self.now_ms;
@@ -288,6 +306,13 @@ impl Engine {
         }
         let room = limit.saturating_sub(parents.len());
         parents.extend(random_choice(candidates, room, &mut self.rng));
+        // No undecided tip to take the slot left: another accepted tip.
+        let room = limit.saturating_sub(parents.len());
+        let rest: Vec<VertexId> = accepted
+            .into_iter()
+            .filter(|id| !parents.contains(id))
+            .collect();
+        parents.extend(random_choice(rest, room, &mut self.rng));
         parents
     }
 

@@ -368,11 +368,14 @@ impl Tally {
         if alphas.iter().any(|alpha| missing >= *alpha) {
             return false;
         }
-        self.counts.values().flat_map(|by_tx| by_tx.values()).all(|votes| {
-            alphas
-                .iter()
-                .all(|alpha| *votes >= *alpha || votes.saturating_add(missing) < *alpha)
-        })
+        self.counts
+            .values()
+            .flat_map(|by_tx| by_tx.values())
+            .all(|votes| {
+                alphas
+                    .iter()
+                    .all(|alpha| *votes >= *alpha || votes.saturating_add(missing) < *alpha)
+            })
     }
 }
 

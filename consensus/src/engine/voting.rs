@@ -158,7 +158,13 @@ impl Engine {
             };
             // Counted aside: a check that does not finish the poll leaves no trace.
             let mut scratch = Metrics::default();
-            let tally = count_votes(poll, &self.dag, &self.fetcher, &self.conflicts, &mut scratch);
+            let tally = count_votes(
+                poll,
+                &self.dag,
+                &self.fetcher,
+                &self.conflicts,
+                &mut scratch,
+            );
             if tally.settled(poll.missing_weight(), &self.thresholds()) {
                 self.metrics.conflicting_votes += scratch.conflicting_votes;
                 self.metrics.polls_finished_early += 1;
