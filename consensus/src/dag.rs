@@ -641,33 +641,8 @@ impl Dag {
             let Some(node) = self.nodes.get(id) else {
                 continue;
             };
-            let mut preferred = true;
-            let mut virtuous = true;
-            for parent in node.vertex.parents() {
-                match self.nodes.get(parent) {
-                    Some(p) if p.status == VertexStatus::Accepted => {}
-                    Some(p) if p.status == VertexStatus::Processing => {
-                        preferred &= p.preferred;
-                        virtuous &= p.virtuous;
-                    }
-                    _ => {
-                        preferred = false;
-                        virtuous = false;
-                    }
-                }
-            }
-            for tx_id in node.vertex.tx_ids() {
-                match tx_flags(tx_id) {
-                    Some(flags) => {
-                        preferred &= flags.preferred;
-                        virtuous &= flags.virtuous;
-                    }
-                    None => {
-                        preferred = false;
-                        virtuous = false;
-                    }
-                }
-            }
+            let (preferred, virtuous) =
+                self.computed_flags(node, &tx_flags, |p| (p.preferred, p.virtuous));
             if let Some(node) = self.nodes.get_mut(id) {
                 node.preferred = preferred;
                 node.virtuous = virtuous;

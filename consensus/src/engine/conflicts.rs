@@ -459,20 +459,13 @@ impl Conflicts {
                 .sets
                 .get(&record.key)
                 .is_some_and(|s| s.choices.len() == 1);
-            let orphan = if conflict_free {
-                !record.live_vertices.iter().any(&is_virtuous)
-            } else {
-                record.live_vertices.is_empty()
-            };
-            if orphan {
-                if record.issue_after_ms.is_none() {
-                    let delay = if record.owned { 0 } else { standby_delay_ms };
-                    record.issue_after_ms = Some(now_ms.saturating_add(delay));
-                }
-            } else {
-                record.issue_after_ms = None;
-                record.failing = None;
-            }
+            Self::update_orphan(
+                record,
+                conflict_free,
+                now_ms,
+                standby_delay_ms,
+                &is_virtuous,
+            );
         }
     }
 
