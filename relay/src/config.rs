@@ -433,6 +433,27 @@ mod tests {
 
     const EXAMPLE: &str = include_str!("../relay.example.toml");
 
+    /// A validator's minimal flags plus `--option value` are refused as an
+    /// invalid value of that option.
+    fn assert_invalid(option: &'static str, value: &str) {
+        let flag = format!("--{option}");
+        let err = resolve(&[
+            "--genesis",
+            "g",
+            "--data-dir",
+            "d",
+            "--key-file",
+            "k",
+            &flag,
+            value,
+        ])
+        .unwrap_err();
+        assert!(
+            matches!(err, ConfigError::Invalid { option: o, .. } if o == option),
+            "{option} {value}: {err}"
+        );
+    }
+
     #[test]
     fn flags_alone_work_with_defaults() {
         let c = resolve(&["--genesis", "g.json", "--data-dir", "d", "--key-file", "k"]).unwrap();
@@ -493,27 +514,7 @@ mod tests {
         assert!(matches!(err, ConfigError::Missing("data-dir")), "{err}");
         assert!(err.to_string().contains("--data-dir"));
         for bad in ["*", "example.org", "https://example.org/wallet", "https://"] {
-            let err = resolve(&[
-                "--genesis",
-                "g",
-                "--data-dir",
-                "d",
-                "--key-file",
-                "k",
-                "--cors-origin",
-                bad,
-            ])
-            .unwrap_err();
-            assert!(
-                matches!(
-                    err,
-                    ConfigError::Invalid {
-                        option: "cors-origin",
-                        ..
-                    }
-                ),
-                "{bad}: {err}"
-            );
+            assert_invalid("cors-origin", bad);
         }
         let c = resolve(&[
             "--genesis",
@@ -533,27 +534,7 @@ mod tests {
             ["http://127.0.0.1:5173", "https://[::1]:8443"]
         );
         for bad in ["0", "1000001"] {
-            let err = resolve(&[
-                "--genesis",
-                "g",
-                "--data-dir",
-                "d",
-                "--key-file",
-                "k",
-                "--max-pending-txs",
-                bad,
-            ])
-            .unwrap_err();
-            assert!(
-                matches!(
-                    err,
-                    ConfigError::Invalid {
-                        option: "max-pending-txs",
-                        ..
-                    }
-                ),
-                "{bad}: {err}"
-            );
+            assert_invalid("max-pending-txs", bad);
         }
         let err = resolve(&["--genesis", "g", "--data-dir", "d"]).unwrap_err();
         assert!(matches!(err, ConfigError::Missing("key-file")), "{err}");
