@@ -36,6 +36,19 @@ pub const TEST_TX_RETRY_TTL_MS: u64 = 1_500;
 /// yet every faucet request in the tests solves a real challenge).
 pub const TEST_FAUCET_POW_BITS: u8 = 4;
 
+/// Prints the relays' logs when `RUST_LOG` is set (for example
+/// `RUST_LOG=ruv_relay=debug,ruv_consensus=debug cargo test -p
+/// ruv-integration-tests --test peer_encryption -- --nocapture`); tests are
+/// quiet otherwise. Called by [`relay_config`], so by every test relay.
+pub fn init_logs() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+    }
+}
+
 /// Configuration of relay `i` of a devnet, dialing `peers` (`ws://…/peer/v1`).
 pub fn relay_config(
     files: &DevnetFiles,
@@ -44,6 +57,7 @@ pub fn relay_config(
     faucet: bool,
     peers: Vec<String>,
 ) -> RelayConfig {
+    init_logs();
     RelayConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         peers,
