@@ -75,7 +75,7 @@ pub use checkpoint::{
 pub use dag::VertexStatus;
 pub use engine::{
     ConfigError, Engine, EngineConfig, Input, Output, Persist, PersistedState, RestoreBase,
-    RestoreError, Tuning, TxDropReason, TxStatus, REMEMBERED_EXPIRED_TXS,
+    RestoreError, Tuning, TxDropReason, TxStatus, MAX_RESENT_ON_CONNECT, REMEMBERED_EXPIRED_TXS,
 };
 pub use message::Message;
 pub use metrics::{DropReason, Metrics};

@@ -109,6 +109,8 @@ pub struct Metrics {
     pub conflicting_votes: u64,
     /// Vertices this engine issued.
     pub vertices_issued: u64,
+    /// Own undecided vertices sent again to a peer whose link came up.
+    pub vertices_resent: u64,
     /// Vertices received and added to the DAG.
     pub vertices_added: u64,
     /// Vertices accepted.

@@ -853,6 +853,96 @@ fn queries_in(outputs: &[Output]) -> Vec<(ValidatorIndex, Message)> {
 }
 
 #[test]
+fn a_link_that_comes_back_gets_the_unanswered_queries_and_own_undecided_vertices_again() {
+    let w = world();
+    let mut engine = Engine::new(config(0)).expect("engine");
+    let mut out = Vec::new();
+    engine.handle(Input::Tick { now_ms: 1 }, &mut out);
+    engine.handle(
+        Input::SubmitTransaction(transfer(&w.alice, &w.bob, 10, 1)),
+        &mut out,
+    );
+    engine.handle(Input::Tick { now_ms: 100 }, &mut out);
+    let own_vertex = out
+        .iter()
+        .find_map(|o| match o {
+            Output::Broadcast {
+                message: Message::Vertex(bytes),
+            } => Some(bytes.clone()),
+            _ => None,
+        })
+        .expect("the transfer was issued");
+    // The queries to validator 1 (and its answers) were lost with its link.
+    let asked: Vec<Message> = queries_in(&out)
+        .into_iter()
+        .filter(|(to, _)| to.0 == 1)
+        .map(|(_, message)| message)
+        .collect();
+    assert!(!asked.is_empty(), "no poll sampled validator 1: {out:?}");
+
+    let mut again = Vec::new();
+    engine.handle(
+        Input::PeerConnected {
+            peer: ValidatorIndex(1),
+        },
+        &mut again,
+    );
+    let requeried: Vec<Message> = queries_in(&again)
+        .into_iter()
+        .map(|(to, message)| {
+            assert_eq!(to.0, 1, "{again:?}");
+            message
+        })
+        .collect();
+    assert_eq!(requeried, asked, "not asked again in every running poll");
+    let resent: Vec<&Arc<[u8]>> = again
+        .iter()
+        .filter_map(|o| match o {
+            Output::Send {
+                to,
+                message: Message::Vertex(bytes),
+            } if to.0 == 1 => Some(bytes),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(resent, [&own_vertex]);
+    assert_eq!(engine.metrics().vertices_resent, 1);
+
+    // Once validator 1 answered, its link coming back asks nothing again;
+    // an unknown validator or this relay itself gets nothing.
+    for message in asked {
+        let Message::Query { request_id } = message else {
+            unreachable!()
+        };
+        let chits = Message::Chits {
+            request_id,
+            preferred: Vec::new(),
+            accepted: Vec::new(),
+        };
+        deliver(&mut engine, 1, &chits);
+    }
+    for peer in [1, 0, 99] {
+        let mut later = Vec::new();
+        engine.handle(
+            Input::PeerConnected {
+                peer: ValidatorIndex(peer),
+            },
+            &mut later,
+        );
+        assert!(
+            queries_in(&later).iter().all(|(to, _)| to.0 != 1),
+            "validator {peer}: {later:?}"
+        );
+        if peer != 1 {
+            assert!(
+                later.iter().all(|o| !matches!(o, Output::Send { .. })),
+                "{later:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn a_relay_that_reaches_nobody_backs_off_instead_of_spinning() {
     let w = world();
     let tuning = Tuning::default();

@@ -36,6 +36,8 @@ pub struct Metrics {
     /// Gossiped vertices turned away unstored as doomed (they could add
     /// nothing undecided; fetched again if ever needed).
     pub vertices_doomed: Gauge,
+    /// Own undecided vertices sent again to a peer whose link came up.
+    pub vertices_resent: Gauge,
     /// Gossiped vertices refused because their issuer used up its budget
     /// of vertices and bytes (the engine's metrics name the issuer).
     pub vertices_over_issuer_budget: Gauge,
@@ -91,6 +93,7 @@ impl Metrics {
             queries_answered: Gauge::default(),
             polls: Gauge::default(),
             vertices_doomed: Gauge::default(),
+            vertices_resent: Gauge::default(),
             vertices_over_issuer_budget: Gauge::default(),
             checkpoint_round_timeouts: Gauge::default(),
             checkpoint_locks_moved: Gauge::default(),
@@ -168,6 +171,11 @@ impl Metrics {
             "consensus_vertices_doomed",
             "Gossiped vertices turned away unstored as doomed (total)",
             metrics.vertices_doomed.clone(),
+        );
+        r.register(
+            "consensus_vertices_resent",
+            "Own undecided vertices sent again to a peer whose link came up (total)",
+            metrics.vertices_resent.clone(),
         );
         r.register(
             "consensus_vertices_over_issuer_budget",

@@ -24,7 +24,7 @@ pub use snapshot::Snapshot;
 
 use crate::admission::{self, GossipLimits, PendingTransfers};
 use crate::metrics::Metrics;
-use crate::peer::{InboundFrame, PeerNetwork};
+use crate::peer::{PeerEvent, PeerNetwork};
 use crate::storage::Storage;
 use handle::Query;
 use ruv_consensus::checkpoint::{CheckpointInput, CheckpointOutput, CheckpointPersist};
@@ -66,7 +66,18 @@ pub enum NodeEvent {
 
 enum Work {
     Peer(u16, Vec<u8>),
+    LinkUp(u16),
     Submit(Submission),
+}
+
+impl From<PeerEvent> for Work {
+    fn from(event: PeerEvent) -> Self {
+        match event {
+            // The frame's inbound budget is released here.
+            PeerEvent::Frame(frame) => Work::Peer(frame.from, frame.bytes),
+            PeerEvent::LinkUp(peer) => Work::LinkUp(peer),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -247,7 +258,7 @@ impl ConsensusNode {
     /// the rest of the relay if consensus stopped on its own.
     pub async fn run(
         mut self,
-        mut inbound: mpsc::Receiver<InboundFrame>,
+        mut inbound: mpsc::Receiver<PeerEvent>,
         mut inputs: NodeInputs,
         shutdown: tokio_util::sync::CancellationToken,
     ) {
@@ -259,7 +270,7 @@ impl ConsensusNode {
 
     async fn drive(
         &mut self,
-        inbound: &mut mpsc::Receiver<InboundFrame>,
+        inbound: &mut mpsc::Receiver<PeerEvent>,
         inputs: &mut NodeInputs,
         shutdown: tokio_util::sync::CancellationToken,
     ) {
@@ -269,9 +280,8 @@ impl ConsensusNode {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = tokio::time::sleep_until(wake) => {}
-                frame = inbound.recv() => match frame {
-                    // The frame's inbound budget is released here.
-                    Some(frame) => batch.push(Work::Peer(frame.from, frame.bytes)),
+                event = inbound.recv() => match event {
+                    Some(event) => batch.push(Work::from(event)),
                     None => return,
                 },
                 submission = inputs.submissions.recv() => match submission {
@@ -297,8 +307,8 @@ impl ConsensusNode {
             while batch.len() < MAX_BATCH {
                 if let Ok(s) = inputs.submissions.try_recv() {
                     batch.push(Work::Submit(s));
-                } else if let Ok(frame) = inbound.try_recv() {
-                    batch.push(Work::Peer(frame.from, frame.bytes));
+                } else if let Ok(event) = inbound.try_recv() {
+                    batch.push(Work::from(event));
                 } else {
                     break;
                 }
@@ -477,6 +487,12 @@ impl ConsensusNode {
         for work in batch {
             match work {
                 Work::Peer(from, bytes) => self.peer_frame(from, bytes, &mut outputs, &mut senders),
+                Work::LinkUp(peer) => self.engine.handle(
+                    Input::PeerConnected {
+                        peer: ValidatorIndex(peer),
+                    },
+                    &mut outputs,
+                ),
                 Work::Submit(submission) => {
                     let id = submission.tx.id();
                     let account = self.engine.ledger().account(&submission.tx.transfer.from);
@@ -767,6 +783,7 @@ impl ConsensusNode {
         self.metrics.queries_sent.set(m.queries_sent as i64);
         self.metrics.queries_answered.set(m.queries_answered as i64);
         self.metrics.polls.set(m.polls_completed as i64);
+        self.metrics.vertices_resent.set(m.vertices_resent as i64);
         self.metrics
             .vertices_doomed
             .set(m.dropped(DropReason::Doomed) as i64);

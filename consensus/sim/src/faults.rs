@@ -5,7 +5,7 @@ use crate::network::Event;
 use crate::report::FailureKind;
 use crate::{checkpoint_config, engine_config, xor_into, SimFailure, Simulation};
 use ruv_consensus::checkpoint::Checkpointer;
-use ruv_consensus::{Engine, PersistedState, Vertex};
+use ruv_consensus::{Engine, Input, PersistedState, ValidatorIndex, Vertex};
 use std::sync::Arc;
 
 impl Simulation<'_> {
@@ -65,11 +65,27 @@ impl Simulation<'_> {
     }
 
     /// The partition heals.
-    pub(crate) fn heal(&mut self) {
+    /// Ends the partition; the links across it come up again, and each
+    /// end is told so, as the relay's driver tells its engine.
+    pub(crate) fn heal(&mut self) -> Result<(), SimFailure> {
+        let n = self.nodes.len();
+        let cut: Vec<(usize, usize)> = (0..n)
+            .flat_map(|a| (0..n).map(move |b| (a, b)))
+            .filter(|&(a, b)| a != b && self.partitioned(a, b))
+            .collect();
         self.partition = None;
         if let Some(last) = self.partitions.last_mut() {
             last.1 = last.1.min(self.now);
         }
+        for (a, b) in cut {
+            self.feed(
+                a,
+                Input::PeerConnected {
+                    peer: ValidatorIndex(b as u16),
+                },
+            )?;
+        }
+        Ok(())
     }
 
     pub(crate) fn restart(&mut self, node: usize) -> Result<(), SimFailure> {
@@ -140,6 +156,25 @@ impl Simulation<'_> {
         n.state_dirty = true;
         tracing::debug!(node, at = self.now, "restart");
         self.check_restored_checkpoints(node)?;
-        self.process(node, out)
+        self.process(node, out)?;
+        // Its links come up again: both ends are told.
+        for other in 0..self.nodes.len() {
+            if other == node || self.nodes[other].engine.is_none() {
+                continue;
+            }
+            self.feed(
+                node,
+                Input::PeerConnected {
+                    peer: ValidatorIndex(other as u16),
+                },
+            )?;
+            self.feed(
+                other,
+                Input::PeerConnected {
+                    peer: ValidatorIndex(node as u16),
+                },
+            )?;
+        }
+        Ok(())
     }
 }

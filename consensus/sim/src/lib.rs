@@ -462,7 +462,7 @@ impl<'s> Simulation<'s> {
             }
             Event::Restart { node } => self.restart(node)?,
             Event::Partition { side } => self.partition(side),
-            Event::Heal => self.heal(),
+            Event::Heal => self.heal()?,
             Event::Equivocate { node } => self.equivocate(node)?,
             Event::TimedCrash { node, pair } => self.timed_crash(node, pair),
             Event::Undeliverable { node, to, message } => {
@@ -511,10 +511,7 @@ impl<'s> Simulation<'s> {
 
     fn end_workload(&mut self) -> Result<(), SimFailure> {
         self.workload_over = true;
-        self.partition = None;
-        if let Some(last) = self.partitions.last_mut() {
-            last.1 = last.1.min(self.now);
-        }
+        self.heal()?;
         for node in self.honest.clone() {
             self.restart(node)?;
         }

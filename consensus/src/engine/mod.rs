@@ -258,7 +258,23 @@ pub enum Input {
         /// The message.
         message: Message,
     },
+    /// A link to validator `peer` came up: its first, or a new one after
+    /// the last went down. What was sent on the old link may be lost, and a
+    /// query names no vertex, so a peer that missed one of this relay's
+    /// undecided vertices would learn of it only from this relay's chits,
+    /// when it polls this relay (an on-path attacker cutting links in step
+    /// with its polls held a transfer back for a minute): the engine sends
+    /// its newest own undecided vertices again ([`MAX_RESENT_ON_CONNECT`]).
+    PeerConnected {
+        /// The validator whose link came up.
+        peer: ValidatorIndex,
+    },
 }
+
+/// Own undecided vertices sent again to a validator whose link came up,
+/// at most, newest first: the peer fetches any older ones it lacks as
+/// their ancestors.
+pub const MAX_RESENT_ON_CONNECT: usize = 16;
 
 /// Why a transaction was dropped without a decision (the client may resubmit).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -541,6 +557,7 @@ impl Engine {
             Input::SubmitTransaction(tx) => self.on_submit(tx, out),
             Input::PeerMessage { from, bytes } => self.on_peer_message(from, &bytes, out),
             Input::Undeliverable { to, message } => self.on_undeliverable(to, message, out),
+            Input::PeerConnected { peer } => self.on_peer_connected(peer, out),
         }
         self.settle(out);
     }

@@ -246,6 +246,18 @@ impl Polls {
         Ok(poll.complete())
     }
 
+    /// Running polls that sampled `validator` and have no answer from it,
+    /// in request id order.
+    pub(crate) fn unanswered_by(&self, validator: ValidatorIndex) -> Vec<u32> {
+        self.running
+            .iter()
+            .filter(|(_, poll)| {
+                poll.slots.contains_key(&validator) && !poll.answers.contains_key(&validator)
+            })
+            .map(|(request_id, _)| *request_id)
+            .collect()
+    }
+
     /// Polls past half their timeout that were not asked again yet: marks
     /// them asked and returns whom to ask again (those that have not
     /// answered), per request id.

@@ -4,7 +4,7 @@
 //! transactions to the conflict sets) once its ancestry is known.
 
 use super::issue::MIN_MERGE_PARENTS;
-use super::{Engine, Output, Persist};
+use super::{Engine, Output, Persist, MAX_RESENT_ON_CONNECT};
 use crate::ancestry::{ancestry_view, AncestryError};
 use crate::dag::VertexStatus;
 use crate::message::{Message, MAX_REQUESTED_IDS};
@@ -197,6 +197,43 @@ impl Engine {
             let added = self.insert_ready(vertex, gossip, out);
             let completed = self.fetcher.resolved(&id, added, &mut self.metrics);
             ready.extend(completed.into_iter().map(|v| (v, true)));
+        }
+    }
+
+    /// `peer`'s link just came up (see [`super::Input::PeerConnected`]):
+    /// asks it again in the running polls it has not answered (its answers
+    /// may have been lost with the old link; waiting for the requery at half
+    /// the timeout fell in step with an attacker cutting the link every
+    /// second), and sends it the newest of this relay's own undecided
+    /// vertices.
+    pub(super) fn on_peer_connected(&mut self, peer: ValidatorIndex, out: &mut Vec<Output>) {
+        let me = self.validators.me();
+        if peer == me || !self.validators.contains(peer) {
+            return;
+        }
+        for request_id in self.polls.unanswered_by(peer) {
+            self.metrics.queries_sent += 1;
+            out.push(Output::Send {
+                to: peer,
+                message: Message::Query { request_id },
+            });
+        }
+        let own: Vec<Arc<[u8]>> = self
+            .dag
+            .processing_ids()
+            .iter()
+            .rev()
+            .filter_map(|id| self.dag.get(id))
+            .filter(|node| node.vertex().issuer() == me)
+            .take(MAX_RESENT_ON_CONNECT)
+            .map(|node| node.vertex().bytes())
+            .collect();
+        self.metrics.vertices_resent += own.len() as u64;
+        for bytes in own {
+            out.push(Output::Send {
+                to: peer,
+                message: Message::Vertex(bytes),
+            });
         }
     }
 

@@ -97,6 +97,14 @@ pub struct InboundFrame {
     _budget: tokio::sync::OwnedSemaphorePermit,
 }
 
+/// What the peer links hand the consensus driver, in arrival order.
+pub enum PeerEvent {
+    /// A link to this validator came up; it comes before the link's frames.
+    LinkUp(u16),
+    /// A frame from an authenticated peer.
+    Frame(InboundFrame),
+}
+
 /// Who we are and whom we may talk to.
 pub struct PeerConfig {
     /// Our validator key.
@@ -142,7 +150,7 @@ pub struct PeerNetwork {
     links: Mutex<HashMap<u16, Link>>,
     next_generation: AtomicU64,
     handshake_slots: Arc<tokio::sync::Semaphore>,
-    inbound: mpsc::Sender<InboundFrame>,
+    inbound: mpsc::Sender<PeerEvent>,
     /// Counters.
     pub counters: PeerCounters,
 }
@@ -202,8 +210,8 @@ fn handshake_random() -> HandshakeRandom {
 }
 
 impl PeerNetwork {
-    /// A network with no links yet, and the receiver of inbound frames.
-    pub fn new(config: PeerConfig) -> (Arc<Self>, mpsc::Receiver<InboundFrame>) {
+    /// A network with no links yet, and the receiver of its events.
+    pub fn new(config: PeerConfig) -> (Arc<Self>, mpsc::Receiver<PeerEvent>) {
         let (inbound, receiver) = mpsc::channel(PEER_INBOUND_QUEUE);
         let network = Arc::new(Self {
             config,
@@ -443,6 +451,9 @@ impl PeerNetwork {
             );
         }
         tracing::info!(peer, ?side, "peer link up");
+        // The driver may then resend what the old link lost (an error here
+        // means it stopped: the reader below ends at once too).
+        let _ = self.inbound.send(PeerEvent::LinkUp(peer)).await;
         let (mut sink, mut stream) = io.into_halves();
         // Writing and reading run side by side: a write waiting for a slow
         // peer never stops this relay from reading that peer (two relays
@@ -494,7 +505,7 @@ impl PeerNetwork {
                     bytes,
                     _budget: budget,
                 };
-                if self.inbound.send(frame).await.is_err() {
+                if self.inbound.send(PeerEvent::Frame(frame)).await.is_err() {
                     return;
                 }
             }
