@@ -8,13 +8,16 @@
 //! It asserts nothing about time; it measures.
 //!
 //!   ruv-loadgen --relay http://127.0.0.1:7100 [--relay ...] --devnet-dir .devnet \
-//!               --accounts 64 --rate 100 --seconds 20 [--warmup 2]
+//!               --accounts 64 --rate 100 --seconds 20 [--warmup 2] [--in-flight 1]
 //!
 //! Finality is observed through account subscriptions on every relay: when a
 //! relay reports account A at nonce n, A's transaction n is accepted there.
-//! Each account has one transfer in flight at a time; a refused one is sent
-//! again (the same transfer: signing is deterministic) when the account's
-//! turn comes.
+//! Each account has up to `--in-flight` transfers in flight at a time (1 by
+//! default; more, with consecutive nonces, up to the relays' per-sender
+//! limit, lets few accounts offer more than the relays sustain: what an
+//! overload test needs), each sent once the relay admitted the one before,
+//! as a wallet does; a refused one is sent again (the same transfer:
+//! signing is deterministic) when the account's turn comes.
 
 use anyhow::{bail, Context};
 use futures_util::{SinkExt, StreamExt};
@@ -22,7 +25,7 @@ use ruv_protocol::crypto::{context, SigningKey};
 use ruv_protocol::tx::{SignedTransfer, Transfer};
 use ruv_protocol::{Address, Genesis, TxId};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -35,6 +38,7 @@ struct Args {
     rate: f64,
     seconds: f64,
     warmup: f64,
+    in_flight: usize,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -45,6 +49,7 @@ fn parse_args() -> anyhow::Result<Args> {
         rate: 50.0,
         seconds: 20.0,
         warmup: 2.0,
+        in_flight: 1,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -56,11 +61,16 @@ fn parse_args() -> anyhow::Result<Args> {
             "--rate" => args.rate = value()?.parse()?,
             "--seconds" => args.seconds = value()?.parse()?,
             "--warmup" => args.warmup = value()?.parse()?,
+            "--in-flight" => args.in_flight = value()?.parse()?,
             other => bail!("unknown flag {other}; see the top of tests/src/bin/ruv-loadgen.rs"),
         }
     }
     if args.relays.is_empty() {
         bail!("give at least one --relay URL");
+    }
+    let most = ruv_relay::admission::MAX_PENDING_PER_SENDER as usize;
+    if !(1..=most).contains(&args.in_flight) {
+        bail!("--in-flight must be 1 to {most} (the relays' pending transfers per sender)");
     }
     Ok(args)
 }
@@ -109,7 +119,7 @@ async fn subscribe(url: &str, chunk: &[Address], pacer: &mut Pacer) -> anyhow::R
     Ok(socket)
 }
 
-/// One account's transfer in flight: its nonce, when it was submitted, and
+/// One of an account's transfers in flight: its nonce, when it was submitted, and
 /// which relays reported it accepted (a bit per relay, so a relay's repeated
 /// account event — the account as a recipient, or a resubscription's
 /// snapshot — counts once).
@@ -118,6 +128,8 @@ struct Flight {
     id: TxId,
     submitted: Instant,
     seen: u64,
+    /// The relay admitted it (answered 2xx).
+    admitted: bool,
 }
 
 /// Where a transfer that is not final everywhere stands at each relay that
@@ -154,8 +166,9 @@ async fn diagnose(http: &reqwest::Client, relays: &[String], id: TxId, seen: u64
 /// What the load loop, the submit tasks and the watchers share. One lock,
 /// held briefly; never across an await.
 struct Tracker {
-    /// By account index: its transfer in flight (one at a time).
-    in_flight: Vec<Option<Flight>>,
+    /// By account index: its transfers in flight, by nonce (at most
+    /// `--in-flight`).
+    in_flight: Vec<VecDeque<Flight>>,
     /// By account index: the nonce its next transfer carries.
     next_nonce: Vec<u64>,
     /// By account index: re-read the accepted nonce before the next transfer
@@ -177,7 +190,8 @@ struct Tracker {
 
 impl Tracker {
     /// The submission of `account`'s transfer `nonce` failed before it was
-    /// admitted: the account is free again and its next transfer reuses the
+    /// admitted: it and the account's later transfers (which wait for it)
+    /// are no longer in flight, and the account's next transfer reuses the
     /// nonce (signing is deterministic, so it is the same transfer), or
     /// first re-reads the accepted nonce if the refusal was about the nonce.
     fn not_admitted(&mut self, account: usize, nonce: u64, code: Option<&str>) {
@@ -185,8 +199,9 @@ impl Tracker {
             Some(code) => *self.refused.entry(code.to_owned()).or_default() += 1,
             None => self.transport_errors += 1,
         }
-        if matches!(&self.in_flight[account], Some(f) if f.nonce == nonce) {
-            self.in_flight[account] = None;
+        let flights = &mut self.in_flight[account];
+        if flights.iter().any(|f| f.nonce == nonce) {
+            flights.retain(|f| f.nonce < nonce);
             self.next_nonce[account] = nonce;
             self.resync[account] = matches!(code, Some("stale_nonce" | "nonce_gap"));
         }
@@ -204,7 +219,7 @@ struct Watch {
 
 impl Watch {
     /// An account event at nonce n: the account's transfers up to n are
-    /// accepted on that relay; once on every relay, its latency is recorded.
+    /// accepted on that relay; once on every relay, their latency is recorded.
     fn seen(&self, text: &str) {
         let Ok(message) = serde_json::from_str::<Value>(text) else {
             return;
@@ -218,17 +233,21 @@ impl Watch {
             return;
         };
         let mut tracker = self.tracker.lock().unwrap();
-        let Some(flight) = tracker.in_flight[account].as_mut() else {
-            return;
-        };
-        if nonce < flight.nonce {
-            return;
+        let tracker = &mut *tracker;
+        let now = Instant::now();
+        let everywhere = (1u64 << self.relay_count) - 1;
+        for flight in tracker.in_flight[account].iter_mut() {
+            if flight.nonce <= nonce {
+                flight.seen |= 1 << self.relay;
+            }
         }
-        flight.seen |= 1 << self.relay;
-        if flight.seen.count_ones() as usize == self.relay_count {
-            let latency = flight.submitted.elapsed();
-            tracker.in_flight[account] = None;
-            tracker.finals.push((Instant::now(), latency));
+        // Nonces are accepted in order: the final ones are at the front.
+        while let Some(flight) = tracker.in_flight[account].front() {
+            if flight.seen != everywhere {
+                break;
+            }
+            tracker.finals.push((now, flight.submitted.elapsed()));
+            tracker.in_flight[account].pop_front();
         }
     }
 }
@@ -391,7 +410,7 @@ async fn main() -> anyhow::Result<()> {
     // Watch every account on every relay.
     let n = accounts.len();
     let tracker = Arc::new(Mutex::new(Tracker {
-        in_flight: (0..n).map(|_| None).collect(),
+        in_flight: (0..n).map(|_| VecDeque::new()).collect(),
         next_nonce: vec![1; n],
         resync: vec![false; n],
         finals: Vec::new(),
@@ -461,7 +480,7 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     // Open-loop load: one transfer every 1/rate seconds, round-robin over
-    // accounts (an account waits while its previous transfer is in flight) and relays.
+    // accounts (an account with `--in-flight` transfers in flight waits) and relays.
     eprintln!(
         "driving {} tx/s for {} s over {} relay(s)...",
         args.rate, args.seconds, relay_count
@@ -481,25 +500,33 @@ async fn main() -> anyhow::Result<()> {
         cursor += 1;
         let resync = {
             let mut t = tracker.lock().unwrap();
-            match &t.in_flight[account] {
-                Some(f) if f.submitted.elapsed() < STALE_AFTER => None,
+            let flights = &t.in_flight[account];
+            match flights.front() {
+                // As a wallet does, the next transfer goes only once the
+                // relay admitted the previous one: a refused one then
+                // leaves no later nonces waiting for it.
+                Some(f) if f.submitted.elapsed() < STALE_AFTER => (flights.len() < args.in_flight
+                    && flights.back().is_some_and(|f| f.admitted))
+                .then_some(false),
                 Some(_) => {
                     // Not final everywhere after that long (lost, or an
                     // event missed): resume from relay 0's accepted nonce,
                     // so one lost transfer does not stop the account; ask
-                    // the relays that did not report it where it stands.
-                    if let Some(f) = t.in_flight[account].take() {
+                    // the relays that did not report it where it stands
+                    // (the account's later ones wait for it).
+                    let flights = std::mem::take(&mut t.in_flight[account]);
+                    stale += flights.len() as u64;
+                    if let Some(f) = flights.front().map(|f| (f.id, f.seen)) {
                         let (http, relays, tracker) =
                             (http.clone(), args.relays.clone(), tracker.clone());
                         tokio::spawn(async move {
-                            let found = diagnose(&http, &relays, f.id, f.seen).await;
+                            let found = diagnose(&http, &relays, f.0, f.1).await;
                             let mut t = tracker.lock().unwrap();
                             for at in found {
                                 *t.stale_where.entry(at).or_default() += 1;
                             }
                         });
                     }
-                    stale += 1;
                     Some(true)
                 }
                 None => Some(std::mem::take(&mut t.resync[account])),
@@ -510,8 +537,17 @@ async fn main() -> anyhow::Result<()> {
             continue;
         };
         if resync {
-            let accepted = account_nonce(&http, &args.relays[0], &addresses[account]).await?;
-            tracker.lock().unwrap().next_nonce[account] = accepted + 1;
+            match account_nonce(&http, &args.relays[0], &addresses[account]).await {
+                Ok(accepted) => tracker.lock().unwrap().next_nonce[account] = accepted + 1,
+                // An overloaded relay may not answer: try again on the
+                // account's next turn.
+                Err(_) => {
+                    let mut t = tracker.lock().unwrap();
+                    t.transport_errors += 1;
+                    t.resync[account] = true;
+                    continue;
+                }
+            }
         }
         let nonce = {
             let mut t = tracker.lock().unwrap();
@@ -521,11 +557,12 @@ async fn main() -> anyhow::Result<()> {
         };
         let to = addresses[(account + 1) % n];
         let tx = transfer(&accounts[account], to, 1, nonce);
-        tracker.lock().unwrap().in_flight[account] = Some(Flight {
+        tracker.lock().unwrap().in_flight[account].push_back(Flight {
             nonce,
             id: tx.id(),
             submitted: Instant::now(),
             seen: 0,
+            admitted: false,
         });
         submitted += 1;
         // Submit concurrently: the schedule above, not the round trip, sets the rate.
@@ -552,7 +589,12 @@ async fn main() -> anyhow::Result<()> {
             };
             let mut t = tracker.lock().unwrap();
             match outcome {
-                Ok(()) => t.admitted += 1,
+                Ok(()) => {
+                    t.admitted += 1;
+                    if let Some(f) = t.in_flight[account].iter_mut().find(|f| f.nonce == nonce) {
+                        f.admitted = true;
+                    }
+                }
                 Err(code) => t.not_admitted(account, nonce, code.as_deref()),
             }
         });
@@ -566,7 +608,7 @@ async fn main() -> anyhow::Result<()> {
         .unwrap()
         .in_flight
         .iter()
-        .any(Option::is_some)
+        .any(|flights| !flights.is_empty())
         && Instant::now() < drain_deadline
     {
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -618,11 +660,12 @@ async fn main() -> anyhow::Result<()> {
         lat.get(((admitted - 1) as f64 * p).round() as usize)
             .copied()
     };
-    let not_final = t.in_flight.iter().filter(|f| f.is_some()).count();
+    let not_final: usize = t.in_flight.iter().map(VecDeque::len).sum();
     let bound = verify_per_second / relay_count as f64;
     let report = json!({
         "relays": relay_count,
         "accounts": n,
+        "in_flight_per_account": args.in_flight,
         "offered_rate_tps": args.rate,
         "load_seconds": load_seconds,
         "warmup_seconds": warmup,
