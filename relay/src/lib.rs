@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admission;
+pub mod backpressure;
 pub mod chain_id;
 pub mod cli;
 pub mod config;

@@ -21,6 +21,12 @@ pub struct Metrics {
     pub transactions_expired: Counter,
     /// Transfers refused by admission control (clients' and peers').
     pub admission_refused: Counter,
+    /// Of those, submissions shed because the engine held more undecided
+    /// transfers than it decides in `backpressure::QUEUE_TARGET`.
+    pub admission_shed: Counter,
+    /// Undecided transfers held before submissions are shed (see
+    /// `backpressure`).
+    pub admission_pending_limit: Gauge,
     /// Vertices accepted by consensus.
     pub vertices_accepted: Counter,
     /// Vertices rejected by consensus.
@@ -86,6 +92,8 @@ impl Metrics {
             transactions_rejected: Counter::default(),
             transactions_expired: Counter::default(),
             admission_refused: Counter::default(),
+            admission_shed: Counter::default(),
+            admission_pending_limit: Gauge::default(),
             vertices_accepted: Counter::default(),
             vertices_rejected: Counter::default(),
             checkpoints_certified: Counter::default(),
@@ -136,6 +144,16 @@ impl Metrics {
             "admission_refused",
             "Transfers refused at ingress by admission control (clients' and peers')",
             metrics.admission_refused.clone(),
+        );
+        r.register(
+            "admission_shed",
+            "Submissions shed (mempool_full) because the relay held more undecided transfers than the network decides in its queue target (docs/relay.md, Admission control)",
+            metrics.admission_shed.clone(),
+        );
+        r.register(
+            "admission_pending_limit",
+            "Undecided transfers held before new submissions are shed",
+            metrics.admission_pending_limit.clone(),
         );
         r.register(
             "vertices_accepted",

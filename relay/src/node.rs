@@ -23,6 +23,7 @@ pub use handle::{NodeHandle, NodeInputs, Submission};
 pub use snapshot::Snapshot;
 
 use crate::admission::{self, GossipLimits, PendingTransfers};
+use crate::backpressure::Backpressure;
 use crate::metrics::Metrics;
 use crate::peer::{PeerEvent, PeerNetwork};
 use crate::storage::Storage;
@@ -117,6 +118,9 @@ pub struct ConsensusNode {
     reward_addresses: Vec<Address>,
     /// Transfers admitted here and not decided (admission control).
     pending: PendingTransfers,
+    /// Sheds new submissions while the engine holds more than it decides
+    /// in `backpressure::QUEUE_TARGET`.
+    backpressure: Backpressure,
     gossip_limits: GossipLimits,
     last_sweep: Instant,
     /// The master copy of what is published; cloning it is O(1).
@@ -203,6 +207,7 @@ impl ConsensusNode {
                 .collect(),
             accepted_transactions: engine.metrics().transactions_accepted,
             pending_transactions: engine.pending_tx_count() as u64,
+            pending_limit: crate::backpressure::MIN_PENDING_LIMIT as u64,
             latest_checkpoint: checkpoints
                 .latest()
                 .map(|c| Arc::new(c.certificate.to_json())),
@@ -223,6 +228,7 @@ impl ConsensusNode {
             snapshot,
             peers: Some(peers.clone()),
         };
+        let engine_accepted = engine.metrics().transactions_accepted;
         let node = Self {
             engine,
             checkpoints,
@@ -236,6 +242,7 @@ impl ConsensusNode {
             undeliverable: Vec::new(),
             reward_addresses,
             pending: PendingTransfers::default(),
+            backpressure: Backpressure::new(Instant::now(), engine_accepted),
             gossip_limits: GossipLimits::default(),
             last_sweep: Instant::now(),
             view,
@@ -500,6 +507,14 @@ impl ConsensusNode {
                     // decided is answered by the engine, not counted again.
                     let known = engine_holds(&self.engine, &id);
                     if !known && submission.tx.transfer.nonce > account.nonce {
+                        if self.backpressure.sheds(self.engine.pending_tx_count()) {
+                            self.metrics.admission_refused.inc();
+                            self.metrics.admission_shed.inc();
+                            let _ = submission
+                                .reply
+                                .send(Err(crate::backpressure::shed_error()));
+                            continue;
+                        }
                         if let Err(refusal) =
                             self.pending.admit(id, account, &submission.tx.transfer)
                         {
@@ -691,6 +706,8 @@ impl ConsensusNode {
             })
             .collect();
         self.publish_snapshot(touched, senders, &checkpoint_outputs);
+        self.backpressure
+            .observe(Instant::now(), self.engine.metrics().transactions_accepted);
         self.update_gauges();
 
         // 3. Send, answer clients, publish events.
@@ -760,6 +777,7 @@ impl ConsensusNode {
         }
         self.view.accepted_transactions = self.engine.metrics().transactions_accepted;
         self.view.pending_transactions = self.engine.pending_tx_count() as u64;
+        self.view.pending_limit = self.backpressure.limit() as u64;
         self.view.engine_messages_dropped = self.engine.metrics().dropped_total();
         self.publish.send_replace(Arc::new(self.view.clone()));
     }
@@ -783,6 +801,9 @@ impl ConsensusNode {
         self.metrics.queries_sent.set(m.queries_sent as i64);
         self.metrics.queries_answered.set(m.queries_answered as i64);
         self.metrics.polls.set(m.polls_completed as i64);
+        self.metrics
+            .admission_pending_limit
+            .set(self.backpressure.limit() as i64);
         self.metrics.vertices_resent.set(m.vertices_resent as i64);
         self.metrics
             .vertices_doomed

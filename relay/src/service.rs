@@ -289,6 +289,15 @@ impl RelayState {
                 return Err(refusal.to_api_error());
             }
         }
+        // Latency-bounded admission on the snapshot, before the signature:
+        // shedding must cost next to nothing. A sender with transfers
+        // pending here may be resubmitting one: the driver tells (and
+        // sheds the rest exactly).
+        if snapshot.sheds_submissions() && pending.count == 0 {
+            self.metrics.admission_refused.inc();
+            self.metrics.admission_shed.inc();
+            return Err(crate::backpressure::shed_error());
+        }
         drop(snapshot);
         let tx = tokio::task::spawn_blocking(move || {
             tx.verify_signature()

@@ -128,6 +128,8 @@ impl FollowerNode {
                 .collect(),
             accepted_transactions: core.included_count(),
             pending_transactions: 0,
+            // A follower sheds nothing itself: the validators it forwards to do.
+            pending_limit: 0,
             latest_checkpoint: core.latest().map(|c| Arc::new(c.certificate.to_json())),
             pending_by_sender: Default::default(),
             engine_messages_dropped: 0,

@@ -25,6 +25,9 @@ pub struct Snapshot {
     pub accepted_transactions: u64,
     /// Transactions known to the engine but not decided.
     pub pending_transactions: u64,
+    /// Undecided transactions held before new submissions are shed
+    /// (`crate::backpressure`); 0 until the driver published one.
+    pub pending_limit: u64,
     /// The latest certified checkpoint.
     pub latest_checkpoint: Option<Arc<CertifiedCheckpoint>>,
     /// What each sender has pending at this relay (admission control).
@@ -34,6 +37,12 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// Whether new submissions are shed (`mempool_full`) as of this batch:
+    /// the engine held at least `pending_limit` undecided transactions.
+    pub fn sheds_submissions(&self) -> bool {
+        self.pending_limit > 0 && self.pending_transactions >= self.pending_limit
+    }
+
     /// An account in the accepted state (zero balance and nonce if unknown).
     pub fn account(&self, address: Address) -> AccountInfo {
         AccountInfo::new(address, self.account_state(&address))
