@@ -781,26 +781,8 @@ fn catching_up_needs_accepted_reports_from_more_than_half_the_stake() {
 
 #[test]
 fn unreachable_validators_end_a_poll_at_once() {
-    let w = world();
-    let mut engine = Engine::new(config(0)).expect("engine");
-    let mut out = Vec::new();
-    engine.handle(Input::Tick { now_ms: 1 }, &mut out);
-    engine.handle(
-        Input::SubmitTransaction(transfer(&w.alice, &w.bob, 10, 1)),
-        &mut out,
-    );
-    // Let the batch delay pass so the vertex is issued and polls start.
-    engine.handle(Input::Tick { now_ms: 100 }, &mut out);
-    let queries: Vec<(ValidatorIndex, Message)> = out
-        .iter()
-        .filter_map(|o| match o {
-            Output::Send {
-                to,
-                message: message @ Message::Query { .. },
-            } => Some((*to, message.clone())),
-            _ => None,
-        })
-        .collect();
+    let (mut engine, out) = polling_engine(0);
+    let queries = queries_in(&out);
     assert!(!queries.is_empty(), "no poll started: {out:?}");
     // One query per sampled peer per poll (a validator drawn twice is asked once).
     let mut per_poll: std::collections::BTreeMap<u32, Vec<u16>> = Default::default();
@@ -833,10 +815,26 @@ fn unreachable_validators_end_a_poll_at_once() {
     );
     assert_eq!(engine.metrics().polls_timed_out, 0);
     // Empty answers are no votes: with alpha = 3 of 3 nothing is accepted.
+    let w = world();
     assert!(!matches!(
         engine.tx_status(&transfer(&w.alice, &w.bob, 10, 1).id()),
         TxStatus::Accepted { .. }
     ));
+}
+
+/// Relay `relay` after a client's transfer: its vertex issued (at 100 ms,
+/// past the batch delay) and its first polls started; what it output so far.
+fn polling_engine(relay: usize) -> (Engine, Vec<Output>) {
+    let w = world();
+    let mut engine = Engine::new(config(relay)).expect("engine");
+    let mut out = Vec::new();
+    engine.handle(Input::Tick { now_ms: 1 }, &mut out);
+    engine.handle(
+        Input::SubmitTransaction(transfer(&w.alice, &w.bob, 10, 1)),
+        &mut out,
+    );
+    engine.handle(Input::Tick { now_ms: 100 }, &mut out);
+    (engine, out)
 }
 
 fn queries_in(outputs: &[Output]) -> Vec<(ValidatorIndex, Message)> {
@@ -854,15 +852,7 @@ fn queries_in(outputs: &[Output]) -> Vec<(ValidatorIndex, Message)> {
 
 #[test]
 fn a_link_that_comes_back_gets_the_unanswered_queries_and_own_undecided_vertices_again() {
-    let w = world();
-    let mut engine = Engine::new(config(0)).expect("engine");
-    let mut out = Vec::new();
-    engine.handle(Input::Tick { now_ms: 1 }, &mut out);
-    engine.handle(
-        Input::SubmitTransaction(transfer(&w.alice, &w.bob, 10, 1)),
-        &mut out,
-    );
-    engine.handle(Input::Tick { now_ms: 100 }, &mut out);
+    let (mut engine, out) = polling_engine(0);
     let own_vertex = out
         .iter()
         .find_map(|o| match o {
@@ -944,16 +934,8 @@ fn a_link_that_comes_back_gets_the_unanswered_queries_and_own_undecided_vertices
 
 #[test]
 fn a_relay_that_reaches_nobody_backs_off_instead_of_spinning() {
-    let w = world();
     let tuning = Tuning::default();
-    let mut engine = Engine::new(config(0)).expect("engine");
-    let mut out = Vec::new();
-    engine.handle(Input::Tick { now_ms: 1 }, &mut out);
-    engine.handle(
-        Input::SubmitTransaction(transfer(&w.alice, &w.bob, 10, 1)),
-        &mut out,
-    );
-    engine.handle(Input::Tick { now_ms: 100 }, &mut out);
+    let (mut engine, out) = polling_engine(0);
     let queries = queries_in(&out);
     assert!(!queries.is_empty(), "no poll started: {out:?}");
     // Every peer is down: each query comes straight back.
@@ -1031,15 +1013,8 @@ fn chits_answer(outputs: &[Output]) -> Option<Vec<VertexId>> {
 }
 
 /// Relay 1 issues a vertex; the state relay 0 stored with it undecided.
-fn one_undecided_vertex_stored(w: &World) -> (VertexId, PersistedState) {
-    let mut issuer = Engine::new(config(1)).expect("engine");
-    let mut out = Vec::new();
-    issuer.handle(Input::Tick { now_ms: 1 }, &mut out);
-    issuer.handle(
-        Input::SubmitTransaction(transfer(&w.alice, &w.bob, 10, 1)),
-        &mut out,
-    );
-    issuer.handle(Input::Tick { now_ms: 100 }, &mut out);
+fn one_undecided_vertex_stored() -> (VertexId, PersistedState) {
+    let (_issuer, out) = polling_engine(1);
     let (vertex, bytes) = out
         .iter()
         .find_map(|o| match o {
@@ -1058,9 +1033,8 @@ fn one_undecided_vertex_stored(w: &World) -> (VertexId, PersistedState) {
 
 #[test]
 fn a_restarted_relay_abstains_until_its_own_poll_caught_up() {
-    let w = world();
     // Relay 0 restarts with relay 1's undecided vertex.
-    let (vertex, state) = one_undecided_vertex_stored(w);
+    let (vertex, state) = one_undecided_vertex_stored();
     let mut restarted = Engine::restore(config(0), &state, &mut Vec::new()).expect("restores");
     assert_eq!(restarted.preferred_frontier(), &[vertex]);
     let answer = deliver(&mut restarted, 1, &Message::Query { request_id: 7 });
@@ -1125,7 +1099,6 @@ fn a_restarted_relay_abstains_until_its_own_poll_caught_up() {
 
 #[test]
 fn relays_restarted_together_do_not_wait_for_each_other() {
-    let w = world();
     // A first start (nothing persisted) has nothing to distrust: it votes.
     let mut fresh =
         Engine::restore(config(0), &PersistedState::default(), &mut Vec::new()).expect("restores");
@@ -1141,7 +1114,7 @@ fn relays_restarted_together_do_not_wait_for_each_other() {
     // (they abstain as well): that counts as caught up, or every restarted
     // relay would abstain for ever (also found by the simulator's
     // `crash-conflict` adversary).
-    let (vertex, state) = one_undecided_vertex_stored(w);
+    let (vertex, state) = one_undecided_vertex_stored();
     let mut restarted = Engine::restore(config(0), &state, &mut Vec::new()).expect("restores");
     let answer = deliver(&mut restarted, 1, &Message::Query { request_id: 7 });
     assert_eq!(chits_answer(&answer), Some(Vec::new()), "abstains at first");
