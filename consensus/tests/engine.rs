@@ -933,6 +933,28 @@ fn a_link_that_comes_back_gets_the_unanswered_queries_and_own_undecided_vertices
 }
 
 #[test]
+fn a_link_that_comes_back_ends_the_back_off_of_a_relay_that_reached_nobody() {
+    let (mut engine, out) = polling_engine(0);
+    let mut more = Vec::new();
+    for (to, message) in queries_in(&out) {
+        engine.handle(Input::Undeliverable { to, message }, &mut more);
+    }
+    assert!(queries_in(&more).is_empty(), "{more:?}");
+    // Validator 2 is reachable again: polling resumes now, not after the pause.
+    more.clear();
+    engine.handle(
+        Input::PeerConnected {
+            peer: ValidatorIndex(2),
+        },
+        &mut more,
+    );
+    assert!(
+        !queries_in(&more).is_empty(),
+        "polling did not resume when a link came back: {more:?}"
+    );
+}
+
+#[test]
 fn a_relay_that_reaches_nobody_backs_off_instead_of_spinning() {
     let tuning = Tuning::default();
     let (mut engine, out) = polling_engine(0);

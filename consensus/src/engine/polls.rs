@@ -120,6 +120,11 @@ impl Polls {
         self.backoff_until_ms = self.backoff_until_ms.max(until_ms);
     }
 
+    /// Ends a back-off: a validator became reachable again.
+    pub(crate) fn end_back_off(&mut self) {
+        self.backoff_until_ms = 0;
+    }
+
     /// When polling may resume, if it is backing off at `now_ms`.
     pub(crate) fn backoff_until(&self, now_ms: u64) -> Option<u64> {
         (now_ms < self.backoff_until_ms).then_some(self.backoff_until_ms)

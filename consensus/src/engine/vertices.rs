@@ -204,7 +204,8 @@ impl Engine {
     /// asks it again in the running polls it has not answered (its answers
     /// may have been lost with the old link; waiting for the requery at half
     /// the timeout fell in step with an attacker cutting the link every
-    /// second), and sends it the newest of this relay's own undecided
+    /// second), ends the pause a poll that reached nobody started (and tops
+    /// the polls up), and sends it the newest of this relay's own undecided
     /// vertices.
     pub(super) fn on_peer_connected(&mut self, peer: ValidatorIndex, out: &mut Vec<Output>) {
         let me = self.validators.me();
@@ -218,6 +219,9 @@ impl Engine {
                 message: Message::Query { request_id },
             });
         }
+        // A poll that reached nobody paused polling; somebody is back.
+        self.polls.end_back_off();
+        self.start_polls(out);
         let own: Vec<Arc<[u8]>> = self
             .dag
             .processing_ids()

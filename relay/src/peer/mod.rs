@@ -60,8 +60,15 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Accepted connections that may be in their handshake at once; more get
 /// `503` before the WebSocket upgrade (each costs a signature check).
 pub const MAX_PENDING_HANDSHAKES: usize = 16;
-const BACKOFF_START: Duration = Duration::from_millis(200);
+/// First redial delay (before jitter): after a link that was up for
+/// [`LINK_STABLE_AFTER`], the dialer reconnects this soon, since what the
+/// relays were deciding waits for it.
+const BACKOFF_START: Duration = Duration::from_millis(50);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// A link up at least this long resets the dialer's backoff; one cut
+/// sooner keeps doubling it, so a peer or an attacker that ends every link
+/// at once is not redialed at the start delay for ever.
+const LINK_STABLE_AFTER: Duration = Duration::from_millis(500);
 
 /// Counters for `/metrics`.
 #[derive(Debug, Default)]
@@ -296,8 +303,11 @@ impl PeerNetwork {
                     {
                         Ok(Ok(link)) => {
                             let peer = link.peer;
+                            let up = std::time::Instant::now();
                             if self.clone().run_link(link, io, Side::Dialed).await {
-                                backoff = BACKOFF_START;
+                                if up.elapsed() >= LINK_STABLE_AFTER {
+                                    backoff = BACKOFF_START;
+                                }
                                 tracing::info!(%url, peer, "peer link down");
                             } else {
                                 tracing::debug!(%url, peer, "peer already linked by its own dial");
