@@ -10,7 +10,7 @@ use crate::config::RelayConfig;
 use crate::faucet::Faucet;
 use crate::metrics::Metrics;
 use crate::node::ConsensusNode;
-use crate::peer::{PeerConfig, PeerNetwork, MAX_PEER_WIRE_FRAME};
+use crate::peer::{PeerConfig, PeerNetwork, MAX_PEER_WIRE_FRAME, PEER_READ_BUFFER};
 use crate::service::RelayState;
 use crate::storage::Storage;
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -351,6 +351,7 @@ fn router(
                     };
                     ws.max_message_size(MAX_PEER_WIRE_FRAME)
                         .max_frame_size(MAX_PEER_WIRE_FRAME)
+                        .read_buffer_size(PEER_READ_BUFFER)
                         .on_upgrade(move |socket| peers.accept(socket, slot))
                 }
             }),

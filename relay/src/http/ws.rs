@@ -34,6 +34,10 @@ use tokio::sync::{broadcast, mpsc};
 
 /// Messages larger than this close the connection (WebSocket close code 1009).
 pub const TRANSPORT_MAX_MESSAGE: usize = 1024 * 1024;
+/// Bytes a client connection reads at once, and allocates up front: client
+/// requests are small, and the WebSocket library's default (128 KiB,
+/// zero-filled before each read) cost every connection that much memory.
+pub const CLIENT_READ_BUFFER: usize = 4 * 1024;
 
 pub(super) async fn upgrade(
     State(state): State<Arc<RelayState>>,
@@ -42,6 +46,7 @@ pub(super) async fn upgrade(
 ) -> Response {
     ws.max_message_size(TRANSPORT_MAX_MESSAGE)
         .max_frame_size(TRANSPORT_MAX_MESSAGE)
+        .read_buffer_size(CLIENT_READ_BUFFER)
         .on_upgrade(move |socket| run(state, socket, addr.ip()))
 }
 

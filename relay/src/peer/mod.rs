@@ -31,6 +31,11 @@ use tokio::sync::mpsc;
 pub const MAX_PEER_FRAME: usize = ruv_consensus::message::MAX_MESSAGE_LEN;
 /// Largest WebSocket message on a peer link: a sealed [`MAX_PEER_FRAME`].
 pub const MAX_PEER_WIRE_FRAME: usize = MAX_PEER_FRAME + seal::SEAL_OVERHEAD;
+/// Bytes a peer link's WebSocket reads at once. The WebSocket library
+/// zero-fills this much of its buffer before every read, so its default of
+/// 128 KiB cost more than the reads themselves when frames are votes of a
+/// few hundred bytes; a full vertex just takes a few more reads.
+pub const PEER_READ_BUFFER: usize = 16 * 1024;
 /// Frames queued to one peer before new ones are dropped.
 pub const PEER_SEND_QUEUE: usize = 4096;
 /// Bytes queued to one peer before new frames are dropped.
@@ -292,7 +297,8 @@ impl PeerNetwork {
         loop {
             let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
                 .max_message_size(Some(MAX_PEER_WIRE_FRAME))
-                .max_frame_size(Some(MAX_PEER_WIRE_FRAME));
+                .max_frame_size(Some(MAX_PEER_WIRE_FRAME))
+                .read_buffer_size(PEER_READ_BUFFER);
             match tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true)
                 .await
             {
