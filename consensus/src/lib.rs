@@ -27,7 +27,11 @@
 //! - `Tick { now_ms }` at [`Engine::next_deadline`] (earlier is harmless)
 //!   with a monotonic clock. Time only enters the engine here; polls time
 //!   out, batches are issued and missing vertices are re-requested on ticks.
-//! - `SubmitTransaction(tx)` when a client submits a signed transfer.
+//! - `SubmitTransaction(tx)` when a client submits a signed transfer, or
+//!   `SubmitCheckedTransaction(tx)` when the driver already checked its
+//!   signature (a `CheckedTransfer`, off the engine's thread): the engine
+//!   then does not check it again.
+//! - `PeerConnected { peer }` when the link to validator `peer` comes up.
 //! - `PeerMessage { from, bytes }` when a frame arrives on the authenticated
 //!   link of validator `from` (its index in the genesis validator list). The
 //!   engine decodes and checks it; bad bytes are counted, never fatal.

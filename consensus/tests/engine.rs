@@ -554,6 +554,37 @@ fn submissions_are_checked_before_gossip() {
 }
 
 #[test]
+fn a_transfer_checked_by_the_driver_is_accepted_like_any_other() {
+    let w = world();
+    let mut net = Net::new();
+    let tx = transfer(&w.alice, &w.bob, 2_500, 1);
+    let checked = tx.clone().check_signature().expect("a good signature");
+    net.input(2, Input::SubmitCheckedTransaction(checked));
+    net.run_ms(500);
+    for engine in &net.engines {
+        assert!(matches!(
+            engine.tx_status(&tx.id()),
+            TxStatus::Accepted { .. }
+        ));
+    }
+    // The rest of the stateless checks still apply to a checked transfer.
+    let mut engine = Engine::new(config(0)).expect("engine starts");
+    let zero = transfer(&w.alice, &w.bob, 0, 1);
+    let mut out = Vec::new();
+    engine.handle(
+        Input::SubmitCheckedTransaction(zero.check_signature().unwrap()),
+        &mut out,
+    );
+    assert!(matches!(
+        out.as_slice(),
+        [Output::TxRejected {
+            reason: TxRejection::ZeroAmount,
+            ..
+        }]
+    ));
+}
+
+#[test]
 fn restore_refuses_broken_logs_and_replays_good_ones() {
     let w = world();
     let first = vertex(

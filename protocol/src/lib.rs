@@ -25,7 +25,7 @@ pub use address::{Address, AddressError};
 pub use crypto::{PublicKey, Signature, SigningKey};
 pub use genesis::{FeeSchedule, Genesis, GenesisError};
 pub use ledger::{Account, Ledger, TxRejection};
-pub use tx::{SignedTransfer, Transfer, TxId};
+pub use tx::{CheckedTransfer, SignedTransfer, Transfer, TxId};
 
 /// Smallest units per whole rUv: amounts are integers of micro-rUv (6 decimals).
 pub const UNITS_PER_RUV: u64 = 1_000_000;

@@ -34,6 +34,7 @@ use crate::serde_bytes::{base64url, u64_string};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// Encoding version of [`Transfer`].
 pub const TX_VERSION: u8 = 1;
@@ -226,6 +227,41 @@ impl SignedTransfer {
     }
 }
 
+/// A signed transfer whose signature has been checked. Only
+/// [`SignedTransfer::check_signature`] makes one, so a holder (the engine,
+/// given one by its driver) need not check it again: each transfer's
+/// signature is verified once, where it can run in parallel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedTransfer(Arc<SignedTransfer>);
+
+impl CheckedTransfer {
+    /// The transfer, shared.
+    pub fn shared(&self) -> &Arc<SignedTransfer> {
+        &self.0
+    }
+
+    /// Gives up the proof of checking.
+    pub fn into_shared(self) -> Arc<SignedTransfer> {
+        self.0
+    }
+}
+
+impl std::ops::Deref for CheckedTransfer {
+    type Target = SignedTransfer;
+
+    fn deref(&self) -> &SignedTransfer {
+        &self.0
+    }
+}
+
+impl SignedTransfer {
+    /// Checks the signature and, if it holds, says so in the type.
+    pub fn check_signature(self: Arc<Self>) -> Result<CheckedTransfer, CryptoError> {
+        self.verify_signature()?;
+        Ok(CheckedTransfer(self))
+    }
+}
+
 /// The JSON form of a signed transfer.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -388,8 +424,17 @@ pub(crate) mod tests {
         let mut signed = sample_transfer(&key, Address::from_bytes([2; 32]), 5, 7, 1)
             .sign(&key, [0; 32])
             .unwrap();
+        let untouched = Arc::new(signed.clone());
         signed.transfer.amount = 6;
         assert_eq!(signed.verify_signature(), Err(CryptoError::BadSignature));
+        // Only a good signature becomes a `CheckedTransfer`.
+        assert_eq!(
+            Arc::new(signed).check_signature(),
+            Err(CryptoError::BadSignature)
+        );
+        let checked = untouched.clone().check_signature().unwrap();
+        assert_eq!(checked.id(), untouched.id());
+        assert!(Arc::ptr_eq(checked.shared(), &untouched));
     }
 
     #[test]

@@ -527,7 +527,7 @@ impl ConsensusNode {
                     self.submitted_at.entry(id).or_insert_with(Instant::now);
                     let start = outputs.len();
                     self.engine
-                        .handle(Input::SubmitTransaction(submission.tx), &mut outputs);
+                        .handle(Input::SubmitCheckedTransaction(submission.tx), &mut outputs);
                     replies.push((id, submission.reply, start..outputs.len()));
                 }
             }

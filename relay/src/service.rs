@@ -300,8 +300,8 @@ impl RelayState {
         }
         drop(snapshot);
         let tx = tokio::task::spawn_blocking(move || {
-            tx.verify_signature()
-                .map(|()| tx)
+            Arc::new(tx)
+                .check_signature()
                 .map_err(|_| TxRejection::BadSignature)
         })
         .await
@@ -357,6 +357,7 @@ impl RelayState {
         let tx = transfer
             .sign(faucet.key(), *crate::keys::random_seed())
             .map_err(internal)?;
+        let tx = Arc::new(tx).check_signature().map_err(internal)?;
         let result = self.node.submit(tx).await;
         match &result {
             Ok(_) => faucet.used_nonce(nonce),

@@ -60,7 +60,13 @@ impl Issuer {
 }
 
 impl Engine {
-    pub(super) fn on_submit(&mut self, tx: Arc<SignedTransfer>, out: &mut Vec<Output>) {
+    /// `signature_checked`: the driver checked the signature already.
+    pub(super) fn on_submit(
+        &mut self,
+        tx: Arc<SignedTransfer>,
+        signature_checked: bool,
+        out: &mut Vec<Output>,
+    ) {
         let id = tx.id();
         self.metrics.transactions_submitted += 1;
         if let Some(vertex) = self.accepted.vertex_of(&id) {
@@ -86,7 +92,7 @@ impl Engine {
             });
             return;
         }
-        if let Err(reason) = ledger.rules().check_stateless(&tx, false) {
+        if let Err(reason) = ledger.rules().check_stateless(&tx, signature_checked) {
             self.metrics.transactions_rejected += 1;
             out.push(Output::TxRejected { id, reason });
             return;

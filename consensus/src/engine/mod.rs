@@ -78,7 +78,9 @@ use polls::Polls;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use ruv_protocol::genesis::ConsensusParams;
-use ruv_protocol::{Genesis, GenesisError, Ledger, SignedTransfer, SigningKey, TxId, TxRejection};
+use ruv_protocol::{
+    CheckedTransfer, Genesis, GenesisError, Ledger, SignedTransfer, SigningKey, TxId, TxRejection,
+};
 use serde::Serialize;
 use std::sync::Arc;
 use validators::Validators;
@@ -239,6 +241,9 @@ pub enum Input {
     },
     /// A client submitted a transaction to this relay.
     SubmitTransaction(Arc<SignedTransfer>),
+    /// The same, its signature already checked by the driver (in parallel,
+    /// outside the engine): the engine does not check it again.
+    SubmitCheckedTransaction(CheckedTransfer),
     /// A peer message arrived on the authenticated link of validator `from`.
     PeerMessage {
         /// The authenticated sender.
@@ -554,7 +559,8 @@ impl Engine {
                 self.now_ms = self.now_ms.max(now_ms);
                 self.on_tick(out);
             }
-            Input::SubmitTransaction(tx) => self.on_submit(tx, out),
+            Input::SubmitTransaction(tx) => self.on_submit(tx, false, out),
+            Input::SubmitCheckedTransaction(tx) => self.on_submit(tx.into_shared(), true, out),
             Input::PeerMessage { from, bytes } => self.on_peer_message(from, &bytes, out),
             Input::Undeliverable { to, message } => self.on_undeliverable(to, message, out),
             Input::PeerConnected { peer } => self.on_peer_connected(peer, out),

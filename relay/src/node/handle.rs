@@ -8,13 +8,13 @@ use crate::peer::PeerNetwork;
 use ruv_protocol::api::{codes, AccountHistory, ApiError, HistoryParams, TxStatus};
 use ruv_protocol::checkpoint::CertifiedCheckpoint;
 use ruv_protocol::light::{AccountProof, TransactionProof};
-use ruv_protocol::{Address, SignedTransfer, TxId};
+use ruv_protocol::{Address, CheckedTransfer, TxId};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// A client submission on its way to the engine.
 pub struct Submission {
-    pub(crate) tx: Arc<SignedTransfer>,
+    pub(crate) tx: CheckedTransfer,
     pub(crate) reply: oneshot::Sender<Result<TxStatus, ApiError>>,
 }
 
@@ -169,7 +169,7 @@ impl NodeHandle {
     /// Hands a checked transaction to the engine and waits for its first
     /// verdict: pending, accepted, or a typed rejection. A full queue
     /// answers `mempool_full` at once.
-    pub async fn submit(&self, tx: SignedTransfer) -> Result<TxStatus, ApiError> {
+    pub async fn submit(&self, tx: CheckedTransfer) -> Result<TxStatus, ApiError> {
         if !self.snapshot.borrow().healthy {
             return Err(ApiError::new(
                 codes::INTERNAL,
@@ -178,10 +178,7 @@ impl NodeHandle {
         }
         let (reply, answer) = oneshot::channel();
         self.submissions
-            .try_send(Submission {
-                tx: Arc::new(tx),
-                reply,
-            })
+            .try_send(Submission { tx, reply })
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => {
                     ApiError::new(codes::MEMPOOL_FULL, "the relay is busy; resubmit later")
