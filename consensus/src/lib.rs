@@ -31,6 +31,9 @@
 //!   `SubmitCheckedTransaction(tx)` when the driver already checked its
 //!   signature (a `CheckedTransfer`, off the engine's thread): the engine
 //!   then does not check it again.
+//! - `PeerTransaction { from, tx }` instead of a `PeerMessage` holding a
+//!   gossiped transaction, when the driver decoded it and checked its
+//!   signature (a `CheckedTransfer`) itself, in parallel with others.
 //! - `PeerConnected { peer }` when the link to validator `peer` comes up.
 //! - `PeerMessage { from, bytes }` when a frame arrives on the authenticated
 //!   link of validator `from` (its index in the genesis validator list). The

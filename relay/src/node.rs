@@ -6,6 +6,13 @@
 //! client, then publishes a new [`Snapshot`], sends, answers and publishes
 //! events.
 //!
+//! A transfer's signature is checked once, before the engine sees it and
+//! off the engine's thread: a client's by its handler on the blocking pool,
+//! gossiped ones batch by batch on every core ([`verify`]). The engine is
+//! told so by the type ([`CheckedTransfer`]). Transfers inside peers'
+//! vertices that the engine has not seen as gossip are still checked by
+//! the engine itself.
+//!
 //! Every vertex the engine accepts and every checkpoint message the engine
 //! passes through goes to the checkpointer in the same batch, and its
 //! persistence requests (the "signed n" lock, certified checkpoints) share
@@ -18,6 +25,7 @@
 pub mod handle;
 pub mod restart;
 pub mod snapshot;
+mod verify;
 
 pub use handle::{NodeHandle, NodeInputs, Submission};
 pub use snapshot::Snapshot;
@@ -34,7 +42,7 @@ use ruv_consensus::{
 };
 use ruv_protocol::api::{codes, AccountInfo, ApiError, TxState, TxStatus};
 use ruv_protocol::checkpoint::CertifiedCheckpoint;
-use ruv_protocol::{Address, TxId};
+use ruv_protocol::{Address, CheckedTransfer, TxId};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -67,6 +75,9 @@ pub enum NodeEvent {
 
 enum Work {
     Peer(u16, Vec<u8>),
+    /// A gossiped transfer past the per-peer rate limit, its signature
+    /// checked ([`ConsensusNode::check_gossip`]).
+    Gossip(u16, TxId, CheckedTransfer),
     LinkUp(u16),
     Submit(Submission),
 }
@@ -122,6 +133,8 @@ pub struct ConsensusNode {
     /// in `backpressure::QUEUE_TARGET`.
     backpressure: Backpressure,
     gossip_limits: GossipLimits,
+    /// Threads a batch's gossiped signatures are checked on: the cores.
+    verify_threads: usize,
     last_sweep: Instant,
     /// The master copy of what is published; cloning it is O(1).
     view: Snapshot,
@@ -244,6 +257,7 @@ impl ConsensusNode {
             pending: PendingTransfers::default(),
             backpressure: Backpressure::new(Instant::now(), engine_accepted),
             gossip_limits: GossipLimits::default(),
+            verify_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             last_sweep: Instant::now(),
             view,
             publish,
@@ -331,34 +345,90 @@ impl ConsensusNode {
         }
     }
 
-    /// Hands a peer frame to the engine; a gossiped transfer passes the
-    /// per-peer rate limit and admission control first (the same rules as
-    /// a client's), so peers cannot fill the pool with what clients could not.
-    fn peer_frame(
+    /// Takes the batch's gossiped transfers through the per-peer rate limit
+    /// (so peers cannot fill the pool with what clients could not) and
+    /// checks the signatures of those new to the engine, spread over the
+    /// cores ([`verify::check_signatures`]): each comes back in its place as
+    /// a [`Work::Gossip`]. One whose signature fails goes on as its frame:
+    /// the engine refuses it and counts it.
+    fn check_gossip(&mut self, batch: Vec<Work>) -> Vec<Work> {
+        enum Slot {
+            Ready(Work),
+            Checking(usize),
+        }
+        let mut slots = Vec::with_capacity(batch.len());
+        let mut unchecked = Vec::new();
+        for work in batch {
+            let Work::Peer(from, bytes) = work else {
+                slots.push(Slot::Ready(work));
+                continue;
+            };
+            if !admission::is_transaction_gossip(&bytes) {
+                slots.push(Slot::Ready(Work::Peer(from, bytes)));
+                continue;
+            }
+            if !self.gossip_limits.allow(from, Instant::now()) {
+                self.metrics.admission_refused.inc();
+                continue;
+            }
+            let Ok(Message::Transaction(tx)) = Message::decode(&bytes) else {
+                // Malformed: the engine counts it.
+                slots.push(Slot::Ready(Work::Peer(from, bytes)));
+                continue;
+            };
+            let id = tx.id();
+            if engine_holds(&self.engine, &id) {
+                continue; // already known: nothing for the engine to do
+            }
+            if tx.transfer.nonce <= self.engine.ledger().account(&tx.transfer.from).nonce {
+                self.metrics.admission_refused.inc();
+                continue;
+            }
+            slots.push(Slot::Checking(unchecked.len()));
+            unchecked.push((from, id, tx, bytes));
+        }
+        if unchecked.is_empty() {
+            return slots
+                .into_iter()
+                .filter_map(|slot| match slot {
+                    Slot::Ready(work) => Some(work),
+                    Slot::Checking(_) => None,
+                })
+                .collect();
+        }
+        let txs = unchecked.iter().map(|(_, _, tx, _)| tx.clone()).collect();
+        let mut checked: Vec<Option<Work>> = verify::check_signatures(txs, self.verify_threads)
+            .into_iter()
+            .zip(unchecked)
+            .map(|(answer, (from, id, _, bytes))| {
+                Some(match answer {
+                    Ok(tx) => Work::Gossip(from, id, tx),
+                    Err(_) => Work::Peer(from, bytes),
+                })
+            })
+            .collect();
+        slots
+            .into_iter()
+            .filter_map(|slot| match slot {
+                Slot::Ready(work) => Some(work),
+                Slot::Checking(i) => checked[i].take(),
+            })
+            .collect()
+    }
+
+    /// Hands a gossiped transfer with a checked signature to the engine if
+    /// it is still new and passes admission control (the same rules as a
+    /// client's).
+    fn gossip(
         &mut self,
         from: u16,
-        bytes: Vec<u8>,
+        id: TxId,
+        tx: CheckedTransfer,
         outputs: &mut Vec<Output>,
         senders: &mut Vec<Address>,
     ) {
-        let input = |bytes| Input::PeerMessage {
-            from: ValidatorIndex(from),
-            bytes,
-        };
-        if !admission::is_transaction_gossip(&bytes) {
-            return self.engine.handle(input(bytes), outputs);
-        }
-        if !self.gossip_limits.allow(from, Instant::now()) {
-            self.metrics.admission_refused.inc();
-            return;
-        }
-        let Ok(Message::Transaction(tx)) = Message::decode(&bytes) else {
-            // Malformed: the engine counts it.
-            return self.engine.handle(input(bytes), outputs);
-        };
-        let id = tx.id();
         if engine_holds(&self.engine, &id) {
-            return; // already known: nothing for the engine to do
+            return; // it came earlier in this batch
         }
         let account = self.engine.ledger().account(&tx.transfer.from);
         if tx.transfer.nonce <= account.nonce
@@ -367,12 +437,19 @@ impl ConsensusNode {
             self.metrics.admission_refused.inc();
             return;
         }
-        self.engine.handle(input(bytes), outputs);
-        if !engine_holds(&self.engine, &id) {
-            // The engine did not keep it (bad signature, full pool).
-            self.pending.remove(&id);
+        let sender = tx.transfer.from;
+        self.engine.handle(
+            Input::PeerTransaction {
+                from: ValidatorIndex(from),
+                tx,
+            },
+            outputs,
+        );
+        if engine_holds(&self.engine, &id) {
+            senders.push(sender);
         } else {
-            senders.push(tx.transfer.from);
+            // The engine did not keep it (a full pool).
+            self.pending.remove(&id);
         }
     }
 
@@ -491,9 +568,16 @@ impl ConsensusNode {
         }
         // Senders whose pending transfers changed in this batch.
         let mut senders: Vec<Address> = Vec::new();
-        for work in batch {
+        for work in self.check_gossip(batch) {
             match work {
-                Work::Peer(from, bytes) => self.peer_frame(from, bytes, &mut outputs, &mut senders),
+                Work::Peer(from, bytes) => self.engine.handle(
+                    Input::PeerMessage {
+                        from: ValidatorIndex(from),
+                        bytes,
+                    },
+                    &mut outputs,
+                ),
+                Work::Gossip(from, id, tx) => self.gossip(from, id, tx, &mut outputs, &mut senders),
                 Work::LinkUp(peer) => self.engine.handle(
                     Input::PeerConnected {
                         peer: ValidatorIndex(peer),

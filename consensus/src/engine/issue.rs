@@ -111,7 +111,13 @@ impl Engine {
         });
     }
 
-    pub(super) fn on_gossip_transaction(&mut self, tx: Arc<SignedTransfer>, out: &mut Vec<Output>) {
+    /// `signature_checked`: the driver checked the signature already.
+    pub(super) fn on_gossip_transaction(
+        &mut self,
+        tx: Arc<SignedTransfer>,
+        signature_checked: bool,
+        out: &mut Vec<Output>,
+    ) {
         let id = tx.id();
         if self.accepted.contains(&id) || self.conflicts.contains(&id) {
             self.metrics.drop(DropReason::Duplicate);
@@ -123,7 +129,7 @@ impl Engine {
                 .accepted
                 .ledger()
                 .rules()
-                .check_stateless(&tx, false)
+                .check_stateless(&tx, signature_checked)
                 .is_err()
         {
             self.metrics.drop(DropReason::InvalidGossipTransaction);

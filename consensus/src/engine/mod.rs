@@ -252,6 +252,15 @@ pub enum Input {
         /// counted in the engine's metrics).
         bytes: Vec<u8>,
     },
+    /// A transaction gossiped by validator `from` (a
+    /// [`Message::Transaction`] the driver decoded), its signature already
+    /// checked by the driver, in parallel, outside the engine.
+    PeerTransaction {
+        /// The authenticated sender.
+        from: ValidatorIndex,
+        /// The transfer.
+        tx: CheckedTransfer,
+    },
     /// The driver could not hand a [`Output::Send`] message to validator
     /// `to` (no live link, or its queue is full). A query counts as an empty
     /// answer at once, so a poll that sampled an unreachable validator ends
@@ -562,6 +571,7 @@ impl Engine {
             Input::SubmitTransaction(tx) => self.on_submit(tx, false, out),
             Input::SubmitCheckedTransaction(tx) => self.on_submit(tx.into_shared(), true, out),
             Input::PeerMessage { from, bytes } => self.on_peer_message(from, &bytes, out),
+            Input::PeerTransaction { from, tx } => self.on_peer_transaction(from, tx, out),
             Input::Undeliverable { to, message } => self.on_undeliverable(to, message, out),
             Input::PeerConnected { peer } => self.on_peer_connected(peer, out),
         }

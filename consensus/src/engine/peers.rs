@@ -8,6 +8,7 @@ use crate::message::{Message, MAX_ANCESTORS, MAX_CHITS, MAX_MESSAGE_LEN};
 use crate::metrics::DropReason;
 use crate::vertex::{ValidatorIndex, VertexId};
 use rand_chacha::rand_core::RngCore;
+use ruv_protocol::CheckedTransfer;
 use std::collections::{BTreeSet, BinaryHeap};
 use std::sync::Arc;
 
@@ -57,6 +58,20 @@ impl RequestLimits {
 }
 
 impl Engine {
+    /// A gossiped transaction the driver decoded and checked the signature of.
+    pub(super) fn on_peer_transaction(
+        &mut self,
+        from: ValidatorIndex,
+        tx: CheckedTransfer,
+        out: &mut Vec<Output>,
+    ) {
+        if !self.validators.contains(from) {
+            self.metrics.drop(DropReason::UnknownSender);
+            return;
+        }
+        self.on_gossip_transaction(tx.into_shared(), true, out);
+    }
+
     pub(super) fn on_peer_message(
         &mut self,
         from: ValidatorIndex,
@@ -76,7 +91,7 @@ impl Engine {
             }
         };
         match message {
-            Message::Transaction(tx) => self.on_gossip_transaction(tx, out),
+            Message::Transaction(tx) => self.on_gossip_transaction(tx, false, out),
             Message::Vertex(bytes) => self.on_vertex_bytes(from, &bytes, false, out),
             Message::Query { request_id } => self.on_query(from, request_id, out),
             Message::Chits {
