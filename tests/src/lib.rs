@@ -6,6 +6,7 @@
 pub mod finality;
 pub mod liar;
 pub mod reader;
+pub mod validator;
 
 use futures_util::{SinkExt, StreamExt};
 use ruv_protocol::crypto::SigningKey;
@@ -214,6 +215,21 @@ impl Devnet {
         .sign(from, [0; 32])
         .unwrap()
     }
+}
+
+/// The value of the gauge or counter `name` on the relay at `url`'s
+/// `/metrics` (0 if it is not there).
+pub async fn metric(url: &str, name: &str) -> i64 {
+    reqwest::get(format!("{url}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// The peer endpoint of a relay listening on `addr`.

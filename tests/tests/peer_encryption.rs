@@ -11,7 +11,7 @@
 //! (`cargo test -p ruv-integration-tests --test peer_encryption -- --nocapture`).
 
 use ruv_integration_tests::finality::{print_finality, HONEST_TRANSFERS};
-use ruv_integration_tests::{peer_url, relay_config, Devnet};
+use ruv_integration_tests::{metric, peer_url, relay_config, Devnet};
 use ruv_protocol::Genesis;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -215,20 +215,6 @@ async fn start_proxy(
     (addr, closed_rx, recorded_out, tamper_out)
 }
 
-/// `ruv_peer_messages_dropped` of the relay at `url`.
-async fn peer_messages_dropped(url: &str) -> i64 {
-    reqwest::get(format!("{url}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("ruv_peer_messages_dropped "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0)
-}
-
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
@@ -288,7 +274,7 @@ async fn an_on_path_attacker_can_neither_inject_nor_read() {
     }
     assert_eq!(seen, [Attack::FlipBit, Attack::Replay]);
     assert!(
-        peer_messages_dropped(&devnet.url(0)).await >= 2,
+        metric(&devnet.url(0), "ruv_peer_messages_dropped").await >= 2,
         "the refused frames were not counted"
     );
 
@@ -348,7 +334,7 @@ async fn an_on_path_attacker_can_neither_inject_nor_read() {
     let quiet = devnet
         .honest_finality(&http, &honest, &mut nonce, HONEST_TRANSFERS)
         .await;
-    let dropped_before = peer_messages_dropped(&devnet.url(0)).await;
+    let dropped_before = metric(&devnet.url(0), "ruv_peer_messages_dropped").await;
     *tamper.lock().unwrap() = Some(Tamper {
         every: Duration::from_secs(1),
         next: Instant::now(),
@@ -358,7 +344,7 @@ async fn an_on_path_attacker_can_neither_inject_nor_read() {
         .honest_finality(&http, &honest, &mut nonce, HONEST_TRANSFERS)
         .await;
     let tampered = tamper.lock().unwrap().take().unwrap().count;
-    let dropped = peer_messages_dropped(&devnet.url(0)).await - dropped_before;
+    let dropped = metric(&devnet.url(0), "ruv_peer_messages_dropped").await - dropped_before;
     println!("on-path tampering: {tampered} frames tampered with, {dropped} refused by relay 0");
     print_finality(
         "an on-path attacker flipping a bit every second",

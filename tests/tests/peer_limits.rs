@@ -8,22 +8,18 @@
 //! `ruv_integration_tests::finality`); its finality is printed, never
 //! asserted (`cargo test -p ruv-integration-tests --test peer_limits -- --nocapture --test-threads=1`).
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use ruv_consensus::Message;
 use ruv_integration_tests::finality::{
     connect_from, print_finality, ATTACKER_IP, HONEST_TRANSFERS,
 };
-use ruv_integration_tests::{key, peer_url, relay_config, Devnet};
-use ruv_protocol::Genesis;
-use ruv_relay::peer::handshake::{Challenge, HandshakeRandom, Identity, Welcome};
+use ruv_integration_tests::validator::{devnet_with_test_validator, PeerLink, PeerSocket};
+use ruv_integration_tests::{key, metric, peer_url, Devnet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message as Frame;
-
-type PeerSocket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Opens a WebSocket to the peer endpoint of the relay at `addr`, from the
 /// attacker's address.
@@ -35,51 +31,12 @@ async fn dial_peer(addr: SocketAddr) -> Result<PeerSocket, tokio_tungstenite::tu
         .0)
 }
 
-/// `ruv_peer_links_closed_not_reading` of the relay at `url`.
-async fn links_closed_not_reading(url: &str) -> i64 {
-    reqwest::get(format!("{url}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("ruv_peer_links_closed_not_reading "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_that_stops_reading_is_disconnected() {
-    // Four validators in genesis; three relays run, the test is the fourth.
-    // It holds a sliver of the stake: polls seldom sample it, so its
-    // silence does not slow consensus down (a quarter of the stake silent
-    // would, quiet or not), yet it may ask for ancestors like any validator.
-    let dir = tempfile::tempdir().unwrap();
-    let files = ruv_relay::devnet::init(dir.path(), 4).unwrap();
-    let mut genesis =
-        Genesis::from_json(&std::fs::read_to_string(&files.genesis).unwrap()).unwrap();
-    genesis.validators[3].stake = 1;
-    ruv_relay::chain_id::bind(&mut genesis, ruv_relay::devnet::DEVNET_NAME).unwrap();
-    std::fs::write(
-        &files.genesis,
-        serde_json::to_string_pretty(&genesis).unwrap(),
-    )
-    .unwrap();
-    let mut relays: Vec<ruv_relay::RunningRelay> = Vec::new();
-    for i in 0..3 {
-        let peers = relays.iter().map(|r| peer_url(r.addr)).collect();
-        let config = relay_config(&files, dir.path(), i, i == 0, peers);
-        relays.push(ruv_relay::start(config).await.unwrap());
-    }
-    let devnet = Devnet {
-        dir,
-        files,
-        genesis,
-        relays,
-    };
-    devnet.wait_for_mesh().await;
-    let (files, genesis, relays) = (&devnet.files, &devnet.genesis, &devnet.relays);
+    // Four validators in genesis; three relays run, the test is the fourth
+    // (of stake 1), and may ask for ancestors like any validator.
+    let devnet = devnet_with_test_validator(3).await;
+    let relays = &devnet.relays;
     let url = |i: usize| devnet.url(i);
 
     // A DAG worth asking for: the quiet run's chain of honest payments,
@@ -97,79 +54,33 @@ async fn a_peer_that_stops_reading_is_disconnected() {
     socket.set_recv_buffer_size(4096).unwrap();
     socket.bind(SocketAddr::new(ATTACKER_IP, 0)).unwrap();
     let stream = socket.connect(relays[0].addr).await.unwrap();
-    let (mut link, _) = tokio_tungstenite::client_async(peer_url(relays[0].addr), stream)
-        .await
-        .unwrap();
-    let Some(Ok(Frame::Binary(challenge))) = link.next().await else {
-        panic!("no challenge")
-    };
-    let challenge = Challenge::from_bytes(&challenge).unwrap();
-    let our_key = ruv_relay::keys::load(&files.relay_keys[3]).unwrap();
-    let validators: Vec<_> = genesis
-        .validator_keys()
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
-    let us = Identity {
-        key: &our_key,
-        validator: 3,
-        genesis_hash: genesis.hash(),
-        validators: &validators,
-    };
-    let random = HandshakeRandom {
-        nonce: [3; 32],
-        kem_seed: [4; 64],
-        encapsulation: [5; 32],
-        signing: [6; 32],
-    };
-    let (pending, hello) = us.hello(&challenge, random).unwrap();
-    link.send(Frame::Binary(hello.to_bytes().into()))
-        .await
-        .unwrap();
-    let Some(Ok(Frame::Binary(welcome))) = link.next().await else {
-        panic!("no welcome")
-    };
-    let mut keys = pending
-        .finish(&us, &Welcome::from_bytes(&welcome).unwrap())
-        .unwrap();
+    let mut link = PeerLink::join(&devnet, 0, 3, stream).await;
 
     // Learn the accepted tips, then ask for their ancestors again and
     // again, and never read another byte.
     let query = Message::Query { request_id: 7 };
-    link.send(Frame::Binary(
-        keys.sealer.seal(&query.encode()).unwrap().into(),
-    ))
-    .await
-    .unwrap();
+    link.send(&query).await;
     let accepted = loop {
-        let Some(Ok(Frame::Binary(bytes))) = link.next().await else {
-            continue;
-        };
-        let bytes = keys.opener.open(&bytes).unwrap();
-        if let Ok(Message::Chits {
+        if let Some(Message::Chits {
             request_id: 7,
             accepted,
             ..
-        }) = Message::decode(&bytes)
+        }) = link.next_message().await
         {
             if !accepted.is_empty() {
                 break accepted;
             }
-            link.send(Frame::Binary(
-                keys.sealer.seal(&query.encode()).unwrap().into(),
-            ))
-            .await
-            .unwrap();
+            link.send(&query).await;
         }
     };
     // The honest account keeps paying while the attacker asks, until the
     // relay closes the attacker's link.
-    let before = links_closed_not_reading(&url(0)).await;
+    let before = metric(&url(0), "ruv_peer_links_closed_not_reading").await;
     let attack_over = AtomicBool::new(false);
     let attack = async {
         let deadline = Instant::now() + Duration::from_secs(90);
         let mut request_id = 100;
-        while links_closed_not_reading(&url(0)).await == before {
+        while metric(&url(0), "ruv_peer_links_closed_not_reading").await == before {
             assert!(
                 Instant::now() < deadline,
                 "a peer that stopped reading was not disconnected within 90 s"
@@ -181,8 +92,7 @@ async fn a_peer_that_stops_reading_is_disconnected() {
                     ids: accepted.clone(),
                 };
                 // The relay closes the link at some point: a failed send is fine.
-                let sealed = keys.sealer.seal(&ask.encode()).unwrap();
-                let _ = link.send(Frame::Binary(sealed.into())).await;
+                link.send(&ask).await;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
