@@ -104,6 +104,10 @@ pub struct Tuning {
     /// vertices this relay missed (after a partition or a restart).
     pub idle_poll_interval_ms: u64,
     /// Wait this long for more transactions before issuing a partial batch.
+    /// Each vertex costs every relay a signature check, polls and an
+    /// ancestry walk whatever it holds, so fuller vertices pay for the wait:
+    /// at 539 tx/s on the bench devnet 50 ms gave finality p50 81–92 ms
+    /// against 206–288 ms with 20 ms (`docs/benchmarks.md`).
     pub batch_delay_ms: u64,
     /// A transaction this relay did not receive from a client (gossip, or a
     /// vertex another relay issued) is issued here only if it is still in no
@@ -164,7 +168,7 @@ impl Default for Tuning {
             poll_patience_ms: 250,
             max_concurrent_polls: 4,
             idle_poll_interval_ms: 1_000,
-            batch_delay_ms: 20,
+            batch_delay_ms: 50,
             standby_delay_ms: 3_000,
             fetch_timeout_ms: 1_500,
             max_fetch_attempts: 8,
