@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Load benchmark: a 4-relay loopback devnet (release build) driven by
-# ruv-loadgen. Prints sustained throughput (transfers final on every relay
+# ruv-loadgen (which signs its transfers before the load starts, so its own
+# signing is not charged to the relays sharing the cores). Prints sustained throughput (transfers final on every relay
 # during the load window, warm-up excluded), finality p50/p95/p99 of
 # admitted transfers (submit until accepted on every relay), refusals by
 # error code and, in the same run, the machine's raw ML-DSA-65 verify
