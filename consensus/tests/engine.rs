@@ -1027,15 +1027,10 @@ fn next_deadline_names_the_tick_that_has_work() {
         Input::SubmitTransaction(transfer(&w.alice, &w.bob, 10, 1)),
         &mut out,
     );
-    // An owned orphan waits out the batch delay (nothing to do before it).
-    assert_eq!(engine.next_deadline(), 5 + tuning.batch_delay_ms);
+    // None of this relay's vertices is undecided: the partial batch is due at once.
+    assert_eq!(engine.next_deadline(), 5);
     out.clear();
-    engine.handle(
-        Input::Tick {
-            now_ms: 5 + tuning.batch_delay_ms,
-        },
-        &mut out,
-    );
+    engine.handle(Input::Tick { now_ms: 5 }, &mut out);
     assert!(
         out.iter().any(|o| matches!(
             o,
@@ -1047,8 +1042,14 @@ fn next_deadline_names_the_tick_that_has_work() {
         "the batch was issued and polled: {out:?}"
     );
     // Polls run: the next deadline is when they are asked again.
-    let now = 5 + tuning.batch_delay_ms;
+    let now = 5;
     assert_eq!(engine.next_deadline(), now + tuning.poll_timeout_ms / 2);
+    // With its vertex undecided, the next transfer waits out the batch delay.
+    engine.handle(
+        Input::SubmitTransaction(transfer(&w.alice, &w.bob, 10, 2)),
+        &mut out,
+    );
+    assert_eq!(engine.next_deadline(), now + tuning.batch_delay_ms);
     // A tick before the deadline does nothing.
     out.clear();
     engine.handle(Input::Tick { now_ms: now + 1 }, &mut out);

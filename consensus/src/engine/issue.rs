@@ -180,7 +180,7 @@ impl Engine {
         }
         let oldest = due.iter().map(|d| d.after_ms).min().unwrap_or(now);
         let batch_size = self.params.batch_size as usize;
-        if due.len() < batch_size && oldest.saturating_add(self.tuning.batch_delay_ms) > now {
+        if due.len() < batch_size && self.partial_batch_at(oldest) > now {
             return;
         }
         // Nothing changed since the last attempt left these behind: wait.
