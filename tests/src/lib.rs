@@ -95,6 +95,18 @@ impl Devnet {
     pub async fn start_with(relays: usize, adjust: impl Fn(&mut RelayConfig)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let files = devnet::init(dir.path(), relays).unwrap();
+        Self::start_relays(dir, files, relays, adjust).await
+    }
+
+    /// Starts relays `0..relays` of the devnet generated in `dir`, with the
+    /// genesis as `files.genesis` holds it now (a test may have edited it),
+    /// every relay's config passed through `adjust` first.
+    pub async fn start_relays(
+        dir: tempfile::TempDir,
+        files: DevnetFiles,
+        relays: usize,
+        adjust: impl Fn(&mut RelayConfig),
+    ) -> Self {
         let genesis =
             Genesis::from_json(&std::fs::read_to_string(&files.genesis).unwrap()).unwrap();
         let mut running: Vec<RunningRelay> = Vec::new();

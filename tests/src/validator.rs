@@ -4,7 +4,7 @@
 //! consensus down), and the test holds that validator's key and speaks the
 //! peer protocol on its own sealed link: what a rogue validator can do.
 
-use crate::{peer_url, relay_config, Devnet};
+use crate::{peer_url, Devnet};
 use futures_util::{SinkExt, StreamExt};
 use ruv_consensus::Message;
 use ruv_protocol::crypto::SigningKey;
@@ -31,20 +31,7 @@ pub async fn devnet_with_test_validator(relays: usize) -> Devnet {
         serde_json::to_string_pretty(&genesis).unwrap(),
     )
     .unwrap();
-    let mut running: Vec<ruv_relay::RunningRelay> = Vec::new();
-    for i in 0..relays {
-        let peers = running.iter().map(|r| peer_url(r.addr)).collect();
-        let config = relay_config(&files, dir.path(), i, i == 0, peers);
-        running.push(ruv_relay::start(config).await.unwrap());
-    }
-    let devnet = Devnet {
-        dir,
-        files,
-        genesis,
-        relays: running,
-    };
-    devnet.wait_for_mesh().await;
-    devnet
+    Devnet::start_relays(dir, files, relays, |_| {}).await
 }
 
 /// A peer link the test holds as a validator, past the handshake.
