@@ -387,15 +387,6 @@ impl ConsensusNode {
             slots.push(Slot::Checking(unchecked.len()));
             unchecked.push((from, id, tx, bytes));
         }
-        if unchecked.is_empty() {
-            return slots
-                .into_iter()
-                .filter_map(|slot| match slot {
-                    Slot::Ready(work) => Some(work),
-                    Slot::Checking(_) => None,
-                })
-                .collect();
-        }
         let txs = unchecked.iter().map(|(_, _, tx, _)| tx.clone()).collect();
         let mut checked: Vec<Option<Work>> = verify::check_signatures(txs, self.verify_threads)
             .into_iter()

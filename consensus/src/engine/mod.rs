@@ -106,10 +106,10 @@ pub struct Tuning {
     /// Wait this long for more transactions before issuing a partial batch,
     /// while one of this relay's own vertices is undecided (with none, a
     /// partial batch goes at once). Each vertex costs every relay a
-    /// signature check, polls and an
-    /// ancestry walk whatever it holds, so fuller vertices pay for the wait:
-    /// at 539 tx/s on the bench devnet 50 ms gave finality p50 81–92 ms
-    /// against 206–288 ms with 20 ms (`docs/benchmarks.md`).
+    /// signature check, polls and an ancestry walk whatever it holds, so
+    /// fuller vertices pay for the wait: at 539 tx/s on the bench devnet
+    /// 50 ms gave finality p50 81–92 ms against 206–288 ms with 20 ms
+    /// (`docs/benchmarks.md`).
     pub batch_delay_ms: u64,
     /// A transaction this relay did not receive from a client (gossip, or a
     /// vertex another relay issued) is issued here only if it is still in no

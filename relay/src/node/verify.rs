@@ -17,16 +17,10 @@ pub fn check_signatures(
     if threads == 1 {
         return txs.into_iter().map(check).collect();
     }
-    let per_thread = txs.len().div_ceil(threads);
-    let mut chunks: Vec<Vec<Arc<SignedTransfer>>> = Vec::with_capacity(threads);
-    let mut txs = txs.into_iter().peekable();
-    while txs.peek().is_some() {
-        chunks.push(txs.by_ref().take(per_thread).collect());
-    }
     std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|chunk| scope.spawn(move || chunk.into_iter().map(check).collect::<Vec<_>>()))
+        let handles: Vec<_> = txs
+            .chunks(txs.len().div_ceil(threads))
+            .map(|chunk| scope.spawn(move || chunk.iter().cloned().map(check).collect::<Vec<_>>()))
             .collect();
         handles
             .into_iter()
