@@ -305,6 +305,41 @@ impl Vertex {
     pub fn tx_ids(&self) -> &[TxId] {
         &self.tx_ids
     }
+    /// Where each transaction's signed encoding sits inside
+    /// [`Vertex::bytes`], in order: a store that keeps the vertex reads one
+    /// transfer back without decoding the others (a relay serves history
+    /// from its database instead of holding every transfer in memory).
+    pub fn transaction_spans(&self) -> Vec<TransactionSpan> {
+        // version, chain id (u8 length), issuer, height, parent count,
+        // parents, transaction count: the layout `encode_into` writes.
+        let mut at =
+            1 + 1 + self.content.chain_id.len() + 2 + 8 + 1 + 32 * self.content.parents.len() + 2;
+        let mut spans = Vec::with_capacity(self.tx_ids.len());
+        for (tx, id) in self.content.txs.iter().zip(&self.tx_ids) {
+            at += 4; // the u32 length before each transfer
+            let len = tx.encoded_len();
+            spans.push(TransactionSpan {
+                id: *id,
+                start: at as u32,
+                len: len as u32,
+            });
+            at += len;
+        }
+        spans
+    }
+}
+
+/// One transaction's place in a vertex's signed encoding
+/// ([`Vertex::transaction_spans`]). Offsets fit a u32: a vertex is at most
+/// [`MAX_VERTEX_LEN`] bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransactionSpan {
+    /// The transaction id.
+    pub id: TxId,
+    /// Offset of its signed encoding in the vertex bytes.
+    pub start: u32,
+    /// Length of its signed encoding.
+    pub len: u32,
 }
 
 #[cfg(test)]
@@ -360,6 +395,26 @@ mod tests {
         // Rebuilt from the fields, byte for byte what was decoded.
         assert_eq!(decoded.bytes(), vertex.bytes());
         assert_eq!(decoded.encoded_len(), vertex.bytes().len());
+    }
+
+    #[test]
+    fn transaction_spans_point_at_each_signed_transfer() {
+        let (vertex, _) = sample_vertex();
+        let bytes = vertex.bytes();
+        let spans = vertex.transaction_spans();
+        assert_eq!(spans.len(), vertex.txs().len());
+        for ((span, tx), id) in spans.iter().zip(vertex.txs()).zip(vertex.tx_ids()) {
+            assert_eq!(span.id, *id);
+            let range = span.start as usize..(span.start + span.len) as usize;
+            assert_eq!(&bytes[range.clone()], &tx.to_bytes()[..]);
+            assert_eq!(SignedTransfer::from_bytes(&bytes[range]).unwrap(), **tx);
+        }
+        // The last transfer ends where the vertex signature starts.
+        let last = spans.last().unwrap();
+        assert_eq!(
+            (last.start + last.len) as usize,
+            bytes.len() - SIGNATURE_LEN
+        );
     }
 
     #[test]

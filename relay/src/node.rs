@@ -479,8 +479,17 @@ impl ConsensusNode {
             Query::History(params, limit, reply) => {
                 let page = self
                     .checkpoints
-                    .history(&params.address, params.before, limit);
-                let _ = reply.send(page);
+                    .history(&params.address, params.before, limit, |ids| {
+                        self.storage.accepted_transactions(ids)
+                    });
+                // On a storage error the reply is dropped: the client is
+                // told the relay is unavailable, never shown a partial page.
+                match page {
+                    Ok(page) => {
+                        let _ = reply.send(page);
+                    }
+                    Err(error) => tracing::error!(%error, "history: reading bodies failed"),
+                }
             }
             Query::CheckpointVertices(number, start, reply) => {
                 let _ = reply.send(self.checkpoint_vertices(number, start));
@@ -492,16 +501,12 @@ impl ConsensusNode {
     }
 
     /// A sync page of the vertices checkpoint `number` added: the
-    /// checkpointer recorded their ids when it adopted the checkpoint, and
-    /// the engine keeps every accepted vertex (no pruning yet).
+    /// checkpointer recorded their ids when it adopted the checkpoint; the
+    /// vertices are read from the accepted log.
     fn checkpoint_vertices(&self, number: u64, start: usize) -> Option<Vec<u8>> {
         let stored = self.checkpoints.certified(number)?;
-        let covered = self
-            .checkpoints
-            .covered_vertices(number)?
-            .iter()
-            .map(|id| self.engine.vertex(id).map(|v| v.bytes().clone()))
-            .collect::<Option<Vec<_>>>()?;
+        let ids = self.checkpoints.covered_vertices(number)?;
+        let covered = read_vertices(&self.storage, ids)?;
         Some(crate::follower::wire::encode_page(stored, &covered, start))
     }
 
@@ -924,6 +929,22 @@ pub fn refresh_peer_gauges(metrics: &Metrics, peers: &PeerNetwork, engine_droppe
     metrics
         .peer_links_closed_not_reading
         .set(counters.links_closed_not_reading.load(Ordering::Relaxed) as i64);
+}
+
+/// The signed encodings of accepted vertices, read from the accepted log
+/// (validators and followers serve sync pages from it, not from memory).
+/// None if one is missing or the database fails (logged).
+pub(crate) fn read_vertices(
+    storage: &Storage,
+    ids: &[ruv_consensus::VertexId],
+) -> Option<Vec<Arc<[u8]>>> {
+    match storage.accepted_vertices(ids) {
+        Ok(found) => found,
+        Err(error) => {
+            tracing::error!(%error, "reading accepted vertices failed");
+            None
+        }
+    }
 }
 
 /// A page of the stored state for the state sync endpoints, from one read

@@ -5,6 +5,14 @@
 //! - `meta`: `genesis_hash` -> 32 bytes (a database belongs to one network).
 //! - `accepted_vertices`: acceptance sequence number (u64) -> signed vertex
 //!   bytes. Replaying it in order rebuilds the ledger.
+//! - `accepted_vertex_ids`: vertex id -> its sequence number in
+//!   `accepted_vertices` (the follower sync pages read vertices by id).
+//! - `accepted_transactions`: transaction id -> where its signed encoding
+//!   sits in the log (sequence u64 LE, offset u32 LE, length u32 LE), for
+//!   the first accepted vertex holding it: history pages read transfer
+//!   bodies from here, so the certified state keeps none in memory. Both
+//!   indexes are written in the commit that appends the vertex, and built
+//!   from the log when a database from before them is opened.
 //! - `processing_vertices`: vertex id -> signed vertex bytes, for vertices
 //!   known but not decided yet (restored as undecided).
 //! - `checkpoints`: checkpoint number (u64) -> certificate and anchor
@@ -50,15 +58,17 @@ use redb::{
     WriteTransaction,
 };
 use ruv_consensus::checkpoint::{CheckpointPersist, SignedLock, StateDelta};
-use ruv_consensus::{Persist, PersistedState, StoredCheckpoint};
+use ruv_consensus::{Persist, PersistedState, StoredCheckpoint, TransactionSpan, Vertex, VertexId};
 use ruv_protocol::checkpoint::Hash32;
 use ruv_protocol::snapshot::{StatePage, StateSnapshot};
-use ruv_protocol::{Account, Address};
+use ruv_protocol::{Account, Address, SignedTransfer, TxId};
 use std::path::Path;
 use std::sync::Arc;
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const ACCEPTED: TableDefinition<u64, &[u8]> = TableDefinition::new("accepted_vertices");
+const ACCEPTED_IDS: TableDefinition<&[u8], u64> = TableDefinition::new("accepted_vertex_ids");
+const ACCEPTED_TXS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("accepted_transactions");
 const PROCESSING: TableDefinition<&[u8], &[u8]> = TableDefinition::new("processing_vertices");
 const CHECKPOINTS: TableDefinition<u64, &[u8]> = TableDefinition::new("checkpoints");
 const STATE_ACCOUNTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("state_accounts");
@@ -164,7 +174,24 @@ impl Storage {
                     meta.insert(CHECKPOINT_FORMAT_KEY, [CHECKPOINT_FORMAT].as_slice())?;
                 }
             }
-            txn.open_table(ACCEPTED)?;
+            let accepted = txn.open_table(ACCEPTED)?;
+            let mut ids = txn.open_table(ACCEPTED_IDS)?;
+            let mut txs = txn.open_table(ACCEPTED_TXS)?;
+            if ids.is_empty()? && !accepted.is_empty()? {
+                // A database from before the indexes: build them once.
+                for entry in accepted.iter()? {
+                    let (sequence, bytes) = entry?;
+                    let vertex = Vertex::decode(bytes.value())
+                        .map_err(|_| StorageError::Corrupt("accepted vertex"))?;
+                    index_accepted(
+                        &mut ids,
+                        &mut txs,
+                        sequence.value(),
+                        &vertex.id(),
+                        &vertex.transaction_spans(),
+                    )?;
+                }
+            }
             txn.open_table(PROCESSING)?;
             txn.open_table(CHECKPOINTS)?;
             txn.open_table(STATE_ACCOUNTS)?;
@@ -302,6 +329,62 @@ impl Storage {
         Ok(())
     }
 
+    /// The signed encodings of accepted vertices, by id, in the order
+    /// asked; None if any of them is not in the log.
+    pub fn accepted_vertices(
+        &self,
+        ids: &[VertexId],
+    ) -> Result<Option<Vec<Arc<[u8]>>>, StorageError> {
+        let txn = self.db.begin_read()?;
+        let index = txn.open_table(ACCEPTED_IDS)?;
+        let log = txn.open_table(ACCEPTED)?;
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Some(sequence) = index.get(id.0.as_slice())? else {
+                return Ok(None);
+            };
+            let Some(bytes) = log.get(sequence.value())? else {
+                return Err(StorageError::Corrupt("accepted vertex index"));
+            };
+            found.push(Arc::from(bytes.value()));
+        }
+        Ok(Some(found))
+    }
+
+    /// The signed transfers of accepted transactions, by id, read from the
+    /// log through `accepted_transactions` (None for an id not in it).
+    pub fn accepted_transactions(
+        &self,
+        ids: &[TxId],
+    ) -> Result<Vec<Option<SignedTransfer>>, StorageError> {
+        let txn = self.db.begin_read()?;
+        let index = txn.open_table(ACCEPTED_TXS)?;
+        let log = txn.open_table(ACCEPTED)?;
+        let corrupt = || StorageError::Corrupt("accepted transaction index");
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Some(place) = index.get(id.0.as_slice())? else {
+                found.push(None);
+                continue;
+            };
+            let place: [u8; 16] = place.value().try_into().map_err(|_| corrupt())?;
+            let sequence = u64::from_le_bytes(place[..8].try_into().map_err(|_| corrupt())?);
+            let start = u32::from_le_bytes(place[8..12].try_into().map_err(|_| corrupt())?);
+            let len = u32::from_le_bytes(place[12..].try_into().map_err(|_| corrupt())?);
+            let vertex = log.get(sequence)?.ok_or_else(corrupt)?;
+            let bytes = vertex
+                .value()
+                .get(start as usize..start as usize + len as usize)
+                .ok_or_else(corrupt)?;
+            let tx = SignedTransfer::from_bytes(bytes).map_err(|_| corrupt())?;
+            if tx.id() != *id {
+                return Err(corrupt());
+            }
+            found.push(Some(tx));
+        }
+        Ok(found)
+    }
+
     /// What the engine restarts from.
     pub fn load(&self) -> Result<PersistedState, StorageError> {
         let txn = self.db.begin_read()?;
@@ -361,9 +444,13 @@ impl Storage {
                 )?;
             }
             let mut accepted = txn.open_table(ACCEPTED)?;
+            let mut ids = txn.open_table(ACCEPTED_IDS)?;
+            let mut txs = txn.open_table(ACCEPTED_TXS)?;
             let first = accepted.len()?;
             for (sequence, vertex) in (first..).zip(vertices) {
                 accepted.insert(sequence, &*vertex.bytes())?;
+                let spans = vertex.transaction_spans();
+                index_accepted(&mut ids, &mut txs, sequence, &vertex.id(), &spans)?;
             }
             txn.open_table(CHECKPOINTS)?.insert(
                 checkpoint.certificate.header.number,
@@ -413,6 +500,8 @@ impl Storage {
         }
         {
             let mut accepted = txn.open_table(ACCEPTED)?;
+            let mut ids = txn.open_table(ACCEPTED_IDS)?;
+            let mut txs = txn.open_table(ACCEPTED_TXS)?;
             let mut processing = txn.open_table(PROCESSING)?;
             let mut next = accepted.len()?;
             for op in batch {
@@ -420,8 +509,13 @@ impl Storage {
                     Persist::Processing { id, bytes } => {
                         processing.insert(id.0.as_slice(), &**bytes)?;
                     }
-                    Persist::Accepted { id, bytes } => {
+                    Persist::Accepted {
+                        id,
+                        bytes,
+                        transactions,
+                    } => {
                         accepted.insert(next, &**bytes)?;
+                        index_accepted(&mut ids, &mut txs, next, id, transactions)?;
                         next += 1;
                         processing.remove(id.0.as_slice())?;
                     }
@@ -434,6 +528,28 @@ impl Storage {
         txn.commit()?;
         Ok(())
     }
+}
+
+/// Records where an appended accepted vertex and its transactions sit in
+/// the log (a transaction already indexed keeps its first copy).
+fn index_accepted(
+    ids: &mut redb::Table<&[u8], u64>,
+    txs: &mut redb::Table<&[u8], &[u8]>,
+    sequence: u64,
+    id: &VertexId,
+    spans: &[TransactionSpan],
+) -> Result<(), StorageError> {
+    ids.insert(id.0.as_slice(), sequence)?;
+    for span in spans {
+        if txs.get(span.id.0.as_slice())?.is_none() {
+            let mut place = [0u8; 16];
+            place[..8].copy_from_slice(&sequence.to_le_bytes());
+            place[8..12].copy_from_slice(&span.start.to_le_bytes());
+            place[12..].copy_from_slice(&span.len.to_le_bytes());
+            txs.insert(span.id.0.as_slice(), place.as_slice())?;
+        }
+    }
+    Ok(())
 }
 
 /// Moves the stored state forward by `delta`.
@@ -628,6 +744,138 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    fn signed_vertex(height: u64, nonces: std::ops::Range<u64>) -> Arc<Vertex> {
+        use ruv_consensus::{ValidatorIndex, VertexContent};
+        use ruv_protocol::tx::Transfer;
+        use ruv_protocol::SigningKey;
+        let user = SigningKey::from_seed(&[4; 32]);
+        let txs = nonces
+            .map(|nonce| {
+                let transfer = Transfer {
+                    chain_id: "ruv-test".into(),
+                    from: Address::from_public_key(user.public_key()),
+                    to: Address::from_bytes([9; 32]),
+                    amount: 5,
+                    fee: 10_000,
+                    nonce,
+                    memo: format!("payment {nonce}"),
+                    public_key: user.public_key().clone(),
+                };
+                Arc::new(transfer.sign(&user, [0; 32]).unwrap())
+            })
+            .collect();
+        let content = VertexContent {
+            chain_id: "ruv-test".into(),
+            issuer: ValidatorIndex(0),
+            height,
+            parents: vec![],
+            txs,
+        };
+        Arc::new(
+            content
+                .sign(&SigningKey::from_seed(&[3; 32]), [0; 32])
+                .unwrap(),
+        )
+    }
+
+    fn accepted(vertex: &Vertex) -> Persist {
+        Persist::Accepted {
+            id: vertex.id(),
+            bytes: vertex.bytes(),
+            transactions: vertex.transaction_spans(),
+        }
+    }
+
+    #[test]
+    fn accepted_vertices_and_transactions_read_back_by_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path(), [1; 32]).unwrap();
+        let (first, second) = (signed_vertex(0, 1..4), signed_vertex(1, 3..6));
+        storage
+            .apply([&accepted(&first), &accepted(&second)])
+            .unwrap();
+        let both = storage
+            .accepted_vertices(&[second.id(), first.id()])
+            .unwrap()
+            .unwrap();
+        assert_eq!(both, vec![second.bytes(), first.bytes()]);
+        // One unknown id: no page at all.
+        assert_eq!(
+            storage
+                .accepted_vertices(&[first.id(), VertexId([7; 32])])
+                .unwrap(),
+            None
+        );
+        // Nonce 3 is in both vertices: the first copy answers, the same body.
+        let ids: Vec<TxId> = first
+            .tx_ids()
+            .iter()
+            .chain(second.tx_ids())
+            .copied()
+            .collect();
+        let bodies = storage.accepted_transactions(&ids).unwrap();
+        let expected = first.txs().iter().chain(second.txs());
+        for (body, tx) in bodies.iter().zip(expected) {
+            assert_eq!(body.as_ref(), Some(&**tx));
+        }
+        assert_eq!(
+            storage.accepted_transactions(&[TxId([8; 32])]).unwrap(),
+            vec![None]
+        );
+    }
+
+    #[test]
+    fn indexes_are_built_for_a_log_written_before_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let vertex = signed_vertex(0, 1..3);
+        {
+            let storage = Storage::open(dir.path(), [1; 32]).unwrap();
+            // The log as an older relay wrote it: no index entries.
+            let txn = storage.db.begin_write().unwrap();
+            txn.open_table(ACCEPTED)
+                .unwrap()
+                .insert(0, &*vertex.bytes())
+                .unwrap();
+            txn.commit().unwrap();
+            assert_eq!(storage.accepted_vertices(&[vertex.id()]).unwrap(), None);
+        }
+        let storage = Storage::open(dir.path(), [1; 32]).unwrap();
+        assert_eq!(
+            storage.accepted_vertices(&[vertex.id()]).unwrap(),
+            Some(vec![vertex.bytes()])
+        );
+        let bodies = storage.accepted_transactions(vertex.tx_ids()).unwrap();
+        assert_eq!(bodies[1].as_ref(), Some(&*vertex.txs()[1]));
+    }
+
+    #[test]
+    fn a_corrupt_transaction_index_is_an_error_not_a_wrong_body() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path(), [1; 32]).unwrap();
+        let vertex = signed_vertex(0, 1..3);
+        storage.apply([&accepted(&vertex)]).unwrap();
+        // Point the first transaction at the second one's bytes.
+        let spans = vertex.transaction_spans();
+        let txn = storage.db.begin_write().unwrap();
+        {
+            let mut txs = txn.open_table(ACCEPTED_TXS).unwrap();
+            let mut place = [0u8; 16];
+            place[8..12].copy_from_slice(&spans[1].start.to_le_bytes());
+            place[12..].copy_from_slice(&spans[1].len.to_le_bytes());
+            txs.insert(spans[0].id.0.as_slice(), place.as_slice())
+                .unwrap();
+            txs.insert(spans[1].id.0.as_slice(), [0u8; 3].as_slice())
+                .unwrap();
+        }
+        txn.commit().unwrap();
+        for id in [spans[0].id, spans[1].id] {
+            assert!(matches!(
+                storage.accepted_transactions(&[id]),
+                Err(StorageError::Corrupt(_))
+            ));
+        }
     }
 
     #[test]

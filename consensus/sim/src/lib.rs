@@ -767,7 +767,7 @@ impl<'s> Simulation<'s> {
                             store.processing.insert(id, bytes);
                             ("persist processing", id)
                         }
-                        Persist::Accepted { id, bytes } => {
+                        Persist::Accepted { id, bytes, .. } => {
                             store.processing.remove(&id);
                             store.accepted.push(bytes);
                             ("persist accepted", id)

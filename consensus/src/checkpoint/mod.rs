@@ -101,7 +101,7 @@ use ruv_protocol::checkpoint::{
 };
 use ruv_protocol::light::{AccountProof, TransactionProof};
 use ruv_protocol::snapshot::StateSnapshot;
-use ruv_protocol::{Address, Genesis, Ledger, Signature, SigningKey, TxId};
+use ruv_protocol::{Address, Genesis, Ledger, Signature, SignedTransfer, SigningKey, TxId};
 pub use state::{closure_added, CertifiedState, DeriveError, Derived, Pending, StateDelta};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -587,13 +587,14 @@ impl Checkpointer {
     /// A page of an account's verified history, newest first: the included
     /// transactions it sent or received at positions below `before`, at most
     /// `limit`, each with its inclusion proof (see `CertifiedState::history`).
-    pub fn history(
+    pub fn history<E>(
         &mut self,
         address: &Address,
         before: Option<u64>,
         limit: usize,
-    ) -> ruv_protocol::api::AccountHistory {
-        self.state.history(address, before, limit)
+        bodies: impl FnOnce(&[TxId]) -> Result<Vec<Option<SignedTransfer>>, E>,
+    ) -> Result<ruv_protocol::api::AccountHistory, E> {
+        self.state.history(address, before, limit, bodies)
     }
 
     /// The first checkpoint whose transactions have proofs here (see

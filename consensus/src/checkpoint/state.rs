@@ -44,11 +44,15 @@ pub struct Derived {
 }
 
 /// An included transaction: the checkpoint that first included it and its
-/// body.
+/// sender and nonce (its leaf in that checkpoint's transaction tree). Not
+/// its body: at about 5.3 KB a transfer, bodies were most of what a relay
+/// held per included transaction; history pages read them from the
+/// relay's database ([`CertifiedState::history`]).
 #[derive(Debug)]
 struct Included {
     checkpoint: u64,
-    body: Arc<SignedTransfer>,
+    from: Address,
+    nonce: u64,
 }
 
 /// What a derivation needs that is not there yet.
@@ -74,8 +78,8 @@ pub struct CertifiedState {
     latest_id: Hash32,
     /// Vertices inside some certified checkpoint.
     covered: HashSet<VertexId>,
-    /// Transactions applied in some certified checkpoint: the number and
-    /// the body (shared with the vertices; its sender and nonce are the
+    /// Transactions applied in some certified checkpoint: the number, the
+    /// sender and the nonce (its sender and nonce are the
     /// transaction tree's leaf). One entry per included transaction.
     included: HashMap<TxId, Included>,
     /// Each checkpoint's transaction tree (for inclusion proofs).
@@ -490,7 +494,8 @@ impl CertifiedState {
                 id,
                 Included {
                     checkpoint: number,
-                    body: tx,
+                    from,
+                    nonce,
                 },
             );
         }
@@ -524,48 +529,43 @@ impl CertifiedState {
     /// A page of `address`'s history, newest first: at most `limit` included
     /// transactions it sent or received at positions below `before` (all
     /// when None), each with its inclusion proof. `next` is the position to
-    /// pass as `before` for the older page.
-    pub fn history(
+    /// pass as `before` for the older page. The bodies come from `bodies`
+    /// (the relay's database; this state keeps none), asked once per page
+    /// with the page's ids; an id it has no body for is left out.
+    pub fn history<E>(
         &mut self,
         address: &Address,
         before: Option<u64>,
         limit: usize,
-    ) -> AccountHistory {
+        bodies: impl FnOnce(&[TxId]) -> Result<Vec<Option<SignedTransfer>>, E>,
+    ) -> Result<AccountHistory, E> {
         let ids = self.history.get(address).map_or(&[][..], Vec::as_slice);
         let end = before.map_or(ids.len(), |b| {
             usize::try_from(b).map_or(ids.len(), |b| b.min(ids.len()))
         });
         let start = end.saturating_sub(limit);
         let page: Vec<TxId> = ids[start..end].iter().rev().copied().collect();
+        let found = bodies(&page)?;
         let mut entries = Vec::with_capacity(page.len());
-        for id in page {
-            let (Some(tx), Some(proof)) = (
-                self.included.get(&id).map(|i| i.body.clone()),
-                self.prove_transaction(&id),
-            ) else {
-                continue; // every indexed id is included with a body (see `adopt`)
+        for (id, body) in page.iter().zip(found) {
+            let (Some(transaction), Some(proof)) = (body, self.prove_transaction(id)) else {
+                tracing::warn!(tx = %id, "an included transaction has no stored body or proof");
+                continue;
             };
-            entries.push(ruv_protocol::api::HistoryEntry {
-                transaction: (*tx).clone(),
-                proof,
-            });
+            entries.push(ruv_protocol::api::HistoryEntry { transaction, proof });
         }
-        AccountHistory {
+        Ok(AccountHistory {
             address: *address,
             entries,
             next: (start > 0).then_some(start as u64),
             pruned_through: (self.proofs_from > 1).then_some(self.proofs_from - 1),
-        }
+        })
     }
 
     /// A transaction's inclusion proof, if it is in a certified checkpoint.
     pub fn prove_transaction(&mut self, id: &TxId) -> Option<TransactionProof> {
         let included = self.included.get(id)?;
-        let (number, from, nonce) = (
-            included.checkpoint,
-            included.body.transfer.from,
-            included.body.transfer.nonce,
-        );
+        let (number, from, nonce) = (included.checkpoint, included.from, included.nonce);
         let tree = self.tx_trees.get_mut(&number)?;
         Some(TransactionProof {
             id: *id,

@@ -41,7 +41,7 @@ use ruv_protocol::checkpoint::{anchor_hash, ValidatorSet};
 use ruv_protocol::crypto::PublicKey;
 use ruv_protocol::light::{AccountProof, TransactionProof};
 use ruv_protocol::snapshot::StateSnapshot;
-use ruv_protocol::{Address, Genesis, Ledger, TxId};
+use ruv_protocol::{Address, Genesis, Ledger, SignedTransfer, TxId};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -110,8 +110,6 @@ pub struct FollowerCore {
     certified: BTreeMap<u64, StoredCheckpoint>,
     /// The vertices each checkpoint added, in application order.
     covered_by: BTreeMap<u64, Vec<VertexId>>,
-    /// Every adopted vertex (served on to other followers).
-    vertices: HashMap<VertexId, Arc<Vertex>>,
     /// Transactions of the vertices covered up to the state this follower
     /// restarted from: their proofs are not served (`pruned`).
     pruned_txs: HashSet<TxId>,
@@ -139,7 +137,6 @@ impl FollowerCore {
             state,
             certified: BTreeMap::new(),
             covered_by: BTreeMap::new(),
-            vertices: HashMap::new(),
             pruned_txs: HashSet::new(),
             history_from: 1,
         })
@@ -275,12 +272,9 @@ impl FollowerCore {
                 continue;
             }
             let added = closure_added(&checkpoint.anchor, &pool, &covered);
-            for id in &added {
-                if let Some(vertex) = pool.get(id) {
-                    this.vertices.insert(*id, vertex.clone());
-                    if base > 0 {
-                        this.pruned_txs.extend(vertex.tx_ids().iter().copied());
-                    }
+            if base > 0 {
+                for vertex in added.iter().filter_map(|id| pool.get(id)) {
+                    this.pruned_txs.extend(vertex.tx_ids().iter().copied());
                 }
             }
             covered.extend(added.iter().copied());
@@ -331,11 +325,6 @@ impl FollowerCore {
         self.state
             .adopt(derived)
             .map_err(|e| fail(format!("{e:?}")))?;
-        for id in &covered {
-            if let Some(vertex) = pool.get(id) {
-                self.vertices.insert(*id, vertex.clone());
-            }
-        }
         self.covered_by.insert(number, covered);
         self.certified.insert(number, checkpoint);
         Ok(())
@@ -455,7 +444,6 @@ impl FollowerCore {
                         .filter(|t| self.state.included_in(t) == Some(number))
                         .copied(),
                 );
-                self.vertices.insert(*id, vertex.clone());
                 vertices.push(vertex);
             }
         }
@@ -489,12 +477,10 @@ impl FollowerCore {
         self.certified.get(&number)
     }
 
-    /// The signed vertices checkpoint `number` added, in application order.
-    pub fn covered_vertices(&self, number: u64) -> Option<Vec<Arc<[u8]>>> {
-        let ids = self.covered_by.get(&number)?;
-        ids.iter()
-            .map(|id| self.vertices.get(id).map(|v| v.bytes().clone()))
-            .collect()
+    /// The vertices checkpoint `number` added, in application order (their
+    /// bodies are in the database, not here).
+    pub fn covered_vertices(&self, number: u64) -> Option<&[VertexId]> {
+        self.covered_by.get(&number).map(Vec::as_slice)
     }
 
     /// The ledger as of the latest adopted checkpoint.
@@ -525,13 +511,14 @@ impl FollowerCore {
 
     /// A page of an account's history with inclusion proofs, newest first
     /// (as a validator serves it: `CertifiedState::history`).
-    pub fn history(
+    pub fn history<E>(
         &mut self,
         address: &Address,
         before: Option<u64>,
         limit: usize,
-    ) -> ruv_protocol::api::AccountHistory {
-        self.state.history(address, before, limit)
+        bodies: impl FnOnce(&[TxId]) -> Result<Vec<Option<SignedTransfer>>, E>,
+    ) -> Result<ruv_protocol::api::AccountHistory, E> {
+        self.state.history(address, before, limit, bodies)
     }
 }
 

@@ -307,11 +307,23 @@ impl FollowerNode {
                 let _ = reply.send(crate::node::answer_proof(proof, pruned));
             }
             Query::History(params, limit, reply) => {
-                let _ = reply.send(self.core.history(&params.address, params.before, limit));
+                let storage = &self.storage;
+                let page = self
+                    .core
+                    .history(&params.address, params.before, limit, |ids| {
+                        storage.accepted_transactions(ids)
+                    });
+                match page {
+                    Ok(page) => {
+                        let _ = reply.send(page);
+                    }
+                    Err(error) => tracing::error!(%error, "history: reading bodies failed"),
+                }
             }
             Query::CheckpointVertices(number, start, reply) => {
                 let page = self.core.certified(number).and_then(|checkpoint| {
-                    let covered = self.core.covered_vertices(number)?;
+                    let ids = self.core.covered_vertices(number)?;
+                    let covered = crate::node::read_vertices(&self.storage, ids)?;
                     Some(wire::encode_page(checkpoint, &covered, start))
                 });
                 let _ = reply.send(page);
