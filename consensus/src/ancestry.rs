@@ -21,6 +21,7 @@
 //! as soon as nothing left can still be removed or added. It only visits the
 //! region between the parents and the accepted tips, and is capped.
 
+use crate::body::TxEffect;
 use crate::dag::{Dag, VertexStatus};
 use crate::vertex::VertexId;
 use ruv_protocol::ledger::Account;
@@ -85,8 +86,7 @@ impl<'l> AncestryView<'l> {
         Account { balance, nonce }
     }
 
-    fn add_effects(&mut self, tx: &SignedTransfer, sign: i128) {
-        let t = &tx.transfer;
+    fn add_effects(&mut self, t: &TxEffect, sign: i128) {
         *self.balance_delta.entry(t.from).or_insert(0) -= sign * (t.amount as i128 + t.fee as i128);
         *self.balance_delta.entry(t.to).or_insert(0) += sign * t.amount as i128;
         for (address, reward) in self.ledger.rules().fee_rewards(t.fee) {
@@ -96,19 +96,16 @@ impl<'l> AncestryView<'l> {
         }
     }
 
-    fn remove_accepted(&mut self, tx: &SignedTransfer) {
+    fn remove_accepted(&mut self, tx: &TxEffect) {
         self.add_effects(tx, -1);
-        let min = self
-            .removed_min_nonce
-            .entry(tx.transfer.from)
-            .or_insert(u64::MAX);
-        *min = (*min).min(tx.transfer.nonce);
+        let min = self.removed_min_nonce.entry(tx.from).or_insert(u64::MAX);
+        *min = (*min).min(tx.nonce);
     }
 
-    fn add(&mut self, tx: &SignedTransfer) {
+    fn add(&mut self, tx: &TxEffect) {
         self.add_effects(tx, 1);
-        let max = self.added_max_nonce.entry(tx.transfer.from).or_insert(0);
-        *max = (*max).max(tx.transfer.nonce);
+        let max = self.added_max_nonce.entry(tx.from).or_insert(0);
+        *max = (*max).max(tx.nonce);
     }
 
     /// Checks a transaction (whose stateless checks passed) against this
@@ -117,7 +114,7 @@ impl<'l> AncestryView<'l> {
         let t = &tx.transfer;
         let (sender, recipient) = (self.account(&t.from), self.account(&t.to).balance);
         ruv_protocol::ledger::check_against_accounts(tx, sender, recipient)?;
-        self.add(tx);
+        self.add(&TxEffect::of(tx));
         Ok(())
     }
 }
@@ -230,15 +227,19 @@ pub(crate) fn ancestry_view<'l>(
     let mut removed = BTreeSet::new();
     for id in &outside {
         let Some(node) = dag.get(id) else { continue };
-        for (tx_id, tx) in node.vertex().tx_ids().iter().zip(node.vertex().txs()) {
+        let body = node.vertex();
+        for (index, tx_id) in body.tx_ids().iter().enumerate() {
             if removed.contains(tx_id) {
                 continue;
             }
+            let Some(tx) = body.effect(index) else {
+                continue;
+            };
             let copies = accepted_txs.get(tx_id).map(Vec::as_slice).unwrap_or(&[]);
             // A transaction stays if any accepted copy of it is in the ancestry.
             if copies.iter().all(|copy| outside.contains(copy)) {
                 removed.insert(*tx_id);
-                view.remove_accepted(tx);
+                view.remove_accepted(&tx);
             }
         }
     }
@@ -248,21 +249,25 @@ pub(crate) fn ancestry_view<'l>(
     processing_ancestors.sort_by_key(|id| dag.height(id).unwrap_or(0));
     for id in &processing_ancestors {
         let Some(node) = dag.get(id) else { continue };
-        for (tx_id, tx) in node.vertex().tx_ids().iter().zip(node.vertex().txs()) {
+        let body = node.vertex();
+        for (index, tx_id) in body.tx_ids().iter().enumerate() {
             let accepted = accepted_txs.contains_key(tx_id);
             if added.contains(tx_id) || (accepted && !removed.contains(tx_id)) {
                 continue;
             }
-            let key = (tx.transfer.from, tx.transfer.nonce);
+            let Some(tx) = body.effect(index) else {
+                continue;
+            };
+            let key = (tx.from, tx.nonce);
             if added_keys.get(&key).is_some_and(|other| other != tx_id) {
                 return Err(AncestryError::Conflict);
             }
-            if !accepted && ledger.account(&tx.transfer.from).nonce >= tx.transfer.nonce {
+            if !accepted && ledger.account(&tx.from).nonce >= tx.nonce {
                 return Err(AncestryError::Conflict);
             }
             added.insert(*tx_id);
             added_keys.insert(key, *tx_id);
-            view.add(tx);
+            view.add(&tx);
         }
     }
     Ok(view)

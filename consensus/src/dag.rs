@@ -10,6 +10,7 @@
 //! match `processing`. Flags and frontiers are only as fresh as the last
 //! [`Dag::refresh_flags`] (the engine calls it after every change).
 
+use crate::body::VertexBody;
 use crate::vertex::{ValidatorIndex, Vertex, VertexId};
 use ruv_protocol::{Address, TxId};
 use serde::Serialize;
@@ -31,7 +32,7 @@ pub enum VertexStatus {
 /// One vertex in the DAG.
 #[derive(Debug)]
 pub(crate) struct Node {
-    vertex: Arc<Vertex>,
+    vertex: VertexBody,
     status: VertexStatus,
     /// Vertices that name this one as a parent (any status).
     children: Vec<VertexId>,
@@ -45,7 +46,7 @@ pub(crate) struct Node {
 }
 
 impl Node {
-    pub(crate) fn vertex(&self) -> &Arc<Vertex> {
+    pub(crate) fn vertex(&self) -> &VertexBody {
         &self.vertex
     }
 
@@ -313,7 +314,7 @@ impl Dag {
                     .entry(vertex.issuer())
                     .or_insert(0) += 1;
             }
-            VertexStatus::Accepted => self.add_accepted_tip(&vertex),
+            VertexStatus::Accepted => self.add_accepted_tip(id, vertex.parents()),
             VertexStatus::Rejected => {}
         }
         if status != VertexStatus::Rejected {
@@ -330,7 +331,7 @@ impl Dag {
         self.nodes.insert(
             id,
             Node {
-                vertex,
+                vertex: VertexBody::Whole(vertex),
                 status,
                 children: Vec::new(),
                 preferred: false,
@@ -341,20 +342,20 @@ impl Dag {
         self.version += 1;
     }
 
-    fn add_accepted_tip(&mut self, vertex: &Vertex) {
-        for parent in vertex.parents() {
+    fn add_accepted_tip(&mut self, id: VertexId, parents: &[VertexId]) {
+        for parent in parents {
             self.accepted_tips.remove(parent);
             self.frontier_dirty.push(*parent);
         }
-        self.frontier_dirty.push(vertex.id());
-        self.accepted_tips.insert(vertex.id());
+        self.frontier_dirty.push(id);
+        self.accepted_tips.insert(id);
     }
 
-    fn leave_processing(&mut self, id: &VertexId, vertex: &Vertex) {
-        self.processing.remove(&(vertex.height(), *id));
-        self.accept_candidates.remove(&(vertex.height(), *id));
-        self.flags_dirty.remove(&(vertex.height(), *id));
-        if let Some(count) = self.processing_by_issuer.get_mut(&vertex.issuer()) {
+    fn leave_processing(&mut self, id: &VertexId, height: u64, issuer: ValidatorIndex) {
+        self.processing.remove(&(height, *id));
+        self.accept_candidates.remove(&(height, *id));
+        self.flags_dirty.remove(&(height, *id));
+        if let Some(count) = self.processing_by_issuer.get_mut(&issuer) {
             *count = count.saturating_sub(1);
         }
     }
@@ -365,10 +366,10 @@ impl Dag {
             return;
         };
         debug_assert_eq!(node.status, VertexStatus::Processing);
-        let vertex = node.vertex.clone();
+        let (height, issuer) = (node.vertex.height(), node.vertex.issuer());
+        let parents = node.vertex.parents().to_vec();
         debug_assert!(
-            vertex
-                .parents()
+            parents
                 .iter()
                 .all(|p| self.status(p) == Some(VertexStatus::Accepted)),
             "vertex {id} accepted before its parents"
@@ -376,8 +377,8 @@ impl Dag {
         if let Some(node) = self.nodes.get_mut(id) {
             node.status = VertexStatus::Accepted;
         }
-        self.leave_processing(id, &vertex);
-        self.add_accepted_tip(&vertex);
+        self.leave_processing(id, height, issuer);
+        self.add_accepted_tip(*id, &parents);
         // Its children may have been waiting only for it.
         if let Some(node) = self.nodes.get(id) {
             for child in &node.children {
@@ -399,11 +400,21 @@ impl Dag {
         };
         debug_assert_eq!(node.status, VertexStatus::Processing);
         node.status = VertexStatus::Rejected;
-        let vertex = node.vertex.clone();
-        self.leave_processing(id, &vertex);
+        let (height, issuer) = (node.vertex.height(), node.vertex.issuer());
+        let parents = node.vertex.parents().to_vec();
+        self.leave_processing(id, height, issuer);
         self.frontier_dirty.push(*id);
-        self.frontier_dirty.extend(vertex.parents().iter().copied());
+        self.frontier_dirty.extend(parents);
         self.version += 1;
+    }
+
+    /// Settles an accepted vertex: its transfers and signature leave memory
+    /// (see `body.rs`). False if it is not accepted or already settled.
+    pub(crate) fn settle(&mut self, id: &VertexId) -> bool {
+        match self.nodes.get_mut(id) {
+            Some(node) if node.status == VertexStatus::Accepted => node.vertex.settle(),
+            _ => false,
+        }
     }
 
     /// Marks a processing vertex whose transactions changed how they stand

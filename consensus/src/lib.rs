@@ -38,12 +38,20 @@
 //! - `PeerMessage { from, bytes }` when a frame arrives on the authenticated
 //!   link of validator `from` (its index in the genesis validator list). The
 //!   engine decodes and checks it; bad bytes are counted, never fatal.
+//! - `Covered { vertices }` after a certified checkpoint covered accepted
+//!   vertices and their `Persist::Accepted` is durable: the engine *settles*
+//!   them (their transfers and signatures leave memory; `body.rs`) and from
+//!   then on names them in `SendAncestors` for the driver to read back.
 //!
 //! Outputs ([`Output`]), to execute in order:
 //! - `Send { to, message }` / `Broadcast { message }`: encode with
 //!   [`Message::encode`] and send on the peer link(s). These carry vertex
 //!   and transaction gossip, queries and chits, and requests for missing
 //!   ancestors and their answers.
+//! - `SendAncestors { to, request_id, vertices }`: an answer to a peer's
+//!   request for ancestors that holds settled vertices; the driver reads
+//!   those ([`AncestorVertex::Stored`]) from its store and sends
+//!   [`Message::Ancestors`].
 //! - `Persist(..)`: [`Persist::Processing`] stores an undecided vertex,
 //!   [`Persist::Accepted`] appends to the accepted log (in order),
 //!   [`Persist::Forget`] deletes a rejected one. Write these before sending
@@ -67,6 +75,7 @@
 #![deny(missing_docs)]
 
 mod ancestry;
+mod body;
 pub mod checkpoint;
 mod dag;
 mod engine;
@@ -81,8 +90,9 @@ pub use checkpoint::{
 };
 pub use dag::VertexStatus;
 pub use engine::{
-    ConfigError, Engine, EngineConfig, Input, Output, Persist, PersistedState, RestoreBase,
-    RestoreError, Tuning, TxDropReason, TxStatus, MAX_RESENT_ON_CONNECT, REMEMBERED_EXPIRED_TXS,
+    AncestorVertex, ConfigError, Engine, EngineConfig, Input, Output, Persist, PersistedState,
+    RestoreBase, RestoreError, Tuning, TxDropReason, TxStatus, MAX_RESENT_ON_CONNECT,
+    REMEMBERED_EXPIRED_TXS,
 };
 pub use message::Message;
 pub use metrics::{DropReason, Metrics};

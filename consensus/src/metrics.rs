@@ -117,6 +117,9 @@ pub struct Metrics {
     pub vertices_accepted: u64,
     /// Vertices rejected.
     pub vertices_rejected: u64,
+    /// Accepted vertices settled: their transfers left memory
+    /// (`Input::Covered`).
+    pub vertices_settled: u64,
     /// Transactions accepted.
     pub transactions_accepted: u64,
     /// Transactions rejected (conflict lost, or invalid).

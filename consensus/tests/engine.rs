@@ -5,9 +5,9 @@
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use ruv_consensus::{
-    DropReason, Engine, EngineConfig, Input, Message, Output, Persist, PersistedState,
-    RestoreError, Tuning, TxDropReason, TxStatus, ValidatorIndex, Vertex, VertexContent, VertexId,
-    VertexStatus,
+    AncestorVertex, DropReason, Engine, EngineConfig, Input, Message, Output, Persist,
+    PersistedState, RestoreError, Tuning, TxDropReason, TxStatus, ValidatorIndex, Vertex,
+    VertexContent, VertexId, VertexStatus,
 };
 use ruv_protocol::genesis::{ConsensusParams, GenesisBalance, ValidatorEntry};
 use ruv_protocol::tx::{Transfer, SIGNED_TRANSFER_FIXED_LEN};
@@ -494,6 +494,89 @@ fn a_transfer_is_accepted_by_every_relay() {
             .count();
         assert_eq!(persisted, 1);
     }
+}
+
+#[test]
+fn settled_vertices_keep_consensus_going_and_are_served_from_the_store() {
+    let w = world();
+    let mut net = Net::new();
+    let first = transfer(&w.alice, &w.bob, 2_500, 1);
+    net.input(1, Input::SubmitTransaction(first.clone()));
+    net.run_ms(500);
+    let accepted: Vec<(usize, VertexId, Arc<[u8]>)> = net
+        .events
+        .iter()
+        .filter_map(|(relay, output)| match output {
+            Output::Persist(ruv_consensus::Persist::Accepted { id, bytes, .. }) => {
+                Some((*relay, *id, bytes.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(accepted.len(), RELAYS);
+    // Every relay settles what it accepted (as after a certified checkpoint).
+    for relay in 0..RELAYS {
+        let vertices = accepted
+            .iter()
+            .filter(|(r, ..)| *r == relay)
+            .map(|(_, id, _)| *id)
+            .collect();
+        let mut out = Vec::new();
+        net.engines[relay].handle(Input::Covered { vertices }, &mut out);
+        assert!(out.is_empty(), "settling is silent: {out:?}");
+        assert_eq!(net.engines[relay].metrics().vertices_settled, 1);
+    }
+    let (_, settled, bytes) = accepted[0].clone();
+    let engine = &net.engines[0];
+    assert!(engine.vertex(&settled).is_none(), "its body left memory");
+    assert_eq!(engine.vertex_status(&settled), Some(VertexStatus::Accepted));
+    assert!(engine.vertex_height(&settled).is_some());
+    // Settling again, or settling an unknown id, changes nothing.
+    let mut out = Vec::new();
+    net.engines[0].handle(
+        Input::Covered {
+            vertices: vec![settled, VertexId([7; 32])],
+        },
+        &mut out,
+    );
+    assert_eq!(net.engines[0].metrics().vertices_settled, 1);
+
+    // New transfers are checked against an ancestry of settled vertices.
+    let second = transfer(&w.alice, &w.bob, 1_000, 2);
+    let third = transfer(&w.bob, &w.alice, 500, 1);
+    net.input(2, Input::SubmitTransaction(second.clone()));
+    net.input(0, Input::SubmitTransaction(third.clone()));
+    net.run_ms(1_000);
+    for engine in &net.engines {
+        for tx in [&second, &third] {
+            assert!(matches!(
+                engine.tx_status(&tx.id()),
+                TxStatus::Accepted { .. }
+            ));
+        }
+    }
+    assert_eq!(net.engines[0].ledger(), net.engines[2].ledger());
+
+    // A peer asking for a settled vertex is answered from the store.
+    let out = deliver(
+        &mut net.engines[0],
+        2,
+        &Message::GetAncestors {
+            request_id: 77,
+            ids: vec![settled],
+        },
+    );
+    let answer = out.iter().find_map(|o| match o {
+        Output::SendAncestors {
+            to,
+            request_id: 77,
+            vertices,
+        } if to.0 == 2 => Some(vertices.clone()),
+        _ => None,
+    });
+    assert_eq!(answer, Some(vec![AncestorVertex::Stored(settled)]));
+    // The store holds exactly what was persisted for it.
+    assert_eq!(Vertex::id_of(&bytes), settled);
 }
 
 #[test]

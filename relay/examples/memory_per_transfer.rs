@@ -3,16 +3,22 @@
 //! from genesis into an engine and a checkpointer exactly as a relay that
 //! ran the whole history holds them (every accepted vertex in the DAG, every
 //! certified checkpoint re-derived with its transaction tree, history and
-//! proof indexes), with a counting global allocator measuring each step.
+//! proof indexes), then the vertices the certified checkpoints cover are
+//! settled as the relay's driver settles them (`Input::Covered`: their
+//! transfers leave memory), with a counting global allocator measuring each
+//! step.
 //!
 //!   cargo run --release -p ruv-relay --example memory_per_transfer -- \
 //!       <genesis.json> <data-dir> <relay key file>
 //!
 //! Owners, in the order they are measured:
 //! - vertices: the `Arc<Vertex>` objects (decoded transfers, parents,
-//!   signature) the engine's DAG and the checkpointer share;
+//!   signature), decoded once, for comparison: what the engine's DAG held
+//!   per accepted vertex before settling;
 //! - engine indexes: the DAG nodes, accepted tips, the accepted-transaction
 //!   index and everything else the engine keeps beside the vertices;
+//! - engine after settling: all the engine holds once the covered vertices
+//!   are settled (uncovered vertices whole, covered ones as skeletons);
 //! - checkpointer: the certified state (transaction trees per checkpoint,
 //!   inclusion-proof and history indexes, per-nonce index, account tree) and
 //!   its map of accepted vertices (sharing the vertices above);
@@ -25,7 +31,7 @@
 mod common;
 
 use common::{open_stopped_relay, StoppedRelay};
-use ruv_consensus::{Checkpointer, Engine, Vertex};
+use ruv_consensus::{Checkpointer, Engine, Input, Vertex};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -108,19 +114,31 @@ fn main() -> anyhow::Result<()> {
         .filter_map(|bytes| engine.vertex(&Vertex::id_of(bytes)).cloned())
         .collect();
 
+    let ids: Vec<_> = shared.iter().map(|v| v.id()).collect();
     let before_checkpointer = live();
     let checkpointer =
         Checkpointer::restore(checkpoint_config, shared, stored.certified, stored.signed)?;
     let checkpointer_bytes = live() - before_checkpointer;
 
+    // What the running relay's driver does after each certified checkpoint.
+    let mut engine = engine;
+    let covered: Vec<_> = ids
+        .into_iter()
+        .filter(|id| checkpointer.is_covered(id))
+        .collect();
+    let settled_count = covered.len();
+    let before_settling = live();
+    engine.handle(Input::Covered { vertices: covered }, &mut Vec::new());
+    let settled_bytes = engine_bytes + (live() - before_settling);
+
     let persisted_vertices = persisted.accepted.len();
     drop(persisted);
-    let cache_bytes = live() - start - engine_bytes - checkpointer_bytes;
+    let cache_bytes = live() - start - settled_bytes - checkpointer_bytes;
     let total = live() - start;
 
     let per = |bytes: isize| bytes as f64 / accepted_transfers as f64;
     println!(
-        "accepted vertices {}, transfers in them {transfers}, accepted transfers {accepted_transfers}, certified checkpoints {certified}",
+        "accepted vertices {}, transfers in them {transfers}, accepted transfers {accepted_transfers}, certified checkpoints {certified}, settled vertices {settled_count}",
         persisted_vertices
     );
     println!("bytes per accepted transfer, by owner:");
@@ -131,6 +149,10 @@ fn main() -> anyhow::Result<()> {
     println!(
         "  engine indexes                  {:>8.0}",
         per(engine_bytes - vertex_bytes)
+    );
+    println!(
+        "  engine after settling           {:>8.0}",
+        per(settled_bytes)
     );
     println!(
         "  checkpointer (certified state)  {:>8.0}",

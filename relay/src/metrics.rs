@@ -44,6 +44,10 @@ pub struct Metrics {
     pub vertices_doomed: Gauge,
     /// Own undecided vertices sent again to a peer whose link came up.
     pub vertices_resent: Gauge,
+    /// Accepted vertices settled: covered by a certified checkpoint, their
+    /// transfers and signature dropped from memory (read from the database
+    /// when a peer asks).
+    pub vertices_settled: Gauge,
     /// Gossiped vertices refused because their issuer used up its budget
     /// of vertices and bytes (the engine's metrics name the issuer).
     pub vertices_over_issuer_budget: Gauge,
@@ -102,6 +106,7 @@ impl Metrics {
             polls: Gauge::default(),
             vertices_doomed: Gauge::default(),
             vertices_resent: Gauge::default(),
+            vertices_settled: Gauge::default(),
             vertices_over_issuer_budget: Gauge::default(),
             checkpoint_round_timeouts: Gauge::default(),
             checkpoint_locks_moved: Gauge::default(),
@@ -194,6 +199,11 @@ impl Metrics {
             "consensus_vertices_resent",
             "Own undecided vertices sent again to a peer whose link came up (total)",
             metrics.vertices_resent.clone(),
+        );
+        r.register(
+            "consensus_vertices_settled",
+            "Accepted vertices covered by a certified checkpoint whose transfers left memory (read from the database when a peer asks)",
+            metrics.vertices_settled.clone(),
         );
         r.register(
             "consensus_vertices_over_issuer_budget",

@@ -38,7 +38,8 @@ use crate::storage::Storage;
 use handle::Query;
 use ruv_consensus::checkpoint::{CheckpointInput, CheckpointOutput, CheckpointPersist};
 use ruv_consensus::{
-    Checkpointer, DropReason, Engine, Input, Message, Output, Persist, TxDropReason, ValidatorIndex,
+    AncestorVertex, Checkpointer, DropReason, Engine, Input, Message, Output, Persist,
+    TxDropReason, ValidatorIndex,
 };
 use ruv_protocol::api::{codes, AccountInfo, ApiError, TxState, TxStatus};
 use ruv_protocol::checkpoint::CertifiedCheckpoint;
@@ -125,6 +126,9 @@ pub struct ConsensusNode {
     epoch: Instant,
     /// Queries no link could take, handed back to the engine next batch.
     undeliverable: Vec<(ValidatorIndex, Message)>,
+    /// Vertices checkpoints certified in the last batch covered (stored by
+    /// its commit): the engine settles them at the next batch.
+    covered: Vec<ruv_consensus::VertexId>,
     /// Accounts credited with fee rewards whenever a transaction is accepted.
     reward_addresses: Vec<Address>,
     /// Transfers admitted here and not decided (admission control).
@@ -253,6 +257,7 @@ impl ConsensusNode {
             submitted_at: HashMap::new(),
             epoch: Instant::now(),
             undeliverable: Vec::new(),
+            covered: Vec::new(),
             reward_addresses,
             pending: PendingTransfers::default(),
             backpressure: Backpressure::new(Instant::now(), engine_accepted),
@@ -557,6 +562,11 @@ impl ConsensusNode {
         let now_ms = self.epoch.elapsed().as_millis() as u64;
         let mut outputs = Vec::new();
         let mut replies = Vec::new();
+        if !self.covered.is_empty() {
+            let vertices = std::mem::take(&mut self.covered);
+            self.engine
+                .handle(Input::Covered { vertices }, &mut outputs);
+        }
         self.engine.handle(Input::Tick { now_ms }, &mut outputs);
         for (to, message) in std::mem::take(&mut self.undeliverable) {
             self.engine
@@ -743,6 +753,7 @@ impl ConsensusNode {
                     self.metrics.vertices_rejected.inc();
                 }
                 Output::Send { .. }
+                | Output::SendAncestors { .. }
                 | Output::Broadcast { .. }
                 | Output::Persist(_)
                 | Output::Checkpoint { .. } => {}
@@ -750,6 +761,10 @@ impl ConsensusNode {
         }
         for output in &checkpoint_outputs {
             if let CheckpointOutput::Certified { number } = output {
+                // Committed above: the engine settles them at the next batch.
+                if let Some(covered) = self.checkpoints.covered_vertices(*number) {
+                    self.covered.extend_from_slice(covered);
+                }
                 if let Some(stored) = self.checkpoints.certified(*number) {
                     self.metrics.checkpoints_certified.inc();
                     events.push(NodeEvent::Checkpoint(
@@ -795,6 +810,23 @@ impl ConsensusNode {
             match output {
                 Output::Send { to, message } if !self.peers.send(to.0, message.encode()) => {
                     self.undeliverable.push((to, message));
+                }
+                Output::SendAncestors {
+                    to,
+                    request_id,
+                    vertices,
+                } => {
+                    // Settled vertices are read back from the accepted log.
+                    let Some(vertices) = read_ancestors(&self.storage, vertices) else {
+                        continue;
+                    };
+                    let message = Message::Ancestors {
+                        request_id,
+                        vertices,
+                    };
+                    if !self.peers.send(to.0, message.encode()) {
+                        self.undeliverable.push((to, message));
+                    }
                 }
                 Output::Broadcast { message } => self.peers.broadcast(&message.encode()),
                 _ => {}
@@ -885,6 +917,7 @@ impl ConsensusNode {
             .admission_pending_limit
             .set(self.backpressure.limit() as i64);
         self.metrics.vertices_resent.set(m.vertices_resent as i64);
+        self.metrics.vertices_settled.set(m.vertices_settled as i64);
         self.metrics
             .vertices_doomed
             .set(m.dropped(DropReason::Doomed) as i64);
@@ -929,6 +962,27 @@ pub fn refresh_peer_gauges(metrics: &Metrics, peers: &PeerNetwork, engine_droppe
     metrics
         .peer_links_closed_not_reading
         .set(counters.links_closed_not_reading.load(Ordering::Relaxed) as i64);
+}
+
+/// An ancestors answer with its settled vertices read from the accepted
+/// log, in the engine's order. None (logged) if one cannot be read: the
+/// peer asks again or elsewhere.
+fn read_ancestors(storage: &Storage, vertices: Vec<AncestorVertex>) -> Option<Vec<Arc<[u8]>>> {
+    let stored: Vec<ruv_consensus::VertexId> = vertices
+        .iter()
+        .filter_map(|v| match v {
+            AncestorVertex::Stored(id) => Some(*id),
+            AncestorVertex::Bytes(_) => None,
+        })
+        .collect();
+    let mut read = read_vertices(storage, &stored)?.into_iter();
+    vertices
+        .into_iter()
+        .map(|v| match v {
+            AncestorVertex::Bytes(bytes) => Some(bytes),
+            AncestorVertex::Stored(_) => read.next(),
+        })
+        .collect()
 }
 
 /// The signed encodings of accepted vertices, read from the accepted log

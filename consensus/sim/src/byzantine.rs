@@ -371,7 +371,7 @@ impl Byzantine {
     ) -> Result<Vertex, CryptoError> {
         let height = parents
             .iter()
-            .filter_map(|p| engine.vertex(p).map(|v| v.height()))
+            .filter_map(|p| engine.vertex_height(p))
             .max()
             .map_or(0, |h| h + 1);
         let mut randomness = [0u8; 32];
@@ -897,8 +897,11 @@ impl Simulation<'_> {
         let built_on = self.honest.iter().any(|n| {
             self.nodes[*n].engine.as_ref().is_some_and(|engine| {
                 engine.preferred_frontier().iter().any(|tip| {
-                    engine.vertex(tip).is_some_and(|v| {
-                        v.issuer().0 as usize != node && v.parents().contains(&pending.vertex)
+                    engine.vertex_issuer(tip).is_some_and(|issuer| {
+                        issuer.0 as usize != node
+                            && engine
+                                .vertex_parents(tip)
+                                .is_some_and(|parents| parents.contains(&pending.vertex))
                     })
                 })
             })

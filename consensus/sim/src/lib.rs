@@ -80,7 +80,9 @@ use ruv_consensus::checkpoint::{
     Checkpointer, SignedLock, StoredCheckpoint,
 };
 use ruv_consensus::vertex::{ValidatorIndex, VertexId};
-use ruv_consensus::{Engine, EngineConfig, Input, Output, Persist, Tuning, TxStatus};
+use ruv_consensus::{
+    AncestorVertex, Engine, EngineConfig, Input, Message, Output, Persist, Tuning, TxStatus,
+};
 use ruv_protocol::checkpoint::{CheckpointHeader, Hash32};
 use ruv_protocol::{Address, Genesis, SignedTransfer, TxId};
 pub use scenario::{scenario_names, PartitionPlan, ResourceLimits, Scenario};
@@ -162,6 +164,8 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunReport, SimFailure> {
 #[derive(Debug, Default)]
 struct Store {
     accepted: Vec<Arc<[u8]>>,
+    /// The same vertices by id (what the relay's log index answers).
+    accepted_by_id: BTreeMap<VertexId, Arc<[u8]>>,
     processing: BTreeMap<VertexId, Arc<[u8]>>,
     /// The last checkpoint header this relay signed (its sign-once lock).
     signed: Option<(u64, Hash32)>,
@@ -242,6 +246,8 @@ struct Simulation<'s> {
     torn_batches: u32,
     /// Queries fed back to their engine as undeliverable.
     undeliverable: u64,
+    /// Ancestor answers that read settled vertices from a relay's store.
+    stored_ancestor_answers: u64,
     /// Highest resource use seen at an honest relay.
     peak: ResourcePeak,
     /// Accepted vertices holding each transfer, per honest relay
@@ -361,6 +367,7 @@ impl<'s> Simulation<'s> {
             free_vertices_sent: 0,
             torn_batches: 0,
             undeliverable: 0,
+            stored_ancestor_answers: 0,
             peak: ResourcePeak::default(),
             accepted_copies: BTreeMap::new(),
             counted_vertices: std::collections::BTreeSet::new(),
@@ -718,8 +725,34 @@ impl<'s> Simulation<'s> {
                 CheckpointOutput::Certified { number } => {
                     self.record(node, "checkpoint certified", &number.to_le_bytes());
                     self.check_certified(node, number)?;
+                    self.settle_covered(node, number)?;
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Like the relay's driver: the vertices a certified checkpoint covers
+    /// are stored (their `Persist::Accepted` ran before the checkpointer
+    /// saw them accepted), so the engine settles them. Settling is local
+    /// bookkeeping: it must produce no output.
+    fn settle_covered(&mut self, node: usize, number: u64) -> Result<(), SimFailure> {
+        let n = &mut self.nodes[node];
+        let (Some(engine), Some(checkpointer)) = (n.engine.as_mut(), n.checkpointer.as_ref())
+        else {
+            return Ok(());
+        };
+        let vertices = checkpointer
+            .covered_vertices(number)
+            .map(<[VertexId]>::to_vec)
+            .unwrap_or_default();
+        let mut out = Vec::new();
+        engine.handle(Input::Covered { vertices }, &mut out);
+        if !out.is_empty() {
+            return Err(self.fail(
+                FailureKind::Resource,
+                format!("relay {node}: settling checkpoint {number} produced {out:?}"),
+            ));
         }
         Ok(())
     }
@@ -748,6 +781,35 @@ impl<'s> Simulation<'s> {
                         self.send(node, to, bytes);
                     }
                 }
+                Output::SendAncestors {
+                    to,
+                    request_id,
+                    vertices,
+                } => {
+                    // Settled vertices come from the relay's store.
+                    let store = &self.nodes[node].store;
+                    let vertices: Option<Vec<Arc<[u8]>>> = vertices
+                        .into_iter()
+                        .map(|v| match v {
+                            AncestorVertex::Bytes(bytes) => Some(bytes),
+                            AncestorVertex::Stored(id) => store.accepted_by_id.get(&id).cloned(),
+                        })
+                        .collect();
+                    let Some(vertices) = vertices else {
+                        return Err(self.fail(
+                            FailureKind::Resource,
+                            format!("relay {node} was asked for a settled vertex it never stored"),
+                        ));
+                    };
+                    self.stored_ancestor_answers += 1;
+                    let message = Message::Ancestors {
+                        request_id,
+                        vertices,
+                    };
+                    let bytes = Arc::new(message.encode());
+                    self.record(node, &format!("send {to}"), &bytes);
+                    self.send(node, to.0 as usize, bytes);
+                }
                 Output::Broadcast { message } => {
                     let bytes = Arc::new(message.encode());
                     self.record(node, "broadcast", &bytes);
@@ -769,6 +831,7 @@ impl<'s> Simulation<'s> {
                         }
                         Persist::Accepted { id, bytes, .. } => {
                             store.processing.remove(&id);
+                            store.accepted_by_id.insert(id, bytes.clone());
                             store.accepted.push(bytes);
                             ("persist accepted", id)
                         }

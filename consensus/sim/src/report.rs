@@ -43,6 +43,12 @@ pub struct RunReport {
     pub doomed_by_honest: u64,
     /// See `doomed_by_honest`.
     pub budget_refusals_by_honest: u64,
+    /// Accepted vertices honest relays settled (covered by a certified
+    /// checkpoint: their transfers left memory), current incarnations.
+    pub settled_by_honest: u64,
+    /// Answers to a peer's GetAncestors that read settled vertices from the
+    /// answering relay's store.
+    pub stored_ancestor_answers: u64,
     /// Checkpoints certified: the lowest latest number over honest relays.
     pub checkpoints_certified: u64,
     /// Simulated time from liveness until the honest relays had accepted
@@ -223,6 +229,12 @@ impl Simulation<'_> {
                 .sum()
         };
         let doomed_by_honest = honest_drops(DropReason::Doomed);
+        let settled_by_honest = self
+            .honest
+            .iter()
+            .filter_map(|n| self.nodes[*n].engine.as_ref())
+            .map(|e| e.metrics().vertices_settled)
+            .sum();
         let budget_refusals_by_honest = honest_drops(DropReason::IssuerBudget);
         let checkpointers = || {
             self.honest
@@ -258,6 +270,8 @@ impl Simulation<'_> {
             dropped_by_honest,
             doomed_by_honest,
             budget_refusals_by_honest,
+            settled_by_honest,
+            stored_ancestor_answers: self.stored_ancestor_answers,
             checkpoints_certified,
             settle_ms: self.settle_ms,
             checkpoint_ms: self.checkpoint_ms,

@@ -609,6 +609,11 @@ impl Checkpointer {
         self.state.proof_pruned(vertex)
     }
 
+    /// Whether an accepted vertex is covered by a certified checkpoint.
+    pub fn is_covered(&self, vertex: &VertexId) -> bool {
+        self.state.is_covered(vertex)
+    }
+
     /// Whether the transaction that used `(from, nonce)` was included
     /// before [`Self::proofs_from`]: its proof is not served here.
     pub fn nonce_proof_pruned(&self, from: &Address, nonce: u64) -> bool {

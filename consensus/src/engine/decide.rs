@@ -174,7 +174,11 @@ impl Engine {
 
     fn accept_vertex(&mut self, id: &VertexId, out: &mut Vec<Output>) {
         let Some(node) = self.dag.get(id) else { return };
-        let vertex = node.vertex().clone();
+        // Only accepted vertices settle, so a processing one is whole.
+        let Some(vertex) = node.vertex().whole().cloned() else {
+            tracing::error!(%id, "a processing vertex without its body");
+            return;
+        };
         self.dag.set_accepted(id);
         self.attested.ids.remove(id);
         // Persisted first: nothing is announced accepted before it is durable.
@@ -218,7 +222,7 @@ impl Engine {
         // A vertex that moved the ledger costs its issuer nothing (admission.rs).
         if applied_first && vertex.issuer() != self.validators.me() {
             self.budgets
-                .refund(vertex.issuer(), vertex.bytes().len(), self.now_ms);
+                .refund(vertex.issuer(), vertex.encoded_len(), self.now_ms);
         }
         self.dirty = true;
     }
@@ -265,12 +269,12 @@ impl Engine {
             if node.status() != VertexStatus::Processing {
                 continue;
             }
-            let vertex = node.vertex().clone();
+            let tx_ids = node.vertex().tx_ids().to_vec();
             stack.extend(node.children().iter().copied());
             self.dag.set_rejected(&id);
             // Claims reaching vertices through it reach fewer now.
             self.attested.stale = true;
-            for tx_id in vertex.tx_ids() {
+            for tx_id in &tx_ids {
                 self.conflicts.remove_live_vertex(tx_id, &id);
             }
             self.metrics.vertices_rejected += 1;
@@ -344,12 +348,13 @@ impl Engine {
             // A relay never votes for a vertex holding a transaction that
             // lost to an accepted one.
             if let Some(node) = self.dag.get(id) {
-                if node.status() == VertexStatus::Processing {
-                    debug_assert!(node
-                        .vertex()
+                if let (VertexStatus::Processing, Some(vertex)) =
+                    (node.status(), node.vertex().whole())
+                {
+                    debug_assert!(vertex
                         .txs()
                         .iter()
-                        .zip(node.vertex().tx_ids())
+                        .zip(vertex.tx_ids())
                         .all(|(tx, tx_id)| self.accepted.contains(tx_id)
                             || !self.accepted.nonce_used(tx)));
                 }

@@ -291,6 +291,17 @@ pub enum Input {
         /// The validator whose link came up.
         peer: ValidatorIndex,
     },
+    /// These accepted vertices are covered by a certified checkpoint and
+    /// durably in the driver's store ([`Persist::Accepted`] committed): the
+    /// engine settles them, dropping their transfers and signatures from
+    /// memory and keeping each transaction's id and ledger effect (all the
+    /// validity walk reads). A peer that asks for one later is answered
+    /// through [`Output::SendAncestors`]. Ids not accepted here are ignored.
+    /// Nothing else changes: settling is invisible to consensus.
+    Covered {
+        /// The vertices a certified checkpoint added.
+        vertices: Vec<VertexId>,
+    },
 }
 
 /// Own undecided vertices sent again to a validator whose link came up,
@@ -338,6 +349,15 @@ pub enum Persist {
     },
 }
 
+/// One vertex of an [`Output::SendAncestors`] answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AncestorVertex {
+    /// Its signed encoding, from memory.
+    Bytes(Arc<[u8]>),
+    /// A settled vertex: its signed encoding is in the driver's store.
+    Stored(VertexId),
+}
+
 /// What the engine asks the driver to do, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
@@ -347,6 +367,20 @@ pub enum Output {
         to: ValidatorIndex,
         /// Encode with [`Message::encode`].
         message: Message,
+    },
+    /// Answer validator `to`'s [`Message::GetAncestors`] with
+    /// [`Message::Ancestors`] holding `vertices` in this order, reading each
+    /// [`AncestorVertex::Stored`] one from the driver's store (the encoding
+    /// it stored for [`Persist::Accepted`]). Used instead of
+    /// [`Output::Send`] only when the answer holds a settled vertex
+    /// ([`Input::Covered`]); the budget was counted with its full size.
+    SendAncestors {
+        /// The recipient.
+        to: ValidatorIndex,
+        /// The request answered.
+        request_id: u32,
+        /// The answer, parents first.
+        vertices: Vec<AncestorVertex>,
     },
     /// Send a message to every other validator.
     Broadcast {
@@ -585,6 +619,13 @@ impl Engine {
             Input::PeerTransaction { from, tx } => self.on_peer_transaction(from, tx, out),
             Input::Undeliverable { to, message } => self.on_undeliverable(to, message, out),
             Input::PeerConnected { peer } => self.on_peer_connected(peer, out),
+            Input::Covered { vertices } => {
+                for id in &vertices {
+                    if self.dag.settle(id) {
+                        self.metrics.vertices_settled += 1;
+                    }
+                }
+            }
         }
         self.settle(out);
     }
@@ -714,9 +755,26 @@ impl Engine {
         self.conflicts.flags(id).map(|(preferred, _)| preferred)
     }
 
-    /// A vertex in the DAG (any status).
+    /// A vertex in the DAG (any status) with its transfers: None for one
+    /// that is not in the DAG or is settled ([`Input::Covered`]: its body
+    /// is in the driver's store).
     pub fn vertex(&self, id: &VertexId) -> Option<&Arc<Vertex>> {
-        self.dag.get(id).map(|node| node.vertex())
+        self.dag.get(id).and_then(|node| node.vertex().whole())
+    }
+
+    /// A vertex's height, if it is in the DAG (settled or not).
+    pub fn vertex_height(&self, id: &VertexId) -> Option<u64> {
+        self.dag.height(id)
+    }
+
+    /// A vertex's parents, if it is in the DAG (settled or not).
+    pub fn vertex_parents(&self, id: &VertexId) -> Option<&[VertexId]> {
+        self.dag.get(id).map(|node| node.vertex().parents())
+    }
+
+    /// A vertex's issuer, if it is in the DAG (settled or not).
+    pub fn vertex_issuer(&self, id: &VertexId) -> Option<ValidatorIndex> {
+        self.dag.get(id).map(|node| node.vertex().issuer())
     }
 
     /// A vertex's status, if it is in the DAG.
@@ -789,7 +847,7 @@ impl Engine {
                 node.vertex().issuer(),
                 node.preferred(),
                 node.virtuous(),
-                node.vertex().txs().len(),
+                node.vertex().tx_ids().len(),
                 parents.join(", ")
             );
         }

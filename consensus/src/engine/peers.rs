@@ -2,7 +2,7 @@
 //! routing to the owner each message is for, and the answers that need no
 //! consensus state change (chits for queries, ancestors for requests).
 
-use super::{Engine, Output};
+use super::{AncestorVertex, Engine, Output};
 use crate::dag::VertexStatus;
 use crate::message::{Message, MAX_ANCESTORS, MAX_CHITS, MAX_MESSAGE_LEN};
 use crate::metrics::DropReason;
@@ -206,7 +206,7 @@ impl Engine {
                 }
             }
         }
-        let mut chosen: Vec<(u64, Arc<[u8]>)> = Vec::new();
+        let mut chosen: Vec<(u64, AncestorVertex)> = Vec::new();
         let mut budget = MAX_MESSAGE_LEN - ANCESTORS_OVERHEAD;
         while let Some((height, id)) = heap.pop() {
             if chosen.len() >= MAX_ANCESTORS {
@@ -221,7 +221,11 @@ impl Engine {
                 break;
             }
             budget -= len;
-            chosen.push((height, node.vertex().bytes()));
+            let body = match node.vertex().whole() {
+                Some(vertex) => AncestorVertex::Bytes(vertex.bytes()),
+                None => AncestorVertex::Stored(id),
+            };
+            chosen.push((height, body));
             // Rejected vertices have no descendants worth sending their ancestry for.
             if node.status() != VertexStatus::Rejected {
                 for parent in node.vertex().parents() {
@@ -238,14 +242,28 @@ impl Engine {
         }
         chosen.sort_by_key(|(height, _)| *height);
         self.metrics.ancestors_served += 1;
-        let vertices = chosen.into_iter().map(|(_, bytes)| bytes).collect();
-        out.push(Output::Send {
-            to: from,
-            message: Message::Ancestors {
+        let in_memory: Option<Vec<Arc<[u8]>>> = chosen
+            .iter()
+            .map(|(_, body)| match body {
+                AncestorVertex::Bytes(bytes) => Some(bytes.clone()),
+                AncestorVertex::Stored(_) => None,
+            })
+            .collect();
+        match in_memory {
+            Some(vertices) => out.push(Output::Send {
+                to: from,
+                message: Message::Ancestors {
+                    request_id,
+                    vertices,
+                },
+            }),
+            // Settled vertices among them: the driver reads those.
+            None => out.push(Output::SendAncestors {
+                to: from,
                 request_id,
-                vertices,
-            },
-        });
+                vertices: chosen.into_iter().map(|(_, body)| body).collect(),
+            }),
+        }
     }
 
     fn on_ancestors(

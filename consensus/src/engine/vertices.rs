@@ -230,7 +230,7 @@ impl Engine {
             .filter_map(|id| self.dag.get(id))
             .filter(|node| node.vertex().issuer() == me)
             .take(MAX_RESENT_ON_CONNECT)
-            .map(|node| node.vertex().bytes())
+            .filter_map(|node| node.vertex().whole().map(|v| v.bytes()))
             .collect();
         self.metrics.vertices_resent += own.len() as u64;
         for bytes in own {

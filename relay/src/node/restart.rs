@@ -6,7 +6,8 @@
 use crate::storage::{Storage, StorageError};
 use ruv_consensus::checkpoint::{closure_added, CertifiedState};
 use ruv_consensus::{
-    CheckpointConfig, Checkpointer, Engine, EngineConfig, Output, RestoreBase, Vertex, VertexId,
+    CheckpointConfig, Checkpointer, Engine, EngineConfig, Input, Output, RestoreBase, Vertex,
+    VertexId,
 };
 use ruv_protocol::checkpoint::ValidatorSet;
 use ruv_protocol::snapshot::StateSnapshot;
@@ -94,6 +95,7 @@ pub fn restore(
         .cloned()
         .chain(accepted_while_restoring)
         .collect();
+    let accepted_ids: Vec<VertexId> = all_accepted.iter().map(|v| v.id()).collect();
     let certified = stored.certified.len();
     let (checkpoints, snapshot_checkpoint) = match snapshot {
         Some(snapshot) => {
@@ -122,6 +124,15 @@ pub fn restore(
             (checkpoints, 0)
         }
     };
+    // What certified checkpoints cover is in the log: it leaves memory.
+    let mut engine = engine;
+    let covered = accepted_ids
+        .into_iter()
+        .filter(|id| checkpoints.is_covered(id))
+        .collect();
+    let mut settle_out = Vec::new();
+    engine.handle(Input::Covered { vertices: covered }, &mut settle_out);
+    debug_assert!(settle_out.is_empty(), "settling produced outputs");
     Ok(Restored {
         engine,
         checkpoints,
