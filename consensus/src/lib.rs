@@ -86,7 +86,7 @@ pub mod vertex;
 
 pub use checkpoint::{
     CheckpointConfig, CheckpointInput, CheckpointOutput, CheckpointPersist, CheckpointTiming,
-    Checkpointer, StoredCheckpoint,
+    Checkpointer, StoredCheckpoint, CERTIFIED_IN_MEMORY,
 };
 pub use dag::VertexStatus;
 pub use engine::{

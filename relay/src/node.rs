@@ -457,10 +457,10 @@ impl ConsensusNode {
                 let _ = reply.send(self.tx_status(id));
             }
             Query::Checkpoint(number, reply) => {
-                let checkpoint = self
-                    .checkpoints
-                    .certified(number)
-                    .map(|c| c.certificate.to_json());
+                let checkpoint = match self.checkpoints.certified(number) {
+                    Some(c) => Some(c.certificate.to_json()),
+                    None => read_certified(&self.storage, number).map(|c| c.certificate.to_json()),
+                };
                 let _ = reply.send(checkpoint);
             }
             Query::AccountProof(address, reply) => {
@@ -509,10 +509,16 @@ impl ConsensusNode {
     /// checkpointer recorded their ids when it adopted the checkpoint; the
     /// vertices are read from the accepted log.
     fn checkpoint_vertices(&self, number: u64, start: usize) -> Option<Vec<u8>> {
-        let stored = self.checkpoints.certified(number)?;
         let ids = self.checkpoints.covered_vertices(number)?;
         let covered = read_vertices(&self.storage, ids)?;
-        Some(crate::follower::wire::encode_page(stored, &covered, start))
+        let page = match self.checkpoints.certified(number) {
+            Some(stored) => crate::follower::wire::encode_page(stored, &covered, start),
+            None => {
+                let stored = read_certified(&self.storage, number)?;
+                crate::follower::wire::encode_page(&stored, &covered, start)
+            }
+        };
+        Some(page)
     }
 
     /// A transaction's status as this relay knows it.
@@ -838,6 +844,11 @@ impl ConsensusNode {
                 CheckpointOutput::Send { to, message } => {
                     self.peers.send(to.0, message.encode());
                 }
+                CheckpointOutput::SendStored { to, number } => {
+                    if let Some(stored) = read_certified(&self.storage, number) {
+                        self.peers.send(to.0, stored.to_message().encode());
+                    }
+                }
                 CheckpointOutput::Broadcast(message) => self.peers.broadcast(&message.encode()),
                 CheckpointOutput::Persist(_) | CheckpointOutput::Certified { .. } => {}
             }
@@ -983,6 +994,22 @@ fn read_ancestors(storage: &Storage, vertices: Vec<AncestorVertex>) -> Option<Ve
             AncestorVertex::Stored(_) => read.next(),
         })
         .collect()
+}
+
+/// A certified checkpoint older than those the checkpointer keeps in
+/// memory, read from the database. None (logged on a database error) if it
+/// is not stored.
+pub(crate) fn read_certified(
+    storage: &Storage,
+    number: u64,
+) -> Option<ruv_consensus::StoredCheckpoint> {
+    match storage.certified_checkpoint(number) {
+        Ok(found) => found,
+        Err(error) => {
+            tracing::error!(%error, number, "reading a certified checkpoint failed");
+            None
+        }
+    }
 }
 
 /// The signed encodings of accepted vertices, read from the accepted log

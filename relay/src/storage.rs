@@ -404,6 +404,21 @@ impl Storage {
         })
     }
 
+    /// One stored certified checkpoint (None if not stored).
+    pub fn certified_checkpoint(
+        &self,
+        number: u64,
+    ) -> Result<Option<StoredCheckpoint>, StorageError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(CHECKPOINTS)?;
+        let Some(bytes) = table.get(number)? else {
+            return Ok(None);
+        };
+        StoredCheckpoint::decode(bytes.value())
+            .map(Some)
+            .map_err(|_| StorageError::Corrupt("checkpoint"))
+    }
+
     /// What the checkpointer restarts from.
     pub fn load_checkpoints(&self) -> Result<PersistedCheckpoints, StorageError> {
         let txn = self.db.begin_read()?;
@@ -876,6 +891,70 @@ mod tests {
                 Err(StorageError::Corrupt(_))
             ));
         }
+    }
+
+    fn stored_checkpoint(number: u64) -> StoredCheckpoint {
+        use ruv_protocol::checkpoint::{Certificate, CheckpointHeader, CHECKPOINT_VERSION};
+        let header = CheckpointHeader {
+            version: CHECKPOINT_VERSION,
+            chain_id: "ruv-test".into(),
+            genesis_hash: Hash32([1; 32]),
+            epoch: 0,
+            number,
+            previous: Hash32([2; 32]),
+            anchor: Hash32([3; 32]),
+            state_root: Hash32([4; 32]),
+            transaction_root: Hash32([5; 32]),
+            transaction_count: 0,
+            circulating: 100,
+            burned: 0,
+            time_ms: 1_000 * number,
+            validator_set_hash: Hash32([6; 32]),
+            next_validator_set_hash: Hash32([6; 32]),
+        };
+        let key = ruv_protocol::SigningKey::from_seed(&[3; 32]);
+        let signature = header.sign_precommit(0, &key, [0; 32]).unwrap();
+        StoredCheckpoint {
+            certificate: Certificate {
+                header,
+                round: 0,
+                validator_count: 1,
+                signers: vec![0],
+                signatures: vec![signature],
+            },
+            anchor: vec![VertexId([9; 32])],
+        }
+    }
+
+    #[test]
+    fn certified_checkpoints_read_back_by_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path(), [1; 32]).unwrap();
+        let (one, two) = (stored_checkpoint(1), stored_checkpoint(2));
+        storage
+            .apply_all(
+                [],
+                [
+                    &CheckpointPersist::Certified(Box::new(one.clone())),
+                    &CheckpointPersist::Certified(Box::new(two.clone())),
+                ],
+                None,
+            )
+            .unwrap();
+        assert_eq!(storage.certified_checkpoint(1).unwrap(), Some(one));
+        assert_eq!(storage.certified_checkpoint(2).unwrap(), Some(two));
+        assert_eq!(storage.certified_checkpoint(3).unwrap(), None);
+        // A damaged record is an error, never a wrong checkpoint.
+        let txn = storage.db.begin_write().unwrap();
+        txn.open_table(CHECKPOINTS)
+            .unwrap()
+            .insert(3, [1u8, 2, 3].as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+        assert!(matches!(
+            storage.certified_checkpoint(3),
+            Err(StorageError::Corrupt("checkpoint"))
+        ));
     }
 
     #[test]

@@ -108,7 +108,10 @@ impl Simulation<'_> {
             let (target, message) = match output {
                 CheckpointOutput::Broadcast(message) => (Target::All, message),
                 CheckpointOutput::Send { to, message } => (Target::One(to.0 as usize), message),
-                CheckpointOutput::Persist(_) | CheckpointOutput::Certified { .. } => continue,
+                // A Byzantine relay serves nothing from its store.
+                CheckpointOutput::Persist(_)
+                | CheckpointOutput::Certified { .. }
+                | CheckpointOutput::SendStored { .. } => continue,
             };
             // A forwarded proof of lock counts as prevotes.
             let prevote = matches!(

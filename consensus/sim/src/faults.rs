@@ -39,6 +39,11 @@ impl Simulation<'_> {
             self.schedule(start, Event::Partition { side });
             self.schedule(end, Event::Heal);
         }
+        if let Some(outage) = &scenario.outage {
+            self.schedule(outage.start_ms, Event::Crash { node: outage.node });
+            let back = (outage.start_ms + outage.down_ms).min(workload);
+            self.schedule(back, Event::Restart { node: outage.node });
+        }
         for _ in 0..scenario.crashes {
             let node = self.random_honest();
             let at = 100 + self.random(workload.saturating_sub(700));

@@ -85,7 +85,7 @@ use ruv_consensus::{
 };
 use ruv_protocol::checkpoint::{CheckpointHeader, Hash32};
 use ruv_protocol::{Address, Genesis, SignedTransfer, TxId};
-pub use scenario::{scenario_names, PartitionPlan, ResourceLimits, Scenario};
+pub use scenario::{scenario_names, Outage, PartitionPlan, ResourceLimits, Scenario};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::Arc;
@@ -248,6 +248,8 @@ struct Simulation<'s> {
     undeliverable: u64,
     /// Ancestor answers that read settled vertices from a relay's store.
     stored_ancestor_answers: u64,
+    /// Certified checkpoints sent to a peer from a relay's store.
+    stored_checkpoint_answers: u64,
     /// Highest resource use seen at an honest relay.
     peak: ResourcePeak,
     /// Accepted vertices holding each transfer, per honest relay
@@ -368,6 +370,7 @@ impl<'s> Simulation<'s> {
             torn_batches: 0,
             undeliverable: 0,
             stored_ancestor_answers: 0,
+            stored_checkpoint_answers: 0,
             peak: ResourcePeak::default(),
             accepted_copies: BTreeMap::new(),
             counted_vertices: std::collections::BTreeSet::new(),
@@ -719,6 +722,23 @@ impl<'s> Simulation<'s> {
                 }
                 CheckpointOutput::Send { to, message } => {
                     let bytes = Arc::new(message.encode());
+                    self.record(node, &format!("checkpoint send {to}"), &bytes);
+                    self.send(node, to.0 as usize, bytes);
+                }
+                CheckpointOutput::SendStored { to, number } => {
+                    // Older than what the checkpointer keeps: from the store.
+                    let stored = usize::try_from(number)
+                        .ok()
+                        .and_then(|n| n.checked_sub(1))
+                        .and_then(|i| self.nodes[node].store.certified.get(i));
+                    let Some(stored) = stored else {
+                        return Err(self.fail(
+                            FailureKind::Resource,
+                            format!("relay {node} was asked to send checkpoint {number} it never stored"),
+                        ));
+                    };
+                    self.stored_checkpoint_answers += 1;
+                    let bytes = Arc::new(stored.to_message().encode());
                     self.record(node, &format!("checkpoint send {to}"), &bytes);
                     self.send(node, to.0 as usize, bytes);
                 }

@@ -49,6 +49,9 @@ pub struct RunReport {
     /// Answers to a peer's GetAncestors that read settled vertices from the
     /// answering relay's store.
     pub stored_ancestor_answers: u64,
+    /// Certified checkpoints sent to a lagging peer from a relay's store
+    /// (older than `CERTIFIED_IN_MEMORY`).
+    pub stored_checkpoint_answers: u64,
     /// Checkpoints certified: the lowest latest number over honest relays.
     pub checkpoints_certified: u64,
     /// Simulated time from liveness until the honest relays had accepted
@@ -272,6 +275,7 @@ impl Simulation<'_> {
             budget_refusals_by_honest,
             settled_by_honest,
             stored_ancestor_answers: self.stored_ancestor_answers,
+            stored_checkpoint_answers: self.stored_checkpoint_answers,
             checkpoints_certified,
             settle_ms: self.settle_ms,
             checkpoint_ms: self.checkpoint_ms,

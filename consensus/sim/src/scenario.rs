@@ -21,6 +21,19 @@ pub struct PartitionPlan {
     pub length_ms: u64,
 }
 
+/// One honest relay down for a long stretch of the workload, so that it
+/// restarts far behind: the vertices it missed are settled at its peers,
+/// which send them from their stores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outage {
+    /// The relay.
+    pub node: usize,
+    /// When it crashes (simulated ms).
+    pub start_ms: u64,
+    /// How long it stays down.
+    pub down_ms: u64,
+}
+
 /// Resource limits every honest relay must keep after every step (checked
 /// as invariants; a run fails with `FailureKind::Resource`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +101,8 @@ pub struct Scenario {
     pub partition_plan: Option<PartitionPlan>,
     /// Crash-and-restart cycles of honest relays.
     pub crashes: u32,
+    /// A long outage of one honest relay (see [`Outage`]).
+    pub outage: Option<Outage>,
     /// Each of those crashes hits in the middle of the relay's next batch:
     /// the engine handled the input, but none of the batch's persists are
     /// stored and none of its messages are sent (a crash before the
@@ -135,6 +150,7 @@ impl Scenario {
             partition: false,
             partition_plan: None,
             crashes: 0,
+            outage: None,
             crash_in_batch: false,
             honest_accounts: 3,
             max_txs_per_account: 3,
@@ -378,6 +394,21 @@ impl Scenario {
                 workload_ms: 3_000,
                 drop_percent: 1,
                 ..Self::base("crash", "5 honest relays; up to 2 crash/restart cycles from persisted state", 5)
+            },
+            Self {
+                outage: Some(Outage {
+                    node: 4,
+                    start_ms: 500,
+                    down_ms: 24_000,
+                }),
+                honest_accounts: 40,
+                max_txs_per_account: 12,
+                workload_ms: 25_000,
+                ..Self::base(
+                    "long-outage",
+                    "5 honest relays; one is down for 24 s of a 25 s load, then catches up: its peers send what it missed, settled vertices from their stores",
+                    5,
+                )
             },
             Self {
                 double_spends: 3,

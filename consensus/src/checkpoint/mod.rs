@@ -196,7 +196,24 @@ pub enum CheckpointOutput {
         /// Its number.
         number: u64,
     },
+    /// Send validator `to` certified checkpoint `number` (its
+    /// [`StoredCheckpoint::to_message`]) read from the driver's store: it is
+    /// older than the [`CERTIFIED_IN_MEMORY`] kept here.
+    SendStored {
+        /// The recipient.
+        to: ValidatorIndex,
+        /// The checkpoint (persisted as [`CheckpointPersist::Certified`]).
+        number: u64,
+    },
 }
+
+/// Certified checkpoints a checkpointer keeps in memory, the latest ones.
+/// Each holds a certificate with more than 2/3 of the stake's ML-DSA-65
+/// signatures (about 3.3 KB each); a heartbeat every few seconds made them
+/// grow without bound even on an idle network. Older ones are in the
+/// driver's store, which answers for them
+/// ([`CheckpointOutput::SendStored`]).
+pub const CERTIFIED_IN_MEMORY: usize = 64;
 
 /// Why a checkpointer cannot start or restore.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -489,6 +506,7 @@ impl Checkpointer {
     }
 
     fn finish_restore(&mut self, signed: Option<SignedLock>) {
+        self.forget_old_certified();
         self.round = Round::new();
         if let Some(lock) = signed {
             self.lock = Some(Lock {
@@ -550,9 +568,32 @@ impl Checkpointer {
         self.certified.values().next_back()
     }
 
-    /// A certified checkpoint by number.
+    /// A certified checkpoint by number, if it is one of the latest
+    /// [`CERTIFIED_IN_MEMORY`]; older ones are in the driver's store.
     pub fn certified(&self, number: u64) -> Option<&StoredCheckpoint> {
         self.certified.get(&number)
+    }
+
+    /// Sends checkpoint `number` to `to`, from memory or (older, but
+    /// certified here) from the driver's store.
+    fn send_certified(&self, to: ValidatorIndex, number: u64, out: &mut Vec<CheckpointOutput>) {
+        match self.certified.get(&number) {
+            Some(stored) => out.push(CheckpointOutput::Send {
+                to,
+                message: stored.to_message(),
+            }),
+            None if number >= 1 && number < self.next_number() => {
+                out.push(CheckpointOutput::SendStored { to, number })
+            }
+            None => {}
+        }
+    }
+
+    /// Keeps the latest [`CERTIFIED_IN_MEMORY`] certified checkpoints.
+    fn forget_old_certified(&mut self) {
+        while self.certified.len() > CERTIFIED_IN_MEMORY {
+            self.certified.pop_first();
+        }
     }
 
     /// The vertices certified checkpoint `number` added (the closure of its
@@ -1079,14 +1120,7 @@ impl Checkpointer {
                 certificate,
                 anchor,
             } => self.on_certified(from, &certificate, anchor, out),
-            Message::GetCheckpoint { number } => {
-                if let Some(stored) = self.certified.get(&number) {
-                    out.push(CheckpointOutput::Send {
-                        to: from,
-                        message: stored.to_message(),
-                    });
-                }
-            }
+            Message::GetCheckpoint { number } => self.send_certified(from, number, out),
             _ => {}
         }
     }
@@ -1237,12 +1271,7 @@ impl Checkpointer {
             return false;
         }
         if header.number < number {
-            if let Some(stored) = self.certified.get(&header.number) {
-                out.push(CheckpointOutput::Send {
-                    to: from,
-                    message: stored.to_message(),
-                });
-            }
+            self.send_certified(from, header.number, out);
             return false;
         }
         if header.previous != self.state.latest_id()
@@ -1642,6 +1671,7 @@ impl Checkpointer {
         }
         self.certified
             .insert(stored.certificate.header.number, stored);
+        self.forget_old_certified();
     }
 }
 

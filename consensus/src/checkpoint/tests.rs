@@ -350,3 +350,88 @@ fn precommits_of_different_rounds_never_make_a_certificate() {
         .verify(&checkpointer.validators)
         .expect("a one-round certificate verifies");
 }
+
+#[test]
+fn only_the_latest_certificates_stay_in_memory_older_ones_are_sent_from_the_store() {
+    let keys = keys();
+    let config = CheckpointConfig {
+        genesis: genesis(&keys),
+        signing_key: keys[0].clone(),
+        rng_seed: [1; 32],
+        timing: CheckpointTiming::default(),
+    };
+    let mut checkpointer = Checkpointer::new(config).expect("checkpointer");
+    let total = CERTIFIED_IN_MEMORY as u64 + 6;
+    let mut out = Vec::new();
+    // Heartbeats (empty anchors) certified by validators 1-3, adopted in order.
+    for number in 1..=total {
+        let header = checkpointer
+            .derive_header(&[], 1_000 * number)
+            .expect("derives");
+        assert_eq!(header.number, number);
+        let signers = vec![1u16, 2, 3];
+        let signatures = signers
+            .iter()
+            .map(|i| {
+                header
+                    .sign_precommit(0, &keys[*i as usize], [*i as u8; 32])
+                    .expect("signs")
+            })
+            .collect();
+        let stored = StoredCheckpoint {
+            certificate: Certificate {
+                header,
+                round: 0,
+                validator_count: VALIDATORS as u16,
+                signers,
+                signatures,
+            },
+            anchor: Vec::new(),
+        };
+        checkpointer.handle(
+            CheckpointInput::Peer {
+                from: ValidatorIndex(1),
+                message: stored.to_message(),
+            },
+            &mut out,
+        );
+    }
+    assert_eq!(
+        checkpointer.latest().map(|c| c.certificate.header.number),
+        Some(total)
+    );
+    let oldest_kept = total - CERTIFIED_IN_MEMORY as u64 + 1;
+    assert!(checkpointer.certified(oldest_kept - 1).is_none());
+    assert!(checkpointer.certified(oldest_kept).is_some());
+
+    // A lagging peer asks for checkpoints: recent ones from memory, older
+    // ones named for the driver to read from its store, unknown ones not at all.
+    let ask = |checkpointer: &mut Checkpointer, number: u64| {
+        let mut out = Vec::new();
+        checkpointer.handle(
+            CheckpointInput::Peer {
+                from: ValidatorIndex(2),
+                message: Message::GetCheckpoint { number },
+            },
+            &mut out,
+        );
+        out
+    };
+    let recent = ask(&mut checkpointer, total - 1);
+    assert!(matches!(
+        recent.as_slice(),
+        [CheckpointOutput::Send {
+            to: ValidatorIndex(2),
+            message: Message::CheckpointCertified { .. }
+        }]
+    ));
+    assert_eq!(
+        ask(&mut checkpointer, 2),
+        vec![CheckpointOutput::SendStored {
+            to: ValidatorIndex(2),
+            number: 2
+        }]
+    );
+    assert!(ask(&mut checkpointer, total + 1).is_empty());
+    assert!(ask(&mut checkpointer, 0).is_empty());
+}

@@ -36,7 +36,7 @@
 use ruv_consensus::checkpoint::{
     closure_added, CertifiedState, CheckpointError, DeriveError, StateDelta,
 };
-use ruv_consensus::{StoredCheckpoint, Vertex, VertexId};
+use ruv_consensus::{StoredCheckpoint, Vertex, VertexId, CERTIFIED_IN_MEMORY};
 use ruv_protocol::checkpoint::{anchor_hash, ValidatorSet};
 use ruv_protocol::crypto::PublicKey;
 use ruv_protocol::light::{AccountProof, TransactionProof};
@@ -107,7 +107,11 @@ pub struct FollowerCore {
     validators: ValidatorSet,
     keys: Vec<PublicKey>,
     state: CertifiedState,
+    /// The latest [`CERTIFIED_IN_MEMORY`] adopted checkpoints (older ones
+    /// are in the database).
     certified: BTreeMap<u64, StoredCheckpoint>,
+    /// Transactions the adopted checkpoints included, summed as adopted.
+    included_total: u64,
     /// The vertices each checkpoint added, in application order.
     covered_by: BTreeMap<u64, Vec<VertexId>>,
     /// Transactions of the vertices covered up to the state this follower
@@ -136,6 +140,7 @@ impl FollowerCore {
             keys,
             state,
             certified: BTreeMap::new(),
+            included_total: 0,
             covered_by: BTreeMap::new(),
             pruned_txs: HashSet::new(),
             history_from: 1,
@@ -178,7 +183,7 @@ impl FollowerCore {
         )
         .map_err(|e| Refusal::State(e.to_string()))?;
         this.history_from = header.number + 1;
-        this.certified.insert(header.number, checkpoint);
+        this.remember(checkpoint);
         Ok(this)
     }
 
@@ -279,7 +284,7 @@ impl FollowerCore {
             }
             covered.extend(added.iter().copied());
             this.covered_by.insert(number, added);
-            this.certified.insert(number, checkpoint);
+            this.remember(checkpoint);
         }
         if base > 0 {
             let header = &this
@@ -326,7 +331,7 @@ impl FollowerCore {
             .adopt(derived)
             .map_err(|e| fail(format!("{e:?}")))?;
         self.covered_by.insert(number, covered);
-        self.certified.insert(number, checkpoint);
+        self.remember(checkpoint);
         Ok(())
     }
 
@@ -450,7 +455,7 @@ impl FollowerCore {
         transactions.sort_unstable();
         transactions.dedup();
         self.covered_by.insert(number, covered);
-        self.certified.insert(number, checkpoint.clone());
+        self.remember(checkpoint.clone());
         Ok(Adopted {
             checkpoint,
             vertices,
@@ -466,15 +471,24 @@ impl FollowerCore {
 
     /// Transactions included by the adopted checkpoints.
     pub fn included_count(&self) -> u64 {
-        self.certified
-            .values()
-            .map(|c| c.certificate.header.transaction_count)
-            .sum()
+        self.included_total
     }
 
-    /// An adopted checkpoint by number.
+    /// An adopted checkpoint by number, if it is one of the latest
+    /// [`CERTIFIED_IN_MEMORY`] (older ones are in the database).
     pub fn certified(&self, number: u64) -> Option<&StoredCheckpoint> {
         self.certified.get(&number)
+    }
+
+    /// Records an adopted checkpoint, keeping the latest
+    /// [`CERTIFIED_IN_MEMORY`] in memory.
+    fn remember(&mut self, checkpoint: StoredCheckpoint) {
+        self.included_total += checkpoint.certificate.header.transaction_count;
+        self.certified
+            .insert(checkpoint.certificate.header.number, checkpoint);
+        while self.certified.len() > CERTIFIED_IN_MEMORY {
+            self.certified.pop_first();
+        }
     }
 
     /// The vertices checkpoint `number` added, in application order (their

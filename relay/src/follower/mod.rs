@@ -291,7 +291,12 @@ impl FollowerNode {
                 }));
             }
             Query::Checkpoint(number, reply) => {
-                let _ = reply.send(self.core.certified(number).map(|c| c.certificate.to_json()));
+                let checkpoint = match self.core.certified(number) {
+                    Some(c) => Some(c.certificate.to_json()),
+                    None => crate::node::read_certified(&self.storage, number)
+                        .map(|c| c.certificate.to_json()),
+                };
+                let _ = reply.send(checkpoint);
             }
             Query::AccountProof(address, reply) => {
                 let _ = reply.send(self.core.prove_account(&address));
@@ -321,10 +326,15 @@ impl FollowerNode {
                 }
             }
             Query::CheckpointVertices(number, start, reply) => {
-                let page = self.core.certified(number).and_then(|checkpoint| {
-                    let ids = self.core.covered_vertices(number)?;
+                let page = self.core.covered_vertices(number).and_then(|ids| {
                     let covered = crate::node::read_vertices(&self.storage, ids)?;
-                    Some(wire::encode_page(checkpoint, &covered, start))
+                    Some(match self.core.certified(number) {
+                        Some(checkpoint) => wire::encode_page(checkpoint, &covered, start),
+                        None => {
+                            let checkpoint = crate::node::read_certified(&self.storage, number)?;
+                            wire::encode_page(&checkpoint, &covered, start)
+                        }
+                    })
                 });
                 let _ = reply.send(page);
             }

@@ -92,6 +92,7 @@ struct Tally {
     budget_refusals_by_honest: u64,
     settled_by_honest: u64,
     stored_ancestor_answers: u64,
+    stored_checkpoint_answers: u64,
     /// Lowest per-run checkpoint count (a run's count is its minimum over
     /// honest relays); `None` before the first passing run.
     checkpoints_min: Option<u64>,
@@ -275,12 +276,17 @@ fn main() -> ExitCode {
             .map(|t| t.lock().unwrap_or_else(|e| e.into_inner()).failures.len())
             .sum::<usize>()
     );
-    let (settled, stored_answers) = tallies.iter().fold((0, 0), |(s, a), t| {
-        let t = t.lock().unwrap_or_else(|e| e.into_inner());
-        (s + t.settled_by_honest, a + t.stored_ancestor_answers)
-    });
+    let (settled, stored_answers, stored_checkpoints) =
+        tallies.iter().fold((0, 0, 0), |(s, a, c), t| {
+            let t = t.lock().unwrap_or_else(|e| e.into_inner());
+            (
+                s + t.settled_by_honest,
+                a + t.stored_ancestor_answers,
+                c + t.stored_checkpoint_answers,
+            )
+        });
     println!(
-        "honest relays settled {settled} covered vertices; {stored_answers} ancestor answers read settled vertices from a store"
+        "honest relays settled {settled} covered vertices; {stored_answers} ancestor answers read settled vertices from a store; {stored_checkpoints} certified checkpoints were sent from a store"
     );
     if failed_in_bound > 0 {
         ExitCode::FAILURE
@@ -302,6 +308,7 @@ fn add(tally: &mut Tally, report: &RunReport) {
     tally.budget_refusals_by_honest += report.budget_refusals_by_honest;
     tally.settled_by_honest += report.settled_by_honest;
     tally.stored_ancestor_answers += report.stored_ancestor_answers;
+    tally.stored_checkpoint_answers += report.stored_checkpoint_answers;
     tally.checkpoints_min = Some(
         tally
             .checkpoints_min
