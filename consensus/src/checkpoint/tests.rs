@@ -53,14 +53,19 @@ struct Setup {
     h2: CheckpointHeader,
 }
 
-fn setup(lock: impl FnOnce(&CheckpointHeader) -> Option<SignedLock>) -> Setup {
-    let keys = keys();
-    let config = CheckpointConfig {
-        genesis: genesis(&keys),
+/// Validator 0's checkpointer configuration.
+fn config(keys: &[Arc<SigningKey>]) -> CheckpointConfig {
+    CheckpointConfig {
+        genesis: genesis(keys),
         signing_key: keys[0].clone(),
         rng_seed: [1; 32],
         timing: CheckpointTiming::default(),
-    };
+    }
+}
+
+fn setup(lock: impl FnOnce(&CheckpointHeader) -> Option<SignedLock>) -> Setup {
+    let keys = keys();
+    let config = config(&keys);
     let mut probe = Checkpointer::new(config.clone()).expect("checkpointer");
     let h1 = probe.derive_header(&[], 100).expect("derives");
     let h2 = probe.derive_header(&[], 101).expect("derives");
@@ -354,13 +359,7 @@ fn precommits_of_different_rounds_never_make_a_certificate() {
 #[test]
 fn only_the_latest_certificates_stay_in_memory_older_ones_are_sent_from_the_store() {
     let keys = keys();
-    let config = CheckpointConfig {
-        genesis: genesis(&keys),
-        signing_key: keys[0].clone(),
-        rng_seed: [1; 32],
-        timing: CheckpointTiming::default(),
-    };
-    let mut checkpointer = Checkpointer::new(config).expect("checkpointer");
+    let mut checkpointer = Checkpointer::new(config(&keys)).expect("checkpointer");
     let total = CERTIFIED_IN_MEMORY as u64 + 6;
     let mut out = Vec::new();
     // Heartbeats (empty anchors) certified by validators 1-3, adopted in order.
