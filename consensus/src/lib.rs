@@ -97,4 +97,4 @@ pub use engine::{
 pub use message::Message;
 pub use metrics::{DropReason, Metrics};
 pub use ruv_protocol::TxRejection;
-pub use vertex::{TransactionSpan, ValidatorIndex, Vertex, VertexContent, VertexId};
+pub use vertex::{transaction_bytes_at, ValidatorIndex, Vertex, VertexContent, VertexId};

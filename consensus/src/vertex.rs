@@ -305,41 +305,32 @@ impl Vertex {
     pub fn tx_ids(&self) -> &[TxId] {
         &self.tx_ids
     }
-    /// Where each transaction's signed encoding sits inside
-    /// [`Vertex::bytes`], in order: a store that keeps the vertex reads one
-    /// transfer back without decoding the others (a relay serves history
-    /// from its database instead of holding every transfer in memory).
-    pub fn transaction_spans(&self) -> Vec<TransactionSpan> {
-        // version, chain id (u8 length), issuer, height, parent count,
-        // parents, transaction count: the layout `encode_into` writes.
-        let mut at =
-            1 + 1 + self.content.chain_id.len() + 2 + 8 + 1 + 32 * self.content.parents.len() + 2;
-        let mut spans = Vec::with_capacity(self.tx_ids.len());
-        for (tx, id) in self.content.txs.iter().zip(&self.tx_ids) {
-            at += 4; // the u32 length before each transfer
-            let len = tx.encoded_len();
-            spans.push(TransactionSpan {
-                id: *id,
-                start: at as u32,
-                len: len as u32,
-            });
-            at += len;
-        }
-        spans
-    }
 }
 
-/// One transaction's place in a vertex's signed encoding
-/// ([`Vertex::transaction_spans`]). Offsets fit a u32: a vertex is at most
-/// [`MAX_VERTEX_LEN`] bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TransactionSpan {
-    /// The transaction id.
-    pub id: TxId,
-    /// Offset of its signed encoding in the vertex bytes.
-    pub start: u32,
-    /// Length of its signed encoding.
-    pub len: u32,
+/// The signed encoding of the transaction at `position` in a vertex's
+/// signed encoding, found by skipping the fields before it and the
+/// length-prefixed transfers ahead of it (nothing is decoded or hashed): a
+/// store that keeps vertices reads one transfer back this way. Total: a
+/// truncated or foreign encoding is a typed error, never a panic.
+pub fn transaction_bytes_at(bytes: &[u8], position: usize) -> Result<&[u8], DecodeError> {
+    let mut r = Reader::new(bytes);
+    r.version("vertex version", VERTEX_VERSION)?;
+    read_chain_id(&mut r)?;
+    r.u16()?; // issuer
+    r.u64()?; // height
+    let parents = r.u8()? as usize;
+    r.take(32 * parents)?;
+    let count = r.u16()? as usize;
+    if position >= count {
+        return Err(DecodeError::Invalid {
+            field: "transaction position",
+            reason: "beyond the vertex's transactions",
+        });
+    }
+    for _ in 0..position {
+        r.long_bytes("transaction", MAX_SIGNED_TRANSFER_LEN)?;
+    }
+    r.long_bytes("transaction", MAX_SIGNED_TRANSFER_LEN)
 }
 
 #[cfg(test)]
@@ -398,23 +389,27 @@ mod tests {
     }
 
     #[test]
-    fn transaction_spans_point_at_each_signed_transfer() {
+    fn each_transfer_is_read_back_by_its_position_alone() {
         let (vertex, _) = sample_vertex();
         let bytes = vertex.bytes();
-        let spans = vertex.transaction_spans();
-        assert_eq!(spans.len(), vertex.txs().len());
-        for ((span, tx), id) in spans.iter().zip(vertex.txs()).zip(vertex.tx_ids()) {
-            assert_eq!(span.id, *id);
-            let range = span.start as usize..(span.start + span.len) as usize;
-            assert_eq!(&bytes[range.clone()], &tx.to_bytes()[..]);
-            assert_eq!(SignedTransfer::from_bytes(&bytes[range]).unwrap(), **tx);
+        for (position, tx) in vertex.txs().iter().enumerate() {
+            let found = transaction_bytes_at(&bytes, position).unwrap();
+            assert_eq!(found, &tx.to_bytes()[..]);
         }
-        // The last transfer ends where the vertex signature starts.
-        let last = spans.last().unwrap();
-        assert_eq!(
-            (last.start + last.len) as usize,
-            bytes.len() - SIGNATURE_LEN
-        );
+        assert!(matches!(
+            transaction_bytes_at(&bytes, vertex.txs().len()),
+            Err(DecodeError::Invalid { .. })
+        ));
+        // Every truncation and a foreign version are typed errors.
+        for cut in 0..bytes.len() - SIGNATURE_LEN {
+            assert!(
+                transaction_bytes_at(&bytes[..cut], 1).is_err(),
+                "cut at {cut}"
+            );
+        }
+        let mut foreign = bytes.to_vec();
+        foreign[0] = 9;
+        assert!(transaction_bytes_at(&foreign, 0).is_err());
     }
 
     #[test]

@@ -6,13 +6,14 @@
 //! - `accepted_vertices`: acceptance sequence number (u64) -> signed vertex
 //!   bytes. Replaying it in order rebuilds the ledger.
 //! - `accepted_vertex_ids`: vertex id -> its sequence number in
-//!   `accepted_vertices` (the follower sync pages read vertices by id).
-//! - `accepted_transactions`: transaction id -> where its signed encoding
-//!   sits in the log (sequence u64 LE, offset u32 LE, length u32 LE), for
-//!   the first accepted vertex holding it: history pages read transfer
-//!   bodies from here, so the certified state keeps none in memory. Both
-//!   indexes are written in the commit that appends the vertex, and built
-//!   from the log when a database from before them is opened.
+//!   `accepted_vertices`, written in the commit that appends the vertex
+//!   (built from the log when a database from before it is opened). Sync
+//!   pages, peers' requests for settled vertices and history pages read the
+//!   log through it; history finds a transfer inside its vertex by the
+//!   position the certified state recorded
+//!   ([`ruv_consensus::checkpoint::TxLocation`]), so no per-transaction
+//!   index is written (one random-key insert per transfer cost about 5% of
+//!   a saturated relay's throughput: `docs/benchmarks.md`).
 //! - `processing_vertices`: vertex id -> signed vertex bytes, for vertices
 //!   known but not decided yet (restored as undecided).
 //! - `checkpoints`: checkpoint number (u64) -> certificate and anchor
@@ -57,18 +58,19 @@ use redb::{
     AccessGuard, Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
     WriteTransaction,
 };
-use ruv_consensus::checkpoint::{CheckpointPersist, SignedLock, StateDelta};
-use ruv_consensus::{Persist, PersistedState, StoredCheckpoint, TransactionSpan, Vertex, VertexId};
+use ruv_consensus::checkpoint::{CheckpointPersist, SignedLock, StateDelta, TxLocation};
+use ruv_consensus::{
+    transaction_bytes_at, Persist, PersistedState, StoredCheckpoint, Vertex, VertexId,
+};
 use ruv_protocol::checkpoint::Hash32;
 use ruv_protocol::snapshot::{StatePage, StateSnapshot};
-use ruv_protocol::{Account, Address, SignedTransfer, TxId};
+use ruv_protocol::{Account, Address, SignedTransfer};
 use std::path::Path;
 use std::sync::Arc;
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const ACCEPTED: TableDefinition<u64, &[u8]> = TableDefinition::new("accepted_vertices");
 const ACCEPTED_IDS: TableDefinition<&[u8], u64> = TableDefinition::new("accepted_vertex_ids");
-const ACCEPTED_TXS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("accepted_transactions");
 const PROCESSING: TableDefinition<&[u8], &[u8]> = TableDefinition::new("processing_vertices");
 const CHECKPOINTS: TableDefinition<u64, &[u8]> = TableDefinition::new("checkpoints");
 const STATE_ACCOUNTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("state_accounts");
@@ -176,20 +178,12 @@ impl Storage {
             }
             let accepted = txn.open_table(ACCEPTED)?;
             let mut ids = txn.open_table(ACCEPTED_IDS)?;
-            let mut txs = txn.open_table(ACCEPTED_TXS)?;
             if ids.is_empty()? && !accepted.is_empty()? {
-                // A database from before the indexes: build them once.
+                // A database from before the index: build it once.
                 for entry in accepted.iter()? {
                     let (sequence, bytes) = entry?;
-                    let vertex = Vertex::decode(bytes.value())
-                        .map_err(|_| StorageError::Corrupt("accepted vertex"))?;
-                    index_accepted(
-                        &mut ids,
-                        &mut txs,
-                        sequence.value(),
-                        &vertex.id(),
-                        &vertex.transaction_spans(),
-                    )?;
+                    let id = Vertex::id_of(bytes.value());
+                    ids.insert(id.0.as_slice(), sequence.value())?;
                 }
             }
             txn.open_table(PROCESSING)?;
@@ -351,33 +345,35 @@ impl Storage {
         Ok(Some(found))
     }
 
-    /// The signed transfers of accepted transactions, by id, read from the
-    /// log through `accepted_transactions` (None for an id not in it).
+    /// The signed transfers at `locations` (as the certified state recorded
+    /// them), read from the log in one read transaction: None where a
+    /// location is None or its vertex is not in the log. A transfer whose
+    /// id is not the one expected is a corrupt database, never a wrong body.
     pub fn accepted_transactions(
         &self,
-        ids: &[TxId],
+        locations: &[Option<TxLocation>],
     ) -> Result<Vec<Option<SignedTransfer>>, StorageError> {
         let txn = self.db.begin_read()?;
-        let index = txn.open_table(ACCEPTED_TXS)?;
+        let index = txn.open_table(ACCEPTED_IDS)?;
         let log = txn.open_table(ACCEPTED)?;
-        let corrupt = || StorageError::Corrupt("accepted transaction index");
-        let mut found = Vec::with_capacity(ids.len());
-        for id in ids {
-            let Some(place) = index.get(id.0.as_slice())? else {
+        let corrupt = || StorageError::Corrupt("accepted transaction");
+        let mut found = Vec::with_capacity(locations.len());
+        for location in locations {
+            let Some(location) = location else {
                 found.push(None);
                 continue;
             };
-            let place: [u8; 16] = place.value().try_into().map_err(|_| corrupt())?;
-            let sequence = u64::from_le_bytes(place[..8].try_into().map_err(|_| corrupt())?);
-            let start = u32::from_le_bytes(place[8..12].try_into().map_err(|_| corrupt())?);
-            let len = u32::from_le_bytes(place[12..].try_into().map_err(|_| corrupt())?);
-            let vertex = log.get(sequence)?.ok_or_else(corrupt)?;
-            let bytes = vertex
-                .value()
-                .get(start as usize..start as usize + len as usize)
-                .ok_or_else(corrupt)?;
+            let Some(sequence) = index.get(location.vertex.0.as_slice())? else {
+                found.push(None);
+                continue;
+            };
+            let vertex = log
+                .get(sequence.value())?
+                .ok_or(StorageError::Corrupt("accepted vertex index"))?;
+            let bytes = transaction_bytes_at(vertex.value(), location.position as usize)
+                .map_err(|_| corrupt())?;
             let tx = SignedTransfer::from_bytes(bytes).map_err(|_| corrupt())?;
-            if tx.id() != *id {
+            if tx.id() != location.id {
                 return Err(corrupt());
             }
             found.push(Some(tx));
@@ -460,12 +456,10 @@ impl Storage {
             }
             let mut accepted = txn.open_table(ACCEPTED)?;
             let mut ids = txn.open_table(ACCEPTED_IDS)?;
-            let mut txs = txn.open_table(ACCEPTED_TXS)?;
             let first = accepted.len()?;
             for (sequence, vertex) in (first..).zip(vertices) {
                 accepted.insert(sequence, &*vertex.bytes())?;
-                let spans = vertex.transaction_spans();
-                index_accepted(&mut ids, &mut txs, sequence, &vertex.id(), &spans)?;
+                ids.insert(vertex.id().0.as_slice(), sequence)?;
             }
             txn.open_table(CHECKPOINTS)?.insert(
                 checkpoint.certificate.header.number,
@@ -516,7 +510,6 @@ impl Storage {
         {
             let mut accepted = txn.open_table(ACCEPTED)?;
             let mut ids = txn.open_table(ACCEPTED_IDS)?;
-            let mut txs = txn.open_table(ACCEPTED_TXS)?;
             let mut processing = txn.open_table(PROCESSING)?;
             let mut next = accepted.len()?;
             for op in batch {
@@ -524,13 +517,9 @@ impl Storage {
                     Persist::Processing { id, bytes } => {
                         processing.insert(id.0.as_slice(), &**bytes)?;
                     }
-                    Persist::Accepted {
-                        id,
-                        bytes,
-                        transactions,
-                    } => {
+                    Persist::Accepted { id, bytes } => {
                         accepted.insert(next, &**bytes)?;
-                        index_accepted(&mut ids, &mut txs, next, id, transactions)?;
+                        ids.insert(id.0.as_slice(), next)?;
                         next += 1;
                         processing.remove(id.0.as_slice())?;
                     }
@@ -543,28 +532,6 @@ impl Storage {
         txn.commit()?;
         Ok(())
     }
-}
-
-/// Records where an appended accepted vertex and its transactions sit in
-/// the log (a transaction already indexed keeps its first copy).
-fn index_accepted(
-    ids: &mut redb::Table<&[u8], u64>,
-    txs: &mut redb::Table<&[u8], &[u8]>,
-    sequence: u64,
-    id: &VertexId,
-    spans: &[TransactionSpan],
-) -> Result<(), StorageError> {
-    ids.insert(id.0.as_slice(), sequence)?;
-    for span in spans {
-        if txs.get(span.id.0.as_slice())?.is_none() {
-            let mut place = [0u8; 16];
-            place[..8].copy_from_slice(&sequence.to_le_bytes());
-            place[8..12].copy_from_slice(&span.start.to_le_bytes());
-            place[12..].copy_from_slice(&span.len.to_le_bytes());
-            txs.insert(span.id.0.as_slice(), place.as_slice())?;
-        }
-    }
-    Ok(())
 }
 
 /// Moves the stored state forward by `delta`.
@@ -799,12 +766,27 @@ mod tests {
         Persist::Accepted {
             id: vertex.id(),
             bytes: vertex.bytes(),
-            transactions: vertex.transaction_spans(),
         }
     }
 
+    /// Where each of a vertex's transfers is.
+    fn locations(vertex: &Vertex) -> Vec<Option<TxLocation>> {
+        vertex
+            .tx_ids()
+            .iter()
+            .enumerate()
+            .map(|(position, id)| {
+                Some(TxLocation {
+                    id: *id,
+                    vertex: vertex.id(),
+                    position: position as u16,
+                })
+            })
+            .collect()
+    }
+
     #[test]
-    fn accepted_vertices_and_transactions_read_back_by_id() {
+    fn accepted_vertices_and_transactions_read_back() {
         let dir = tempfile::tempdir().unwrap();
         let storage = Storage::open(dir.path(), [1; 32]).unwrap();
         let (first, second) = (signed_vertex(0, 1..4), signed_vertex(1, 3..6));
@@ -823,26 +805,28 @@ mod tests {
                 .unwrap(),
             None
         );
-        // Nonce 3 is in both vertices: the first copy answers, the same body.
-        let ids: Vec<TxId> = first
-            .tx_ids()
-            .iter()
-            .chain(second.tx_ids())
-            .copied()
-            .collect();
-        let bodies = storage.accepted_transactions(&ids).unwrap();
+        let mut wanted = locations(&first);
+        wanted.extend(locations(&second));
+        let bodies = storage.accepted_transactions(&wanted).unwrap();
         let expected = first.txs().iter().chain(second.txs());
         for (body, tx) in bodies.iter().zip(expected) {
             assert_eq!(body.as_ref(), Some(&**tx));
         }
+        // Not located, or in a vertex the log does not hold: no body.
+        let elsewhere = TxLocation {
+            vertex: VertexId([8; 32]),
+            ..locations(&first)[0].unwrap()
+        };
         assert_eq!(
-            storage.accepted_transactions(&[TxId([8; 32])]).unwrap(),
-            vec![None]
+            storage
+                .accepted_transactions(&[None, Some(elsewhere)])
+                .unwrap(),
+            vec![None, None]
         );
     }
 
     #[test]
-    fn indexes_are_built_for_a_log_written_before_them() {
+    fn the_vertex_index_is_built_for_a_log_written_before_it() {
         let dir = tempfile::tempdir().unwrap();
         let vertex = signed_vertex(0, 1..3);
         {
@@ -861,33 +845,31 @@ mod tests {
             storage.accepted_vertices(&[vertex.id()]).unwrap(),
             Some(vec![vertex.bytes()])
         );
-        let bodies = storage.accepted_transactions(vertex.tx_ids()).unwrap();
+        let bodies = storage.accepted_transactions(&locations(&vertex)).unwrap();
         assert_eq!(bodies[1].as_ref(), Some(&*vertex.txs()[1]));
     }
 
     #[test]
-    fn a_corrupt_transaction_index_is_an_error_not_a_wrong_body() {
+    fn a_wrong_location_is_an_error_not_a_wrong_body() {
         let dir = tempfile::tempdir().unwrap();
         let storage = Storage::open(dir.path(), [1; 32]).unwrap();
         let vertex = signed_vertex(0, 1..3);
         storage.apply([&accepted(&vertex)]).unwrap();
-        // Point the first transaction at the second one's bytes.
-        let spans = vertex.transaction_spans();
-        let txn = storage.db.begin_write().unwrap();
-        {
-            let mut txs = txn.open_table(ACCEPTED_TXS).unwrap();
-            let mut place = [0u8; 16];
-            place[8..12].copy_from_slice(&spans[1].start.to_le_bytes());
-            place[12..].copy_from_slice(&spans[1].len.to_le_bytes());
-            txs.insert(spans[0].id.0.as_slice(), place.as_slice())
-                .unwrap();
-            txs.insert(spans[1].id.0.as_slice(), [0u8; 3].as_slice())
-                .unwrap();
-        }
-        txn.commit().unwrap();
-        for id in [spans[0].id, spans[1].id] {
+        let first = locations(&vertex)[0].unwrap();
+        // The second transfer's id at the first one's position, and a
+        // position beyond the vertex's transfers.
+        for wrong in [
+            TxLocation {
+                id: vertex.tx_ids()[1],
+                ..first
+            },
+            TxLocation {
+                position: 2,
+                ..first
+            },
+        ] {
             assert!(matches!(
-                storage.accepted_transactions(&[id]),
+                storage.accepted_transactions(&[Some(wrong)]),
                 Err(StorageError::Corrupt(_))
             ));
         }

@@ -102,7 +102,9 @@ use ruv_protocol::checkpoint::{
 use ruv_protocol::light::{AccountProof, TransactionProof};
 use ruv_protocol::snapshot::StateSnapshot;
 use ruv_protocol::{Address, Genesis, Ledger, Signature, SignedTransfer, SigningKey, TxId};
-pub use state::{closure_added, CertifiedState, DeriveError, Derived, Pending, StateDelta};
+pub use state::{
+    closure_added, CertifiedState, DeriveError, Derived, Pending, StateDelta, TxLocation, TxPlace,
+};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -633,9 +635,14 @@ impl Checkpointer {
         address: &Address,
         before: Option<u64>,
         limit: usize,
-        bodies: impl FnOnce(&[TxId]) -> Result<Vec<Option<SignedTransfer>>, E>,
+        bodies: impl FnOnce(&[Option<TxLocation>]) -> Result<Vec<Option<SignedTransfer>>, E>,
     ) -> Result<ruv_protocol::api::AccountHistory, E> {
-        self.state.history(address, before, limit, bodies)
+        let covered_by = &self.covered_by;
+        self.state.history(address, before, limit, |places| {
+            let located: Vec<Option<TxLocation>> =
+                places.iter().map(|p| p.locate(covered_by)).collect();
+            bodies(&located)
+        })
     }
 
     /// The first checkpoint whose transactions have proofs here (see

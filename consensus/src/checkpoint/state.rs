@@ -37,8 +37,9 @@ pub struct Derived {
     updates: Vec<(Address, Account)>,
     /// The ledger after the checkpoint (None: unchanged, a heartbeat).
     ledger: Option<Ledger>,
-    /// Transactions first included, in application order.
-    txs: Vec<(TxId, Arc<SignedTransfer>)>,
+    /// Transactions first included, in application order, with the index
+    /// of the covered vertex that applied each and its position there.
+    txs: Vec<(TxId, Arc<SignedTransfer>, u32, u16)>,
     /// The tree over them.
     tx_tree: SparseMerkleTree,
 }
@@ -53,6 +54,52 @@ struct Included {
     checkpoint: u64,
     from: Address,
     nonce: u64,
+    /// The covered vertex that applied it: its index among the vertices
+    /// the checkpoint added (application order), and its position there.
+    vertex: u32,
+    position: u16,
+}
+
+/// Where the body of an included transaction is, for the relay's log: in
+/// accepted vertex `vertex`, at `position` among its transactions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxLocation {
+    /// The transaction.
+    pub id: TxId,
+    /// The accepted vertex that applied it.
+    pub vertex: VertexId,
+    /// Its position among that vertex's transactions.
+    pub position: u16,
+}
+
+impl TxPlace {
+    /// Where it is, given the vertices each checkpoint added (application
+    /// order); None if that checkpoint's list is not held.
+    pub fn locate(&self, covered_by: &BTreeMap<u64, Vec<VertexId>>) -> Option<TxLocation> {
+        let vertex = *covered_by
+            .get(&self.checkpoint)?
+            .get(self.vertex as usize)?;
+        Some(TxLocation {
+            id: self.id,
+            vertex,
+            position: self.position,
+        })
+    }
+}
+
+/// Where the body of an included transaction is: in the `vertex`-th of the
+/// vertices checkpoint `checkpoint` added (application order), at
+/// `position` among its transactions. A relay reads it from its log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxPlace {
+    /// The transaction.
+    pub id: TxId,
+    /// The checkpoint that first included it.
+    pub checkpoint: u64,
+    /// The index of the vertex that applied it among those the checkpoint added.
+    pub vertex: u32,
+    /// Its position among that vertex's transactions.
+    pub position: u16,
 }
 
 /// What a derivation needs that is not there yet.
@@ -371,11 +418,11 @@ impl CertifiedState {
         let mut txs = Vec::new();
         let mut in_this: HashSet<TxId> = HashSet::new();
         let mut tx_tree = SparseMerkleTree::new(TreeKind::Transactions);
-        for (_, id) in &new {
+        for (vertex_index, (_, id)) in new.iter().enumerate() {
             let Some(vertex) = accepted.get(id) else {
                 return Err(DeriveError::Pending(Pending::Missing(*id)));
             };
-            for (tx_id, tx) in vertex.tx_ids().iter().zip(vertex.txs()) {
+            for (position, (tx_id, tx)) in vertex.tx_ids().iter().zip(vertex.txs()).enumerate() {
                 // Included earlier: by id, or (after a restart from a
                 // snapshot, which keeps no ids) by its (sender, nonce), which
                 // the included copy used: accepted transactions never
@@ -397,7 +444,8 @@ impl CertifiedState {
                 tx_tree
                     .insert(tx_id.0, &transaction_leaf_value(&from, nonce))
                     .map_err(|e| DeriveError::Invalid(e.to_string()))?;
-                txs.push((*tx_id, tx.clone()));
+                // A vertex holds at most MAX_VERTEX_TXS (u16) transfers.
+                txs.push((*tx_id, tx.clone(), vertex_index as u32, position as u16));
             }
         }
         let updates: Vec<(Address, Account)> = touched
@@ -483,7 +531,7 @@ impl CertifiedState {
             self.ledger = ledger;
         }
         self.covered.extend(derived.covered.iter().copied());
-        for (id, tx) in derived.txs {
+        for (id, tx, vertex, position) in derived.txs {
             let (from, to, nonce) = (tx.transfer.from, tx.transfer.to, tx.transfer.nonce);
             self.by_nonce.insert((from, nonce), id);
             self.history.entry(from).or_default().push(id);
@@ -496,6 +544,8 @@ impl CertifiedState {
                     checkpoint: number,
                     from,
                     nonce,
+                    vertex,
+                    position,
                 },
             );
         }
@@ -530,14 +580,14 @@ impl CertifiedState {
     /// transactions it sent or received at positions below `before` (all
     /// when None), each with its inclusion proof. `next` is the position to
     /// pass as `before` for the older page. The bodies come from `bodies`
-    /// (the relay's database; this state keeps none), asked once per page
-    /// with the page's ids; an id it has no body for is left out.
+    /// (the relay's log; this state keeps none), asked once per page with
+    /// where each is; one it has no body for is left out.
     pub fn history<E>(
         &mut self,
         address: &Address,
         before: Option<u64>,
         limit: usize,
-        bodies: impl FnOnce(&[TxId]) -> Result<Vec<Option<SignedTransfer>>, E>,
+        bodies: impl FnOnce(&[TxPlace]) -> Result<Vec<Option<SignedTransfer>>, E>,
     ) -> Result<AccountHistory, E> {
         let ids = self.history.get(address).map_or(&[][..], Vec::as_slice);
         let end = before.map_or(ids.len(), |b| {
@@ -545,7 +595,20 @@ impl CertifiedState {
         });
         let start = end.saturating_sub(limit);
         let page: Vec<TxId> = ids[start..end].iter().rev().copied().collect();
-        let found = bodies(&page)?;
+        let places: Vec<TxPlace> = page
+            .iter()
+            .filter_map(|id| {
+                let included = self.included.get(id)?;
+                Some(TxPlace {
+                    id: *id,
+                    checkpoint: included.checkpoint,
+                    vertex: included.vertex,
+                    position: included.position,
+                })
+            })
+            .collect();
+        let page: Vec<TxId> = places.iter().map(|p| p.id).collect();
+        let found = bodies(&places)?;
         let mut entries = Vec::with_capacity(page.len());
         for (id, body) in page.iter().zip(found) {
             let (Some(transaction), Some(proof)) = (body, self.prove_transaction(id)) else {

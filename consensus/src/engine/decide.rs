@@ -186,7 +186,6 @@ impl Engine {
         out.push(Output::Persist(Persist::Accepted {
             id: *id,
             bytes: vertex.bytes().clone(),
-            transactions: vertex.transaction_spans(),
         }));
         out.push(Output::VertexAccepted {
             id: *id,

@@ -65,9 +65,7 @@ mod voting;
 use crate::dag::{Dag, VertexStatus};
 use crate::message::Message;
 use crate::metrics::Metrics;
-use crate::vertex::{
-    TransactionSpan, ValidatorIndex, Vertex, VertexId, MAX_VERTEX_PARENTS, MAX_VERTEX_TXS,
-};
+use crate::vertex::{ValidatorIndex, Vertex, VertexId, MAX_VERTEX_PARENTS, MAX_VERTEX_TXS};
 use accepted::Accepted;
 use admission::{BudgetLimits, DoomedIds, IssuerBudgets};
 use conflicts::{Conflicts, Thresholds};
@@ -338,9 +336,6 @@ pub enum Persist {
         id: VertexId,
         /// Its signed encoding.
         bytes: Arc<[u8]>,
-        /// Where each of its transactions sits in `bytes`, so the store
-        /// can index them and read one back alone.
-        transactions: Vec<TransactionSpan>,
     },
     /// Delete a rejected vertex from the processing store.
     Forget {

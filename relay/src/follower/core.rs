@@ -34,7 +34,7 @@
 //! serves the same proofs.
 
 use ruv_consensus::checkpoint::{
-    closure_added, CertifiedState, CheckpointError, DeriveError, StateDelta,
+    closure_added, CertifiedState, CheckpointError, DeriveError, StateDelta, TxLocation,
 };
 use ruv_consensus::{StoredCheckpoint, Vertex, VertexId, CERTIFIED_IN_MEMORY};
 use ruv_protocol::checkpoint::{anchor_hash, ValidatorSet};
@@ -530,9 +530,14 @@ impl FollowerCore {
         address: &Address,
         before: Option<u64>,
         limit: usize,
-        bodies: impl FnOnce(&[TxId]) -> Result<Vec<Option<SignedTransfer>>, E>,
+        bodies: impl FnOnce(&[Option<TxLocation>]) -> Result<Vec<Option<SignedTransfer>>, E>,
     ) -> Result<ruv_protocol::api::AccountHistory, E> {
-        self.state.history(address, before, limit, bodies)
+        let covered_by = &self.covered_by;
+        self.state.history(address, before, limit, |places| {
+            let located: Vec<Option<TxLocation>> =
+                places.iter().map(|p| p.locate(covered_by)).collect();
+            bodies(&located)
+        })
     }
 }
 
