@@ -103,7 +103,7 @@ use ruv_protocol::light::{AccountProof, TransactionProof};
 use ruv_protocol::snapshot::StateSnapshot;
 use ruv_protocol::{Address, Genesis, Ledger, Signature, SignedTransfer, SigningKey, TxId};
 pub use state::{
-    closure_added, CertifiedState, DeriveError, Derived, Pending, StateDelta, TxLocation, TxPlace,
+    closure_added, CertifiedState, DeriveError, Derived, Pending, StateDelta, TxLocation,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -637,12 +637,8 @@ impl Checkpointer {
         limit: usize,
         bodies: impl FnOnce(&[Option<TxLocation>]) -> Result<Vec<Option<SignedTransfer>>, E>,
     ) -> Result<ruv_protocol::api::AccountHistory, E> {
-        let covered_by = &self.covered_by;
-        self.state.history(address, before, limit, |places| {
-            let located: Vec<Option<TxLocation>> =
-                places.iter().map(|p| p.locate(covered_by)).collect();
-            bodies(&located)
-        })
+        self.state
+            .history(address, before, limit, &self.covered_by, bodies)
     }
 
     /// The first checkpoint whose transactions have proofs here (see

@@ -75,7 +75,7 @@ pub struct TxLocation {
 impl TxPlace {
     /// Where it is, given the vertices each checkpoint added (application
     /// order); None if that checkpoint's list is not held.
-    pub fn locate(&self, covered_by: &BTreeMap<u64, Vec<VertexId>>) -> Option<TxLocation> {
+    fn locate(&self, covered_by: &BTreeMap<u64, Vec<VertexId>>) -> Option<TxLocation> {
         let vertex = *covered_by
             .get(&self.checkpoint)?
             .get(self.vertex as usize)?;
@@ -91,15 +91,11 @@ impl TxPlace {
 /// vertices checkpoint `checkpoint` added (application order), at
 /// `position` among its transactions. A relay reads it from its log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TxPlace {
-    /// The transaction.
-    pub id: TxId,
-    /// The checkpoint that first included it.
-    pub checkpoint: u64,
-    /// The index of the vertex that applied it among those the checkpoint added.
-    pub vertex: u32,
-    /// Its position among that vertex's transactions.
-    pub position: u16,
+struct TxPlace {
+    id: TxId,
+    checkpoint: u64,
+    vertex: u32,
+    position: u16,
 }
 
 /// What a derivation needs that is not there yet.
@@ -581,13 +577,15 @@ impl CertifiedState {
     /// when None), each with its inclusion proof. `next` is the position to
     /// pass as `before` for the older page. The bodies come from `bodies`
     /// (the relay's log; this state keeps none), asked once per page with
-    /// where each is; one it has no body for is left out.
+    /// where each is (found with `covered_by`, the vertices each checkpoint
+    /// added, which the caller keeps); one it has no body for is left out.
     pub fn history<E>(
         &mut self,
         address: &Address,
         before: Option<u64>,
         limit: usize,
-        bodies: impl FnOnce(&[TxPlace]) -> Result<Vec<Option<SignedTransfer>>, E>,
+        covered_by: &BTreeMap<u64, Vec<VertexId>>,
+        bodies: impl FnOnce(&[Option<TxLocation>]) -> Result<Vec<Option<SignedTransfer>>, E>,
     ) -> Result<AccountHistory, E> {
         let ids = self.history.get(address).map_or(&[][..], Vec::as_slice);
         let end = before.map_or(ids.len(), |b| {
@@ -608,7 +606,9 @@ impl CertifiedState {
             })
             .collect();
         let page: Vec<TxId> = places.iter().map(|p| p.id).collect();
-        let found = bodies(&places)?;
+        let located: Vec<Option<TxLocation>> =
+            places.iter().map(|p| p.locate(covered_by)).collect();
+        let found = bodies(&located)?;
         let mut entries = Vec::with_capacity(page.len());
         for (id, body) in page.iter().zip(found) {
             let (Some(transaction), Some(proof)) = (body, self.prove_transaction(id)) else {

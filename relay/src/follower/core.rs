@@ -532,12 +532,8 @@ impl FollowerCore {
         limit: usize,
         bodies: impl FnOnce(&[Option<TxLocation>]) -> Result<Vec<Option<SignedTransfer>>, E>,
     ) -> Result<ruv_protocol::api::AccountHistory, E> {
-        let covered_by = &self.covered_by;
-        self.state.history(address, before, limit, |places| {
-            let located: Vec<Option<TxLocation>> =
-                places.iter().map(|p| p.locate(covered_by)).collect();
-            bodies(&located)
-        })
+        self.state
+            .history(address, before, limit, &self.covered_by, bodies)
     }
 }
 
