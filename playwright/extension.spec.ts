@@ -112,9 +112,23 @@ test("before there is a wallet: a site's request shows why nothing can be approv
   await expect(approval.locator("body")).toHaveAttribute("data-state", "dead");
   await expect(approval.getByTestId("request-status")).toContainText("There is no wallet in this extension yet");
   await expect(approval.getByTestId("approve-form")).toBeHidden();
-  await approval.getByTestId("dismiss").click();
+  await clickClosing(approval, "dismiss");
   expect(await dappError()).toMatch(/^4001: /);
 });
+
+/** Clicks a button that closes its own window, and waits for the close.
+ * The click can see the page go away mid-action ("Target page ... has been
+ * closed"); that is only an error if the window did not close. */
+async function clickClosing(page: Page, testId: string): Promise<void> {
+  const closed = page.waitForEvent("close");
+  await page
+    .getByTestId(testId)
+    .click()
+    .catch((error: unknown) => {
+      if (!page.isClosed()) throw error;
+    });
+  await closed;
+}
 
 test("the popup is the wallet: create a wallet in the extension's own origin and get devnet funds", async ({}, testInfo) => {
   wallet = await context.newPage();
