@@ -50,6 +50,32 @@ pub fn init_logs() {
     }
 }
 
+/// A loopback port for a relay that binds it later: a child process, or a
+/// relay restarted on its old address.
+///
+/// Taken below the kernels' ephemeral ranges (Linux hands out 32768-60999
+/// as source ports of outgoing connections, macOS and Windows 49152-65535).
+/// A port from `bind(0)` lies in that range, and between its release and
+/// the relay's bind any outgoing connection may take it as its source
+/// port, or a peer redialing it may connect to itself (TCP simultaneous
+/// open on loopback); the relay then fails to bind. No connection takes a
+/// port from this range on its own. The process id spreads test processes
+/// apart; a port another program holds is skipped.
+pub fn free_port() -> u16 {
+    const FIRST: u32 = 20_000;
+    const COUNT: u32 = 12_000;
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let spread = std::process::id().wrapping_mul(7_919) % COUNT;
+    for _ in 0..COUNT {
+        let taken = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let port = (FIRST + (spread + taken) % COUNT) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in {FIRST}..{}", FIRST + COUNT);
+}
+
 /// Configuration of relay `i` of a devnet, dialing `peers` (`ws://…/peer/v1`).
 pub fn relay_config(
     files: &DevnetFiles,

@@ -92,15 +92,7 @@ impl Network {
         for op in &mut self.validators {
             op.start(self.coordinator.path());
         }
-        for url in self.urls() {
-            eventually(&format!("{url}: 3 peers"), || async {
-                if !healthy(&url).await {
-                    return None;
-                }
-                (status(&url)["network"]["peers_connected"] == 3).then_some(())
-            })
-            .await;
-        }
+        wait_for_mesh(&mut self.validators).await;
     }
 
     /// A follower of `upstreams`, configured (no key) but not started.

@@ -2,7 +2,7 @@
 //! killed with SIGKILL under load, and a key that is not in genesis.
 
 use ruv_integration_tests::{
-    address, error_code, get, key, peer_url, post, relay_config, Devnet, WsClient,
+    address, error_code, free_port, get, key, peer_url, post, relay_config, Devnet, WsClient,
 };
 use ruv_protocol::crypto::SigningKey;
 use serde_json::json;
@@ -95,15 +95,6 @@ async fn a_double_spend_on_two_relays_ends_with_exactly_one_accepted_everywhere(
         assert_ne!(paid_account["balance"], "0", "relay {relay}");
         assert_eq!(unpaid_account["balance"], "0", "relay {relay}");
     }
-}
-
-/// A free loopback port (bound, then released for the child to take).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn spawn_relay_process(

@@ -91,19 +91,10 @@ async fn four_operators_form_a_network_from_public_keys_and_config_files() {
     for op in &mut operators {
         op.start(coordinator.path());
     }
-    for url in &urls {
-        eventually(&format!("{url} healthy"), || async {
-            healthy(url).await.then_some(())
-        })
-        .await;
-    }
+    wait_for_mesh(&mut operators).await;
     // Every relay sees the three others, on the same genesis (`status`).
     for url in &urls {
-        let view = eventually(&format!("{url}: 3 peers"), || async {
-            let view = status(url);
-            (view["network"]["peers_connected"] == 3).then_some(view)
-        })
-        .await;
+        let view = status(url);
         assert_eq!(
             view["network"]["genesis_hash"],
             genesis_hash.as_str(),

@@ -63,14 +63,7 @@ pub fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-/// A free loopback port (bound, then released for the relay to take).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use ruv_integration_tests::free_port;
 
 /// One operator's machine: a folder of its own, and its relay once running.
 pub struct Operator {
@@ -113,6 +106,37 @@ impl Operator {
             .await
             .expect("the relay did not exit within 60 s of SIGTERM")
             .unwrap()
+    }
+}
+
+/// Waits until every relay in `operators` is healthy and linked to all the
+/// others (fails after 60 s, or at once, saying so, if one of them exited).
+pub async fn wait_for_mesh(operators: &mut [Operator]) {
+    let urls: Vec<String> = operators.iter().map(Operator::url).collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut waiting = 0;
+    while waiting < urls.len() {
+        for op in operators.iter_mut() {
+            if let Some(exit) = op.relay.as_mut().and_then(|c| c.try_wait().unwrap()) {
+                panic!(
+                    "relay {} exited with {exit} while the mesh formed",
+                    op.url()
+                );
+            }
+        }
+        let url = &urls[waiting];
+        let linked = healthy(url).await
+            && status(url)["network"]["peers_connected"] == urls.len() as u64 - 1;
+        if linked {
+            waiting += 1;
+            continue;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{url}: not linked to {} peers within 60 s",
+            urls.len() - 1
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
