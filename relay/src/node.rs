@@ -44,6 +44,7 @@ use ruv_consensus::{
 use ruv_protocol::api::{codes, AccountInfo, ApiError, TxState, TxStatus};
 use ruv_protocol::checkpoint::CertifiedCheckpoint;
 use ruv_protocol::{Address, CheckedTransfer, TxId};
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -457,11 +458,9 @@ impl ConsensusNode {
                 let _ = reply.send(self.tx_status(id));
             }
             Query::Checkpoint(number, reply) => {
-                let checkpoint = match self.checkpoints.certified(number) {
-                    Some(c) => Some(c.certificate.to_json()),
-                    None => read_certified(&self.storage, number).map(|c| c.certificate.to_json()),
-                };
-                let _ = reply.send(checkpoint);
+                let kept = self.checkpoints.certified(number);
+                let checkpoint = certified(kept, &self.storage, number);
+                let _ = reply.send(checkpoint.map(|c| c.certificate.to_json()));
             }
             Query::AccountProof(address, reply) => {
                 let _ = reply.send(self.checkpoints.prove_account(&address));
@@ -497,28 +496,19 @@ impl ConsensusNode {
                 }
             }
             Query::CheckpointVertices(number, start, reply) => {
-                let _ = reply.send(self.checkpoint_vertices(number, start));
+                let page = sync_page(
+                    &self.storage,
+                    number,
+                    self.checkpoints.certified(number),
+                    self.checkpoints.covered_vertices(number),
+                    start,
+                );
+                let _ = reply.send(page);
             }
             Query::StatePage(number, after, reply) => {
                 let _ = reply.send(state_page(&self.storage, number, after));
             }
         }
-    }
-
-    /// A sync page of the vertices checkpoint `number` added: the
-    /// checkpointer recorded their ids when it adopted the checkpoint; the
-    /// vertices are read from the accepted log.
-    fn checkpoint_vertices(&self, number: u64, start: usize) -> Option<Vec<u8>> {
-        let ids = self.checkpoints.covered_vertices(number)?;
-        let covered = read_vertices(&self.storage, ids)?;
-        let page = match self.checkpoints.certified(number) {
-            Some(stored) => crate::follower::wire::encode_page(stored, &covered, start),
-            None => {
-                let stored = read_certified(&self.storage, number)?;
-                crate::follower::wire::encode_page(&stored, &covered, start)
-            }
-        };
-        Some(page)
     }
 
     /// A transaction's status as this relay knows it.
@@ -845,7 +835,7 @@ impl ConsensusNode {
                     self.peers.send(to.0, message.encode());
                 }
                 CheckpointOutput::SendStored { to, number } => {
-                    if let Some(stored) = read_certified(&self.storage, number) {
+                    if let Some(stored) = certified(None, &self.storage, number) {
                         self.peers.send(to.0, stored.to_message().encode());
                     }
                 }
@@ -996,20 +986,43 @@ fn read_ancestors(storage: &Storage, vertices: Vec<AncestorVertex>) -> Option<Ve
         .collect()
 }
 
-/// A certified checkpoint older than those the checkpointer keeps in
-/// memory, read from the database. None (logged on a database error) if it
-/// is not stored.
-pub(crate) fn read_certified(
+/// Certified checkpoint `number`: the one the checkpointer (or a
+/// follower's core) `kept` in memory, else read from the database for an
+/// older one. None (logged on a database error) if it is not stored.
+pub(crate) fn certified<'a>(
+    kept: Option<&'a ruv_consensus::StoredCheckpoint>,
     storage: &Storage,
     number: u64,
-) -> Option<ruv_consensus::StoredCheckpoint> {
+) -> Option<Cow<'a, ruv_consensus::StoredCheckpoint>> {
+    if let Some(kept) = kept {
+        return Some(Cow::Borrowed(kept));
+    }
     match storage.certified_checkpoint(number) {
-        Ok(found) => found,
+        Ok(found) => found.map(Cow::Owned),
         Err(error) => {
             tracing::error!(%error, number, "reading a certified checkpoint failed");
             None
         }
     }
+}
+
+/// A sync page of checkpoint `number` from `start`: its certificate (see
+/// [`certified`]) and the vertices it `covered` (ids the checkpointer
+/// recorded when it adopted the checkpoint), read from the accepted log.
+pub(crate) fn sync_page(
+    storage: &Storage,
+    number: u64,
+    kept: Option<&ruv_consensus::StoredCheckpoint>,
+    covered: Option<&[ruv_consensus::VertexId]>,
+    start: usize,
+) -> Option<Vec<u8>> {
+    let covered = read_vertices(storage, covered?)?;
+    let checkpoint = certified(kept, storage, number)?;
+    Some(crate::follower::wire::encode_page(
+        &checkpoint,
+        &covered,
+        start,
+    ))
 }
 
 /// The signed encodings of accepted vertices, read from the accepted log

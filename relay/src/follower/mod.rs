@@ -291,12 +291,9 @@ impl FollowerNode {
                 }));
             }
             Query::Checkpoint(number, reply) => {
-                let checkpoint = match self.core.certified(number) {
-                    Some(c) => Some(c.certificate.to_json()),
-                    None => crate::node::read_certified(&self.storage, number)
-                        .map(|c| c.certificate.to_json()),
-                };
-                let _ = reply.send(checkpoint);
+                let kept = self.core.certified(number);
+                let checkpoint = crate::node::certified(kept, &self.storage, number);
+                let _ = reply.send(checkpoint.map(|c| c.certificate.to_json()));
             }
             Query::AccountProof(address, reply) => {
                 let _ = reply.send(self.core.prove_account(&address));
@@ -326,16 +323,13 @@ impl FollowerNode {
                 }
             }
             Query::CheckpointVertices(number, start, reply) => {
-                let page = self.core.covered_vertices(number).and_then(|ids| {
-                    let covered = crate::node::read_vertices(&self.storage, ids)?;
-                    Some(match self.core.certified(number) {
-                        Some(checkpoint) => wire::encode_page(checkpoint, &covered, start),
-                        None => {
-                            let checkpoint = crate::node::read_certified(&self.storage, number)?;
-                            wire::encode_page(&checkpoint, &covered, start)
-                        }
-                    })
-                });
+                let page = crate::node::sync_page(
+                    &self.storage,
+                    number,
+                    self.core.certified(number),
+                    self.core.covered_vertices(number),
+                    start,
+                );
                 let _ = reply.send(page);
             }
             Query::StatePage(number, after, reply) => {
