@@ -7,7 +7,7 @@ use crate::network::Event;
 use crate::report::{FailureKind, ResourcePeak};
 use crate::{
     sim_checkpoint_timing, xor_into, SimFailure, Simulation, CHECKPOINT_QUIET_MS, CHECK_MS,
-    SETTLE_QUIET_MS, TRACE_CONTEXT,
+    SETTLE_QUIET_MS, SIM_CERTIFIED_IN_MEMORY, TRACE_CONTEXT,
 };
 use ruv_consensus::vertex::VertexId;
 use ruv_consensus::{TxStatus, VertexStatus};
@@ -17,17 +17,22 @@ use ruv_protocol::TxId;
 use std::collections::{BTreeMap, BTreeSet};
 
 impl Simulation<'_> {
-    /// After a restart: the re-derived checkpoints are the certified ones.
+    /// After a restart: the re-derived checkpoints are the certified ones
+    /// (the latest [`SIM_CERTIFIED_IN_MEMORY`] are kept in memory; the
+    /// restore checked the older ones against the store and let them go).
     pub(crate) fn check_restored_checkpoints(&self, node: usize) -> Result<(), SimFailure> {
         let Some(checkpointer) = self.nodes[node].checkpointer.as_ref() else {
             return Ok(());
         };
-        for stored in &self.nodes[node].store.certified {
+        let certified = &self.nodes[node].store.certified;
+        let kept = certified.len().saturating_sub(SIM_CERTIFIED_IN_MEMORY);
+        for (index, stored) in certified.iter().enumerate() {
             let number = stored.certificate.header.number;
             let restored = checkpointer
                 .certified(number)
                 .map(|c| &c.certificate.header);
-            if restored != Some(&stored.certificate.header) {
+            let expected = (index >= kept).then_some(&stored.certificate.header);
+            if restored != expected {
                 return Err(self.fail(
                     FailureKind::Harness,
                     format!(
@@ -194,6 +199,25 @@ impl Simulation<'_> {
     /// transfers in no honest relay's certified checkpoints.
     fn missing_checkpoints(&self) -> Vec<String> {
         let mut missing = Vec::new();
+        // Every running honest relay catches up with the latest certificate.
+        let latest = |node: &usize| {
+            let n = &self.nodes[*node];
+            n.engine.as_ref()?;
+            let checkpointer = n.checkpointer.as_ref()?;
+            Some(
+                checkpointer
+                    .latest()
+                    .map_or(0, |c| c.certificate.header.number),
+            )
+        };
+        let newest = self.honest.iter().filter_map(latest).max().unwrap_or(0);
+        for node in &self.honest {
+            if let Some(number) = latest(node).filter(|n| *n < newest) {
+                missing.push(format!(
+                    "relay {node} is at checkpoint {number}, behind the honest relays' {newest}"
+                ));
+            }
+        }
         for node in &self.honest {
             let n = &self.nodes[*node];
             if n.engine.is_some() && !n.certified_since_last_tx {

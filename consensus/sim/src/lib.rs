@@ -132,6 +132,12 @@ pub fn sim_checkpoint_timing() -> CheckpointTiming {
     CheckpointTiming::default()
 }
 
+/// Certified checkpoints a simulated relay keeps in memory: far fewer than
+/// a relay's `CERTIFIED_IN_MEMORY`, so that a relay back from an outage
+/// (the `long-outage` scenario) is sent older certificates from its peers'
+/// stores, as relays are after a long one.
+pub const SIM_CERTIFIED_IN_MEMORY: usize = 4;
+
 /// Engine timeouts for simulated runs (simulated time is cheap, but shorter
 /// timeouts keep runs short).
 pub fn sim_tuning() -> Tuning {
@@ -926,5 +932,6 @@ fn checkpoint_config(
         signing_key: workload::keys().validators[node].clone(),
         rng_seed,
         timing: sim_checkpoint_timing(),
+        keep_certified: SIM_CERTIFIED_IN_MEMORY,
     }
 }

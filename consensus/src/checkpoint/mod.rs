@@ -145,6 +145,12 @@ pub struct CheckpointConfig {
     pub rng_seed: [u8; 32],
     /// Cadence and timeouts.
     pub timing: CheckpointTiming,
+    /// How many of the latest certified checkpoints stay in memory (at
+    /// least 1); older ones are answered from the driver's store
+    /// ([`CheckpointOutput::SendStored`]). Relays keep
+    /// [`CERTIFIED_IN_MEMORY`]; the simulator keeps fewer, so that relays
+    /// back from an outage are served from the store.
+    pub keep_certified: usize,
 }
 
 /// What the driver hands the checkpointer.
@@ -200,7 +206,7 @@ pub enum CheckpointOutput {
     },
     /// Send validator `to` certified checkpoint `number` (its
     /// [`StoredCheckpoint::to_message`]) read from the driver's store: it is
-    /// older than the [`CERTIFIED_IN_MEMORY`] kept here.
+    /// older than those kept here ([`CheckpointConfig::keep_certified`]).
     SendStored {
         /// The recipient.
         to: ValidatorIndex,
@@ -209,7 +215,8 @@ pub enum CheckpointOutput {
     },
 }
 
-/// Certified checkpoints a checkpointer keeps in memory, the latest ones.
+/// Certified checkpoints a relay's checkpointer keeps in memory, the latest
+/// ones ([`CheckpointConfig::keep_certified`]).
 /// Each holds a certificate with more than 2/3 of the stake's ML-DSA-65
 /// signatures (about 3.3 KB each); a heartbeat every few seconds made them
 /// grow without bound even on an idle network. Older ones are in the
@@ -341,6 +348,8 @@ pub struct Checkpointer {
     key: Arc<SigningKey>,
     validators: ValidatorSet,
     timing: CheckpointTiming,
+    /// [`CheckpointConfig::keep_certified`].
+    keep_certified: usize,
     rng: ChaCha20Rng,
     unix_ms: u64,
 
@@ -356,6 +365,12 @@ pub struct Checkpointer {
     covered_by: BTreeMap<u64, Vec<VertexId>>,
     /// Certificates received ahead of the next number.
     ahead: BTreeMap<u64, StoredCheckpoint>,
+    /// While behind: the latest peer that showed a certified number above
+    /// ours (a certificate, or a vote for a later number), and that number.
+    /// Each adoption asks it for the next one, so a relay back from an
+    /// outage catches up one round trip per checkpoint instead of one
+    /// network round (a heartbeat, when idle) per checkpoint.
+    catch_up: Option<(ValidatorIndex, u64)>,
     /// No fresh proposals before this wall-clock time (set to one round
     /// after the first tick following a restore).
     quiet_until: u64,
@@ -387,6 +402,7 @@ impl Checkpointer {
             key: config.signing_key,
             validators,
             timing: config.timing,
+            keep_certified: config.keep_certified.max(1),
             rng: ChaCha20Rng::from_seed(config.rng_seed),
             unix_ms: 0,
             state,
@@ -395,6 +411,7 @@ impl Checkpointer {
             certified: BTreeMap::new(),
             covered_by: BTreeMap::new(),
             ahead: BTreeMap::new(),
+            catch_up: None,
             early_votes: BTreeMap::new(),
             quiet_until: 0,
             restored: false,
@@ -571,7 +588,8 @@ impl Checkpointer {
     }
 
     /// A certified checkpoint by number, if it is one of the latest
-    /// [`CERTIFIED_IN_MEMORY`]; older ones are in the driver's store.
+    /// [`CheckpointConfig::keep_certified`]; older ones are in the driver's
+    /// store.
     pub fn certified(&self, number: u64) -> Option<&StoredCheckpoint> {
         self.certified.get(&number)
     }
@@ -591,9 +609,10 @@ impl Checkpointer {
         }
     }
 
-    /// Keeps the latest [`CERTIFIED_IN_MEMORY`] certified checkpoints.
+    /// Keeps the latest [`CheckpointConfig::keep_certified`] certified
+    /// checkpoints.
     fn forget_old_certified(&mut self) {
-        while self.certified.len() > CERTIFIED_IN_MEMORY {
+        while self.certified.len() > self.keep_certified {
             self.certified.pop_first();
         }
     }
@@ -1267,6 +1286,8 @@ impl Checkpointer {
     ) -> bool {
         let number = self.next_number();
         if header.number > number {
+            // Votes for a number are cast once the one before is certified.
+            self.catch_up = Some((from, header.number - 1));
             out.push(CheckpointOutput::Send {
                 to: from,
                 message: Message::GetCheckpoint { number },
@@ -1413,6 +1434,7 @@ impl Checkpointer {
             return;
         }
         if number > next {
+            self.catch_up = Some((from, number));
             out.push(CheckpointOutput::Send {
                 to: from,
                 message: Message::GetCheckpoint { number: next },
@@ -1632,6 +1654,23 @@ impl Checkpointer {
         }
     }
 
+    /// After an adoption while behind: asks the peer that showed a later
+    /// certified number for the next one (unless it is here already).
+    fn ask_to_catch_up(&mut self, out: &mut Vec<CheckpointOutput>) {
+        let next = self.next_number();
+        match self.catch_up {
+            Some((peer, highest)) if highest >= next => {
+                if !self.ahead.contains_key(&next) {
+                    out.push(CheckpointOutput::Send {
+                        to: peer,
+                        message: Message::GetCheckpoint { number: next },
+                    });
+                }
+            }
+            _ => self.catch_up = None,
+        }
+    }
+
     fn finish(
         &mut self,
         derived: Derived,
@@ -1646,6 +1685,7 @@ impl Checkpointer {
             Box::new(stored),
         )));
         out.push(CheckpointOutput::Certified { number });
+        self.ask_to_catch_up(out);
         // Votes for the new number that arrived while this relay was behind.
         for (from, vote) in std::mem::take(&mut self.early_votes) {
             if vote.number == number + 1 {

@@ -60,6 +60,7 @@ fn config(keys: &[Arc<SigningKey>]) -> CheckpointConfig {
         signing_key: keys[0].clone(),
         rng_seed: [1; 32],
         timing: CheckpointTiming::default(),
+        keep_certified: CERTIFIED_IN_MEMORY,
     }
 }
 
@@ -356,13 +357,10 @@ fn precommits_of_different_rounds_never_make_a_certificate() {
         .expect("a one-round certificate verifies");
 }
 
-#[test]
-fn only_the_latest_certificates_stay_in_memory_older_ones_are_sent_from_the_store() {
-    let keys = keys();
-    let mut checkpointer = Checkpointer::new(config(&keys)).expect("checkpointer");
-    let total = CERTIFIED_IN_MEMORY as u64 + 6;
+/// Certifies heartbeats (empty anchors) 1..=`total` at `checkpointer`,
+/// signed by validators 1-3 and adopted in order from validator 1.
+fn certify_heartbeats(checkpointer: &mut Checkpointer, keys: &[Arc<SigningKey>], total: u64) {
     let mut out = Vec::new();
-    // Heartbeats (empty anchors) certified by validators 1-3, adopted in order.
     for number in 1..=total {
         let header = checkpointer
             .derive_header(&[], 1_000 * number)
@@ -395,6 +393,14 @@ fn only_the_latest_certificates_stay_in_memory_older_ones_are_sent_from_the_stor
             &mut out,
         );
     }
+}
+
+#[test]
+fn only_the_latest_certificates_stay_in_memory_older_ones_are_sent_from_the_store() {
+    let keys = keys();
+    let mut checkpointer = Checkpointer::new(config(&keys)).expect("checkpointer");
+    let total = CERTIFIED_IN_MEMORY as u64 + 6;
+    certify_heartbeats(&mut checkpointer, &keys, total);
     assert_eq!(
         checkpointer.latest().map(|c| c.certificate.header.number),
         Some(total)
@@ -433,4 +439,82 @@ fn only_the_latest_certificates_stay_in_memory_older_ones_are_sent_from_the_stor
     );
     assert!(ask(&mut checkpointer, total + 1).is_empty());
     assert!(ask(&mut checkpointer, 0).is_empty());
+}
+
+/// The GetCheckpoint requests in `out`, as (recipient, number).
+fn requests(out: &[CheckpointOutput]) -> Vec<(u16, u64)> {
+    out.iter()
+        .filter_map(|o| match o {
+            CheckpointOutput::Send {
+                to,
+                message: Message::GetCheckpoint { number },
+            } => Some((to.0, *number)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A relay back from an outage hears of one later certified number (a
+/// certificate, or a vote for the number after it) and catches up from
+/// that one peer's answers alone: each adoption asks for the next number,
+/// with no further round of the network needed, and asking stops once it
+/// is caught up.
+#[test]
+fn a_relay_behind_catches_up_request_by_request_from_one_hint() {
+    const TOTAL: u64 = 10;
+    let keys = keys();
+    let mut ahead = Checkpointer::new(config(&keys)).expect("checkpointer");
+    certify_heartbeats(&mut ahead, &keys, TOTAL);
+    let next_header = ahead
+        .derive_header(&[], 1_000 * (TOTAL + 1))
+        .expect("derives");
+    let prevote = Message::CheckpointPrevote {
+        round: 0,
+        header: next_header.encode().into(),
+        anchor: Vec::new(),
+        signature: next_header
+            .sign_prevote(0, &keys[2], [2; 32])
+            .expect("signs")
+            .as_bytes()
+            .as_slice()
+            .into(),
+    };
+    let hints = [
+        (
+            ValidatorIndex(1),
+            ahead.latest().expect("certified").to_message(),
+        ),
+        (ValidatorIndex(2), prevote),
+    ];
+    for (peer, hint) in hints {
+        let mut behind = Checkpointer::new(config(&keys)).expect("checkpointer");
+        let mut out = Vec::new();
+        behind.handle(
+            CheckpointInput::Peer {
+                from: peer,
+                message: hint,
+            },
+            &mut out,
+        );
+        let mut asked = Vec::new();
+        while let [(to, number)] = requests(&out)[..] {
+            assert_eq!(to, peer.0, "asks the peer that showed the later number");
+            asked.push(number);
+            out.clear();
+            let answer = ahead.certified(number).expect("certified ahead");
+            behind.handle(
+                CheckpointInput::Peer {
+                    from: peer,
+                    message: answer.to_message(),
+                },
+                &mut out,
+            );
+        }
+        assert_eq!(requests(&out), Vec::new());
+        let caught_up = behind.latest().map(|c| c.certificate.header.number);
+        assert_eq!(caught_up, Some(TOTAL), "hint from validator {}", peer.0);
+        // The certificate hint was kept ahead: it is never asked for.
+        let expected_last = if peer.0 == 1 { TOTAL - 1 } else { TOTAL };
+        assert_eq!(asked, (1..=expected_last).collect::<Vec<_>>());
+    }
 }

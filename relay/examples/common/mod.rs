@@ -38,6 +38,7 @@ pub fn open_stopped_relay(name: &str) -> anyhow::Result<StoppedRelay> {
             signing_key: key,
             rng_seed: [2; 32],
             timing: CheckpointTiming::default(),
+            keep_certified: ruv_consensus::CERTIFIED_IN_MEMORY,
         },
         storage,
     })

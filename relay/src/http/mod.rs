@@ -143,6 +143,7 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, StartError> {
         signing_key: key.clone(),
         rng_seed: *crate::keys::random_seed(),
         timing: CheckpointTiming::default(),
+        keep_certified: ruv_consensus::CERTIFIED_IN_MEMORY,
     };
     let restored = crate::node::restart::restore(&storage, engine_config, checkpoint_config)?;
     tracing::info!(
