@@ -756,18 +756,24 @@ impl ConsensusNode {
             }
         }
         for output in &checkpoint_outputs {
-            if let CheckpointOutput::Certified { number } = output {
-                // Committed above: the engine settles them at the next batch.
-                if let Some(covered) = self.checkpoints.covered_vertices(*number) {
-                    self.covered.extend_from_slice(covered);
-                }
-                if let Some(stored) = self.checkpoints.certified(*number) {
+            match output {
+                // The certificate itself, not a lookup: a batch may adopt
+                // more checkpoints than the checkpointer keeps in memory (a
+                // relay catching up), and each is announced.
+                CheckpointOutput::Persist(CheckpointPersist::Certified(stored)) => {
                     self.metrics.checkpoints_certified.inc();
                     events.push(NodeEvent::Checkpoint(
                         Arc::new(stored.certificate.to_json()),
                         self.checkpoints.latest_changes().into(),
                     ));
                 }
+                // Committed above: the engine settles them at the next batch.
+                CheckpointOutput::Certified { number } => {
+                    if let Some(covered) = self.checkpoints.covered_vertices(*number) {
+                        self.covered.extend_from_slice(covered);
+                    }
+                }
+                _ => {}
             }
         }
         let verdicts: Vec<_> = replies

@@ -560,6 +560,7 @@ impl Checkpointer {
 
     /// Feeds one input; appends what the driver must do to `out`, in order.
     pub fn handle(&mut self, input: CheckpointInput, out: &mut Vec<CheckpointOutput>) {
+        self.forget_old_certified();
         match input {
             // Rounds follow header times on the wall clock (see the module
             // docs); the monotonic clock is not needed.
@@ -610,7 +611,7 @@ impl Checkpointer {
     }
 
     /// Keeps the latest [`CheckpointConfig::keep_certified`] certified
-    /// checkpoints.
+    /// checkpoints (and, until the next input, those the last one adopted).
     fn forget_old_certified(&mut self) {
         while self.certified.len() > self.keep_certified {
             self.certified.pop_first();
@@ -1712,9 +1713,11 @@ impl Checkpointer {
             }
             Err(error) => tracing::error!(?error, "adopting a checkpoint failed"),
         }
+        // Trimmed at the next input, not here: the driver reads every
+        // certificate this input's `Certified` outputs name, however many
+        // were adopted at once.
         self.certified
             .insert(stored.certificate.header.number, stored);
-        self.forget_old_certified();
     }
 }
 

@@ -401,6 +401,14 @@ fn only_the_latest_certificates_stay_in_memory_older_ones_are_sent_from_the_stor
     let mut checkpointer = Checkpointer::new(config(&keys)).expect("checkpointer");
     let total = CERTIFIED_IN_MEMORY as u64 + 6;
     certify_heartbeats(&mut checkpointer, &keys, total);
+    // The next input trims what the last one adopted.
+    checkpointer.handle(
+        CheckpointInput::Tick {
+            now_ms: 0,
+            unix_ms: 0,
+        },
+        &mut Vec::new(),
+    );
     assert_eq!(
         checkpointer.latest().map(|c| c.certificate.header.number),
         Some(total)
@@ -517,4 +525,60 @@ fn a_relay_behind_catches_up_request_by_request_from_one_hint() {
         let expected_last = if peer.0 == 1 { TOTAL - 1 } else { TOTAL };
         assert_eq!(asked, (1..=expected_last).collect::<Vec<_>>());
     }
+}
+
+/// Certificates adopted by one input stay readable until the next input,
+/// however many there were: the driver reads each one its `Certified`
+/// outputs name. Then only `keep_certified` remain.
+#[test]
+fn certificates_adopted_at_once_are_all_readable_until_the_next_input() {
+    const TOTAL: u64 = 6;
+    let keys = keys();
+    let mut ahead = Checkpointer::new(config(&keys)).expect("checkpointer");
+    certify_heartbeats(&mut ahead, &keys, TOTAL);
+    let mut behind = Checkpointer::new(CheckpointConfig {
+        keep_certified: 2,
+        ..config(&keys)
+    })
+    .expect("checkpointer");
+    let mut feed = |behind: &mut Checkpointer, number: u64| {
+        let mut out = Vec::new();
+        let message = ahead.certified(number).expect("certified").to_message();
+        behind.handle(
+            CheckpointInput::Peer {
+                from: ValidatorIndex(1),
+                message,
+            },
+            &mut out,
+        );
+        out
+    };
+    for number in (2..=TOTAL).rev() {
+        feed(&mut behind, number);
+    }
+    assert!(behind.latest().is_none(), "nothing adopted out of order");
+    let out = feed(&mut behind, 1);
+    let adopted: Vec<u64> = out
+        .iter()
+        .filter_map(|o| match o {
+            CheckpointOutput::Certified { number } => Some(*number),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(adopted, (1..=TOTAL).collect::<Vec<_>>());
+    for number in 1..=TOTAL {
+        assert!(behind.certified(number).is_some(), "checkpoint {number}");
+    }
+    let mut out = Vec::new();
+    behind.handle(
+        CheckpointInput::Tick {
+            now_ms: 0,
+            unix_ms: 0,
+        },
+        &mut out,
+    );
+    let kept: Vec<u64> = (1..=TOTAL)
+        .filter(|n| behind.certified(*n).is_some())
+        .collect();
+    assert_eq!(kept, vec![TOTAL - 1, TOTAL]);
 }
