@@ -755,22 +755,30 @@ impl ConsensusNode {
                 | Output::Checkpoint { .. } => {}
             }
         }
+        // Each `Certified` follows the `Persist` that carries its
+        // certificate: announced from there, not looked up, since a batch
+        // may adopt more checkpoints than the checkpointer keeps in memory
+        // (a relay catching up), and each is announced with its own changes.
+        let mut persisted = None;
         for output in &checkpoint_outputs {
             match output {
-                // The certificate itself, not a lookup: a batch may adopt
-                // more checkpoints than the checkpointer keeps in memory (a
-                // relay catching up), and each is announced.
                 CheckpointOutput::Persist(CheckpointPersist::Certified(stored)) => {
-                    self.metrics.checkpoints_certified.inc();
-                    events.push(NodeEvent::Checkpoint(
-                        Arc::new(stored.certificate.to_json()),
-                        self.checkpoints.latest_changes().into(),
-                    ));
+                    persisted = Some(stored);
                 }
-                // Committed above: the engine settles them at the next batch.
-                CheckpointOutput::Certified { number } => {
+                CheckpointOutput::Certified { number, changed } => {
+                    // Committed above: the engine settles them at the next batch.
                     if let Some(covered) = self.checkpoints.covered_vertices(*number) {
                         self.covered.extend_from_slice(covered);
+                    }
+                    let stored = persisted
+                        .take()
+                        .filter(|s| s.certificate.header.number == *number);
+                    if let Some(stored) = stored {
+                        self.metrics.checkpoints_certified.inc();
+                        events.push(NodeEvent::Checkpoint(
+                            Arc::new(stored.certificate.to_json()),
+                            changed.as_slice().into(),
+                        ));
                     }
                 }
                 _ => {}

@@ -748,7 +748,7 @@ impl<'s> Simulation<'s> {
                     self.record(node, &format!("checkpoint send {to}"), &bytes);
                     self.send(node, to.0 as usize, bytes);
                 }
-                CheckpointOutput::Certified { number } => {
+                CheckpointOutput::Certified { number, .. } => {
                     self.record(node, "checkpoint certified", &number.to_le_bytes());
                     self.check_certified(node, number)?;
                     self.settle_covered(node, number)?;

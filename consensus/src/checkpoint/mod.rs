@@ -199,10 +199,14 @@ pub enum CheckpointOutput {
         /// The message.
         message: Message,
     },
-    /// A new certified checkpoint is the latest.
+    /// A new certified checkpoint is the latest (it follows the
+    /// [`CheckpointPersist::Certified`] that stores it).
     Certified {
         /// Its number.
         number: u64,
+        /// The accounts it changed, in address order (one input may adopt
+        /// several checkpoints; each names its own).
+        changed: Vec<Address>,
     },
     /// Send validator `to` certified checkpoint `number` (its
     /// [`StoredCheckpoint::to_message`]) read from the driver's store: it is
@@ -1685,7 +1689,10 @@ impl Checkpointer {
         out.push(CheckpointOutput::Persist(CheckpointPersist::Certified(
             Box::new(stored),
         )));
-        out.push(CheckpointOutput::Certified { number });
+        out.push(CheckpointOutput::Certified {
+            number,
+            changed: self.state.latest_changes().to_vec(),
+        });
         self.ask_to_catch_up(out);
         // Votes for the new number that arrived while this relay was behind.
         for (from, vote) in std::mem::take(&mut self.early_votes) {

@@ -360,12 +360,19 @@ fn precommits_of_different_rounds_never_make_a_certificate() {
 /// Certifies heartbeats (empty anchors) 1..=`total` at `checkpointer`,
 /// signed by validators 1-3 and adopted in order from validator 1.
 fn certify_heartbeats(checkpointer: &mut Checkpointer, keys: &[Arc<SigningKey>], total: u64) {
+    certify(checkpointer, keys, &vec![Vec::new(); total as usize]);
+}
+
+/// Certifies the next checkpoints at `checkpointer`, one per anchor (of
+/// vertices it accepted), signed by validators 1-3 and adopted in order
+/// from validator 1.
+fn certify(checkpointer: &mut Checkpointer, keys: &[Arc<SigningKey>], anchors: &[Vec<VertexId>]) {
     let mut out = Vec::new();
-    for number in 1..=total {
+    for anchor in anchors {
+        let number = checkpointer.next_number();
         let header = checkpointer
-            .derive_header(&[], 1_000 * number)
+            .derive_header(anchor, 1_000 * number)
             .expect("derives");
-        assert_eq!(header.number, number);
         let signers = vec![1u16, 2, 3];
         let signatures = signers
             .iter()
@@ -383,7 +390,7 @@ fn certify_heartbeats(checkpointer: &mut Checkpointer, keys: &[Arc<SigningKey>],
                 signers,
                 signatures,
             },
-            anchor: Vec::new(),
+            anchor: anchor.clone(),
         };
         checkpointer.handle(
             CheckpointInput::Peer {
@@ -392,6 +399,7 @@ fn certify_heartbeats(checkpointer: &mut Checkpointer, keys: &[Arc<SigningKey>],
             },
             &mut out,
         );
+        assert_eq!(checkpointer.next_number(), number + 1, "adopted {number}");
     }
 }
 
@@ -541,7 +549,7 @@ fn certificates_adopted_at_once_are_all_readable_until_the_next_input() {
         ..config(&keys)
     })
     .expect("checkpointer");
-    let mut feed = |behind: &mut Checkpointer, number: u64| {
+    let feed = |behind: &mut Checkpointer, number: u64| {
         let mut out = Vec::new();
         let message = ahead.certified(number).expect("certified").to_message();
         behind.handle(
@@ -561,7 +569,7 @@ fn certificates_adopted_at_once_are_all_readable_until_the_next_input() {
     let adopted: Vec<u64> = out
         .iter()
         .filter_map(|o| match o {
-            CheckpointOutput::Certified { number } => Some(*number),
+            CheckpointOutput::Certified { number, .. } => Some(*number),
             _ => None,
         })
         .collect();
@@ -581,4 +589,90 @@ fn certificates_adopted_at_once_are_all_readable_until_the_next_input() {
         .filter(|n| behind.certified(*n).is_some())
         .collect();
     assert_eq!(kept, vec![TOTAL - 1, TOTAL]);
+}
+
+/// The genesis account's key (see [`genesis`]).
+fn user() -> SigningKey {
+    SigningKey::from_seed(&[70; 32])
+}
+
+/// A vertex of validator 1 at height `height` on `parents` carrying one
+/// transfer from the genesis account to `to`.
+fn paying_vertex(to: Address, nonce: u64, height: u64, parents: Vec<VertexId>) -> Arc<Vertex> {
+    let genesis = genesis(&keys());
+    let user = user();
+    let mut transfer = ruv_protocol::Transfer {
+        chain_id: genesis.chain_id.clone(),
+        from: Address::from_public_key(user.public_key()),
+        to,
+        amount: 1_000,
+        fee: 0,
+        nonce,
+        memo: String::new(),
+        public_key: user.public_key().clone(),
+    };
+    let size = transfer
+        .clone()
+        .sign(&user, [0; 32])
+        .expect("signs")
+        .encoded_len();
+    transfer.fee = genesis.fees.minimum_fee(size).expect("a fee");
+    let tx = Arc::new(transfer.sign(&user, [nonce as u8; 32]).expect("signs"));
+    let content = crate::vertex::VertexContent {
+        chain_id: genesis.chain_id.clone(),
+        issuer: ValidatorIndex(1),
+        height,
+        parents,
+        txs: vec![tx],
+    };
+    Arc::new(content.sign(&keys()[1], [height as u8; 32]).expect("signs"))
+}
+
+/// Two checkpoints adopted by one input each name the accounts they
+/// changed, not the latest one's (subscribers to an account changed only
+/// in the first would otherwise never be told).
+#[test]
+fn checkpoints_adopted_at_once_each_name_the_accounts_they_changed() {
+    let keys = keys();
+    let payer = Address::from_public_key(user().public_key());
+    let bob = Address::from_public_key(SigningKey::from_seed(&[71; 32]).public_key());
+    let carol = Address::from_public_key(SigningKey::from_seed(&[72; 32]).public_key());
+    let first = paying_vertex(bob, 1, 0, Vec::new());
+    let second = paying_vertex(carol, 2, 1, vec![first.id()]);
+    let mut ahead = Checkpointer::new(config(&keys)).expect("checkpointer");
+    let mut behind = Checkpointer::new(config(&keys)).expect("checkpointer");
+    for checkpointer in [&mut ahead, &mut behind] {
+        for vertex in [&first, &second] {
+            checkpointer.handle(
+                CheckpointInput::VertexAccepted(vertex.clone()),
+                &mut Vec::new(),
+            );
+        }
+    }
+    certify(&mut ahead, &keys, &[vec![first.id()], vec![second.id()]]);
+    let mut out = Vec::new();
+    for number in [2, 1] {
+        let message = ahead.certified(number).expect("certified").to_message();
+        behind.handle(
+            CheckpointInput::Peer {
+                from: ValidatorIndex(1),
+                message,
+            },
+            &mut out,
+        );
+    }
+    let certified: Vec<(u64, Vec<Address>)> = out
+        .iter()
+        .filter_map(|o| match o {
+            CheckpointOutput::Certified { number, changed } => Some((*number, changed.clone())),
+            _ => None,
+        })
+        .collect();
+    // Besides payer and payee, fees move validator accounts in both.
+    assert_eq!(certified.len(), 2);
+    let names = |i: usize, account: &Address| certified[i].1.contains(account);
+    assert_eq!(certified[0].0, 1);
+    assert!(names(0, &payer) && names(0, &bob) && !names(0, &carol));
+    assert_eq!(certified[1].0, 2);
+    assert!(names(1, &payer) && names(1, &carol) && !names(1, &bob));
 }
