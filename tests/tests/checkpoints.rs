@@ -251,3 +251,44 @@ async fn checkpoints_keep_forming_across_a_chain_of_payments() {
         assert_eq!(included.nonce, nonce);
     }
 }
+
+/// More checkpoints than a relay keeps in memory
+/// (`ruv_consensus::CERTIFIED_IN_MEMORY`): the oldest are read from its
+/// database, by number and as sync pages, and still verify from genesis;
+/// so does a payment's proof that names one of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_older_than_those_kept_in_memory_are_read_from_the_database() {
+    let devnet = Devnet::start(4).await;
+    let anchor = devnet.trust_anchor();
+    let faucet = devnet.faucet_key();
+    let bob = key(43);
+    // Relays a little behind relay 1 still keep only checkpoints after 1.
+    let target = ruv_consensus::CERTIFIED_IN_MEMORY as u64 + 4;
+    // One payment at a time, each final before the next: a checkpoint
+    // follows every few (each covers new accepted vertices).
+    let mut nonce = 0;
+    let mut first_payment = None;
+    while latest(&devnet, 1, &anchor).await.number() < target {
+        nonce += 1;
+        let tx = devnet.transfer(&faucet, address(&bob), 1_000, nonce);
+        let id = tx.id().to_string();
+        let (code, body) = post(format!("{}/api/v1/transactions", devnet.url(0)), &tx).await;
+        assert_eq!(code, 202, "payment {nonce}: {body}");
+        devnet.wait_final(0, &id).await;
+        first_payment.get_or_insert(id);
+    }
+    for relay in 0..4 {
+        assert_eq!(checkpoint(&devnet, relay, &anchor, 1).await.number(), 1);
+        let page = reqwest::get(format!(
+            "{}/api/v1/checkpoints/1/vertices",
+            devnet.url(relay)
+        ))
+        .await
+        .unwrap();
+        assert_eq!(page.status(), 200, "relay {relay}");
+        assert!(!page.bytes().await.unwrap().is_empty());
+    }
+    let first_payment = first_payment.expect("at least one payment");
+    let included = proven_final(&devnet, 2, &anchor, &first_payment).await;
+    assert_eq!(included.nonce, 1);
+}
