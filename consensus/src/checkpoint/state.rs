@@ -125,8 +125,16 @@ pub struct CertifiedState {
     /// sender and the nonce (its sender and nonce are the
     /// transaction tree's leaf). One entry per included transaction.
     included: HashMap<TxId, Included>,
-    /// Each checkpoint's transaction tree (for inclusion proofs).
+    /// The transaction trees of the latest [`TX_TREES_IN_MEMORY`]
+    /// checkpoints (inclusion proofs are mostly asked right after
+    /// finality); an older one is rebuilt from `tx_ids` when a proof needs
+    /// it (about 250 bytes a transaction built, 32 as an id).
     tx_trees: BTreeMap<u64, SparseMerkleTree>,
+    /// Per checkpoint that included any, its transaction ids (the leaves
+    /// of its tree, with the sender and nonce in `included`).
+    tx_ids: BTreeMap<u64, Vec<TxId>>,
+    /// The last tree rebuilt for an older checkpoint, and its number.
+    rebuilt: Option<(u64, SparseMerkleTree)>,
     /// The included transaction that used each (sender, nonce).
     by_nonce: HashMap<(Address, u64), TxId>,
     /// Accounts that changed in the latest checkpoint.
@@ -237,6 +245,8 @@ impl CertifiedState {
             covered: HashSet::new(),
             included: HashMap::new(),
             tx_trees: BTreeMap::new(),
+            tx_ids: BTreeMap::new(),
+            rebuilt: None,
             by_nonce: HashMap::new(),
             latest_changes: Vec::new(),
             history: HashMap::new(),
@@ -527,6 +537,10 @@ impl CertifiedState {
             self.ledger = ledger;
         }
         self.covered.extend(derived.covered.iter().copied());
+        if !derived.txs.is_empty() {
+            let ids = derived.txs.iter().map(|(id, ..)| *id).collect();
+            self.tx_ids.insert(number, ids);
+        }
         for (id, tx, vertex, position) in derived.txs {
             let (from, to, nonce) = (tx.transfer.from, tx.transfer.to, tx.transfer.nonce);
             self.by_nonce.insert((from, nonce), id);
@@ -546,6 +560,9 @@ impl CertifiedState {
             );
         }
         self.tx_trees.insert(number, derived.tx_tree);
+        while self.tx_trees.len() > TX_TREES_IN_MEMORY {
+            self.tx_trees.pop_first();
+        }
         self.unpersisted.insert(number, derived.updates.clone());
         self.latest_changes = derived.updates.iter().map(|(a, _)| *a).collect();
         self.latest_id = derived.header.id();
@@ -629,7 +646,14 @@ impl CertifiedState {
     pub fn prove_transaction(&mut self, id: &TxId) -> Option<TransactionProof> {
         let included = self.included.get(id)?;
         let (number, from, nonce) = (included.checkpoint, included.from, included.nonce);
-        let tree = self.tx_trees.get_mut(&number)?;
+        let tree = if self.tx_trees.contains_key(&number) {
+            self.tx_trees.get_mut(&number)?
+        } else {
+            if self.rebuilt.as_ref().map(|(n, _)| *n) != Some(number) {
+                self.rebuilt = Some((number, self.rebuild_tx_tree(number)?));
+            }
+            &mut self.rebuilt.as_mut()?.1
+        };
         Some(TransactionProof {
             id: *id,
             from,
@@ -638,7 +662,23 @@ impl CertifiedState {
             proof: tree.prove(&id.0).encode(),
         })
     }
+
+    /// Checkpoint `number`'s transaction tree, rebuilt from its ids: the
+    /// same leaves give the same root as the one certified.
+    fn rebuild_tx_tree(&self, number: u64) -> Option<SparseMerkleTree> {
+        let mut tree = SparseMerkleTree::new(TreeKind::Transactions);
+        for id in self.tx_ids.get(&number)? {
+            let included = self.included.get(id)?;
+            let value = transaction_leaf_value(&included.from, included.nonce);
+            tree.insert(id.0, &value).ok()?;
+        }
+        Some(tree)
+    }
 }
+
+/// Checkpoints whose transaction trees stay built (see
+/// `CertifiedState::prove_transaction`).
+pub const TX_TREES_IN_MEMORY: usize = 16;
 
 /// Why a checkpoint cannot be derived from an anchor.
 #[derive(Debug, Clone, PartialEq, Eq)]

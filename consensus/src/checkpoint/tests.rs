@@ -676,3 +676,46 @@ fn checkpoints_adopted_at_once_each_name_the_accounts_they_changed() {
     assert_eq!(certified[1].0, 2);
     assert!(names(1, &payer) && names(1, &carol) && !names(1, &bob));
 }
+
+/// Inclusion proofs in checkpoints whose transaction trees left memory come
+/// from a tree rebuilt from the checkpoint's ids, and verify as a wallet
+/// verifies them (the oldest twice: the rebuilt tree is reused).
+#[test]
+fn proofs_in_checkpoints_whose_trees_left_memory_still_verify() {
+    use ruv_protocol::light::{verify_checkpoint, verify_transaction_proof, TrustAnchor};
+    let keys = keys();
+    let anchor = TrustAnchor::from_genesis(genesis(&keys)).expect("anchor");
+    let mut checkpointer = Checkpointer::new(config(&keys)).expect("checkpointer");
+    let total = state::TX_TREES_IN_MEMORY as u64 + 3;
+    let mut vertices: Vec<Arc<Vertex>> = Vec::new();
+    for n in 0..total {
+        let payee = SigningKey::from_seed(&[100 + n as u8; 32]);
+        let parents = vertices.last().map(|v| vec![v.id()]).unwrap_or_default();
+        let vertex = paying_vertex(
+            Address::from_public_key(payee.public_key()),
+            n + 1,
+            n,
+            parents,
+        );
+        checkpointer.handle(
+            CheckpointInput::VertexAccepted(vertex.clone()),
+            &mut Vec::new(),
+        );
+        vertices.push(vertex);
+    }
+    let anchors: Vec<Vec<VertexId>> = vertices.iter().map(|v| vec![v.id()]).collect();
+    certify(&mut checkpointer, &keys, &anchors);
+    for (n, vertex) in vertices.iter().enumerate().chain([(0, &vertices[0])]) {
+        let id = vertex.tx_ids()[0];
+        let proof = checkpointer.prove_transaction(&id).expect("a proof");
+        assert_eq!(proof.checkpoint, n as u64 + 1);
+        let certificate = checkpointer
+            .certified(proof.checkpoint)
+            .expect("certified")
+            .certificate
+            .to_json();
+        let checkpoint = verify_checkpoint(&anchor, &certificate).expect("verifies");
+        let included = verify_transaction_proof(&checkpoint, &proof).expect("proven");
+        assert_eq!((included.id, included.nonce), (id, n as u64 + 1));
+    }
+}
