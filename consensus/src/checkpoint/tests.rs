@@ -457,6 +457,19 @@ fn only_the_latest_certificates_stay_in_memory_older_ones_are_sent_from_the_stor
     assert!(ask(&mut checkpointer, 0).is_empty());
 }
 
+/// Hands `to` certified checkpoint `number` as `holder` has it, sent by
+/// validator `from`.
+fn pass_certificate(
+    holder: &Checkpointer,
+    to: &mut Checkpointer,
+    from: ValidatorIndex,
+    number: u64,
+    out: &mut Vec<CheckpointOutput>,
+) {
+    let message = holder.certified(number).expect("certified").to_message();
+    to.handle(CheckpointInput::Peer { from, message }, out);
+}
+
 /// The GetCheckpoint requests in `out`, as (recipient, number).
 fn requests(out: &[CheckpointOutput]) -> Vec<(u16, u64)> {
     out.iter()
@@ -517,14 +530,7 @@ fn a_relay_behind_catches_up_request_by_request_from_one_hint() {
             assert_eq!(to, peer.0, "asks the peer that showed the later number");
             asked.push(number);
             out.clear();
-            let answer = ahead.certified(number).expect("certified ahead");
-            behind.handle(
-                CheckpointInput::Peer {
-                    from: peer,
-                    message: answer.to_message(),
-                },
-                &mut out,
-            );
+            pass_certificate(&ahead, &mut behind, peer, number, &mut out);
         }
         assert_eq!(requests(&out), Vec::new());
         let caught_up = behind.latest().map(|c| c.certificate.header.number);
@@ -551,14 +557,7 @@ fn certificates_adopted_at_once_are_all_readable_until_the_next_input() {
     .expect("checkpointer");
     let feed = |behind: &mut Checkpointer, number: u64| {
         let mut out = Vec::new();
-        let message = ahead.certified(number).expect("certified").to_message();
-        behind.handle(
-            CheckpointInput::Peer {
-                from: ValidatorIndex(1),
-                message,
-            },
-            &mut out,
-        );
+        pass_certificate(&ahead, behind, ValidatorIndex(1), number, &mut out);
         out
     };
     for number in (2..=TOTAL).rev() {
@@ -652,14 +651,7 @@ fn checkpoints_adopted_at_once_each_name_the_accounts_they_changed() {
     certify(&mut ahead, &keys, &[vec![first.id()], vec![second.id()]]);
     let mut out = Vec::new();
     for number in [2, 1] {
-        let message = ahead.certified(number).expect("certified").to_message();
-        behind.handle(
-            CheckpointInput::Peer {
-                from: ValidatorIndex(1),
-                message,
-            },
-            &mut out,
-        );
+        pass_certificate(&ahead, &mut behind, ValidatorIndex(1), number, &mut out);
     }
     let certified: Vec<(u64, Vec<Address>)> = out
         .iter()
