@@ -216,8 +216,9 @@ async fn followers_serve_verified_state_forward_submissions_and_catch_up() {
         proven_final(&net.anchor, &urls[1], &last, bob, balance).await;
     }
     let target = stopped_at + 10;
-    eventually(
+    eventually_explained(
         &format!("the network reaches checkpoint {target}"),
+        &urls[1..],
         || async { (verified_latest(&net.anchor, &urls[1]).await? >= target).then_some(()) },
     )
     .await;

@@ -140,6 +140,41 @@ pub async fn wait_for_mesh(operators: &mut [Operator]) {
     }
 }
 
+/// Like [`eventually`]; on failure the message also holds what each relay
+/// of `urls` says of itself (`status --json`: its latest checkpoint, its
+/// peers), so that a stall shows which relay lagged.
+pub async fn eventually_explained<T, F, Fut>(what: &str, urls: &[String], mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        if Instant::now() >= deadline {
+            let mut states = String::new();
+            for url in urls {
+                let out = cli(&["status", "--url", url, "--json"]);
+                let said = match serde_json::from_slice::<Value>(&out.stdout) {
+                    Ok(view) => format!(
+                        "{}: latest checkpoint {}, {} peers, {} transactions pending",
+                        view["network"]["relay"],
+                        view["latest_checkpoint"]["number"],
+                        view["network"]["peers_connected"],
+                        view["network"]["pending_transactions"]
+                    ),
+                    Err(_) => String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+                };
+                states.push_str(&format!("\n  {url}: {said}"));
+            }
+            panic!("{what}: not within 60 s{states}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Polls until `check` returns `Some` (fails after 60 s).
 pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
 where
