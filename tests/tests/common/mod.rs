@@ -176,19 +176,12 @@ where
 }
 
 /// Polls until `check` returns `Some` (fails after 60 s).
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+pub async fn eventually<T, F, Fut>(what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "{what}: not within 60 s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually_explained(what, &[], check).await
 }
 
 pub async fn healthy(url: &str) -> bool {
