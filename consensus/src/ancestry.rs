@@ -26,8 +26,8 @@ use crate::dag::{Dag, VertexStatus};
 use crate::vertex::VertexId;
 use ruv_protocol::ledger::Account;
 use ruv_protocol::{Address, Ledger, SignedTransfer, TxId, TxRejection};
-use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 
 /// Why an ancestry cannot be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,7 +125,7 @@ const POPPED: u8 = 4;
 
 struct Walk<'d> {
     dag: &'d Dag,
-    marks: BTreeMap<VertexId, u8>,
+    marks: HashMap<VertexId, u8>,
     heap: BinaryHeap<(u64, VertexId)>,
     /// Unpopped vertices that may still be removed or added.
     needed: usize,
@@ -176,13 +176,13 @@ impl Walk<'_> {
 pub(crate) fn ancestry_view<'l>(
     dag: &Dag,
     ledger: &'l Ledger,
-    accepted_txs: &BTreeMap<TxId, Vec<VertexId>>,
+    accepted_txs: &HashMap<TxId, Vec<VertexId>>,
     parents: &[VertexId],
     max_walk: usize,
 ) -> Result<AncestryView<'l>, AncestryError> {
     let mut walk = Walk {
         dag,
-        marks: BTreeMap::new(),
+        marks: HashMap::new(),
         heap: BinaryHeap::new(),
         needed: 0,
     };
@@ -193,7 +193,9 @@ pub(crate) fn ancestry_view<'l>(
         walk.mark(tip, FROM_ACCEPTED_TIP)?;
     }
     let mut processing_ancestors = Vec::new();
-    let mut outside = BTreeSet::new();
+    // Popped order (deterministic) for the pass below; the set for lookups.
+    let mut outside_in_order = Vec::new();
+    let mut outside = HashSet::new();
     let mut visited = 0usize;
     while walk.needed > 0 {
         let Some((_, id)) = walk.heap.pop() else {
@@ -216,6 +218,7 @@ pub(crate) fn ancestry_view<'l>(
             IN_ANCESTRY
         } else {
             outside.insert(id);
+            outside_in_order.push(id);
             FROM_ACCEPTED_TIP
         };
         for parent in node.vertex().parents() {
@@ -224,8 +227,8 @@ pub(crate) fn ancestry_view<'l>(
     }
 
     let mut view = AncestryView::new(ledger);
-    let mut removed = BTreeSet::new();
-    for id in &outside {
+    let mut removed = HashSet::new();
+    for id in &outside_in_order {
         let Some(node) = dag.get(id) else { continue };
         let body = node.vertex();
         for (index, tx_id) in body.tx_ids().iter().enumerate() {
@@ -243,8 +246,8 @@ pub(crate) fn ancestry_view<'l>(
             }
         }
     }
-    let mut added = BTreeSet::new();
-    let mut added_keys: BTreeMap<(Address, u64), TxId> = BTreeMap::new();
+    let mut added = HashSet::new();
+    let mut added_keys: HashMap<(Address, u64), TxId> = HashMap::new();
     // Oldest first, so a sender's nonce chain is met in order (effects commute anyway).
     processing_ancestors.sort_by_key(|id| dag.height(id).unwrap_or(0));
     for id in &processing_ancestors {

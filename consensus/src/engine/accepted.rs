@@ -7,7 +7,7 @@
 
 use crate::vertex::VertexId;
 use ruv_protocol::{Genesis, Ledger, SignedTransfer, TxId, TxRejection};
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 /// What an accepted vertex's transaction did to the accepted state.
 #[derive(Debug, PartialEq, Eq)]
@@ -21,14 +21,15 @@ pub(crate) enum Recorded {
 #[derive(Debug)]
 pub(crate) struct Accepted {
     ledger: Ledger,
-    txs: BTreeMap<TxId, Vec<VertexId>>,
+    /// Looked up by key only (ancestry walks, issue checks), never iterated.
+    txs: HashMap<TxId, Vec<VertexId>>,
 }
 
 impl Accepted {
     pub(crate) fn new(genesis: &Genesis) -> Self {
         Self {
             ledger: Ledger::from_genesis(genesis),
-            txs: BTreeMap::new(),
+            txs: HashMap::new(),
         }
     }
 
@@ -37,7 +38,7 @@ impl Accepted {
     pub(crate) fn from_ledger(ledger: Ledger) -> Self {
         Self {
             ledger,
-            txs: BTreeMap::new(),
+            txs: HashMap::new(),
         }
     }
 
@@ -52,7 +53,7 @@ impl Accepted {
     }
 
     /// Accepted transactions and the accepted vertices holding them.
-    pub(crate) fn txs(&self) -> &BTreeMap<TxId, Vec<VertexId>> {
+    pub(crate) fn txs(&self) -> &HashMap<TxId, Vec<VertexId>> {
         &self.txs
     }
 

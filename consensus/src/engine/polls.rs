@@ -13,7 +13,7 @@ use crate::dag::Dag;
 use crate::metrics::{DropReason, Metrics};
 use crate::vertex::{ValidatorIndex, VertexId};
 use ruv_protocol::TxId;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// One poll: who was sampled (with multiplicity) and who answered what.
 #[derive(Debug)]
@@ -410,11 +410,22 @@ pub(crate) fn count_votes(
     metrics: &mut Metrics,
 ) -> Tally {
     let mut tally = Tally::default();
+    // Voters mostly answer with the same preferred frontier: walk each
+    // distinct answer's closure once, with the weight of all who gave it.
+    let mut distinct: BTreeMap<Vec<VertexId>, (u32, u64)> = BTreeMap::new();
     for (voter, chits) in &poll.answers {
         let weight = poll.slots.get(voter).copied().unwrap_or(0);
+        let mut answer = chits.clone();
+        answer.sort_unstable();
+        answer.dedup();
+        let (total, voters) = distinct.entry(answer).or_default();
+        *total += weight;
+        *voters += 1;
+    }
+    for (chits, (weight, voters)) in &distinct {
         let roots = known_roots(chits, dag, fetcher);
         let closure = dag.processing_closure(&roots);
-        let mut votes: BTreeMap<ConflictKey, Vote> = BTreeMap::new();
+        let mut votes: HashMap<ConflictKey, Vote> = HashMap::new();
         for id in &closure {
             let Some(node) = dag.get(id) else {
                 continue;
@@ -444,7 +455,7 @@ pub(crate) fn count_votes(
                         .entry(tx_id)
                         .or_insert(0) += weight
                 }
-                Vote::Both => metrics.conflicting_votes += 1,
+                Vote::Both => metrics.conflicting_votes += voters,
             }
         }
     }
@@ -473,7 +484,9 @@ fn known_roots(chits: &[VertexId], dag: &Dag, fetcher: &Fetcher) -> Vec<VertexId
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ruv_protocol::Address;
+    use crate::dag::VertexStatus;
+    use ruv_protocol::{Address, SignedTransfer};
+    use std::sync::Arc;
 
     fn thresholds(alpha_preference: u32, alpha_confidence: u32) -> Thresholds {
         Thresholds {
@@ -499,6 +512,73 @@ mod tests {
             }
         }
         tally
+    }
+
+    /// A processing vertex of validator 0 holding `txs`, in `dag`.
+    fn processing_vertex(dag: &mut Dag, txs: Vec<Arc<SignedTransfer>>) -> VertexId {
+        let key = ruv_protocol::SigningKey::from_seed(&[9; 32]);
+        let vertex = crate::vertex::VertexContent {
+            chain_id: "ruv-polls".into(),
+            issuer: ValidatorIndex(0),
+            height: 0,
+            parents: Vec::new(),
+            txs,
+        }
+        .sign(&key, [0; 32])
+        .expect("signs");
+        let id = vertex.id();
+        dag.insert(Arc::new(vertex), VertexStatus::Processing);
+        id
+    }
+
+    #[test]
+    fn voters_giving_the_same_answer_are_counted_once_with_their_summed_weight() {
+        let sender = ruv_protocol::SigningKey::from_seed(&[1; 32]);
+        let transfer = |amount: u64| {
+            let t = ruv_protocol::tx::Transfer {
+                chain_id: "ruv-polls".into(),
+                from: Address::from_public_key(sender.public_key()),
+                to: Address::from_bytes([2; 32]),
+                amount,
+                fee: 1_000,
+                nonce: 1,
+                memo: String::new(),
+                public_key: sender.public_key().clone(),
+            };
+            Arc::new(t.sign(&sender, [amount as u8; 32]).expect("signs"))
+        };
+        // Two transfers with one (sender, nonce): a conflict set of two.
+        let (a, b) = (transfer(1), transfer(2));
+        let mut conflicts = Conflicts::default();
+        conflicts.register(a.id(), a.clone(), false);
+        conflicts.register(b.id(), b.clone(), false);
+        let mut dag = Dag::default();
+        let holds_a = processing_vertex(&mut dag, vec![a.clone()]);
+        let holds_b = processing_vertex(&mut dag, vec![b.clone()]);
+        let slots = BTreeMap::from([
+            (ValidatorIndex(0), 2),
+            (ValidatorIndex(1), 3),
+            (ValidatorIndex(2), 4),
+            (ValidatorIndex(3), 1),
+        ]);
+        let mut poll = Poll::new(0, slots);
+        poll.answer(ValidatorIndex(0), vec![holds_a]);
+        // The same answer in another form: repeated chits.
+        poll.answer(ValidatorIndex(1), vec![holds_a, holds_a]);
+        // Both sides: a vote for neither, in either order.
+        poll.answer(ValidatorIndex(2), vec![holds_b, holds_a]);
+        poll.answer(ValidatorIndex(3), vec![holds_a, holds_b]);
+        let mut metrics = Metrics::default();
+        let tally = count_votes(&poll, &dag, &Fetcher::default(), &conflicts, &mut metrics);
+
+        let key = (a.transfer.from, 1);
+        assert_eq!(tally.reached, BTreeSet::from([key]));
+        assert_eq!(
+            tally.counts,
+            BTreeMap::from([(key, BTreeMap::from([(a.id(), 5)]))])
+        );
+        // One conflicting vote per voter, not per distinct answer.
+        assert_eq!(metrics.conflicting_votes, 2);
     }
 
     #[test]
