@@ -168,6 +168,16 @@ const TAG_GET_CHECKPOINT: u8 = 8;
 const TAG_CHECKPOINT_PREVOTE: u8 = 9;
 const TAG_CHECKPOINT_POL: u8 = 10;
 
+/// The first two bytes of every encoded [`Message::Transaction`], so that
+/// peer links and admission can tell gossip without decoding it.
+pub const TRANSACTION_PREFIX: [u8; 2] = [MESSAGE_VERSION, TAG_TRANSACTION];
+/// The first two bytes of every encoded [`Message::Vertex`]; the vertex's
+/// own bytes follow its 4-byte length.
+pub const VERTEX_PREFIX: [u8; 2] = [MESSAGE_VERSION, TAG_VERTEX];
+/// Tags from this one up are never messages: a peer link may use them for
+/// frames of its own, which it turns back into messages before decoding.
+pub const FIRST_LINK_TAG: u8 = 0x80;
+
 impl Message {
     /// A short stable name (for logs and metrics labels).
     pub fn kind(&self) -> &'static str {
@@ -524,6 +534,19 @@ mod tests {
                 tag: 99
             })
         );
+        // Tags a peer link keeps for its own frames are no message.
+        for tag in FIRST_LINK_TAG..=u8::MAX {
+            assert_eq!(
+                Message::decode(&[MESSAGE_VERSION, tag]),
+                Err(DecodeError::UnknownTag {
+                    field: "message",
+                    tag
+                })
+            );
+        }
+        assert!(Message::Vertex(vec![7].into())
+            .encode()
+            .starts_with(&VERTEX_PREFIX));
         // A proof of lock naming more prevotes than validators exist.
         let mut w = Writer::with_capacity(64);
         w.u8(MESSAGE_VERSION)

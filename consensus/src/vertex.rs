@@ -333,6 +333,35 @@ pub fn transaction_bytes_at(bytes: &[u8], position: usize) -> Result<&[u8], Deco
     r.long_bytes("transaction", MAX_SIGNED_TRANSFER_LEN)
 }
 
+/// Where each transaction entry (its 4-byte length and the signed
+/// transfer) lies in a signed vertex's bytes, in order. Reads only the
+/// layout, not the transfers: peer links use it to leave out transfer
+/// bodies the receiving peer already has.
+pub fn transaction_spans(bytes: &[u8]) -> Result<Vec<std::ops::Range<usize>>, DecodeError> {
+    let mut r = Reader::new(bytes);
+    r.version("vertex version", VERTEX_VERSION)?;
+    read_chain_id(&mut r)?;
+    r.u16()?; // issuer
+    r.u64()?; // height
+    let parents = r.u8()? as usize;
+    r.take(32 * parents)?;
+    let count = r.u16()? as usize;
+    if count > MAX_VERTEX_TXS {
+        return Err(DecodeError::TooLong {
+            field: "transactions",
+            len: count,
+            max: MAX_VERTEX_TXS,
+        });
+    }
+    let mut spans = Vec::with_capacity(count);
+    for _ in 0..count {
+        let start = bytes.len() - r.remaining();
+        r.long_bytes("transaction", MAX_SIGNED_TRANSFER_LEN)?;
+        spans.push(start..bytes.len() - r.remaining());
+    }
+    Ok(spans)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -352,6 +381,31 @@ mod tests {
             public_key: key.public_key().clone(),
         };
         Arc::new(transfer.sign(key, [0; 32]).unwrap())
+    }
+
+    #[test]
+    fn transaction_spans_are_each_transfers_length_prefixed_encoding() {
+        let key = SigningKey::from_seed(&[4; 32]);
+        let txs = vec![sample_tx(&key, 1), sample_tx(&key, 2)];
+        let vertex = VertexContent {
+            chain_id: "ruv-test".into(),
+            issuer: ValidatorIndex(1),
+            height: 3,
+            parents: vec![VertexId([1; 32]), VertexId([2; 32])],
+            txs: txs.clone(),
+        }
+        .sign(&key, [0; 32])
+        .unwrap();
+        let bytes = vertex.bytes();
+        let spans = transaction_spans(&bytes).unwrap();
+        assert_eq!(spans.len(), 2);
+        for (span, tx) in spans.iter().zip(&txs) {
+            let mut expected = Writer::with_capacity(8);
+            expected.long_bytes(&tx.to_bytes());
+            assert_eq!(&bytes[span.clone()], expected.finish().as_slice());
+        }
+        // A truncated vertex is an error, not a panic or a short list.
+        assert!(transaction_spans(&bytes[..spans[1].end - 1]).is_err());
     }
 
     fn sample_vertex() -> (Vertex, SigningKey) {

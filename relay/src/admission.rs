@@ -38,14 +38,9 @@ pub const GOSSIP_TX_PER_PEER_BURST: u32 = 4_000;
 /// holds (gossip it dropped without a verdict).
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 
-/// The first two bytes of a [`Message::Transaction`](ruv_consensus::Message)
-/// frame: the message version and the transaction tag (checked against the
-/// encoder by a test), so other frames are passed on without decoding.
-const TRANSACTION_GOSSIP_PREFIX: [u8; 2] = [ruv_consensus::message::MESSAGE_VERSION, 0];
-
 /// Whether a peer frame is a gossiped transfer.
 pub fn is_transaction_gossip(frame: &[u8]) -> bool {
-    frame.starts_with(&TRANSACTION_GOSSIP_PREFIX)
+    frame.starts_with(&ruv_consensus::message::TRANSACTION_PREFIX)
 }
 
 /// What one sender has pending at this relay.

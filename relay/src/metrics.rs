@@ -70,6 +70,10 @@ pub struct Metrics {
     pub peers_connected: Gauge,
     /// Peer links closed because the peer stopped reading.
     pub peer_links_closed_not_reading: Gauge,
+    /// Transfer bytes peer links did not send because the peer had them.
+    pub peer_transfer_bytes_elided: Gauge,
+    /// Peer frames that failed to expand (each closed its link).
+    pub peer_frames_dropped_unexpandable: Gauge,
     /// Open client WebSocket connections.
     pub websocket_connections: Gauge,
     /// Frames waiting in the peer inbound queue.
@@ -118,6 +122,8 @@ impl Metrics {
             finality_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
             peers_connected: Gauge::default(),
             peer_links_closed_not_reading: Gauge::default(),
+            peer_transfer_bytes_elided: Gauge::default(),
+            peer_frames_dropped_unexpandable: Gauge::default(),
             websocket_connections: Gauge::default(),
             peer_inbound_queue: Gauge::default(),
             engine_queue: Gauge::default(),
@@ -250,6 +256,16 @@ impl Metrics {
             "peer_links_closed_not_reading",
             "Peer links closed because the peer stopped reading (total)",
             metrics.peer_links_closed_not_reading.clone(),
+        );
+        r.register(
+            "peer_transfer_bytes_elided",
+            "Transfer bytes peer links left out of vertices because the peer had them as gossip (total; docs/peer-links.md)",
+            metrics.peer_transfer_bytes_elided.clone(),
+        );
+        r.register(
+            "peer_frames_dropped_unexpandable",
+            "Compact vertex frames from peers that failed to expand; each closed its link (total)",
+            metrics.peer_frames_dropped_unexpandable.clone(),
         );
         r.register(
             "websocket_connections",

@@ -977,6 +977,12 @@ pub fn refresh_peer_gauges(metrics: &Metrics, peers: &PeerNetwork, engine_droppe
     metrics
         .peer_links_closed_not_reading
         .set(counters.links_closed_not_reading.load(Ordering::Relaxed) as i64);
+    metrics
+        .peer_transfer_bytes_elided
+        .set(counters.transfer_bytes_elided.load(Ordering::Relaxed) as i64);
+    metrics
+        .peer_frames_dropped_unexpandable
+        .set(counters.frames_dropped_unexpandable.load(Ordering::Relaxed) as i64);
 }
 
 /// An ancestors answer with its settled vertices read from the accepted

@@ -2,7 +2,8 @@
 //! killed with SIGKILL under load, and a key that is not in genesis.
 
 use ruv_integration_tests::{
-    address, error_code, free_port, get, key, peer_url, post, relay_config, Devnet, WsClient,
+    address, error_code, free_port, get, key, metric, peer_url, post, relay_config, Devnet,
+    WsClient,
 };
 use ruv_protocol::crypto::SigningKey;
 use serde_json::json;
@@ -347,6 +348,16 @@ async fn a_key_outside_genesis_can_neither_start_a_relay_nor_join() {
         assert_eq!(
             devnet.wait_final(relay, &tx.id().to_string()).await["status"],
             "accepted"
+        );
+    }
+    // Relay 2 gossiped the transfer on its links, then left it out of the
+    // vertex it sent on them; the peers put it back (or none would have
+    // accepted it) and none failed to.
+    assert!(metric(&devnet.url(2), "ruv_peer_transfer_bytes_elided").await > 0);
+    for relay in 0..4 {
+        assert_eq!(
+            metric(&devnet.url(relay), "ruv_peer_frames_dropped_unexpandable").await,
+            0
         );
     }
 }

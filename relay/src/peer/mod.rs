@@ -11,6 +11,7 @@
 //! Dialers reconnect with exponential backoff and jitter.
 
 pub mod budget;
+pub mod elide;
 pub mod handshake;
 pub mod seal;
 
@@ -92,6 +93,11 @@ pub struct PeerCounters {
     pub frames_dropped_malformed: AtomicU64,
     /// Links closed because the peer stopped reading.
     pub links_closed_not_reading: AtomicU64,
+    /// Transfer bytes not sent because the peer already had them ([`elide`]).
+    pub transfer_bytes_elided: AtomicU64,
+    /// Frames from peers that failed to expand ([`elide::ElisionError`]);
+    /// each also closes its link.
+    pub frames_dropped_unexpandable: AtomicU64,
 }
 
 /// One of the [`MAX_PENDING_HANDSHAKES`] slots, held while a handshake runs.
@@ -474,9 +480,31 @@ impl PeerNetwork {
         // Writing and reading run side by side: a write waiting for a slow
         // peer never stops this relay from reading that peer (two relays
         // both blocked writing to each other would otherwise never recover).
+        // Set by the reader when the peer says it reads compact vertices.
+        let peer_reads_compact = std::sync::atomic::AtomicBool::new(false);
         let writer = async {
-            while let Some(frame) = queue.recv().await {
-                queued.release(frame.len());
+            let mut eliding = elide::Eliding::default();
+            let mut features = Some(elide::features_frame());
+            loop {
+                let frame = match features.take() {
+                    Some(frame) => frame,
+                    None => match queue.recv().await {
+                        Some(frame) => {
+                            queued.release(frame.len());
+                            frame
+                        }
+                        None => return,
+                    },
+                };
+                if peer_reads_compact.load(Ordering::Relaxed) {
+                    eliding.peer_reads_compact();
+                }
+                let (frame, saved) = eliding.outgoing(frame);
+                if saved > 0 {
+                    self.counters
+                        .transfer_bytes_elided
+                        .fetch_add(saved as u64, Ordering::Relaxed);
+                }
                 let sealed = match sealer.seal(&frame) {
                     Ok(sealed) => sealed,
                     Err(e) => {
@@ -498,6 +526,7 @@ impl PeerNetwork {
             }
         };
         let reader = async {
+            let mut expanding = elide::Expanding::default();
             while let Some(Ok(sealed)) = stream.next().await {
                 let bytes = match opener.open(&sealed) {
                     Ok(bytes) => bytes,
@@ -506,6 +535,20 @@ impl PeerNetwork {
                             .frames_dropped_malformed
                             .fetch_add(1, Ordering::Relaxed);
                         tracing::warn!(peer, error = %e, "peer frame failed to open; link closed");
+                        return;
+                    }
+                };
+                let bytes = match expanding.incoming(bytes) {
+                    Ok(elide::Incoming::Frame(bytes)) => bytes,
+                    Ok(elide::Incoming::PeerReadsCompact(reads)) => {
+                        peer_reads_compact.store(reads, Ordering::Relaxed);
+                        continue;
+                    }
+                    Err(e) => {
+                        self.counters
+                            .frames_dropped_unexpandable
+                            .fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(peer, error = %e, "peer frame failed to expand; link closed");
                         return;
                     }
                 };
