@@ -308,29 +308,19 @@ impl Vertex {
 }
 
 /// The signed encoding of the transaction at `position` in a vertex's
-/// signed encoding, found by skipping the fields before it and the
-/// length-prefixed transfers ahead of it (nothing is decoded or hashed): a
-/// store that keeps vertices reads one transfer back this way. Total: a
+/// signed encoding, found from the layout ([`transaction_spans`]: the
+/// fields before the transfers and each transfer's length; nothing is
+/// decoded or hashed): a store that keeps vertices reads one transfer back
+/// this way. Total: a
 /// truncated or foreign encoding is a typed error, never a panic.
 pub fn transaction_bytes_at(bytes: &[u8], position: usize) -> Result<&[u8], DecodeError> {
-    let mut r = Reader::new(bytes);
-    r.version("vertex version", VERTEX_VERSION)?;
-    read_chain_id(&mut r)?;
-    r.u16()?; // issuer
-    r.u64()?; // height
-    let parents = r.u8()? as usize;
-    r.take(32 * parents)?;
-    let count = r.u16()? as usize;
-    if position >= count {
-        return Err(DecodeError::Invalid {
-            field: "transaction position",
-            reason: "beyond the vertex's transactions",
-        });
-    }
-    for _ in 0..position {
-        r.long_bytes("transaction", MAX_SIGNED_TRANSFER_LEN)?;
-    }
-    r.long_bytes("transaction", MAX_SIGNED_TRANSFER_LEN)
+    let spans = transaction_spans(bytes)?;
+    let span = spans.get(position).ok_or(DecodeError::Invalid {
+        field: "transaction position",
+        reason: "beyond the vertex's transactions",
+    })?;
+    // The span starts with the entry's 4-byte length.
+    Ok(&bytes[span.start + 4..span.end])
 }
 
 /// Where each transaction entry (its 4-byte length and the signed
@@ -385,21 +375,11 @@ mod tests {
 
     #[test]
     fn transaction_spans_are_each_transfers_length_prefixed_encoding() {
-        let key = SigningKey::from_seed(&[4; 32]);
-        let txs = vec![sample_tx(&key, 1), sample_tx(&key, 2)];
-        let vertex = VertexContent {
-            chain_id: "ruv-test".into(),
-            issuer: ValidatorIndex(1),
-            height: 3,
-            parents: vec![VertexId([1; 32]), VertexId([2; 32])],
-            txs: txs.clone(),
-        }
-        .sign(&key, [0; 32])
-        .unwrap();
+        let (vertex, _) = sample_vertex();
         let bytes = vertex.bytes();
         let spans = transaction_spans(&bytes).unwrap();
         assert_eq!(spans.len(), 2);
-        for (span, tx) in spans.iter().zip(&txs) {
+        for (span, tx) in spans.iter().zip(vertex.txs()) {
             let mut expected = Writer::with_capacity(8);
             expected.long_bytes(&tx.to_bytes());
             assert_eq!(&bytes[span.clone()], expected.finish().as_slice());
