@@ -120,10 +120,24 @@ pub fn check(account: Account, pending: SenderPending, transfer: &Transfer) -> R
     Ok(())
 }
 
+/// A transfer admitted at this relay and not decided yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingTransfer {
+    /// Its sender.
+    pub sender: Address,
+    /// Its amount + fee.
+    pub cost: u128,
+}
+
+/// The transfers pending at a relay by id: a persistent map, so the driver
+/// publishes it in its snapshot for the price of a clone (handlers tell a
+/// resubmission from a new transfer with it, without asking the driver).
+pub type PendingIds = imbl::HashMap<TxId, PendingTransfer>;
+
 /// Transfers admitted at this relay and not decided yet, by id and by sender.
 #[derive(Debug, Default)]
 pub struct PendingTransfers {
-    by_id: HashMap<TxId, (Address, u128)>,
+    by_id: PendingIds,
     by_sender: HashMap<Address, SenderPending>,
 }
 
@@ -131,6 +145,11 @@ impl PendingTransfers {
     /// What `sender` has pending.
     pub fn sender(&self, sender: &Address) -> SenderPending {
         self.by_sender.get(sender).copied().unwrap_or_default()
+    }
+
+    /// Every tracked transfer by id (a cheap clone of the persistent map).
+    pub fn ids(&self) -> PendingIds {
+        self.by_id.clone()
     }
 
     /// Whether `id` is tracked.
@@ -162,7 +181,13 @@ impl PendingTransfers {
         }
         check(account, self.sender(&transfer.from), transfer)?;
         let cost = transfer.amount as u128 + transfer.fee as u128;
-        self.by_id.insert(id, (transfer.from, cost));
+        self.by_id.insert(
+            id,
+            PendingTransfer {
+                sender: transfer.from,
+                cost,
+            },
+        );
         let entry = self.by_sender.entry(transfer.from).or_default();
         entry.count += 1;
         entry.cost += cost;
@@ -171,7 +196,7 @@ impl PendingTransfers {
 
     /// Forgets a decided transfer; returns its sender if it was tracked.
     pub fn remove(&mut self, id: &TxId) -> Option<Address> {
-        let (sender, cost) = self.by_id.remove(id)?;
+        let PendingTransfer { sender, cost } = self.by_id.remove(id)?;
         if let Some(entry) = self.by_sender.get_mut(&sender) {
             entry.count -= 1;
             entry.cost -= cost;

@@ -231,6 +231,7 @@ impl ConsensusNode {
                 .map(|c| Arc::new(c.certificate.to_json())),
             engine_messages_dropped: engine.metrics().dropped_total(),
             pending_by_sender: imbl::HashMap::new(),
+            pending_ids: Default::default(),
         };
         let (publish, snapshot) = watch::channel(Arc::new(view.clone()));
         let reward_addresses = engine
@@ -883,6 +884,7 @@ impl ConsensusNode {
                 p => self.view.pending_by_sender.insert(sender, p),
             };
         }
+        self.view.pending_ids = self.pending.ids();
         if !touched.is_empty() {
             // Fee rewards credit the validators whenever anything is accepted.
             touched.extend_from_slice(&self.reward_addresses);

@@ -132,6 +132,7 @@ impl FollowerNode {
             pending_limit: 0,
             latest_checkpoint: core.latest().map(|c| Arc::new(c.certificate.to_json())),
             pending_by_sender: Default::default(),
+            pending_ids: Default::default(),
             engine_messages_dropped: 0,
         };
         let (publish, snapshot) = watch::channel(Arc::new(view.clone()));

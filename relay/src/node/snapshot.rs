@@ -7,11 +7,11 @@
 //! A reader holds an `Arc<Snapshot>` for as long as it likes: it never
 //! blocks the driver and never sees a half-applied batch.
 
-use crate::admission::SenderPending;
+use crate::admission::{PendingIds, SenderPending};
 use ruv_protocol::api::AccountInfo;
 use ruv_protocol::checkpoint::CertifiedCheckpoint;
 use ruv_protocol::ledger::Account;
-use ruv_protocol::Address;
+use ruv_protocol::{Address, TxId};
 use std::sync::Arc;
 
 /// An immutable view of the relay's accepted state after one batch.
@@ -32,6 +32,8 @@ pub struct Snapshot {
     pub latest_checkpoint: Option<Arc<CertifiedCheckpoint>>,
     /// What each sender has pending at this relay (admission control).
     pub pending_by_sender: imbl::HashMap<Address, SenderPending>,
+    /// The transfers pending at this relay, by id.
+    pub pending_ids: PendingIds,
     /// Peer messages the engine dropped (unknown senders, malformed, over limits).
     pub engine_messages_dropped: u64,
 }
@@ -41,6 +43,15 @@ impl Snapshot {
     /// the engine held at least `pending_limit` undecided transactions.
     pub fn sheds_submissions(&self) -> bool {
         self.pending_limit > 0 && self.pending_transactions >= self.pending_limit
+    }
+
+    /// Whether a submission is shed on this snapshot, before its signature
+    /// is checked: new submissions are while [`Self::sheds_submissions`],
+    /// except a resubmission of a transfer pending here (the driver answers
+    /// it with its status). `id` is computed only for a sender with
+    /// transfers pending, the only one that can be resubmitting.
+    pub fn sheds_submission(&self, sender: SenderPending, id: impl FnOnce() -> TxId) -> bool {
+        self.sheds_submissions() && (sender.count == 0 || !self.pending_ids.contains_key(&id()))
     }
 
     /// An account in the accepted state (zero balance and nonce if unknown).
@@ -59,5 +70,34 @@ impl Snapshot {
             .get(sender)
             .copied()
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admission::PendingTransfer;
+
+    #[test]
+    fn while_shedding_only_resubmissions_of_pending_transfers_pass() {
+        let sender = Address::from_bytes([1; 32]);
+        let (pending, new) = (TxId([2; 32]), TxId([3; 32]));
+        let mut snapshot = Snapshot {
+            pending_limit: 10,
+            pending_transactions: 10,
+            ..Snapshot::default()
+        };
+        snapshot
+            .pending_ids
+            .insert(pending, PendingTransfer { sender, cost: 5 });
+        let has_one = SenderPending { count: 1, cost: 5 };
+        assert!(!snapshot.sheds_submission(has_one, || pending));
+        assert!(snapshot.sheds_submission(has_one, || new));
+        // A sender with nothing pending cannot be resubmitting: no id needed.
+        assert!(snapshot.sheds_submission(SenderPending::default(), || unreachable!()));
+        // Under the limit nothing is shed.
+        snapshot.pending_transactions = 9;
+        assert!(!snapshot.sheds_submission(SenderPending::default(), || new));
+        assert!(!snapshot.sheds_submission(has_one, || new));
     }
 }
