@@ -311,8 +311,8 @@ impl Vertex {
 /// signed encoding, found from the layout ([`transaction_spans`]: the
 /// fields before the transfers and each transfer's length; nothing is
 /// decoded or hashed): a store that keeps vertices reads one transfer back
-/// this way. Total: a
-/// truncated or foreign encoding is a typed error, never a panic.
+/// this way. Total: a truncated or foreign encoding is a typed error, never
+/// a panic.
 pub fn transaction_bytes_at(bytes: &[u8], position: usize) -> Result<&[u8], DecodeError> {
     let spans = transaction_spans(bytes)?;
     let span = spans.get(position).ok_or(DecodeError::Invalid {

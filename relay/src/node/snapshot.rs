@@ -50,8 +50,13 @@ impl Snapshot {
     /// except a resubmission of a transfer pending here (the driver answers
     /// it with its status). `id` is computed only for a sender with
     /// transfers pending, the only one that can be resubmitting.
-    pub fn sheds_submission(&self, sender: SenderPending, id: impl FnOnce() -> TxId) -> bool {
-        self.sheds_submissions() && (sender.count == 0 || !self.pending_ids.contains_key(&id()))
+    pub fn sheds_submission(
+        &self,
+        sender_pending: SenderPending,
+        id: impl FnOnce() -> TxId,
+    ) -> bool {
+        self.sheds_submissions()
+            && (sender_pending.count == 0 || !self.pending_ids.contains_key(&id()))
     }
 
     /// An account in the accepted state (zero balance and nonce if unknown).

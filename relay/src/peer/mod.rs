@@ -455,6 +455,14 @@ impl PeerNetwork {
         let queued = Arc::new(ByteBudget::new(PEER_SEND_QUEUE_BYTES));
         let inbound_budget = Arc::new(tokio::sync::Semaphore::new(PEER_INBOUND_BYTES_PER_PEER));
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
+        let link = Link {
+            generation,
+            preferred,
+            outgoing,
+            queued: queued.clone(),
+        };
+        // The first frame on the link says which link features we read.
+        link.try_queue(elide::features_frame());
         // Otherwise the newest link to a peer wins; the older one ends when
         // its queue closes.
         {
@@ -462,15 +470,7 @@ impl PeerNetwork {
             if !preferred && links.get(&peer).is_some_and(|l| l.preferred) {
                 return false;
             }
-            links.insert(
-                peer,
-                Link {
-                    generation,
-                    preferred,
-                    outgoing,
-                    queued: queued.clone(),
-                },
-            );
+            links.insert(peer, link);
         }
         tracing::info!(peer, ?side, "peer link up");
         // The driver may then resend what the old link lost (an error here
@@ -480,22 +480,12 @@ impl PeerNetwork {
         // Writing and reading run side by side: a write waiting for a slow
         // peer never stops this relay from reading that peer (two relays
         // both blocked writing to each other would otherwise never recover).
-        // Set by the reader when the peer says it reads compact vertices.
+        // The reader sets this when the peer says it reads compact vertices.
         let peer_reads_compact = std::sync::atomic::AtomicBool::new(false);
         let writer = async {
             let mut eliding = elide::Eliding::default();
-            let mut features = Some(elide::features_frame());
-            loop {
-                let frame = match features.take() {
-                    Some(frame) => frame,
-                    None => match queue.recv().await {
-                        Some(frame) => {
-                            queued.release(frame.len());
-                            frame
-                        }
-                        None => return,
-                    },
-                };
+            while let Some(frame) = queue.recv().await {
+                queued.release(frame.len());
                 if peer_reads_compact.load(Ordering::Relaxed) {
                     eliding.peer_reads_compact();
                 }
